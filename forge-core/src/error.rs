@@ -1,0 +1,85 @@
+//! Errors of the data model and the store.
+
+/// What went wrong, naming the input that caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A named thing does not exist.
+    #[error("{kind} `{name}` not found")]
+    NotFound {
+        /// What kind of thing ("user", "project", ...).
+        kind: &'static str,
+        /// The name that was looked up.
+        name: String,
+    },
+    /// A name is already taken.
+    #[error("{kind} `{name}` already exists")]
+    AlreadyExists {
+        /// What kind of thing.
+        kind: &'static str,
+        /// The name that is taken.
+        name: String,
+    },
+    /// A name breaks the naming rules.
+    #[error("invalid {kind} name `{name}`: {reason}")]
+    InvalidName {
+        /// What kind of name.
+        kind: &'static str,
+        /// The name as given (control characters escaped).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A value is not acceptable.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// Which input.
+        what: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The acting user may not do this.
+    #[error("permission denied: {user} may not {action} in {project}")]
+    PermissionDenied {
+        /// The acting user.
+        user: String,
+        /// The action name.
+        action: String,
+        /// The project.
+        project: String,
+    },
+    /// An API token was refused.
+    #[error("invalid or expired API token")]
+    InvalidToken,
+    /// The database failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON value could not be read.
+    #[error("stored JSON is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file of the forge home could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+}

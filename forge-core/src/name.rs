@@ -1,0 +1,144 @@
+//! Validation of user, group, project and tag names.
+//!
+//! Names end up in file paths and URLs, so they use a fixed character set:
+//! ASCII letters, digits, `.`, `_` and `-`, not starting with `.` or `-`,
+//! at most [`MAX_NAME_LEN`] bytes. A project name may carry one namespace
+//! (`ns/name`) whose parts follow the same rules.
+
+use crate::Error;
+
+/// Longest accepted name part.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Escapes control characters so a bad name can be printed on one line.
+pub fn printable(name: &str) -> String {
+    name.chars().flat_map(char::escape_debug).collect()
+}
+
+/// Checks one name part (a user, a group, a project without namespace).
+pub fn validate(kind: &'static str, name: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::InvalidName {
+            kind,
+            name: printable(name),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > MAX_NAME_LEN {
+        return bad("it is longer than 64 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
+    if name.starts_with('/') {
+        return bad("it is an absolute path");
+    }
+    if name.contains("..") {
+        return bad("it contains `..`");
+    }
+    if name.starts_with('.') || name.starts_with('-') {
+        return bad("it starts with `.` or `-`");
+    }
+    if name.ends_with(".git") || name.ends_with(".lock") {
+        return bad("it ends with `.git` or `.lock`");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
+        return bad("only letters, digits, `.`, `_` and `-` are allowed");
+    }
+    Ok(())
+}
+
+/// Checks a project name with an optional namespace; returns `(namespace, name)`.
+pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
+    if full.starts_with('/') {
+        return Err(Error::InvalidName {
+            kind: "project",
+            name: printable(full),
+            reason: "it is an absolute path",
+        });
+    }
+    match full.split_once('/') {
+        None => validate("project", full).map(|()| (None, full)),
+        Some((ns, name)) => {
+            if name.contains('/') {
+                return Err(Error::InvalidName {
+                    kind: "project",
+                    name: printable(full),
+                    reason: "only one namespace level (`ns/name`) is allowed",
+                });
+            }
+            validate("namespace", ns)?;
+            validate("project", name)?;
+            Ok((Some(ns), name))
+        }
+    }
+}
+
+/// Checks a tag, priority, milestone or close reason: free text on one line.
+pub fn validate_label(kind: &'static str, label: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::InvalidName {
+            kind,
+            name: printable(label),
+            reason,
+        })
+    };
+    if label.trim().is_empty() {
+        return bad("it is empty");
+    }
+    if label.len() > 255 {
+        return bad("it is longer than 255 bytes");
+    }
+    if label.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, ok: bool) {
+        assert_eq!(split_project(name).is_ok(), ok, "{name:?}");
+    }
+
+    #[test]
+    fn project_names() {
+        for (name, ok) in [
+            ("hammer", true),
+            ("tools/hammer", true),
+            ("a.b_c-d", true),
+            ("", false),
+            ("../x", false),
+            ("/abs", false),
+            ("a/b/c", false),
+            ("x\ny", false),
+            ("x\u{7}", false),
+            (".hidden", false),
+            ("-flag", false),
+            ("repo.git", false),
+            ("sp ace", false),
+            ("ünï", false),
+            (&"x".repeat(65), false),
+            (&"x".repeat(64), true),
+        ] {
+            check(name, ok);
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_errors() {
+        let err = validate("user", "a\nb").expect_err("newline is refused");
+        assert_eq!(
+            err.to_string(),
+            "invalid user name `a\\nb`: it contains control characters"
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! Projects, their members and their settings.
+
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::role::{Access, Role};
+use crate::{name, time, Error, Result, Store};
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    /// Row id.
+    #[serde(skip)]
+    pub id: i64,
+    /// `ns/name` or `name`.
+    pub full_name: String,
+    /// The namespace, if any.
+    pub namespace: Option<String>,
+    /// The name without namespace.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Whether only members may see it.
+    pub private: bool,
+    /// Username of the owner (an admin).
+    pub owner: String,
+    /// Per-project settings.
+    pub settings: ProjectSettings,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// Kinds of custom issue fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// `true` or `false`.
+    Bool,
+    /// An http(s) URL.
+    Link,
+    /// One of the listed options.
+    List,
+    /// A date `YYYY-MM-DD`.
+    Date,
+}
+
+/// A custom field defined for a project's issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomField {
+    /// Field name.
+    pub name: String,
+    /// Field kind.
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+    /// Allowed values of a `list` field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// A milestone with an optional due date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Milestone {
+    /// Name.
+    pub name: String,
+    /// Due date, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+/// Per-project settings; every key has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProjectSettings {
+    /// Whether the issue tracker is enabled.
+    pub issue_tracker: bool,
+    /// Reasons an issue may be closed with.
+    pub close_reasons: Vec<String>,
+    /// Priorities, highest first. Empty: priorities are not used.
+    pub priorities: Vec<String>,
+    /// Milestones.
+    pub milestones: Vec<Milestone>,
+    /// Custom issue fields.
+    pub custom_fields: Vec<CustomField>,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings {
+            issue_tracker: true,
+            close_reasons: [
+                "Fixed",
+                "Duplicate",
+                "Invalid",
+                "Won't fix",
+                "Can't reproduce",
+            ]
+            .map(String::from)
+            .to_vec(),
+            priorities: Vec::new(),
+            milestones: Vec::new(),
+            custom_fields: Vec::new(),
+        }
+    }
+}
+
+impl ProjectSettings {
+    /// Checks internal consistency (names valid, no duplicates).
+    pub fn validate(&self) -> Result<()> {
+        fn unique<'a>(kind: &'static str, items: impl Iterator<Item = &'a str>) -> Result<()> {
+            let mut seen = std::collections::HashSet::new();
+            for item in items {
+                name::validate_label(kind, item)?;
+                if !seen.insert(item) {
+                    return Err(Error::invalid(format!("{kind} `{item}`"), "listed twice"));
+                }
+            }
+            Ok(())
+        }
+        unique(
+            "close reason",
+            self.close_reasons.iter().map(String::as_str),
+        )?;
+        unique("priority", self.priorities.iter().map(String::as_str))?;
+        unique("milestone", self.milestones.iter().map(|m| m.name.as_str()))?;
+        unique(
+            "custom field",
+            self.custom_fields.iter().map(|f| f.name.as_str()),
+        )?;
+        for m in &self.milestones {
+            if let Some(date) = &m.date {
+                chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                    Error::invalid(
+                        format!("milestone `{}` date `{date}`", m.name),
+                        "expected YYYY-MM-DD",
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A member of a project: a user or a group (`@name`) with a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Username, or `@group`.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// Branch patterns of a collaborator (comma-separated).
+    pub branches: String,
+}
+
+fn project_from_row(r: &Row<'_>) -> rusqlite::Result<(Project, String)> {
+    let created: i64 = r.get(8)?;
+    Ok((
+        Project {
+            id: r.get(0)?,
+            full_name: r.get(1)?,
+            namespace: r.get(2)?,
+            name: r.get(3)?,
+            description: r.get(4)?,
+            private: r.get(5)?,
+            owner: r.get(6)?,
+            settings: ProjectSettings::default(),
+            created_at: time::epoch_to_rfc3339(created).unwrap_or_default(),
+        },
+        r.get(7)?,
+    ))
+}
+
+const PROJECT_COLUMNS: &str = "p.id, p.full_name, p.namespace, p.name, p.description, p.private,
+     u.username, p.settings, p.created_at FROM projects p JOIN users u ON u.id = p.owner_id";
+
+impl Store {
+    /// Creates a project owned by `owner` (who becomes its admin).
+    pub fn create_project(
+        &self,
+        full_name: &str,
+        description: &str,
+        private: bool,
+        owner: &str,
+    ) -> Result<Project> {
+        let (namespace, name) = name::split_project(full_name)?;
+        if description.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::invalid(
+                format!("description of `{full_name}`"),
+                "control characters",
+            ));
+        }
+        let owner = self.user(owner)?;
+        if self.find_project(full_name)?.is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "project",
+                name: full_name.into(),
+            });
+        }
+        let settings = serde_json::to_string(&ProjectSettings::default())?;
+        self.conn().execute(
+            "INSERT INTO projects (full_name, namespace, name, description, private, owner_id, settings, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![full_name, namespace, name, description, private, owner.id, settings, time::now_epoch()],
+        )?;
+        self.project(full_name)
+    }
+
+    /// The project named `full_name`, if any.
+    pub fn find_project(&self, full_name: &str) -> Result<Option<Project>> {
+        let sql = format!("SELECT {PROJECT_COLUMNS} WHERE p.full_name = ?1");
+        let row = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([full_name], project_from_row)
+            .optional()?;
+        row.map(|(mut p, settings)| {
+            p.settings = serde_json::from_str(&settings)?;
+            Ok(p)
+        })
+        .transpose()
+    }
+
+    /// The project named `full_name`, or a not-found error naming it.
+    pub fn project(&self, full_name: &str) -> Result<Project> {
+        self.find_project(full_name)?
+            .ok_or_else(|| Error::not_found("project", name::printable(full_name)))
+    }
+
+    /// All projects, by name.
+    pub fn list_projects(&self) -> Result<Vec<Project>> {
+        let sql = format!("SELECT {PROJECT_COLUMNS} ORDER BY p.full_name");
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt
+            .query_map([], project_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(mut p, settings)| {
+                p.settings = serde_json::from_str(&settings)?;
+                Ok(p)
+            })
+            .collect()
+    }
+
+    /// Replaces a project's settings after validating them.
+    pub fn set_project_settings(
+        &self,
+        project: &Project,
+        settings: &ProjectSettings,
+    ) -> Result<()> {
+        settings.validate()?;
+        self.conn().execute(
+            "UPDATE projects SET settings = ?1 WHERE id = ?2",
+            params![serde_json::to_string(settings)?, project.id],
+        )?;
+        Ok(())
+    }
+
+    /// Gives a user (`name`) or a group (`@name`) a role on a project.
+    pub fn set_member(
+        &self,
+        project: &Project,
+        member: &str,
+        role: Role,
+        branches: &str,
+    ) -> Result<()> {
+        if let Some(group) = member.strip_prefix('@') {
+            let id = self
+                .group_id(group)?
+                .ok_or_else(|| Error::not_found("group", name::printable(group)))?;
+            self.conn().execute(
+                "INSERT INTO project_group_roles (project_id, group_id, role, branches) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (project_id, group_id) DO UPDATE SET role = ?3, branches = ?4",
+                params![project.id, id, role.as_str(), branches],
+            )?;
+        } else {
+            let user = self.user(member)?;
+            self.conn().execute(
+                "INSERT INTO project_user_roles (project_id, user_id, role, branches) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (project_id, user_id) DO UPDATE SET role = ?3, branches = ?4",
+                params![project.id, user.id, role.as_str(), branches],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Members of a project, the owner first.
+    pub fn members(&self, project: &Project) -> Result<Vec<Member>> {
+        let mut out = vec![Member {
+            name: project.owner.clone(),
+            role: Role::Admin,
+            branches: String::new(),
+        }];
+        let mut stmt = self.conn().prepare(
+            "SELECT u.username, r.role, r.branches FROM project_user_roles r JOIN users u ON u.id = r.user_id
+             WHERE r.project_id = ?1
+             UNION ALL
+             SELECT '@' || g.name, r.role, r.branches FROM project_group_roles r JOIN groups g ON g.id = r.group_id
+             WHERE r.project_id = ?1 ORDER BY 1",
+        )?;
+        let rows = stmt
+            .query_map([project.id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (name, role, branches) in rows {
+            if name != project.owner {
+                out.push(Member {
+                    name,
+                    role: role.parse()?,
+                    branches,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The highest role a user holds on a project, directly or through a group.
+    pub fn role_of(&self, project: &Project, username: &str) -> Result<Option<Role>> {
+        if username == project.owner {
+            return Ok(Some(Role::Admin));
+        }
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT r.role FROM project_user_roles r JOIN users u ON u.id = r.user_id
+             WHERE r.project_id = ?1 AND u.username = ?2
+             UNION ALL
+             SELECT r.role FROM project_group_roles r JOIN group_members m ON m.group_id = r.group_id
+             JOIN users u ON u.id = m.user_id WHERE r.project_id = ?1 AND u.username = ?2",
+        )?;
+        let roles = stmt
+            .query_map(params![project.id, username], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut best = None;
+        for role in roles {
+            best = best.max(Some(role.parse::<Role>()?));
+        }
+        Ok(best)
+    }
+
+    /// The access a user has to a project, for [`crate::role::permits`].
+    pub fn access(&self, project: &Project, username: &str, is_author: bool) -> Result<Access> {
+        Ok(Access {
+            role: self.role_of(project, username)?,
+            private_project: project.private,
+            is_author,
+        })
+    }
+
+    /// Allocates the next issue / pull-request number of a project.
+    pub fn allocate_number(&self, project: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .conn()
+            .query_row(
+                "UPDATE projects SET next_number = next_number + 1 WHERE full_name = ?1 RETURNING next_number - 1",
+                [project],
+                |r| r.get(0),
+            )
+            .optional()?;
+        n.map(|n| n as u64)
+            .ok_or_else(|| Error::not_found("project", project))
+    }
+
+    /// Makes sure the next allocated number is above `used` (after a push or an import).
+    pub fn reserve_numbers_through(&self, project: &str, used: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE projects SET next_number = max(next_number, ?2) WHERE full_name = ?1",
+            params![project, used as i64 + 1],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> Result<(Store, Project)> {
+        let store = Store::open_in_memory()?;
+        store.add_user("alice", "Alice", &["alice@example.org"])?;
+        store.add_user("bob", "Bob", &["bob@example.org"])?;
+        let p = store.create_project("tools/hammer", "", false, "alice")?;
+        Ok((store, p))
+    }
+
+    #[test]
+    fn roles_come_from_user_and_group_and_take_the_highest() -> Result<()> {
+        let (store, p) = setup()?;
+        assert_eq!(store.role_of(&p, "alice")?, Some(Role::Admin));
+        assert_eq!(store.role_of(&p, "bob")?, None);
+        store.set_member(&p, "bob", Role::Ticket, "")?;
+        assert_eq!(store.role_of(&p, "bob")?, Some(Role::Ticket));
+        store.create_group("devs")?;
+        store.add_group_member("devs", "bob")?;
+        store.set_member(&p, "@devs", Role::Commit, "")?;
+        assert_eq!(store.role_of(&p, "bob")?, Some(Role::Commit));
+        let names: Vec<_> = store.members(&p)?.into_iter().map(|m| m.name).collect();
+        assert_eq!(names, ["alice", "@devs", "bob"]);
+        Ok(())
+    }
+
+    #[test]
+    fn duplicate_and_invalid_projects_are_refused() -> Result<()> {
+        let (store, _) = setup()?;
+        let err = store
+            .create_project("tools/hammer", "", false, "bob")
+            .expect_err("duplicate");
+        assert_eq!(err.to_string(), "project `tools/hammer` already exists");
+        assert!(store.create_project("../x", "", false, "bob").is_err());
+        let err = store
+            .create_project("x", "", false, "nobody")
+            .expect_err("unknown owner");
+        assert_eq!(err.to_string(), "user `nobody` not found");
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_are_allocated_in_sequence_and_can_be_reserved() -> Result<()> {
+        let (store, _) = setup()?;
+        assert_eq!(store.allocate_number("tools/hammer")?, 1);
+        assert_eq!(store.allocate_number("tools/hammer")?, 2);
+        store.reserve_numbers_through("tools/hammer", 10)?;
+        assert_eq!(store.allocate_number("tools/hammer")?, 11);
+        store.reserve_numbers_through("tools/hammer", 3)?;
+        assert_eq!(store.allocate_number("tools/hammer")?, 12);
+        Ok(())
+    }
+
+    #[test]
+    fn settings_round_trip_and_validate() -> Result<()> {
+        let (store, p) = setup()?;
+        let mut settings = p.settings.clone();
+        settings.priorities = vec!["High".into(), "Low".into()];
+        settings.milestones = vec![Milestone {
+            name: "1.0".into(),
+            date: Some("2027-01-31".into()),
+        }];
+        store.set_project_settings(&p, &settings)?;
+        assert_eq!(store.project("tools/hammer")?.settings, settings);
+        settings.milestones[0].date = Some("soon".into());
+        assert!(store.set_project_settings(&p, &settings).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! The SQLite store: opening, pragmas and ordered migrations.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+/// Migrations in order; the database's `PRAGMA user_version` counts the applied ones.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// One connection to a forge database (a forge home's `forge.db`, or the
+/// index of an offline clone). Typed functions for each table live in the
+/// modules of this crate and of forge-tickets.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// An in-memory database, for tests and examples.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // `journal_mode` answers with a row, so it goes through a query.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// The connection, for the typed query functions of other crates.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably (to open transactions).
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+fn user_version(conn: &Connection) -> Result<usize> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version = user_version(conn)?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::invalid(
+            "database",
+            format!(
+                "schema version {version} is newer than this forge knows ({}); upgrade forge",
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    if version == MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let version = user_version(&tx)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_reopen() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let path = dir.path().join("forge.db");
+        Store::open(&path)?;
+        let store = Store::open(&path)?;
+        let version = user_version(store.conn())?;
+        assert_eq!(version, MIGRATIONS.len());
+        Ok(())
+    }
+
+    #[test]
+    fn newer_schema_is_refused() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let path = dir.path().join("forge.db");
+        Store::open(&path)?
+            .conn()
+            .pragma_update(None, "user_version", 99)?;
+        let err = Store::open(&path).err().expect("newer schema refused");
+        assert!(
+            err.to_string().contains("newer than this forge knows"),
+            "{err}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! Users and their email addresses.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::{name, time, Error, Result, Store};
+
+/// A forge user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Row id.
+    #[serde(skip)]
+    pub id: i64,
+    /// Unique login name; it is what documents in git refer to.
+    pub username: String,
+    /// Display name.
+    pub full_name: String,
+    /// Email addresses, the default one first.
+    pub emails: Vec<String>,
+}
+
+fn validate_email(email: &str) -> Result<()> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_control() || c.is_whitespace())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            format!("email `{}`", name::printable(email)),
+            "expected an address like name@example.org",
+        ))
+    }
+}
+
+impl Store {
+    /// Adds a user with its email addresses (the first is the default).
+    pub fn add_user(&self, username: &str, full_name: &str, emails: &[&str]) -> Result<User> {
+        name::validate("user", username)?;
+        if full_name.chars().any(char::is_control) || full_name.len() > 255 {
+            return Err(Error::invalid(
+                format!("full name of `{username}`"),
+                "control characters or longer than 255 bytes",
+            ));
+        }
+        for email in emails {
+            validate_email(email)?;
+        }
+        let tx = self.conn().unchecked_transaction()?;
+        if self.find_user(username)?.is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "user",
+                name: username.into(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO users (username, full_name, created_at) VALUES (?1, ?2, ?3)",
+            params![username, full_name, time::now_epoch()],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (i, email) in emails.iter().enumerate() {
+            let taken: Option<String> = tx
+                .query_row(
+                    "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = ?1",
+                    [email],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(owner) = taken {
+                return Err(Error::invalid(
+                    format!("email `{email}`"),
+                    format!("already used by user `{owner}`"),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO user_emails (email, user_id, is_default) VALUES (?1, ?2, ?3)",
+                params![email, id, i == 0],
+            )?;
+        }
+        tx.commit()?;
+        Ok(User {
+            id,
+            username: username.into(),
+            full_name: full_name.into(),
+            emails: emails.iter().map(|e| e.to_string()).collect(),
+        })
+    }
+
+    /// The user named `username`, if any.
+    pub fn find_user(&self, username: &str) -> Result<Option<User>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT id, username, full_name FROM users WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        row.map(|(id, username, full_name)| self.user_with_emails(id, username, full_name))
+            .transpose()
+    }
+
+    /// The user named `username`, or a not-found error naming it.
+    pub fn user(&self, username: &str) -> Result<User> {
+        self.find_user(username)?
+            .ok_or_else(|| Error::not_found("user", name::printable(username)))
+    }
+
+    /// The user owning an email address (case-insensitive).
+    pub fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let username: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = ?1",
+                [email],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match username {
+            Some(u) => self.find_user(&u),
+            None => Ok(None),
+        }
+    }
+
+    /// All users, by username.
+    pub fn list_users(&self) -> Result<Vec<User>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, username, full_name FROM users ORDER BY username")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<(i64, String, String)>, _>>()?;
+        rows.into_iter()
+            .map(|(id, username, full_name)| self.user_with_emails(id, username, full_name))
+            .collect()
+    }
+
+    fn user_with_emails(&self, id: i64, username: String, full_name: String) -> Result<User> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT email FROM user_emails WHERE user_id = ?1 ORDER BY is_default DESC, email",
+        )?;
+        let emails = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(User {
+            id,
+            username,
+            full_name,
+            emails,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_unique_by_name_and_email() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        store.add_user("alice", "Alice", &["alice@example.org"])?;
+        let dup = store
+            .add_user("alice", "", &[])
+            .expect_err("duplicate name");
+        assert_eq!(dup.to_string(), "user `alice` already exists");
+        let email = store
+            .add_user("bob", "", &["ALICE@example.org"])
+            .expect_err("duplicate email");
+        assert!(
+            email.to_string().contains("already used by user `alice`"),
+            "{email}"
+        );
+        assert!(
+            store.find_user("bob")?.is_none(),
+            "a refused user leaves no row"
+        );
+        assert_eq!(
+            store
+                .user_by_email("Alice@Example.org")?
+                .map(|u| u.username),
+            Some("alice".into())
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bad_emails_are_refused() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        for email in ["", "nobody", "a@", "@b", "a b@c", "a@b@c"] {
+            assert!(store.add_user("x", "", &[email]).is_err(), "{email:?}");
+        }
+        Ok(())
+    }
+}

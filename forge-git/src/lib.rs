@@ -1,1 +1,57 @@
-//! placeholder
+//! Bare git repositories for forge, through libgit2.
+//!
+//! forge-git is the only crate that links git2. It creates the repositories of
+//! a project, writes sets of file changes as one commit straight into a bare
+//! repository (blob → tree → commit → ref moved by compare-and-swap, no
+//! working tree), reads files at a commit and lists what changed between two
+//! commits. No git2 type crosses its API: commits are [`CommitId`]s.
+//!
+//! ```
+//! use forge_git::{Change, Identity, Repo};
+//! # fn main() -> Result<(), forge_git::Error> {
+//! # let dir = tempfile::tempdir().expect("tempdir");
+//! let repo = Repo::init_bare(&dir.path().join("tickets.git"))?;
+//! let who = Identity::new("alice", "alice@example.org");
+//! let id = repo.commit_with("main", &who, "Open issue 1", |_tip| {
+//!     Ok(vec![Change::put("01/1/issue.json", b"{}".to_vec())])
+//! })?;
+//! assert_eq!(repo.read_file(id, "01/1/issue.json")?, Some(b"{}".to_vec()));
+//! # Ok(())
+//! # }
+//! ```
+
+mod repo;
+
+pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
+
+/// What went wrong in a git operation, naming the repository or object.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// libgit2 refused or failed.
+    #[error("git repository {path}: {message}")]
+    Git {
+        /// The repository.
+        path: String,
+        /// libgit2's message.
+        message: String,
+    },
+    /// A commit id did not parse or does not exist.
+    #[error("unknown commit `{0}`")]
+    UnknownCommit(String),
+    /// A path in a change is not a plain relative path.
+    #[error("invalid path `{0}` in a change")]
+    InvalidPath(String),
+    /// The branch kept moving under us.
+    #[error("branch `{branch}` of {path} kept moving; gave up after {attempts} attempts")]
+    Contended {
+        /// The repository.
+        path: String,
+        /// The branch.
+        branch: String,
+        /// How many times we tried.
+        attempts: u32,
+    },
+    /// The change set computed by the caller failed.
+    #[error("{0}")]
+    Caller(String),
+}

@@ -1,0 +1,665 @@
+//! The repository handle.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use git2::{
+    ErrorCode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature, TreeWalkMode,
+    TreeWalkResult,
+};
+
+use crate::Error;
+
+/// A commit id (hex SHA-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommitId(Oid);
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for CommitId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Oid::from_str(s)
+            .map(CommitId)
+            .map_err(|_| Error::UnknownCommit(s.chars().take(80).collect()))
+    }
+}
+
+/// The author of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Name (forge writes the username here).
+    pub name: String,
+    /// Email address.
+    pub email: String,
+}
+
+impl Identity {
+    /// An identity from a name and an email.
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
+        Identity {
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+}
+
+/// One file change of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Write `content` at `path` (creating folders as needed).
+    Put {
+        /// Slash-separated relative path.
+        path: String,
+        /// New content.
+        content: Vec<u8>,
+    },
+    /// Remove the file at `path` (empty folders vanish).
+    Delete {
+        /// Slash-separated relative path.
+        path: String,
+    },
+}
+
+impl Change {
+    /// Shorthand for [`Change::Put`].
+    pub fn put(path: impl Into<String>, content: Vec<u8>) -> Self {
+        Change::Put {
+            path: path.into(),
+            content,
+        }
+    }
+
+    fn path(&self) -> &str {
+        match self {
+            Change::Put { path, .. } | Change::Delete { path } => path,
+        }
+    }
+}
+
+/// A commit with the facts sync needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Its id.
+    pub id: CommitId,
+    /// Author name.
+    pub author_name: String,
+    /// Author email.
+    pub author_email: String,
+    /// Author time, epoch seconds.
+    pub time: i64,
+    /// Paths it changed against its first parent (all paths for a root commit).
+    pub paths: Vec<String>,
+}
+
+/// A git repository, bare (forge home) or with a working tree (an offline clone).
+pub struct Repo {
+    repo: Repository,
+    path: PathBuf,
+}
+
+/// Loose objects (estimated) past which a background `git gc --auto` is started.
+const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
+
+impl Repo {
+    fn err(&self, e: git2::Error) -> Error {
+        git_err(&self.path, e)
+    }
+
+    /// Creates a bare repository whose HEAD names `main` (or opens an existing one).
+    pub fn init_bare(path: &Path) -> Result<Repo, Error> {
+        let mut opts = RepositoryInitOptions::new();
+        opts.bare(true).initial_head("main").mkpath(true);
+        let repo = Repository::init_opts(path, &opts).map_err(|e| git_err(path, e))?;
+        Ok(Repo {
+            repo,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing repository, bare or not.
+    pub fn open(path: &Path) -> Result<Repo, Error> {
+        let repo = Repository::open(path).map_err(|e| git_err(path, e))?;
+        Ok(Repo {
+            repo,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The path the repository was opened at.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The `.git` folder (the repository itself when bare).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// Whether the repository has no working tree.
+    pub fn is_bare(&self) -> bool {
+        self.repo.is_bare()
+    }
+
+    /// The branch HEAD names (`main` for new repositories), even if unborn.
+    pub fn head_branch(&self) -> Result<String, Error> {
+        let head = self.repo.find_reference("HEAD").map_err(|e| self.err(e))?;
+        match head.symbolic_target().ok().flatten() {
+            Some(target) => Ok(target
+                .strip_prefix("refs/heads/")
+                .unwrap_or(target)
+                .to_string()),
+            None => Err(Error::Git {
+                path: self.path.display().to_string(),
+                message: "HEAD is detached; check out a branch".into(),
+            }),
+        }
+    }
+
+    /// The commit a branch points at, `None` while it is unborn.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<CommitId>, Error> {
+        match self.repo.refname_to_id(&format!("refs/heads/{branch}")) {
+            Ok(oid) => Ok(Some(CommitId(oid))),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// Whether a commit exists in this repository.
+    pub fn has_commit(&self, id: CommitId) -> bool {
+        self.repo.find_commit(id.0).is_ok()
+    }
+
+    /// Commits a set of changes on `branch` as one commit authored by `who`.
+    ///
+    /// `changes` gets the current tip and returns the changes to make on top
+    /// of it. The branch moves by compare-and-swap: when another writer moved
+    /// it first, `changes` is called again with the new tip and the commit is
+    /// rebuilt on it. An empty change list makes no commit and returns the tip.
+    pub fn commit_with<F>(
+        &self,
+        branch: &str,
+        who: &Identity,
+        message: &str,
+        mut changes: F,
+    ) -> Result<CommitId, Error>
+    where
+        F: FnMut(Option<CommitId>) -> Result<Vec<Change>, Error>,
+    {
+        let refname = format!("refs/heads/{branch}");
+        let sig = Signature::now(&who.name, &who.email).map_err(|e| self.err(e))?;
+        const ATTEMPTS: u32 = 64;
+        for _ in 0..ATTEMPTS {
+            let tip = self.branch_tip(branch)?;
+            let changes = changes(tip)?;
+            if changes.is_empty() {
+                if let Some(tip) = tip {
+                    return Ok(tip);
+                }
+            }
+            let parent = tip
+                .map(|t| self.repo.find_commit(t.0))
+                .transpose()
+                .map_err(|e| self.err(e))?;
+            let base_tree = parent
+                .as_ref()
+                .map(|c| c.tree())
+                .transpose()
+                .map_err(|e| self.err(e))?;
+            let tree_id = self.apply(base_tree.as_ref(), &changes)?;
+            let tree = self.repo.find_tree(tree_id).map_err(|e| self.err(e))?;
+            let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+            let commit = self
+                .repo
+                .commit(None, &sig, &sig, message, &tree, &parents)
+                .map_err(|e| self.err(e))?;
+            let moved = match tip {
+                Some(tip) => self
+                    .repo
+                    .reference_matching(&refname, commit, true, tip.0, message),
+                None => self.repo.reference(&refname, commit, false, message),
+            };
+            match moved {
+                Ok(_) => {
+                    self.after_write(branch, &changes)?;
+                    return Ok(CommitId(commit));
+                }
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        Err(Error::Contended {
+            path: self.path.display().to_string(),
+            branch: branch.into(),
+            attempts: ATTEMPTS,
+        })
+    }
+
+    /// Keeps a clone's index and files in step with a branch we moved, and
+    /// keeps the object store packed.
+    fn after_write(&self, branch: &str, changes: &[Change]) -> Result<(), Error> {
+        if !self.repo.is_bare() && self.head_branch().ok().as_deref() == Some(branch) {
+            let mut checkout = git2::build::CheckoutBuilder::new();
+            checkout.force();
+            for c in changes {
+                checkout.path(c.path());
+            }
+            self.repo
+                .checkout_head(Some(&mut checkout))
+                .map_err(|e| self.err(e))?;
+        }
+        self.maybe_pack();
+        Ok(())
+    }
+
+    /// Starts `git gc --auto` in the background when many loose objects piled up,
+    /// so reads (and a reindex with a cold cache) touch few files.
+    fn maybe_pack(&self) {
+        // Like git itself: estimate the loose count from one of the 256 fan-out folders.
+        let sample = self.repo.path().join("objects").join("17");
+        let loose = std::fs::read_dir(&sample).map(|d| d.count()).unwrap_or(0);
+        if loose * 256 < AUTO_PACK_LOOSE_OBJECTS {
+            return;
+        }
+        let child = Command::new("git")
+            .arg("--git-dir")
+            .arg(self.repo.path())
+            .args([
+                "-c",
+                &format!("gc.auto={AUTO_PACK_LOOSE_OBJECTS}"),
+                "-c",
+                "gc.autoDetach=false",
+            ])
+            .args(["gc", "--auto", "--quiet"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = child {
+            // Reap it from a thread so a long-running process leaves no zombie.
+            std::thread::spawn(move || child.wait());
+        }
+    }
+
+    /// Packs all objects now (`git gc`), waiting for it.
+    pub fn pack_now(&self) -> Result<(), Error> {
+        let status = Command::new("git")
+            .arg("--git-dir")
+            .arg(self.repo.path())
+            .args(["gc", "--quiet"])
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| Error::Git {
+                path: self.path.display().to_string(),
+                message: format!("running git gc: {e}"),
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Error::Git {
+                path: self.path.display().to_string(),
+                message: format!("git gc failed: {status}"),
+            })
+        }
+    }
+
+    fn apply(&self, base: Option<&git2::Tree<'_>>, changes: &[Change]) -> Result<Oid, Error> {
+        let mut nested: BTreeMap<&str, Vec<(&str, Option<&[u8]>)>> = BTreeMap::new();
+        let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
+        for change in changes {
+            let path = change.path();
+            if path.is_empty()
+                || path.starts_with('/')
+                || path
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == ".." || c == ".git")
+            {
+                return Err(Error::InvalidPath(path.chars().take(200).collect()));
+            }
+            let content = match change {
+                Change::Put { content, .. } => Some(content.as_slice()),
+                Change::Delete { .. } => None,
+            };
+            here.push((path, content));
+        }
+        for (path, content) in here {
+            let (head, rest) = match path.split_once('/') {
+                Some((head, rest)) => (head, rest),
+                None => ("", path),
+            };
+            nested.entry(head).or_default().push((rest, content));
+        }
+        self.build_tree(base, &nested)?.map_or_else(
+            || {
+                self.repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(|e| self.err(e))
+            },
+            Ok,
+        )
+    }
+
+    /// Rebuilds one tree level; returns `None` when it ends up empty.
+    fn build_tree(
+        &self,
+        base: Option<&git2::Tree<'_>>,
+        changes: &BTreeMap<&str, Vec<(&str, Option<&[u8]>)>>,
+    ) -> Result<Option<Oid>, Error> {
+        let mut builder = self.repo.treebuilder(base).map_err(|e| self.err(e))?;
+        for (dir, items) in changes {
+            if dir.is_empty() {
+                for (name, content) in items {
+                    match content {
+                        Some(bytes) => {
+                            let blob = self.repo.blob(bytes).map_err(|e| self.err(e))?;
+                            builder
+                                .insert(name, blob, 0o100644)
+                                .map_err(|e| self.err(e))?;
+                        }
+                        None => {
+                            if builder.get(name).map_err(|e| self.err(e))?.is_some() {
+                                builder.remove(name).map_err(|e| self.err(e))?;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            let sub_base = match builder.get(dir).map_err(|e| self.err(e))? {
+                Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    Some(self.repo.find_tree(entry.id()).map_err(|e| self.err(e))?)
+                }
+                _ => None,
+            };
+            let mut sub: BTreeMap<&str, Vec<(&str, Option<&[u8]>)>> = BTreeMap::new();
+            for (path, content) in items {
+                let (head, rest) = match path.split_once('/') {
+                    Some((head, rest)) => (head, rest),
+                    None => ("", *path),
+                };
+                sub.entry(head).or_default().push((rest, *content));
+            }
+            match self.build_tree(sub_base.as_ref(), &sub)? {
+                Some(oid) => {
+                    builder
+                        .insert(dir, oid, 0o040000)
+                        .map_err(|e| self.err(e))?;
+                }
+                None => {
+                    if builder.get(dir).map_err(|e| self.err(e))?.is_some() {
+                        builder.remove(dir).map_err(|e| self.err(e))?;
+                    }
+                }
+            }
+        }
+        if builder.is_empty() {
+            return Ok(None);
+        }
+        builder.write().map(Some).map_err(|e| self.err(e))
+    }
+
+    /// The content of `path` at `commit`, `None` if there is no such file.
+    pub fn read_file(&self, commit: CommitId, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        let tree = self.commit_tree(commit)?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        let blob = self.repo.find_blob(entry.id()).map_err(|e| self.err(e))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Calls `visit(path, content)` for every file of `commit` whose path
+    /// starts with `prefix` (use `""` for all files), in tree order.
+    pub fn for_each_file<F>(&self, commit: CommitId, mut visit: F) -> Result<(), Error>
+    where
+        F: FnMut(&str, &[u8]) -> Result<(), Error>,
+    {
+        let tree = self.commit_tree(commit)?;
+        let mut failure = None;
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(ObjectType::Blob) {
+                return TreeWalkResult::Ok;
+            }
+            let Ok(name) = entry.name() else {
+                return TreeWalkResult::Skip;
+            };
+            let path = format!("{dir}{name}");
+            let result = self
+                .repo
+                .find_blob(entry.id())
+                .map_err(|e| self.err(e))
+                .and_then(|blob| visit(&path, blob.content()));
+            match result {
+                Ok(()) => TreeWalkResult::Ok,
+                Err(e) => {
+                    failure = Some(e);
+                    TreeWalkResult::Abort
+                }
+            }
+        })
+        .or_else(|e| {
+            if failure.is_some() {
+                Ok(())
+            } else {
+                Err(self.err(e))
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn commit_tree(&self, commit: CommitId) -> Result<git2::Tree<'_>, Error> {
+        self.repo
+            .find_commit(commit.0)
+            .and_then(|c| c.tree())
+            .map_err(|_| Error::UnknownCommit(commit.to_string()))
+    }
+
+    /// Paths that differ between two commits (`from = None`: every path of `to`).
+    pub fn changed_paths(
+        &self,
+        from: Option<CommitId>,
+        to: CommitId,
+    ) -> Result<Vec<String>, Error> {
+        let old = from.map(|f| self.commit_tree(f)).transpose()?;
+        let new = self.commit_tree(to)?;
+        self.diff_paths(old.as_ref(), &new)
+    }
+
+    fn diff_paths(
+        &self,
+        old: Option<&git2::Tree<'_>>,
+        new: &git2::Tree<'_>,
+    ) -> Result<Vec<String>, Error> {
+        let diff = self
+            .repo
+            .diff_tree_to_tree(old, Some(new), None)
+            .map_err(|e| self.err(e))?;
+        let mut paths = Vec::with_capacity(diff.deltas().len());
+        for delta in diff.deltas() {
+            let file = if delta.new_file().id().is_zero() {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
+            if let Some(p) = file.path().and_then(Path::to_str) {
+                paths.push(p.to_string());
+            }
+        }
+        Ok(paths)
+    }
+
+    /// Commits reachable from `to` but not from `from`, newest first, with
+    /// the paths each changed against its first parent. Merge commits are
+    /// listed with the paths they brought relative to their first parent.
+    pub fn commits_between(
+        &self,
+        from: Option<CommitId>,
+        to: CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, Error> {
+        let mut walk = self.repo.revwalk().map_err(|e| self.err(e))?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .map_err(|e| self.err(e))?;
+        walk.push(to.0).map_err(|e| self.err(e))?;
+        if let Some(from) = from {
+            walk.hide(from.0).map_err(|e| self.err(e))?;
+        }
+        let mut out = Vec::new();
+        for oid in walk.take(limit) {
+            let oid = oid.map_err(|e| self.err(e))?;
+            let commit = self.repo.find_commit(oid).map_err(|e| self.err(e))?;
+            let tree = commit.tree().map_err(|e| self.err(e))?;
+            let parent_tree = match commit.parent(0) {
+                Ok(p) => Some(p.tree().map_err(|e| self.err(e))?),
+                Err(_) => None,
+            };
+            let author = commit.author();
+            out.push(CommitInfo {
+                id: CommitId(oid),
+                author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+                author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+                time: author.when().seconds(),
+                paths: self.diff_paths(parent_tree.as_ref(), &tree)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The identity git would use here (`user.name` / `user.email` of the repository's config).
+    pub fn configured_identity(&self) -> Option<Identity> {
+        let sig = self.repo.signature().ok()?;
+        Some(Identity::new(sig.name().ok()?, sig.email().unwrap_or("")))
+    }
+
+    /// Sets a key in the repository's own config file.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<(), Error> {
+        let config = self.repo.config().map_err(|e| self.err(e))?;
+        let mut local = config
+            .open_level(git2::ConfigLevel::Local)
+            .map_err(|e| self.err(e))?;
+        local.set_str(key, value).map_err(|e| self.err(e))?;
+        // keep the `config` handle alive until the write is done
+        drop(config);
+        Ok(())
+    }
+
+    /// Reads a key of the repository's config.
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        self.repo.config().ok()?.get_string(key).ok()
+    }
+}
+
+fn git_err(path: &Path, e: git2::Error) -> Error {
+    Error::Git {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::init_bare(&dir.path().join("r.git")).expect("init");
+        (dir, repo)
+    }
+
+    fn who() -> Identity {
+        Identity::new("alice", "alice@example.org")
+    }
+
+    #[test]
+    fn changes_nest_and_delete_empty_folders() -> Result<(), Error> {
+        let (_d, repo) = repo();
+        let a = repo.commit_with("main", &who(), "one", |_| {
+            Ok(vec![
+                Change::put("a/b/c.json", b"1".to_vec()),
+                Change::put("a/d.json", b"2".to_vec()),
+            ])
+        })?;
+        let b = repo.commit_with("main", &who(), "two", |tip| {
+            assert_eq!(tip, Some(a));
+            Ok(vec![
+                Change::Delete {
+                    path: "a/b/c.json".into(),
+                },
+                Change::put("e.json", b"3".to_vec()),
+            ])
+        })?;
+        assert_eq!(repo.read_file(b, "a/b/c.json")?, None);
+        assert_eq!(repo.read_file(b, "a/d.json")?, Some(b"2".to_vec()));
+        let mut changed = repo.changed_paths(Some(a), b)?;
+        changed.sort();
+        assert_eq!(changed, ["a/b/c.json", "e.json"]);
+        let mut files = Vec::new();
+        repo.for_each_file(b, |p, _| {
+            files.push(p.to_string());
+            Ok(())
+        })?;
+        assert_eq!(files, ["a/d.json", "e.json"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_loser_of_the_race_rebuilds_on_the_new_tip() -> Result<(), Error> {
+        let (dir, repo) = repo();
+        repo.commit_with("main", &who(), "base", |_| {
+            Ok(vec![Change::put("x", b"0".to_vec())])
+        })?;
+        let other = Repo::open(&dir.path().join("r.git"))?;
+        let mut calls = 0;
+        let id = repo.commit_with("main", &who(), "mine", |tip| {
+            calls += 1;
+            if calls == 1 {
+                // Someone else moves the branch between our read and our ref update.
+                other.commit_with("main", &who(), "theirs", |_| {
+                    Ok(vec![Change::put("y", b"1".to_vec())])
+                })?;
+            }
+            let _ = tip;
+            Ok(vec![Change::put("z", b"2".to_vec())])
+        })?;
+        assert_eq!(calls, 2);
+        assert_eq!(
+            repo.read_file(id, "y")?,
+            Some(b"1".to_vec()),
+            "their change is kept"
+        );
+        assert_eq!(repo.read_file(id, "z")?, Some(b"2".to_vec()));
+        assert_eq!(repo.commits_between(None, id, 10)?.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        let (_d, repo) = repo();
+        for path in ["", "/abs", "a/../b", "a//b", ".git/config"] {
+            let r = repo.commit_with("main", &who(), "bad", |_| {
+                Ok(vec![Change::put(path, vec![])])
+            });
+            assert!(matches!(r, Err(Error::InvalidPath(_))), "{path:?}");
+        }
+    }
+}

@@ -467,6 +467,20 @@ impl Repo {
         failure.map_or(Ok(()), Err)
     }
 
+    /// How many files `commit` holds (walks trees only, reads no blob).
+    pub fn count_files(&self, commit: CommitId) -> Result<u64, Error> {
+        let tree = self.commit_tree(commit)?;
+        let mut n = 0;
+        tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                n += 1;
+            }
+            TreeWalkResult::Ok
+        })
+        .map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
     fn commit_tree(&self, commit: CommitId) -> Result<git2::Tree<'_>, Error> {
         self.repo
             .find_commit(commit.0)

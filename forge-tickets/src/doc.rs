@@ -1,0 +1,309 @@
+//! The JSON documents of the tickets repository and where they live.
+//!
+//! Layout (see docs/ticket-format.md): issue `N` lives in the folder
+//! `<N mod 100, two digits>/<N>/`, with its fields in `issue.json` and each
+//! comment in its own `comment-<id>.json`. Comments are separate files so
+//! that concurrent comments never touch the same file; folders are bucketed
+//! so no tree object grows past about a hundred entries per ten thousand issues.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the document format written by this forge.
+pub const SCHEMA: u32 = 1;
+
+/// An issue's own fields (`issue.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueDoc {
+    /// Format version.
+    pub schema: u32,
+    /// Stable unique id (32 hex digits), kept across imports.
+    pub uid: String,
+    /// Number within the project (shared sequence with pull requests).
+    pub number: u64,
+    /// One-line title.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+    /// Username of the author.
+    pub author: String,
+    /// `open` or `closed`.
+    pub status: Status,
+    /// Why it was closed.
+    #[serde(default)]
+    pub close_reason: Option<String>,
+    /// When it was closed.
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    /// Who closed it.
+    #[serde(default)]
+    pub closed_by: Option<String>,
+    /// Tags, sorted.
+    #[serde(default)]
+    pub tags: BTreeSet<String>,
+    /// Username of the assignee.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Priority (one of the project's list).
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Milestone (one of the project's list).
+    #[serde(default)]
+    pub milestone: Option<String>,
+    /// Visible only to author, assignee and ticket+ members.
+    #[serde(default)]
+    pub private: bool,
+    /// Custom fields by name.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Issues this one depends on.
+    #[serde(default)]
+    pub depends: BTreeSet<u64>,
+    /// Issues this one blocks.
+    #[serde(default)]
+    pub blocks: BTreeSet<u64>,
+    /// Usernames that follow the issue.
+    #[serde(default)]
+    pub watchers: BTreeSet<String>,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
+    /// Time of the last change to these fields (RFC 3339 UTC).
+    pub updated_at: String,
+}
+
+/// Issue status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Open.
+    Open,
+    /// Closed.
+    Closed,
+}
+
+impl Status {
+    /// `open` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+/// One comment (`comment-<id>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentDoc {
+    /// Format version.
+    pub schema: u32,
+    /// Id, unique within the issue; sorts by creation time.
+    pub id: String,
+    /// Username of the author.
+    pub author: String,
+    /// Markdown body.
+    pub body: String,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
+    /// Last edit time.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// Who edited it last.
+    #[serde(default)]
+    pub editor: Option<String>,
+    /// Reactions: emoji to the usernames that gave it.
+    #[serde(default)]
+    pub reactions: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The folder of issue `number`.
+pub fn issue_dir(number: u64) -> String {
+    format!("{:02}/{number}", number % 100)
+}
+
+/// The path of an issue's fields.
+pub fn issue_path(number: u64) -> String {
+    format!("{}/issue.json", issue_dir(number))
+}
+
+/// The path of a comment.
+pub fn comment_path(number: u64, comment_id: &str) -> String {
+    format!("{}/comment-{comment_id}.json", issue_dir(number))
+}
+
+/// What a path of the tickets repository holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocPath {
+    /// `issue.json` of an issue.
+    Issue(u64),
+    /// A comment of an issue.
+    Comment(u64, String),
+    /// Anything else (README, attachments...): not ticket data.
+    Other,
+}
+
+/// Classifies a path of the tickets repository.
+pub fn classify(path: &str) -> DocPath {
+    let mut parts = path.split('/');
+    let (Some(bucket), Some(number), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return DocPath::Other;
+    };
+    let Ok(n) = number.parse::<u64>() else {
+        return DocPath::Other;
+    };
+    if bucket != format!("{:02}", n % 100) || number != n.to_string() {
+        return DocPath::Other;
+    }
+    if file == "issue.json" {
+        return DocPath::Issue(n);
+    }
+    match file
+        .strip_prefix("comment-")
+        .and_then(|f| f.strip_suffix(".json"))
+    {
+        Some(id) if valid_comment_id(id) => DocPath::Comment(n, id.to_string()),
+        _ => DocPath::Other,
+    }
+}
+
+/// Whether a string may be a comment id (it becomes part of a file name).
+pub fn valid_comment_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Serializes a document: sorted keys, two-space indentation, final newline.
+pub fn to_bytes<T: Serialize>(doc: &T) -> Vec<u8> {
+    // Going through `Value` sorts the keys (serde_json's map is a BTreeMap).
+    let value = serde_json::to_value(doc).expect("documents are plain data and always serialize");
+    let mut out = serde_json::to_vec_pretty(&value).expect("a Value always serializes");
+    out.push(b'\n');
+    out
+}
+
+/// Parses an issue document, naming what is wrong.
+pub fn parse_issue(path: &str, bytes: &[u8]) -> Result<IssueDoc, String> {
+    let doc: IssueDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+    check_issue(&doc).map_err(|e| format!("{path}: {e}"))?;
+    if classify(path) != DocPath::Issue(doc.number) {
+        return Err(format!(
+            "{path}: holds issue {} but the path is for another issue",
+            doc.number
+        ));
+    }
+    Ok(doc)
+}
+
+/// Parses a comment document, naming what is wrong.
+pub fn parse_comment(path: &str, bytes: &[u8]) -> Result<CommentDoc, String> {
+    let doc: CommentDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+    if doc.schema > SCHEMA {
+        return Err(format!(
+            "{path}: schema {} is newer than this forge knows",
+            doc.schema
+        ));
+    }
+    match classify(path) {
+        DocPath::Comment(_, id) if id == doc.id => {}
+        _ => {
+            return Err(format!(
+                "{path}: comment id `{}` does not match the file name",
+                doc.id
+            ))
+        }
+    }
+    if forge_core::time::parse_rfc3339(&doc.created_at).is_none() {
+        return Err(format!(
+            "{path}: created_at `{}` is not an RFC 3339 time",
+            doc.created_at
+        ));
+    }
+    Ok(doc)
+}
+
+fn check_issue(doc: &IssueDoc) -> Result<(), String> {
+    if doc.schema > SCHEMA {
+        return Err(format!(
+            "schema {} is newer than this forge knows",
+            doc.schema
+        ));
+    }
+    if doc.number == 0 {
+        return Err("number must be positive".into());
+    }
+    if doc.title.trim().is_empty() {
+        return Err("title is empty".into());
+    }
+    for (name, t) in [
+        ("created_at", Some(&doc.created_at)),
+        ("updated_at", Some(&doc.updated_at)),
+        ("closed_at", doc.closed_at.as_ref()),
+    ] {
+        if let Some(t) = t {
+            if forge_core::time::parse_rfc3339(t).is_none() {
+                return Err(format!("{name} `{t}` is not an RFC 3339 time"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new random 32-hex-digit uid.
+pub fn new_uid() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// A new comment id: creation time then randomness, so ids sort by time and
+/// two clones never pick the same one.
+pub fn new_comment_id(created_at: &str) -> String {
+    let compact: String = created_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{compact}-{}", hex::encode(rand::random::<[u8; 4]>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        assert_eq!(issue_path(7), "07/7/issue.json");
+        assert_eq!(issue_path(1234), "34/1234/issue.json");
+        assert_eq!(classify("34/1234/issue.json"), DocPath::Issue(1234));
+        assert_eq!(
+            classify(&comment_path(5, "x-1")),
+            DocPath::Comment(5, "x-1".into())
+        );
+        for other in [
+            "README.md",
+            "35/1234/issue.json",
+            "05/05/issue.json",
+            "05/5/a/issue.json",
+            "05/5/comment-.json",
+            "05/5/comment-a b.json",
+        ] {
+            assert_eq!(classify(other), DocPath::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn malformed_documents_name_the_file() {
+        let err = parse_issue("01/1/issue.json", b"{\"title\": ").expect_err("truncated");
+        assert!(err.starts_with("01/1/issue.json: "), "{err}");
+        let err = parse_issue("01/1/issue.json", br#"{"schema":1,"uid":"u","number":2,"title":"t","body":"","author":"a","status":"open","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#)
+            .expect_err("wrong path");
+        assert!(err.contains("another issue"), "{err}");
+        let err = parse_issue("01/1/issue.json", br#"{"schema":1,"uid":"u","number":1,"title":"t","body":"","author":"a","status":"shut","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#)
+            .expect_err("bad status");
+        assert!(err.contains("unknown variant `shut`"), "{err}");
+    }
+}

@@ -1,0 +1,43 @@
+//! Errors of ticket operations.
+
+/// What went wrong, naming the project, issue or file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A data-model or store error (unknown user, invalid name, permission...).
+    #[error(transparent)]
+    Core(#[from] forge_core::Error),
+    /// A git error.
+    #[error(transparent)]
+    Git(#[from] forge_git::Error),
+    /// No such issue (or not visible to the acting user).
+    #[error("issue #{number} not found in project `{project}`")]
+    NoIssue {
+        /// The project.
+        project: String,
+        /// The issue number.
+        number: u64,
+    },
+    /// No such comment.
+    #[error("comment `{id}` not found on issue #{number}")]
+    NoComment {
+        /// The issue number.
+        number: u64,
+        /// The comment id.
+        id: String,
+    },
+    /// A document in the tickets repository is malformed.
+    #[error("malformed ticket document {0}")]
+    Document(String),
+    /// The index database failed.
+    #[error("index database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored index row could not be read back.
+    #[error("index row is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Core(forge_core::Error::invalid(what, reason))
+    }
+}

@@ -1,0 +1,252 @@
+//! The SQLite projection of a tickets repository: typed reads and writes.
+//!
+//! Rows are keyed by the project's full name, so the same tables serve a
+//! forge home (many projects) and an offline clone (one).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::doc::{CommentDoc, IssueDoc};
+use crate::Result;
+
+/// The commit the index reflects: `None` never indexed, `Some("")` indexed
+/// while the branch was still unborn.
+pub fn indexed_commit(conn: &Connection, project: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT commit_id FROM ticket_sync WHERE project = ?1")?
+        .query_row([project], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records the commit the index now reflects.
+pub fn set_indexed_commit(conn: &Connection, project: &str, commit: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO ticket_sync (project, commit_id) VALUES (?1, ?2)
+         ON CONFLICT (project) DO UPDATE SET commit_id = ?2",
+    )?
+    .execute(params![project, commit])?;
+    Ok(())
+}
+
+/// Drops every indexed row of a project (before a rebuild).
+pub fn clear_project(conn: &Connection, project: &str) -> Result<()> {
+    for table in ["issues", "issue_tags", "issue_comments", "ticket_sync"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE project = ?1"),
+            [project],
+        )?;
+    }
+    Ok(())
+}
+
+/// The indexed fields of an issue.
+pub fn issue(conn: &Connection, project: &str, number: u64) -> Result<Option<IssueDoc>> {
+    let raw: Option<String> = conn
+        .prepare_cached("SELECT doc FROM issues WHERE project = ?1 AND number = ?2")?
+        .query_row(params![project, number as i64], |r| r.get(0))
+        .optional()?;
+    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+}
+
+/// Writes an issue's row and tags.
+pub fn put_issue(conn: &Connection, project: &str, doc: &IssueDoc) -> Result<()> {
+    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+    let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
+    conn.prepare_cached(
+        "INSERT INTO issues (project, number, uid, path, title, author, status, assignee, priority, milestone,
+                             private, created_at, updated_at, comment_count, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14)
+         ON CONFLICT (project, number) DO UPDATE SET uid = ?3, path = ?4, title = ?5, author = ?6, status = ?7,
+             assignee = ?8, priority = ?9, milestone = ?10, private = ?11, created_at = ?12, updated_at = ?13, doc = ?14",
+    )?
+    .execute(params![
+        project,
+        doc.number as i64,
+        doc.uid,
+        crate::doc::issue_path(doc.number),
+        doc.title,
+        doc.author,
+        doc.status.as_str(),
+        doc.assignee,
+        doc.priority,
+        doc.milestone,
+        doc.private,
+        created,
+        updated,
+        serde_json::to_string(doc)?,
+    ])?;
+    conn.prepare_cached("DELETE FROM issue_tags WHERE project = ?1 AND number = ?2")?
+        .execute(params![project, doc.number as i64])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO issue_tags (project, tag, number) VALUES (?1, ?2, ?3)")?;
+    for tag in &doc.tags {
+        insert.execute(params![project, tag, doc.number as i64])?;
+    }
+    Ok(())
+}
+
+/// Removes an issue's row, tags and comments.
+pub fn delete_issue(conn: &Connection, project: &str, number: u64) -> Result<()> {
+    for table in ["issues", "issue_tags", "issue_comments"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE project = ?1 AND number = ?2"
+        ))?
+        .execute(params![project, number as i64])?;
+    }
+    Ok(())
+}
+
+/// An indexed comment.
+pub fn comment(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    id: &str,
+) -> Result<Option<CommentDoc>> {
+    let raw: Option<String> = conn
+        .prepare_cached(
+            "SELECT doc FROM issue_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
+        )?
+        .query_row(params![project, number as i64, id], |r| r.get(0))
+        .optional()?;
+    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+}
+
+/// Writes a comment's row.
+pub fn put_comment(conn: &Connection, project: &str, number: u64, doc: &CommentDoc) -> Result<()> {
+    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+    conn.prepare_cached(
+        "INSERT INTO issue_comments (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6",
+    )?
+    .execute(params![project, number as i64, doc.id, doc.author, created, serde_json::to_string(doc)?])?;
+    Ok(())
+}
+
+/// Removes a comment's row.
+pub fn delete_comment(conn: &Connection, project: &str, number: u64, id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM issue_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
+    )?
+    .execute(params![project, number as i64, id])?;
+    Ok(())
+}
+
+/// Recomputes an issue's comment count and last activity after its comments changed.
+pub fn refresh_activity(conn: &Connection, project: &str, number: u64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE issues SET
+            comment_count = (SELECT count(*) FROM issue_comments c WHERE c.project = ?1 AND c.number = ?2),
+            updated_at = max(
+                coalesce(unixepoch(json_extract(doc, '$.updated_at')), updated_at),
+                coalesce((SELECT max(created_at) FROM issue_comments c WHERE c.project = ?1 AND c.number = ?2), 0))
+         WHERE project = ?1 AND number = ?2",
+    )?
+    .execute(params![project, number as i64])?;
+    Ok(())
+}
+
+/// Comments of an issue, oldest first.
+pub fn comments(conn: &Connection, project: &str, number: u64) -> Result<Vec<CommentDoc>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc FROM issue_comments WHERE project = ?1 AND number = ?2 ORDER BY created_at, comment_id",
+    )?;
+    let rows = stmt.query_map(params![project, number as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(serde_json::from_str(&raw?)?);
+    }
+    Ok(out)
+}
+
+/// The highest issue number indexed for a project.
+pub fn max_number(conn: &Connection, project: &str) -> Result<u64> {
+    let n: Option<i64> = conn.query_row(
+        "SELECT max(number) FROM issues WHERE project = ?1",
+        [project],
+        |r| r.get(0),
+    )?;
+    Ok(n.unwrap_or(0) as u64)
+}
+
+/// Which issues a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct IssueFilter {
+    /// `Some("open")`, `Some("closed")`, or `None` for all.
+    pub status: Option<String>,
+    /// Only issues with this tag.
+    pub tag: Option<String>,
+    /// Only issues assigned to this user.
+    pub assignee: Option<String>,
+    /// Only issues opened by this user.
+    pub author: Option<String>,
+    /// Only issues in this milestone.
+    pub milestone: Option<String>,
+    /// At most this many (newest first).
+    pub limit: usize,
+    /// Skip this many first.
+    pub offset: usize,
+}
+
+/// One row of a listing: the issue's fields, comment count, last activity.
+pub struct ListedIssue {
+    /// Fields.
+    pub doc: IssueDoc,
+    /// Number of comments.
+    pub comments: u64,
+    /// Last activity (epoch seconds).
+    pub updated_at: i64,
+}
+
+/// Lists issues newest first. `viewer` and `member` decide which private issues show.
+pub fn list(
+    conn: &Connection,
+    project: &str,
+    filter: &IssueFilter,
+    viewer: &str,
+    member: bool,
+) -> Result<Vec<ListedIssue>> {
+    let from = if filter.tag.is_some() {
+        "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number WHERE t.project = ?1 AND t.tag = ?2"
+    } else {
+        "issues i WHERE i.project = ?1 AND ?2 IS NULL"
+    };
+    let sql = format!(
+        "SELECT i.doc, i.comment_count, i.updated_at FROM {from}
+           AND (?3 IS NULL OR i.status = ?3) AND (?4 IS NULL OR i.assignee = ?4)
+           AND (?5 IS NULL OR i.author = ?5) AND (?6 IS NULL OR i.milestone = ?6)
+           AND (i.private = 0 OR ?7 OR i.author = ?8 OR i.assignee = ?8)
+         ORDER BY i.number DESC LIMIT ?9 OFFSET ?10"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            project,
+            filter.tag,
+            filter.status,
+            filter.assignee,
+            filter.author,
+            filter.milestone,
+            member,
+            viewer,
+            filter.limit as i64,
+            filter.offset as i64
+        ],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (doc, comments, updated_at) = row?;
+        out.push(ListedIssue {
+            doc: serde_json::from_str(&doc)?,
+            comments: comments as u64,
+            updated_at,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,1 @@
+//! Pagure import (next).

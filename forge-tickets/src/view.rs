@@ -1,0 +1,162 @@
+//! What frontends show of issues (the shapes of `--json` output).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::doc::{CommentDoc, IssueDoc};
+use crate::index::ListedIssue;
+
+/// An issue in a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueSummary {
+    /// Number.
+    pub id: u64,
+    /// Title.
+    pub title: String,
+    /// `open` or `closed`.
+    pub status: &'static str,
+    /// Author username.
+    pub author: String,
+    /// Assignee username.
+    pub assignee: Option<String>,
+    /// Tags.
+    pub tags: BTreeSet<String>,
+    /// Priority.
+    pub priority: Option<String>,
+    /// Milestone.
+    pub milestone: Option<String>,
+    /// Private flag.
+    pub private: bool,
+    /// Creation time.
+    pub created_at: String,
+    /// Last activity (fields or comments).
+    pub updated_at: String,
+    /// Number of comments.
+    pub comments: u64,
+}
+
+impl From<ListedIssue> for IssueSummary {
+    fn from(row: ListedIssue) -> Self {
+        let d = row.doc;
+        IssueSummary {
+            id: d.number,
+            title: d.title,
+            status: d.status.as_str(),
+            author: d.author,
+            assignee: d.assignee,
+            tags: d.tags,
+            priority: d.priority,
+            milestone: d.milestone,
+            private: d.private,
+            created_at: d.created_at,
+            updated_at: forge_core::time::epoch_to_rfc3339(row.updated_at).unwrap_or(d.updated_at),
+            comments: row.comments,
+        }
+    }
+}
+
+/// A comment as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommentView {
+    /// Id.
+    pub id: String,
+    /// Author username.
+    pub author: String,
+    /// Markdown body.
+    pub body: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last edit time.
+    pub edited_at: Option<String>,
+    /// Reactions.
+    pub reactions: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl From<CommentDoc> for CommentView {
+    fn from(c: CommentDoc) -> Self {
+        CommentView {
+            id: c.id,
+            author: c.author,
+            body: c.body,
+            created_at: c.created_at,
+            edited_at: c.edited_at,
+            reactions: c.reactions,
+        }
+    }
+}
+
+/// One issue in full.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueDetails {
+    /// Number.
+    pub id: u64,
+    /// Stable unique id.
+    pub uid: String,
+    /// Title.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+    /// `open` or `closed`.
+    pub status: &'static str,
+    /// Why it was closed.
+    pub close_reason: Option<String>,
+    /// When it was closed.
+    pub closed_at: Option<String>,
+    /// Who closed it.
+    pub closed_by: Option<String>,
+    /// Author username.
+    pub author: String,
+    /// Assignee username.
+    pub assignee: Option<String>,
+    /// Tags.
+    pub tags: BTreeSet<String>,
+    /// Priority.
+    pub priority: Option<String>,
+    /// Milestone.
+    pub milestone: Option<String>,
+    /// Private flag.
+    pub private: bool,
+    /// Custom fields.
+    pub custom_fields: BTreeMap<String, String>,
+    /// Issues it depends on.
+    pub depends: BTreeSet<u64>,
+    /// Issues it blocks.
+    pub blocks: BTreeSet<u64>,
+    /// Watchers.
+    pub watchers: BTreeSet<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last activity.
+    pub updated_at: String,
+    /// Comments, oldest first.
+    pub comments: Vec<CommentView>,
+}
+
+impl IssueDetails {
+    pub(crate) fn new(d: IssueDoc, comments: Vec<CommentView>, updated_at: String) -> Self {
+        IssueDetails {
+            id: d.number,
+            uid: d.uid,
+            title: d.title,
+            body: d.body,
+            status: d.status.as_str(),
+            close_reason: d.close_reason,
+            closed_at: d.closed_at,
+            closed_by: d.closed_by,
+            author: d.author,
+            assignee: d.assignee,
+            tags: d.tags,
+            priority: d.priority,
+            milestone: d.milestone,
+            private: d.private,
+            custom_fields: d.custom_fields,
+            depends: d.depends,
+            blocks: d.blocks,
+            watchers: d.watchers,
+            created_at: d.created_at,
+            updated_at,
+            comments,
+        }
+    }
+}

@@ -63,6 +63,13 @@ pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
             reason: "it is an absolute path",
         });
     }
+    if full.contains("..") {
+        return Err(Error::InvalidName {
+            kind: "project",
+            name: printable(full),
+            reason: "it contains `..`",
+        });
+    }
     match full.split_once('/') {
         None => validate("project", full).map(|()| (None, full)),
         Some((ns, name)) => {

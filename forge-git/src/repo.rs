@@ -108,6 +108,9 @@ pub struct Repo {
 /// Loose objects (estimated) past which a background `git gc --auto` is started.
 const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
 
+/// Change sets at least this large are written as one pack, not loose objects.
+const BULK_CHANGES: usize = 256;
+
 impl Repo {
     fn err(&self, e: git2::Error) -> Error {
         git_err(&self.path, e)
@@ -204,22 +207,11 @@ impl Repo {
                     return Ok(tip);
                 }
             }
-            let parent = tip
-                .map(|t| self.repo.find_commit(t.0))
-                .transpose()
-                .map_err(|e| self.err(e))?;
-            let base_tree = parent
-                .as_ref()
-                .map(|c| c.tree())
-                .transpose()
-                .map_err(|e| self.err(e))?;
-            let tree_id = self.apply(base_tree.as_ref(), &changes)?;
-            let tree = self.repo.find_tree(tree_id).map_err(|e| self.err(e))?;
-            let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-            let commit = self
-                .repo
-                .commit(None, &sig, &sig, message, &tree, &parents)
-                .map_err(|e| self.err(e))?;
+            let commit = if changes.len() >= BULK_CHANGES {
+                self.write_commit_packed(tip, &changes, &sig, message)?
+            } else {
+                self.write_commit(&self.repo, tip, &changes, &sig, message)?
+            };
             let moved = match tip {
                 Some(tip) => self
                     .repo
@@ -247,6 +239,59 @@ impl Repo {
             branch: branch.into(),
             attempts: ATTEMPTS,
         })
+    }
+
+    /// Writes the trees and the commit of a change set with `repo`'s object
+    /// database; returns the commit (no ref moves).
+    fn write_commit(
+        &self,
+        repo: &Repository,
+        tip: Option<CommitId>,
+        changes: &[Change],
+        sig: &Signature<'_>,
+        message: &str,
+    ) -> Result<Oid, Error> {
+        let parent = tip
+            .map(|t| repo.find_commit(t.0))
+            .transpose()
+            .map_err(|e| self.err(e))?;
+        let base_tree = parent
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(|e| self.err(e))?;
+        let tree_id = self.apply(repo, base_tree.as_ref(), changes)?;
+        let tree = repo.find_tree(tree_id).map_err(|e| self.err(e))?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        repo.commit(None, sig, sig, message, &tree, &parents)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Like [`Repo::write_commit`], but for large change sets: the objects are
+    /// built in memory and land on disk as one pack instead of thousands of
+    /// loose files.
+    fn write_commit_packed(
+        &self,
+        tip: Option<CommitId>,
+        changes: &[Change],
+        sig: &Signature<'_>,
+        message: &str,
+    ) -> Result<Oid, Error> {
+        let scratch = Repository::open(self.repo.path()).map_err(|e| self.err(e))?;
+        let odb = scratch.odb().map_err(|e| self.err(e))?;
+        let mempack = odb.add_new_mempack_backend(1000).map_err(|e| self.err(e))?;
+        let commit = self.write_commit(&scratch, tip, changes, sig, message)?;
+        let mut pack = git2::Buf::new();
+        mempack.dump(&scratch, &mut pack).map_err(|e| self.err(e))?;
+        let disk = self.repo.odb().map_err(|e| self.err(e))?;
+        let mut writer = disk.packwriter().map_err(|e| self.err(e))?;
+        std::io::Write::write_all(&mut writer, &pack).map_err(|e| Error::Git {
+            path: self.path.display().to_string(),
+            message: format!("writing a pack: {e}"),
+        })?;
+        writer.commit().map_err(|e| self.err(e))?;
+        mempack.reset().map_err(|e| self.err(e))?;
+        Ok(commit)
     }
 
     /// Keeps a clone's index and files in step with a branch we moved, and
@@ -317,7 +362,12 @@ impl Repo {
         }
     }
 
-    fn apply(&self, base: Option<&git2::Tree<'_>>, changes: &[Change]) -> Result<Oid, Error> {
+    fn apply(
+        &self,
+        repo: &Repository,
+        base: Option<&git2::Tree<'_>>,
+        changes: &[Change],
+    ) -> Result<Oid, Error> {
         let mut nested: BTreeMap<&str, Vec<(&str, Option<&[u8]>)>> = BTreeMap::new();
         let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
         for change in changes {
@@ -343,7 +393,7 @@ impl Repo {
             };
             nested.entry(head).or_default().push((rest, content));
         }
-        self.build_tree(base, &nested)?.map_or_else(
+        self.build_tree(repo, base, &nested)?.map_or_else(
             || {
                 self.repo
                     .treebuilder(None)
@@ -357,16 +407,17 @@ impl Repo {
     /// Rebuilds one tree level; returns `None` when it ends up empty.
     fn build_tree(
         &self,
+        repo: &Repository,
         base: Option<&git2::Tree<'_>>,
         changes: &BTreeMap<&str, Vec<(&str, Option<&[u8]>)>>,
     ) -> Result<Option<Oid>, Error> {
-        let mut builder = self.repo.treebuilder(base).map_err(|e| self.err(e))?;
+        let mut builder = repo.treebuilder(base).map_err(|e| self.err(e))?;
         for (dir, items) in changes {
             if dir.is_empty() {
                 for (name, content) in items {
                     match content {
                         Some(bytes) => {
-                            let blob = self.repo.blob(bytes).map_err(|e| self.err(e))?;
+                            let blob = repo.blob(bytes).map_err(|e| self.err(e))?;
                             builder
                                 .insert(name, blob, 0o100644)
                                 .map_err(|e| self.err(e))?;
@@ -382,7 +433,7 @@ impl Repo {
             }
             let sub_base = match builder.get(dir).map_err(|e| self.err(e))? {
                 Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                    Some(self.repo.find_tree(entry.id()).map_err(|e| self.err(e))?)
+                    Some(repo.find_tree(entry.id()).map_err(|e| self.err(e))?)
                 }
                 _ => None,
             };
@@ -394,7 +445,7 @@ impl Repo {
                 };
                 sub.entry(head).or_default().push((rest, *content));
             }
-            match self.build_tree(sub_base.as_ref(), &sub)? {
+            match self.build_tree(repo, sub_base.as_ref(), &sub)? {
                 Some(oid) => {
                     builder
                         .insert(dir, oid, 0o040000)
@@ -663,6 +714,39 @@ mod tests {
         );
         assert_eq!(repo.read_file(id, "z")?, Some(b"2".to_vec()));
         assert_eq!(repo.commits_between(None, id, 10)?.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn large_change_sets_land_as_one_pack() -> Result<(), Error> {
+        let (dir, repo) = repo();
+        let id = repo.commit_with("main", &who(), "bulk", |_| {
+            Ok((0..BULK_CHANGES as u64 + 10)
+                .map(|n| {
+                    Change::put(
+                        format!("{:02}/{n}/issue.json", n % 100),
+                        n.to_string().into_bytes(),
+                    )
+                })
+                .collect())
+        })?;
+        assert_eq!(repo.count_files(id)?, BULK_CHANGES as u64 + 10);
+        assert_eq!(
+            repo.read_file(id, "07/107/issue.json")?,
+            Some(b"107".to_vec())
+        );
+        let packs = std::fs::read_dir(dir.path().join("r.git/objects/pack"))
+            .expect("pack dir")
+            .count();
+        assert!(packs >= 2, "a .pack and its .idx were written");
+        // A later small commit builds on the packed objects.
+        let next = repo.commit_with("main", &who(), "small", |_| {
+            Ok(vec![Change::put("07/107/issue.json", b"x".to_vec())])
+        })?;
+        assert_eq!(
+            repo.read_file(next, "08/108/issue.json")?,
+            Some(b"108".to_vec())
+        );
         Ok(())
     }
 

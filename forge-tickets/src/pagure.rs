@@ -1,1 +1,416 @@
-//! Pagure import (next).
+//! Import of a Pagure tickets repository.
+//!
+//! Pagure keeps one JSON file per issue at the root of the tickets repo,
+//! named by the issue's 32-hex uid (keys: id, title, content, status,
+//! close_status, date_created, last_updated, closed_at as epoch-second
+//! strings, user, private, tags, depends, blocks, assignee, priority,
+//! milestone, custom_fields, closed_by, comments). The import keeps numbers,
+//! authors, dates, tags and comments, creates unknown users, and adds the
+//! priorities, milestones, close reasons and custom fields it meets to the
+//! project's settings so the imported issues stay valid. Nothing is written
+//! unless every file reads cleanly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use forge_core::project::{CustomField, FieldKind, Milestone};
+use forge_core::{time, Store};
+use forge_git::Repo;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::doc::{CommentDoc, IssueDoc, Status, SCHEMA};
+use crate::tracker::{Actor, Tracker};
+use crate::{Error, Result};
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Issues imported.
+    pub issues: usize,
+    /// Comments imported.
+    pub comments: usize,
+    /// Users created for unknown authors.
+    pub users_created: Vec<String>,
+    /// Files of the repository that are not Pagure issues (left alone).
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PagureUser {
+    name: String,
+    #[serde(default)]
+    fullname: Option<String>,
+    #[serde(default)]
+    default_email: Option<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PagureComment {
+    id: Value,
+    #[serde(default)]
+    comment: String,
+    date_created: Value,
+    user: PagureUser,
+    #[serde(default)]
+    edited_on: Option<Value>,
+    #[serde(default)]
+    editor: Option<PagureUser>,
+    #[serde(default)]
+    reactions: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PagureField {
+    name: String,
+    #[serde(default)]
+    key_type: Option<String>,
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(default)]
+    key_data: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PagureIssue {
+    id: Value,
+    title: String,
+    #[serde(default)]
+    content: String,
+    status: String,
+    #[serde(default)]
+    close_status: Option<String>,
+    date_created: Value,
+    #[serde(default)]
+    last_updated: Option<Value>,
+    #[serde(default)]
+    closed_at: Option<Value>,
+    user: PagureUser,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    depends: Vec<Value>,
+    #[serde(default)]
+    blocks: Vec<Value>,
+    #[serde(default)]
+    assignee: Option<PagureUser>,
+    #[serde(default)]
+    priority: Option<Value>,
+    #[serde(default)]
+    milestone: Option<String>,
+    #[serde(default)]
+    custom_fields: Vec<PagureField>,
+    #[serde(default)]
+    closed_by: Option<PagureUser>,
+    #[serde(default)]
+    comments: Vec<PagureComment>,
+}
+
+/// Pagure writes numbers and epoch seconds sometimes as strings, sometimes not.
+fn as_number(v: &Value, what: &str) -> std::result::Result<u64, String> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{what} `{v}` is not a number"))
+}
+
+fn date(v: &Value, what: &str) -> std::result::Result<String, String> {
+    let secs = as_number(v, what)?;
+    i64::try_from(secs)
+        .ok()
+        .and_then(time::epoch_to_rfc3339)
+        .ok_or_else(|| format!("{what} `{v}` is not an epoch time"))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+struct Converted {
+    issue: IssueDoc,
+    comments: Vec<CommentDoc>,
+    users: Vec<(String, String, Vec<String>)>,
+    fields: Vec<CustomField>,
+}
+
+fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> {
+    let number = as_number(&p.id, "id")?;
+    if number == 0 {
+        return Err("id must be positive".into());
+    }
+    let status = match p.status.as_str() {
+        "Open" | "open" => Status::Open,
+        "Closed" | "closed" => Status::Closed,
+        other => return Err(format!("status `{other}` is neither Open nor Closed")),
+    };
+    let created_at = date(&p.date_created, "date_created")?;
+    let updated_at = match &p.last_updated {
+        Some(v) if !v.is_null() => date(v, "last_updated")?,
+        _ => created_at.clone(),
+    };
+    let closed_at = match &p.closed_at {
+        Some(v) if !v.is_null() => Some(date(v, "closed_at")?),
+        _ => None,
+    };
+    let mut users = Vec::new();
+    let mut note = |u: &PagureUser| {
+        let mut emails: Vec<String> = u.default_email.iter().cloned().collect();
+        emails.extend(
+            u.emails
+                .iter()
+                .filter(|e| Some(*e) != u.default_email.as_ref())
+                .cloned(),
+        );
+        users.push((
+            u.name.clone(),
+            u.fullname.clone().unwrap_or_default(),
+            emails,
+        ));
+        u.name.clone()
+    };
+    let author = note(&p.user);
+    let assignee = p.assignee.as_ref().map(&mut note);
+    let closed_by = p.closed_by.as_ref().map(&mut note);
+    let mut comments = Vec::new();
+    for c in &p.comments {
+        let id = as_number(&c.id, "comment id")?;
+        let created = date(&c.date_created, "comment date_created")?;
+        let compact: String = created
+            .chars()
+            .filter(|ch| ch.is_ascii_alphanumeric())
+            .collect();
+        let edited_at = match &c.edited_on {
+            Some(v) if !v.is_null() => Some(date(v, "comment edited_on")?),
+            _ => None,
+        };
+        comments.push(CommentDoc {
+            schema: SCHEMA,
+            id: format!("{compact}-p{id}"),
+            author: note(&c.user),
+            body: c.comment.clone(),
+            created_at: created,
+            edited_at,
+            editor: c.editor.as_ref().map(&mut note),
+            reactions: c
+                .reactions
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
+        });
+    }
+    let mut custom_fields = BTreeMap::new();
+    let mut fields = Vec::new();
+    for f in &p.custom_fields {
+        let kind = match f.key_type.as_deref() {
+            Some("boolean") => FieldKind::Bool,
+            Some("link") => FieldKind::Link,
+            Some("list") => FieldKind::List,
+            Some("date") => FieldKind::Date,
+            _ => FieldKind::Text,
+        };
+        let options = match (&f.key_data, kind) {
+            (Some(Value::Array(items)), FieldKind::List) => items.iter().map(text).collect(),
+            (Some(Value::String(s)), FieldKind::List) => {
+                s.split(',').map(|o| o.trim().to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
+        fields.push(CustomField {
+            name: f.name.clone(),
+            kind,
+            options,
+        });
+        if let Some(v) = f.value.as_ref().filter(|v| !v.is_null()) {
+            custom_fields.insert(f.name.clone(), text(v));
+        }
+    }
+    let links = |vs: &[Value], what| {
+        vs.iter()
+            .map(|v| as_number(v, what))
+            .collect::<std::result::Result<BTreeSet<u64>, _>>()
+    };
+    let issue = IssueDoc {
+        schema: SCHEMA,
+        uid: uid.to_string(),
+        number,
+        title: p.title,
+        body: p.content,
+        author: author.clone(),
+        status,
+        close_reason: p
+            .close_status
+            .filter(|s| status == Status::Closed && !s.is_empty()),
+        closed_at: closed_at.filter(|_| status == Status::Closed),
+        closed_by: closed_by.filter(|_| status == Status::Closed),
+        tags: p.tags.into_iter().collect(),
+        assignee,
+        priority: p.priority.filter(|v| !v.is_null()).map(|v| text(&v)),
+        milestone: p.milestone.filter(|m| !m.is_empty()),
+        private: p.private,
+        custom_fields,
+        depends: links(&p.depends, "depends")?,
+        blocks: links(&p.blocks, "blocks")?,
+        watchers: [author].into(),
+        created_at,
+        updated_at,
+    };
+    Ok(Converted {
+        issue,
+        comments,
+        users,
+        fields,
+    })
+}
+
+const ISSUES_PER_COMMIT: usize = 1000;
+
+/// Imports the Pagure tickets repository at `path` into `tracker`'s project.
+pub fn import(
+    store: &Store,
+    tracker: &Tracker<'_>,
+    actor: &Actor,
+    path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportReport> {
+    let source = Repo::open(path)?;
+    let branch = source.head_branch()?;
+    let tip = source.branch_tip(&branch)?.ok_or_else(|| {
+        Error::invalid(
+            format!("Pagure repository {}", path.display()),
+            "it has no commits",
+        )
+    })?;
+    let mut report = ImportReport::default();
+    let mut converted = Vec::new();
+    let mut problems = Vec::new();
+    source.for_each_file(tip, |file, bytes| {
+        let is_uid =
+            !file.contains('/') && file.len() == 32 && file.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_uid {
+            report.skipped.push(file.to_string());
+            return Ok(());
+        }
+        let parsed = serde_json::from_slice::<PagureIssue>(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|p| convert(file, p));
+        match parsed {
+            Ok(c) => converted.push(c),
+            Err(e) => problems.push(format!("{}/{file}: {e}", path.display())),
+        }
+        Ok(())
+    })?;
+    if let Some(first) = problems.first() {
+        let more = if problems.len() > 1 {
+            format!(" (and {} more files)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        return Err(Error::Document(format!(
+            "{first}{more}; nothing was imported"
+        )));
+    }
+    converted.sort_by_key(|c| c.issue.number);
+    let mut seen = BTreeSet::new();
+    tracker.sync()?;
+    for c in &converted {
+        let n = c.issue.number;
+        if !seen.insert(n) {
+            return Err(Error::invalid(
+                format!("Pagure repository {}", path.display()),
+                format!("issue id {n} appears twice; nothing was imported"),
+            ));
+        }
+        if crate::index::issue(store.conn(), tracker.project(), n)?.is_some() {
+            return Err(Error::invalid(
+                format!("issue #{n}"),
+                format!(
+                    "project `{}` already has it; nothing was imported",
+                    tracker.project()
+                ),
+            ));
+        }
+    }
+    // Users first, then settings, so that every imported value is known.
+    for c in &converted {
+        for (name, full_name, emails) in &c.users {
+            if store.find_user(name)?.is_some() || report.users_created.contains(name) {
+                continue;
+            }
+            let usable: Vec<&str> = emails
+                .iter()
+                .map(String::as_str)
+                .filter(|e| store.user_by_email(e).map(|u| u.is_none()).unwrap_or(false))
+                .collect();
+            store.add_user(name, full_name, &usable)?;
+            report.users_created.push(name.clone());
+        }
+    }
+    let mut project = store.project(tracker.project())?;
+    let settings = &mut project.settings;
+    for c in &converted {
+        let i = &c.issue;
+        if let Some(r) = &i.close_reason {
+            if !settings.close_reasons.contains(r) {
+                settings.close_reasons.push(r.clone());
+            }
+        }
+        if let Some(p) = &i.priority {
+            if !settings.priorities.contains(p) {
+                settings.priorities.push(p.clone());
+            }
+        }
+        if let Some(m) = &i.milestone {
+            if !settings.milestones.iter().any(|x| &x.name == m) {
+                settings.milestones.push(Milestone {
+                    name: m.clone(),
+                    date: None,
+                });
+            }
+        }
+        for f in &c.fields {
+            match settings.custom_fields.iter_mut().find(|x| x.name == f.name) {
+                Some(known) => {
+                    for o in &f.options {
+                        if !known.options.contains(o) {
+                            known.options.push(o.clone());
+                        }
+                    }
+                }
+                None => settings.custom_fields.push(f.clone()),
+            }
+        }
+    }
+    store.set_project_settings(&project, &project.settings)?;
+    let total = converted.len() as u64;
+    let mut done = 0;
+    progress(0, total);
+    let mut batch = Vec::with_capacity(ISSUES_PER_COMMIT);
+    for c in converted {
+        report.issues += 1;
+        report.comments += c.comments.len();
+        batch.push((c.issue, c.comments));
+        if batch.len() == ISSUES_PER_COMMIT {
+            done += batch.len() as u64;
+            tracker.import_issues(
+                actor,
+                std::mem::take(&mut batch),
+                "Import issues from Pagure",
+            )?;
+            progress(done, total);
+        }
+    }
+    if !batch.is_empty() {
+        tracker.import_issues(actor, batch, "Import issues from Pagure")?;
+    }
+    progress(total, total);
+    Ok(report)
+}

@@ -1,0 +1,280 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// forge: issues, pull requests and git hosting, with data kept in git.
+#[derive(Debug, Parser)]
+#[command(name = "forge", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Forge home (default: $FORGE_HOME, else ./forge-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Work offline in a clone of a tickets repository instead of a forge home.
+    #[arg(long, global = true, value_name = "CLONE")]
+    pub repo: Option<PathBuf>,
+    /// Act as this user (default: $FORGE_USER).
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a forge home (idempotent).
+    Init,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Work with issues.
+    #[command(subcommand)]
+    Issue(IssueCommand),
+    /// Rebuild the issue index from git.
+    Reindex {
+        /// Only this project.
+        #[arg(short, long)]
+        project: Option<String>,
+    },
+    /// Import issues from another tracker.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List the durable event log.
+    Events {
+        /// Only this project.
+        #[arg(short, long)]
+        project: Option<String>,
+        /// Only events after this id.
+        #[arg(long, default_value_t = 0)]
+        since: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Git merge driver for ticket documents (configured by forge in clones).
+    #[command(hide = true)]
+    MergeDriver {
+        /// Common ancestor (%O).
+        base: PathBuf,
+        /// Our version, overwritten with the result (%A).
+        ours: PathBuf,
+        /// Their version (%B).
+        theirs: PathBuf,
+        /// Path in the repository (%P).
+        path: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Register a user.
+    Add {
+        /// Username.
+        name: String,
+        /// Email address (repeat for more; the first is the default).
+        #[arg(long, required = true)]
+        email: Vec<String>,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        full_name: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project (the acting user becomes its owner).
+    Create {
+        /// Name, optionally with a namespace: `ns/name`.
+        name: String,
+        /// One-line description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Only members may see it.
+        #[arg(long)]
+        private: bool,
+    },
+    /// List projects.
+    List,
+    /// Show a project.
+    Show {
+        /// Project name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Open,
+    Closed,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArg {
+    /// Project (not needed with --repo).
+    #[arg(short, long)]
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// Open an issue.
+    New {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Body (Markdown).
+        #[arg(long, conflicts_with = "body_file")]
+        body: Option<String>,
+        /// Read the body from a file (`-` for stdin).
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Tag (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Assignee.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Priority.
+        #[arg(long)]
+        priority: Option<String>,
+        /// Milestone.
+        #[arg(long)]
+        milestone: Option<String>,
+        /// Private issue.
+        #[arg(long)]
+        private: bool,
+    },
+    /// List issues, newest first.
+    List {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Status.
+        #[arg(long, value_enum, default_value = "open")]
+        status: StatusArg,
+        /// Only with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only assigned to this user.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Only opened by this user.
+        #[arg(long)]
+        author: Option<String>,
+        /// Only in this milestone.
+        #[arg(long)]
+        milestone: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show an issue with its comments.
+    Show {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Issue number.
+        id: u64,
+    },
+    /// Comment on an issue.
+    Comment {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Issue number.
+        id: u64,
+        /// Comment (Markdown).
+        #[arg(long)]
+        body: String,
+    },
+    /// Edit an issue.
+    Edit(EditArgs),
+    /// Close an issue.
+    Close {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Issue number.
+        id: u64,
+        /// Close reason (one of the project's list).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reopen an issue.
+    Reopen {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Issue number.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// Issue number.
+    pub id: u64,
+    /// New title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// New body.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Add a tag (repeatable).
+    #[arg(long)]
+    pub add_tag: Vec<String>,
+    /// Remove a tag (repeatable).
+    #[arg(long)]
+    pub remove_tag: Vec<String>,
+    /// Assign (empty to unassign).
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Priority (empty to clear).
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// Milestone (empty to clear).
+    #[arg(long)]
+    pub milestone: Option<String>,
+    /// Custom field NAME=VALUE (empty VALUE removes it; repeatable).
+    #[arg(long)]
+    pub field: Vec<String>,
+    /// This issue depends on issue ID (repeatable).
+    #[arg(long)]
+    pub depends: Vec<u64>,
+    /// This issue blocks issue ID (repeatable).
+    #[arg(long)]
+    pub blocks: Vec<u64>,
+    /// Make the issue private.
+    #[arg(long, conflicts_with = "public")]
+    pub private: bool,
+    /// Make the issue public.
+    #[arg(long)]
+    pub public: bool,
+    /// Watch the issue.
+    #[arg(long, conflicts_with = "unwatch")]
+    pub watch: bool,
+    /// Stop watching the issue.
+    #[arg(long)]
+    pub unwatch: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a Pagure tickets repository (bare or not).
+    Pagure {
+        /// Target project.
+        #[arg(short, long)]
+        project: String,
+        /// Path of the Pagure tickets repository.
+        path: PathBuf,
+    },
+}

@@ -1,0 +1,299 @@
+//! `forge issue`: open, list, show, comment, edit, close, reopen.
+
+use std::io::Read as _;
+
+use anyhow::{Context as _, Result};
+use forge_tickets::view::IssueDetails;
+use forge_tickets::{IssueEdit, IssueFilter, NewIssue};
+
+use crate::cli::{EditArgs, IssueCommand, StatusArg};
+use crate::context::Ctx;
+use crate::output;
+
+fn optional(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| if v.is_empty() { None } else { Some(v) })
+}
+
+pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
+    match cmd {
+        IssueCommand::New {
+            project,
+            title,
+            body,
+            body_file,
+            tag,
+            assignee,
+            priority,
+            milestone,
+            private,
+        } => {
+            let body = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(path)) if path.as_os_str() == "-" => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .context("reading the body from stdin")?;
+                    s
+                }
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading body file {}", path.display()))?,
+                (None, None) => String::new(),
+            };
+            let new = NewIssue {
+                title,
+                body,
+                tags: tag,
+                assignee,
+                priority,
+                milestone,
+                private,
+                ..Default::default()
+            };
+            ctx.with_tracker(project.project.as_deref(), |t, actor| {
+                let issue = t.create_issue(&actor, new)?;
+                if ctx.json {
+                    output::json(&t.issue(&actor, issue.number)?)
+                } else {
+                    println!(
+                        "opened issue #{} in {}: {}",
+                        issue.number,
+                        t.project(),
+                        issue.title
+                    );
+                    Ok(())
+                }
+            })
+        }
+        IssueCommand::List {
+            project,
+            status,
+            tag,
+            assignee,
+            author,
+            milestone,
+            limit,
+        } => {
+            let status = match status {
+                StatusArg::Open => Some("open".to_string()),
+                StatusArg::Closed => Some("closed".to_string()),
+                StatusArg::All => None,
+            };
+            let filter = IssueFilter {
+                status,
+                tag,
+                assignee,
+                author,
+                milestone,
+                limit,
+                offset: 0,
+            };
+            ctx.with_tracker(project.project.as_deref(), |t, actor| {
+                let issues = t.list(&actor, &filter)?;
+                if ctx.json {
+                    return output::json(&issues);
+                }
+                if issues.is_empty() {
+                    println!("no issues match");
+                    return Ok(());
+                }
+                let rows: Vec<Vec<String>> = issues
+                    .into_iter()
+                    .map(|i| {
+                        vec![
+                            format!("#{}", i.id),
+                            i.status.to_string(),
+                            output::clip(&i.title, 50),
+                            i.author,
+                            i.assignee.unwrap_or_default(),
+                            i.tags.into_iter().collect::<Vec<_>>().join(","),
+                            i.comments.to_string(),
+                            i.updated_at,
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "ID", "STATUS", "TITLE", "AUTHOR", "ASSIGNEE", "TAGS", "COMMENTS",
+                        "UPDATED",
+                    ],
+                    &rows,
+                );
+                Ok(())
+            })
+        }
+        IssueCommand::Show { project, id } => {
+            ctx.with_tracker(project.project.as_deref(), |t, actor| {
+                let issue = t.issue(&actor, id)?;
+                if ctx.json {
+                    output::json(&issue)
+                } else {
+                    print_issue(&issue);
+                    Ok(())
+                }
+            })
+        }
+        IssueCommand::Comment { project, id, body } => {
+            ctx.with_tracker(project.project.as_deref(), |t, actor| {
+                let comment = t.comment(&actor, id, &body)?;
+                if ctx.json {
+                    output::json(&forge_tickets::view::CommentView::from(comment))
+                } else {
+                    println!("commented on issue #{id} ({})", comment.id);
+                    Ok(())
+                }
+            })
+        }
+        IssueCommand::Edit(args) => edit(args, ctx),
+        IssueCommand::Close {
+            project,
+            id,
+            reason,
+        } => ctx.with_tracker(project.project.as_deref(), |t, actor| {
+            t.close(&actor, id, reason.as_deref())?;
+            done(ctx, t, &actor, id, "closed")
+        }),
+        IssueCommand::Reopen { project, id } => {
+            ctx.with_tracker(project.project.as_deref(), |t, actor| {
+                t.reopen(&actor, id)?;
+                done(ctx, t, &actor, id, "reopened")
+            })
+        }
+    }
+}
+
+fn done(
+    ctx: &Ctx,
+    t: &forge_tickets::Tracker<'_>,
+    actor: &forge_tickets::Actor,
+    id: u64,
+    verb: &str,
+) -> Result<()> {
+    if ctx.json {
+        output::json(&t.issue(actor, id)?)
+    } else {
+        println!("{verb} issue #{id}");
+        Ok(())
+    }
+}
+
+fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
+    let mut fields = Vec::new();
+    for f in &args.field {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid --field `{f}`: expected NAME=VALUE"))?;
+        fields.push((k.to_string(), v.to_string()));
+    }
+    let edit = IssueEdit {
+        title: args.title,
+        body: args.body,
+        add_tags: args.add_tag,
+        remove_tags: args.remove_tag,
+        assignee: optional(args.assignee),
+        priority: optional(args.priority),
+        milestone: optional(args.milestone),
+        fields,
+        depends: args.depends,
+        blocks: args.blocks,
+        private: if args.private {
+            Some(true)
+        } else if args.public {
+            Some(false)
+        } else {
+            None
+        },
+        watch: if args.watch {
+            Some(true)
+        } else if args.unwatch {
+            Some(false)
+        } else {
+            None
+        },
+    };
+    if edit == IssueEdit::default() {
+        anyhow::bail!("nothing to change: give at least one of --title, --body, --add-tag, --remove-tag, --assignee, --priority, --milestone, --field, --depends, --blocks, --private, --public, --watch, --unwatch");
+    }
+    let id = args.id;
+    ctx.with_tracker(args.project.project.as_deref(), |t, actor| {
+        t.edit(&actor, id, edit)?;
+        done(ctx, t, &actor, id, "edited")
+    })
+}
+
+fn print_issue(i: &IssueDetails) {
+    println!(
+        "#{} {} [{}{}]",
+        i.id,
+        i.title,
+        i.status,
+        i.close_reason
+            .as_ref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    println!(
+        "opened by {} at {}, updated {}",
+        i.author, i.created_at, i.updated_at
+    );
+    let mut facts = Vec::new();
+    if let Some(a) = &i.assignee {
+        facts.push(format!("assignee: {a}"));
+    }
+    if !i.tags.is_empty() {
+        facts.push(format!(
+            "tags: {}",
+            i.tags.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(p) = &i.priority {
+        facts.push(format!("priority: {p}"));
+    }
+    if let Some(m) = &i.milestone {
+        facts.push(format!("milestone: {m}"));
+    }
+    if i.private {
+        facts.push("private".into());
+    }
+    if !i.depends.is_empty() {
+        facts.push(format!(
+            "depends on: {}",
+            i.depends
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !i.blocks.is_empty() {
+        facts.push(format!(
+            "blocks: {}",
+            i.blocks
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (k, v) in &i.custom_fields {
+        facts.push(format!("{k}: {v}"));
+    }
+    if !facts.is_empty() {
+        println!("{}", facts.join(" | "));
+    }
+    if !i.body.is_empty() {
+        println!("\n{}", i.body.trim_end());
+    }
+    for c in &i.comments {
+        let edited = if c.edited_at.is_some() {
+            " (edited)"
+        } else {
+            ""
+        };
+        println!(
+            "\n--- {} at {}{} [{}]",
+            c.author, c.created_at, edited, c.id
+        );
+        println!("{}", c.body.trim_end());
+    }
+}

@@ -1,0 +1,38 @@
+//! One module per command; each exposes `run(args, ctx)`.
+
+mod events;
+mod import;
+mod init;
+mod issue;
+mod merge_driver;
+mod project;
+mod reindex;
+mod user;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx::new(cli.home, cli.repo, cli.as_user, cli.json);
+    match cli.command {
+        Command::Init => init::run(&ctx),
+        Command::User(cmd) => user::run(cmd, &ctx),
+        Command::Project(cmd) => project::run(cmd, &ctx),
+        Command::Issue(cmd) => issue::run(cmd, &ctx),
+        Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
+        Command::Import(cmd) => import::run(cmd, &ctx),
+        Command::Events {
+            project,
+            since,
+            limit,
+        } => events::run(project.as_deref(), since, limit, &ctx),
+        Command::MergeDriver {
+            base,
+            ours,
+            theirs,
+            path,
+        } => merge_driver::run(&base, &ours, &theirs, path.as_deref()),
+    }
+}

@@ -1,0 +1,106 @@
+//! `forge project`: create, list and show projects.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::ProjectCommand;
+use crate::context::Ctx;
+use crate::output;
+
+pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
+    let store = ctx.home_store()?;
+    let home = ctx.home()?;
+    match cmd {
+        ProjectCommand::Create {
+            name,
+            description,
+            private,
+        } => {
+            let owner = ctx.user()?;
+            let project =
+                forge_tickets::create_project(&store, home, &name, &description, private, owner)?;
+            if ctx.json {
+                output::json(&project)?;
+            } else {
+                println!(
+                    "created project {} (owner {})",
+                    project.full_name, project.owner
+                );
+            }
+        }
+        ProjectCommand::List => {
+            let viewer = ctx.as_user();
+            let mut visible = Vec::new();
+            for p in store.list_projects()? {
+                if !p.private
+                    || viewer
+                        .map(|u| store.role_of(&p, u))
+                        .transpose()?
+                        .flatten()
+                        .is_some()
+                {
+                    visible.push(p);
+                }
+            }
+            if ctx.json {
+                output::json(&visible)?;
+            } else {
+                let rows: Vec<Vec<String>> = visible
+                    .into_iter()
+                    .map(|p| {
+                        let vis = if p.private { "private" } else { "public" };
+                        vec![
+                            p.full_name,
+                            p.owner,
+                            vis.to_string(),
+                            output::clip(&p.description, 60),
+                        ]
+                    })
+                    .collect();
+                output::table(&["PROJECT", "OWNER", "VISIBILITY", "DESCRIPTION"], &rows);
+            }
+        }
+        ProjectCommand::Show { name } => {
+            let project = store.project(&name)?;
+            if project.private
+                && ctx
+                    .as_user()
+                    .map(|u| store.role_of(&project, u))
+                    .transpose()?
+                    .flatten()
+                    .is_none()
+            {
+                return Err(forge_core::Error::not_found("project", name).into());
+            }
+            let paths = home.project_paths(&project.full_name);
+            let members = store.members(&project)?;
+            if ctx.json {
+                let mut value = serde_json::to_value(&project)?;
+                value["paths"] = json!({
+                    "source": paths.source, "docs": paths.docs, "tickets": paths.tickets, "requests": paths.requests,
+                });
+                value["members"] = serde_json::to_value(&members)?;
+                output::json(&value)?;
+            } else {
+                println!("{}", project.full_name);
+                if !project.description.is_empty() {
+                    println!("  {}", project.description);
+                }
+                println!("owner:      {}", project.owner);
+                println!(
+                    "visibility: {}",
+                    if project.private { "private" } else { "public" }
+                );
+                println!("created:    {}", project.created_at);
+                println!("source:     {}", paths.source.display());
+                println!("docs:       {}", paths.docs.display());
+                println!("tickets:    {}", paths.tickets.display());
+                println!("requests:   {}", paths.requests.display());
+                for m in members {
+                    println!("member:     {} ({})", m.name, m.role);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Where a command works: a forge home or an offline clone, and who acts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use forge_core::{ForgeHome, Store};
+use forge_git::Repo;
+use forge_tickets::{Actor, Tracker};
+
+/// Global options every command sees.
+pub struct Ctx {
+    pub json: bool,
+    as_user: Option<String>,
+    home: ForgeHome,
+    clone: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub fn new(
+        home: Option<PathBuf>,
+        clone: Option<PathBuf>,
+        as_user: Option<String>,
+        json: bool,
+    ) -> Self {
+        let home = home
+            .or_else(|| {
+                std::env::var_os("FORGE_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from("forge-data"));
+        let as_user =
+            as_user.or_else(|| std::env::var("FORGE_USER").ok().filter(|v| !v.is_empty()));
+        Ctx {
+            json,
+            as_user,
+            home: ForgeHome::new(home),
+            clone,
+        }
+    }
+
+    pub fn home(&self) -> Result<&ForgeHome> {
+        if self.clone.is_some() {
+            bail!("this command needs a forge home, not --repo");
+        }
+        Ok(&self.home)
+    }
+
+    /// The forge home's store; the home must have been initialized.
+    pub fn home_store(&self) -> Result<Store> {
+        let home = self.home()?;
+        let db = home.db_path();
+        if !db.exists() {
+            bail!(
+                "no forge home at {} (run `forge init` there, or pass --home)",
+                home.root().display()
+            );
+        }
+        Store::open(&db).with_context(|| format!("opening {}", db.display()))
+    }
+
+    /// The acting user, required.
+    pub fn user(&self) -> Result<&str> {
+        self.as_user
+            .as_deref()
+            .ok_or_else(|| anyhow!("no acting user: pass --as USER or set FORGE_USER"))
+    }
+
+    pub fn as_user(&self) -> Option<&str> {
+        self.as_user.as_deref()
+    }
+
+    /// Runs `f` with the tracker of a project (forge home) or of the clone
+    /// given with --repo, and the actor (`None`: anonymous, reads only).
+    pub fn with_tracker<T>(
+        &self,
+        project: Option<&str>,
+        f: impl FnOnce(&Tracker<'_>, Actor) -> Result<T>,
+    ) -> Result<T> {
+        let (result, warnings) = match &self.clone {
+            Some(path) => self.in_clone(path, project, f)?,
+            None => {
+                let store = self.home_store()?;
+                let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
+                let project = store.project(name)?;
+                let home = self.home()?;
+                let tracker = Tracker::open_for_project(&store, home, &project)?;
+                let actor = match self.as_user() {
+                    Some(user) => Actor::for_user(&store, &project, user)?,
+                    None => Actor {
+                        username: String::new(),
+                        email: String::new(),
+                        role: None,
+                        private_project: project.private,
+                    },
+                };
+                let result = f(&tracker, actor);
+                (result, tracker.take_warnings())
+            }
+        };
+        for w in warnings {
+            eprintln!("forge: warning: {w}");
+        }
+        result
+    }
+
+    fn in_clone<T>(
+        &self,
+        path: &Path,
+        project: Option<&str>,
+        f: impl FnOnce(&Tracker<'_>, Actor) -> Result<T>,
+    ) -> Result<(Result<T>, Vec<String>)> {
+        let repo = Repo::open(path)?;
+        configure_merge_driver(&repo)?;
+        let mut warnings = Vec::new();
+        let store = open_clone_index(&repo, &mut warnings)?;
+        let label = match project {
+            Some(p) => p.to_string(),
+            None => clone_label(path),
+        };
+        let identity = repo.configured_identity();
+        let username = match (self.as_user(), &identity) {
+            (Some(u), _) => u.to_string(),
+            (None, Some(id)) => id.name.clone(),
+            (None, None) => String::new(),
+        };
+        let email = identity.map(|i| i.email).unwrap_or_default();
+        let tracker = Tracker::open_clone(&store, repo, &label)?;
+        let actor = Actor::clone_owner(&username, &email);
+        let result = if username.is_empty() {
+            Err(anyhow!(
+                "no acting user: pass --as USER, set FORGE_USER or git config user.name"
+            ))
+        } else {
+            f(&tracker, actor)
+        };
+        warnings.extend(tracker.take_warnings());
+        Ok((result, warnings))
+    }
+}
+
+fn clone_label(path: &Path) -> String {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let name = canonical
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("tickets");
+    name.strip_suffix(".git").unwrap_or(name).to_string()
+}
+
+/// The index of a clone lives in `.git/forge/index.db`; a corrupted one is
+/// set aside and rebuilt from git.
+fn open_clone_index(repo: &Repo, warnings: &mut Vec<String>) -> Result<Store> {
+    let dir = repo.git_dir().join("forge");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let db = dir.join("index.db");
+    match Store::open(&db) {
+        Ok(store) => Ok(store),
+        Err(e) if db.exists() => {
+            let aside = dir.join(format!(
+                "index.db.corrupt-{}",
+                forge_core::time::now_epoch()
+            ));
+            std::fs::rename(&db, &aside)
+                .with_context(|| format!("moving {} aside", db.display()))?;
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("index.db{suffix}")));
+            }
+            warnings.push(format!(
+                "the index {} could not be opened ({e}); moved it to {} and rebuilt it from git",
+                db.display(),
+                aside.display()
+            ));
+            Store::open(&db).with_context(|| format!("opening {}", db.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("opening {}", db.display())),
+    }
+}
+
+/// Makes `git merge` / `git pull` in the clone merge ticket documents with
+/// `forge merge-driver`, so concurrent edits never leave conflict markers.
+fn configure_merge_driver(repo: &Repo) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the forge executable")?;
+    let driver = format!(
+        "'{}' merge-driver %O %A %B %P",
+        exe.display().to_string().replace('\'', "'\\''")
+    );
+    if repo.config_value("merge.forge-json.driver").as_deref() != Some(driver.as_str()) {
+        repo.set_config("merge.forge-json.name", "forge ticket documents")?;
+        repo.set_config("merge.forge-json.driver", &driver)?;
+    }
+    let info = repo.git_dir().join("info");
+    let attributes = info.join("attributes");
+    let line = "*.json merge=forge-json";
+    let current = std::fs::read_to_string(&attributes).unwrap_or_default();
+    if !current.lines().any(|l| l.trim() == line) {
+        std::fs::create_dir_all(&info).with_context(|| format!("creating {}", info.display()))?;
+        let mut text = current;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(line);
+        text.push('\n');
+        std::fs::write(&attributes, text)
+            .with_context(|| format!("writing {}", attributes.display()))?;
+    }
+    Ok(())
+}

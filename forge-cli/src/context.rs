@@ -189,6 +189,11 @@ fn configure_merge_driver(repo: &Repo) -> Result<()> {
         repo.set_config("merge.forge-json.name", "forge ticket documents")?;
         repo.set_config("merge.forge-json.driver", &driver)?;
     }
+    // A plain `git pull` must merge (where the driver runs), not stop at
+    // "divergent branches"; a choice the user made is kept.
+    if repo.config_value("pull.rebase").is_none() {
+        repo.set_config("pull.rebase", "false")?;
+    }
     let info = repo.git_dir().join("info");
     let attributes = info.join("attributes");
     let line = "*.json merge=forge-json";

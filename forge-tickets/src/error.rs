@@ -25,6 +25,9 @@ pub enum Error {
         /// The comment id.
         id: String,
     },
+    /// A change was attempted with no acting user.
+    #[error("no acting user: anonymous users can only read (pass --as USER or set FORGE_USER)")]
+    Anonymous,
     /// A document in the tickets repository is malformed.
     #[error("malformed ticket document {0}")]
     Document(String),

@@ -257,6 +257,9 @@ impl<'s> Tracker<'s> {
     }
 
     fn require(&self, actor: &Actor, action: Action, is_author: bool) -> Result<()> {
+        if actor.username.is_empty() {
+            return Err(Error::Anonymous);
+        }
         if permits(&actor.access(is_author), action) {
             Ok(())
         } else {
@@ -309,7 +312,14 @@ impl<'s> Tracker<'s> {
     where
         F: FnMut(Option<CommitId>) -> Result<Vec<Written>>,
     {
-        let identity = Identity::new(&actor.username, &actor.email);
+        // git needs an email; users without one get a placeholder that maps back
+        // to their username when a sync reads the commit.
+        let email = if actor.email.is_empty() {
+            format!("{}@users.forge.invalid", actor.username)
+        } else {
+            actor.email.clone()
+        };
+        let identity = Identity::new(&actor.username, email);
         let mut failure = None;
         let mut written = Vec::new();
         let parent = Cell::new(None);

@@ -1,0 +1,141 @@
+//! A plain `git push` to the tickets repository shows on the next read.
+
+use crate::{clone_as, git, Forge};
+
+#[test]
+fn a_plain_push_shows_on_the_next_read_with_events() {
+    let f = Forge::with_project();
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Original",
+    ]);
+    let clone = f.dir.path().join("clone");
+    clone_as(&f.tickets_repo(), &clone, "bob");
+    let path = clone.join("01/1/issue.json");
+    let text = std::fs::read_to_string(&path).expect("issue file");
+    std::fs::write(
+        &path,
+        text.replace("\"Original\"", "\"Edited by hand\"")
+            .replace("\"tags\": []", "\"tags\": [\"pushed\"]"),
+    )
+    .expect("write");
+    // A new issue written by hand, in the documented layout.
+    let new_issue = text
+        .replace("\"Original\"", "\"Made by hand\"")
+        .replace("\"number\": 1", "\"number\": 7");
+    std::fs::create_dir_all(clone.join("07/7")).expect("mkdir");
+    std::fs::write(
+        clone.join("07/7/issue.json"),
+        new_issue.replace(&uid(&text), "0123456789abcdef0123456789abcdef"),
+    )
+    .expect("write");
+    git(&clone, &["add", "-A"]);
+    git(&clone, &["commit", "-qm", "hand edit"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+
+    let shown = f.json(&["issue", "show", "-p", "tools/hammer", "1"]);
+    assert_eq!(shown["title"], "Edited by hand");
+    let listed = f.json(&["issue", "list", "-p", "tools/hammer", "--tag", "pushed"]);
+    assert_eq!(listed[0]["id"], 1);
+    assert_eq!(
+        f.json(&["issue", "show", "-p", "tools/hammer", "7"])["title"],
+        "Made by hand"
+    );
+
+    let events = f.json(&["events", "-p", "tools/hammer"]);
+    let last: Vec<(String, String)> = events
+        .as_array()
+        .expect("array")
+        .iter()
+        .skip(1)
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or("").to_string(),
+                e["actor"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        last.contains(&("issue.tag.added".into(), "bob".into())),
+        "{last:?}"
+    );
+    assert!(
+        last.contains(&("issue.edit".into(), "bob".into())),
+        "{last:?}"
+    );
+    assert!(last.iter().any(|(k, _)| k == "issue.new"), "{last:?}");
+
+    // Numbers keep counting after the highest pushed issue.
+    let next = f.json(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "After",
+    ]);
+    assert_eq!(next["id"], 8);
+}
+
+#[test]
+fn malformed_json_pushed_by_hand_is_reported_and_skipped() {
+    let f = Forge::with_project();
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Good",
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Will break",
+    ]);
+    let clone = f.dir.path().join("clone");
+    clone_as(&f.tickets_repo(), &clone, "bob");
+    std::fs::write(clone.join("02/2/issue.json"), "{\"title\": ").expect("write");
+    git(&clone, &["commit", "-qam", "break it"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    let out = f.run(&["issue", "list", "-p", "tools/hammer", "--json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("02/2/issue.json"),
+        "the warning names the file: {stderr}"
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(2),
+        "the last good state of #2 is kept"
+    );
+    // A reindex reports it too, and keeps the good issue.
+    let out = f.run(&["reindex", "-p", "tools/hammer"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("02/2/issue.json"));
+    assert_eq!(
+        f.json(&["issue", "list", "-p", "tools/hammer"])[0]["title"],
+        "Good"
+    );
+}
+
+fn uid(issue_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(issue_json).expect("json");
+    v["uid"].as_str().expect("uid").to_string()
+}

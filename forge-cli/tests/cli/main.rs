@@ -1,0 +1,146 @@
+#![allow(missing_docs)]
+//! Integration tests of the `forge` binary, driven like a user would, with
+//! the real `git` binary as the client.
+
+mod bad_input;
+mod demo;
+mod freshness;
+mod issues;
+mod offline;
+mod pagure;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A forge home in a temporary folder and a way to run `forge` on it.
+pub struct Forge {
+    pub dir: tempfile::TempDir,
+}
+
+impl Forge {
+    pub fn new() -> Forge {
+        let forge = Forge {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        forge.ok(&["init"]);
+        forge
+    }
+
+    /// A forge home with users alice (owner of `tools/hammer`) and bob.
+    pub fn with_project() -> Forge {
+        let forge = Forge::new();
+        forge.ok(&[
+            "user",
+            "add",
+            "alice",
+            "--email",
+            "alice@example.org",
+            "--full-name",
+            "Alice",
+        ]);
+        forge.ok(&["user", "add", "bob", "--email", "bob@example.org"]);
+        forge.ok(&[
+            "--as",
+            "alice",
+            "project",
+            "create",
+            "tools/hammer",
+            "--description",
+            "A hammer",
+        ]);
+        forge
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn tickets_repo(&self) -> PathBuf {
+        self.home().join("tickets/tools/hammer.git")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_forge"));
+        cmd.env("FORGE_HOME", self.home())
+            .env_remove("FORGE_USER")
+            .args(args)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("forge runs")
+    }
+
+    /// Runs forge, expects success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "forge {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs forge with --json, expects success, parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).expect("JSON output")
+    }
+
+    /// Runs forge, expects exit code 1 (or `code`), returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        self.fails_with(1, args)
+    }
+
+    pub fn fails_with(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "forge {args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 output")
+    }
+}
+
+/// Runs git in `dir`, expects success, returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Clones `repo` into `dir` as `user`.
+pub fn clone_as(repo: &Path, dir: &Path, user: &str) {
+    let parent = dir.parent().expect("clone has a parent folder");
+    git(
+        parent,
+        &[
+            "clone",
+            "-q",
+            repo.to_str().expect("utf-8 path"),
+            dir.to_str().expect("utf-8 path"),
+        ],
+    );
+    git(dir, &["config", "user.name", user]);
+    git(
+        dir,
+        &["config", "user.email", &format!("{user}@example.org")],
+    );
+}

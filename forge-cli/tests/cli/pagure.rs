@@ -1,0 +1,189 @@
+//! `forge import pagure` on a Pagure tickets repository built with git.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::{git, Forge};
+
+const UID1: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const UID2: &str = "fedcba98765432100123456789abcdef";
+
+fn pagure_user(name: &str) -> serde_json::Value {
+    json!({"name": name, "fullname": format!("{name} Fullname"), "default_email": format!("{name}@pagure.example"), "emails": [format!("{name}@pagure.example")]})
+}
+
+fn pagure_repo(dir: &Path, files: &[(&str, String)]) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    git(dir, &["init", "-q", "-b", "master"]);
+    git(dir, &["config", "user.name", "pagure"]);
+    git(dir, &["config", "user.email", "pagure@example.org"]);
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).expect("write");
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "pagure tickets"]);
+}
+
+fn issue_one() -> String {
+    json!({
+        "id": 3, "title": "Crash on start", "content": "It **crashes**.", "status": "Closed",
+        "close_status": "Fixed", "date_created": "1431414800", "last_updated": "1431500000",
+        "closed_at": "1431500000", "user": pagure_user("pingou"), "private": false,
+        "tags": ["bug", "easyfix"], "depends": [], "blocks": ["12"], "assignee": pagure_user("ralph"),
+        "priority": 1, "milestone": "F23",
+        "custom_fields": [{"name": "severity", "key_type": "list", "value": "high", "key_data": ["low", "high"]}],
+        "closed_by": pagure_user("ralph"),
+        "comments": [
+            {"id": 10, "comment": "Confirmed.", "parent": null, "date_created": "1431420000", "user": pagure_user("ralph"),
+             "edited_on": null, "editor": null, "notification": false, "reactions": {"Thumbs up": ["pingou"]}},
+            {"id": 11, "comment": "Fixed in abc123", "parent": null, "date_created": "1431490000", "user": pagure_user("pingou"),
+             "edited_on": "1431495000", "editor": pagure_user("pingou"), "notification": false, "reactions": {}}
+        ]
+    })
+    .to_string()
+}
+
+fn issue_two() -> String {
+    json!({
+        "id": 12, "title": "Docs are missing", "content": "", "status": "Open", "close_status": null,
+        "date_created": "1431600000", "last_updated": "1431600000", "closed_at": null,
+        "user": pagure_user("newcomer"), "private": true, "tags": [], "depends": ["3"], "blocks": [],
+        "assignee": null, "priority": null, "milestone": null, "custom_fields": [], "closed_by": null, "comments": []
+    })
+    .to_string()
+}
+
+#[test]
+fn import_keeps_numbers_authors_dates_tags_and_comments() {
+    let f = Forge::with_project();
+    let src = f.dir.path().join("pagure-tickets");
+    pagure_repo(
+        &src,
+        &[
+            (UID1, issue_one()),
+            (UID2, issue_two()),
+            ("README", "not an issue".into()),
+        ],
+    );
+    let report = f.json(&[
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        src.to_str().expect("path"),
+    ]);
+    assert_eq!(report["issues"], 2);
+    assert_eq!(report["comments"], 2);
+    assert_eq!(
+        report["users_created"],
+        json!(["pingou", "ralph", "newcomer"])
+    );
+
+    let one = f.json(&["--as", "alice", "issue", "show", "-p", "tools/hammer", "3"]);
+    assert_eq!(one["uid"], UID1);
+    assert_eq!(one["author"], "pingou");
+    assert_eq!(one["status"], "closed");
+    assert_eq!(one["close_reason"], "Fixed");
+    assert_eq!(one["created_at"], "2015-05-12T07:13:20Z");
+    assert_eq!(one["closed_at"], "2015-05-13T06:53:20Z");
+    assert_eq!(one["tags"], json!(["bug", "easyfix"]));
+    assert_eq!(one["assignee"], "ralph");
+    assert_eq!(one["milestone"], "F23");
+    assert_eq!(one["priority"], "1");
+    assert_eq!(one["blocks"], json!([12]));
+    assert_eq!(one["custom_fields"], json!({"severity": "high"}));
+    let comments = one["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["author"], "ralph");
+    assert_eq!(comments[0]["body"], "Confirmed.");
+    assert_eq!(comments[0]["created_at"], "2015-05-12T08:40:00Z");
+    assert_eq!(comments[0]["reactions"], json!({"Thumbs up": ["pingou"]}));
+    assert!(comments[1]["edited_at"].is_string());
+
+    let two = f.json(&["--as", "alice", "issue", "show", "-p", "tools/hammer", "12"]);
+    assert_eq!(two["private"], true);
+    assert_eq!(two["depends"], json!([3]));
+    let users = f.json(&["user", "list"]);
+    let pingou = users
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["username"] == "pingou")
+        .expect("pingou created");
+    assert_eq!(pingou["full_name"], "pingou Fullname");
+    assert_eq!(pingou["emails"], json!(["pingou@pagure.example"]));
+
+    // Numbering continues after the highest imported issue.
+    assert_eq!(
+        f.json(&[
+            "--as",
+            "alice",
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            "Next"
+        ])["id"],
+        13
+    );
+    // Importing again would duplicate numbers: refused, nothing written.
+    let err = f.fails(&[
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        src.to_str().expect("path"),
+    ]);
+    assert!(
+        err.contains("issue #3") && err.contains("already has it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_pagure_file_imports_nothing() {
+    let f = Forge::with_project();
+    let src = f.dir.path().join("pagure-bare-src");
+    pagure_repo(
+        &src,
+        &[
+            (UID1, issue_one()),
+            (UID2, "{\"id\": 12, \"title\": ".into()),
+        ],
+    );
+    // Also works from a bare repository.
+    let bare = f.dir.path().join("pagure.git");
+    git(
+        f.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            src.to_str().expect("path"),
+            bare.to_str().expect("path"),
+        ],
+    );
+    let err = f.fails(&[
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        bare.to_str().expect("path"),
+    ]);
+    assert!(
+        err.contains(UID2) && err.contains("nothing was imported"),
+        "{err}"
+    );
+    assert_eq!(
+        f.json(&["issue", "list", "-p", "tools/hammer", "--status", "all"]),
+        json!([])
+    );
+}

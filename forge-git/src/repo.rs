@@ -108,6 +108,9 @@ pub struct Repo {
 /// Loose objects (estimated) past which a background `git gc --auto` is started.
 const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
 
+/// Changes grouped by their first path component: `(rest of path, new content or None to delete)`.
+type Nested<'a> = BTreeMap<&'a str, Vec<(&'a str, Option<&'a [u8]>)>>;
+
 /// Change sets at least this large are written as one pack, not loose objects.
 const BULK_CHANGES: usize = 256;
 
@@ -368,7 +371,7 @@ impl Repo {
         base: Option<&git2::Tree<'_>>,
         changes: &[Change],
     ) -> Result<Oid, Error> {
-        let mut nested: BTreeMap<&str, Vec<(&str, Option<&[u8]>)>> = BTreeMap::new();
+        let mut nested: Nested<'_> = BTreeMap::new();
         let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
         for change in changes {
             let path = change.path();
@@ -409,7 +412,7 @@ impl Repo {
         &self,
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
-        changes: &BTreeMap<&str, Vec<(&str, Option<&[u8]>)>>,
+        changes: &Nested<'_>,
     ) -> Result<Option<Oid>, Error> {
         let mut builder = repo.treebuilder(base).map_err(|e| self.err(e))?;
         for (dir, items) in changes {
@@ -437,7 +440,7 @@ impl Repo {
                 }
                 _ => None,
             };
-            let mut sub: BTreeMap<&str, Vec<(&str, Option<&[u8]>)>> = BTreeMap::new();
+            let mut sub: Nested<'_> = BTreeMap::new();
             for (path, content) in items {
                 let (head, rest) = match path.split_once('/') {
                     Some((head, rest)) => (head, rest),

@@ -45,7 +45,8 @@ fn ours_is_later(o: &Map<String, Value>, t: &Map<String, Value>) -> bool {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
         std::cmp::Ordering::Equal => {
-            Value::Object(o.clone()).to_string() >= Value::Object(t.clone()).to_string()
+            serde_json::to_string(o).unwrap_or_default()
+                >= serde_json::to_string(t).unwrap_or_default()
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// A document forge wrote in a commit.
 #[derive(Debug, Clone)]
 pub(crate) enum Written {
-    Issue(IssueDoc),
+    Issue(Box<IssueDoc>),
     Comment(u64, CommentDoc),
 }
 
@@ -265,7 +265,7 @@ impl Tracker<'_> {
             let mut applier = self.applier(&tx, true);
             for d in docs {
                 match d {
-                    Written::Issue(i) => applier.issue(i.number, Some(i), actor)?,
+                    Written::Issue(i) => applier.issue(i.number, Some(i.as_ref()), actor)?,
                     Written::Comment(n, c) => applier.comment(*n, &c.id, Some(c), actor)?,
                 }
             }

@@ -543,7 +543,7 @@ impl<'s> Tracker<'s> {
                     "its number is already taken in the tickets repository",
                 ));
             }
-            Ok(vec![Written::Issue(issue.clone())])
+            Ok(vec![Written::Issue(Box::new(issue.clone()))])
         })?;
         Ok(issue)
     }
@@ -560,7 +560,7 @@ impl<'s> Tracker<'s> {
         let mut docs = Vec::new();
         for (issue, comments) in issues {
             let number = issue.number;
-            docs.push(Written::Issue(issue));
+            docs.push(Written::Issue(Box::new(issue)));
             docs.extend(comments.into_iter().map(|c| Written::Comment(number, c)));
         }
         if docs.is_empty() {
@@ -780,12 +780,12 @@ impl<'s> Tracker<'s> {
             let mut docs = Vec::new();
             if issue != before {
                 issue.updated_at = now.clone();
-                docs.push(Written::Issue(issue.clone()));
+                docs.push(Written::Issue(Box::new(issue.clone())));
             }
             for mut other in others {
                 if Some(&other) != self.issue_at(tip, other.number)?.as_ref() {
                     other.updated_at = now.clone();
-                    docs.push(Written::Issue(other));
+                    docs.push(Written::Issue(Box::new(other)));
                 }
             }
             result = Some(issue);
@@ -857,7 +857,7 @@ impl<'s> Tracker<'s> {
             }
             issue.updated_at = now;
             result = Some(issue.clone());
-            Ok(vec![Written::Issue(issue)])
+            Ok(vec![Written::Issue(Box::new(issue))])
         })?;
         result.ok_or_else(|| self.no_issue(number))
     }

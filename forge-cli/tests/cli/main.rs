@@ -1,4 +1,4 @@
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::new_without_default)]
 //! Integration tests of the `forge` binary, driven like a user would, with
 //! the real `git` binary as the client.
 

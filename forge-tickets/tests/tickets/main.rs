@@ -1,0 +1,247 @@
+#![allow(missing_docs)]
+//! Integration tests of the tracker library on real files: concurrency,
+//! crash recovery, and the index against a rebuild.
+
+use forge_core::{event, ForgeHome, Store};
+use forge_git::{Change, Identity, Repo};
+use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, Tracker};
+
+struct Home {
+    _dir: tempfile::TempDir,
+    home: ForgeHome,
+}
+
+fn setup() -> Home {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = ForgeHome::new(dir.path());
+    let store = Store::open(&home.db_path()).expect("store");
+    store
+        .add_user("alice", "", &["alice@example.org"])
+        .expect("alice");
+    store
+        .add_user("bob", "", &["bob@example.org"])
+        .expect("bob");
+    forge_tickets::create_project(&store, &home, "hammer", "", false, "alice").expect("project");
+    Home { _dir: dir, home }
+}
+
+fn with_tracker<T>(h: &Home, user: &str, f: impl FnOnce(&Tracker<'_>, &Actor, &Store) -> T) -> T {
+    let store = Store::open(&h.home.db_path()).expect("store");
+    let project = store.project("hammer").expect("project");
+    let tracker = Tracker::open_for_project(&store, &h.home, &project).expect("tracker");
+    let actor = Actor::for_user(&store, &project, user).expect("actor");
+    f(&tracker, &actor, &store)
+}
+
+fn all() -> IssueFilter {
+    IssueFilter {
+        limit: 10_000,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn concurrent_writers_lose_nothing_and_log_each_change_once() {
+    let h = setup();
+    with_tracker(&h, "alice", |t, a, _| {
+        t.create_issue(a, NewIssue::titled("shared"))
+            .expect("create")
+    });
+    std::thread::scope(|s| {
+        for user in ["alice", "bob"] {
+            let h = &h;
+            s.spawn(move || {
+                with_tracker(h, user, |t, a, _| {
+                    for i in 0..25 {
+                        t.comment(a, 1, &format!("{user} {i}")).expect("comment");
+                        if i % 5 == 0 {
+                            t.create_issue(a, NewIssue::titled(format!("{user} {i}")))
+                                .expect("create");
+                        }
+                    }
+                })
+            });
+        }
+    });
+    with_tracker(&h, "alice", |t, a, store| {
+        let issue = t.issue(a, 1).expect("issue");
+        assert_eq!(issue.comments.len(), 50);
+        let numbers: Vec<u64> = t
+            .list(a, &all())
+            .expect("list")
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=11).rev().collect::<Vec<_>>(),
+            "no number used twice"
+        );
+        let events = event::list(store.conn(), Some("hammer"), 0, 1000).expect("events");
+        let comments = events
+            .iter()
+            .filter(|e| e.kind == "issue.comment.added")
+            .count();
+        let new = events.iter().filter(|e| e.kind == "issue.new").count();
+        assert_eq!((comments, new), (50, 11));
+        // The git history has one commit per change.
+        let repo = Repo::open(&h.home.project_paths("hammer").tickets).expect("repo");
+        let tip = repo.branch_tip("main").expect("tip").expect("born");
+        assert_eq!(
+            repo.commits_between(None, tip, 1000).expect("log").len(),
+            61
+        );
+    });
+}
+
+#[test]
+fn a_commit_the_index_missed_is_applied_once_by_the_next_read() {
+    let h = setup();
+    let number = with_tracker(&h, "alice", |t, a, _| {
+        t.create_issue(a, NewIssue::titled("before"))
+            .expect("create")
+            .number
+    });
+    // As if forge crashed after committing and before updating the index:
+    // write the next change with forge-git alone.
+    let repo = Repo::open(&h.home.project_paths("hammer").tickets).expect("repo");
+    let tip = repo.branch_tip("main").expect("tip").expect("born");
+    let raw = repo
+        .read_file(tip, "01/1/issue.json")
+        .expect("read")
+        .expect("exists");
+    let edited = String::from_utf8(raw)
+        .expect("utf-8")
+        .replace("\"before\"", "\"after\"")
+        .replace("\"tags\": []", "\"tags\": [\"late\"]");
+    repo.commit_with(
+        "main",
+        &Identity::new("bob", "bob@example.org"),
+        "edit",
+        |_| {
+            Ok(vec![Change::put(
+                "01/1/issue.json",
+                edited.clone().into_bytes(),
+            )])
+        },
+    )
+    .expect("commit");
+    with_tracker(&h, "alice", |t, a, store| {
+        assert_eq!(t.issue(a, number).expect("issue").title, "after");
+        t.list(a, &all()).expect("list");
+        let events = event::list(store.conn(), Some("hammer"), 0, 100).expect("events");
+        let kinds: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("issue.new", "alice"),
+                ("issue.tag.added", "bob"),
+                ("issue.edit", "bob")
+            ]
+        );
+    });
+}
+
+#[test]
+fn the_incremental_index_equals_a_rebuild() {
+    let h = setup();
+    let before = with_tracker(&h, "alice", |t, a, _| {
+        for i in 0..30 {
+            t.create_issue(
+                a,
+                NewIssue {
+                    tags: vec![format!("t{}", i % 3)],
+                    ..NewIssue::titled(format!("issue {i}"))
+                },
+            )
+            .expect("create");
+        }
+        for n in (1..=30).step_by(4) {
+            t.comment(a, n, "a comment").expect("comment");
+            t.edit(
+                a,
+                n,
+                IssueEdit {
+                    add_tags: vec!["x".into()],
+                    remove_tags: vec!["t0".into()],
+                    ..Default::default()
+                },
+            )
+            .expect("edit");
+        }
+        t.close(a, 3, Some("Fixed")).expect("close");
+        t.edit(
+            a,
+            5,
+            IssueEdit {
+                depends: vec![6],
+                ..Default::default()
+            },
+        )
+        .expect("link");
+        let mut snapshot: Vec<String> = Vec::new();
+        for n in 1..=30 {
+            snapshot.push(serde_json::to_string(&t.issue(a, n).expect("issue")).expect("json"));
+        }
+        snapshot.push(serde_json::to_string(&t.list(a, &all()).expect("list")).expect("json"));
+        snapshot
+    });
+    let after = with_tracker(&h, "alice", |t, a, _| {
+        let report = t.reindex(&mut |_, _| {}).expect("reindex");
+        assert_eq!((report.issues, report.comments), (30, 8));
+        let mut snapshot: Vec<String> = Vec::new();
+        for n in 1..=30 {
+            snapshot.push(serde_json::to_string(&t.issue(a, n).expect("issue")).expect("json"));
+        }
+        snapshot.push(serde_json::to_string(&t.list(a, &all()).expect("list")).expect("json"));
+        snapshot
+    });
+    assert_eq!(before, after);
+}
+
+#[test]
+fn permissions_follow_roles() {
+    let h = setup();
+    with_tracker(&h, "bob", |t, bob, _| {
+        let mine = t
+            .create_issue(bob, NewIssue::titled("bob's"))
+            .expect("anyone may open");
+        t.edit(
+            bob,
+            mine.number,
+            IssueEdit {
+                title: Some("bob's, retitled".into()),
+                ..Default::default()
+            },
+        )
+        .expect("author edits title");
+        t.close(bob, mine.number, None).expect("author closes");
+        let err = t
+            .edit(
+                bob,
+                mine.number,
+                IssueEdit {
+                    add_tags: vec!["x".into()],
+                    ..Default::default()
+                },
+            )
+            .expect_err("tags need a role");
+        assert_eq!(
+            err.to_string(),
+            "permission denied: bob may not issue_update in hammer"
+        );
+        let err = t
+            .create_issue(
+                bob,
+                NewIssue {
+                    assignee: Some("bob".into()),
+                    ..NewIssue::titled("x")
+                },
+            )
+            .expect_err("assign needs a role");
+        assert!(err.to_string().contains("issue_assign"), "{err}");
+    });
+}

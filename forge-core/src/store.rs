@@ -7,7 +7,10 @@ use rusqlite::Connection;
 use crate::{Error, Result};
 
 /// Migrations in order; the database's `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_issue_tags_by_number.sql"),
+];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the
 /// index of an offline clone). Typed functions for each table live in the

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod pack;
 mod repo;
 
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};

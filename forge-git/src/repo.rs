@@ -111,6 +111,9 @@ const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
 /// Changes grouped by their first path component: `(rest of path, new content or None to delete)`.
 type Nested<'a> = BTreeMap<&'a str, Vec<(&'a str, Option<&'a [u8]>)>>;
 
+/// Seconds without a write after which the background pack may run.
+const IDLE_SECONDS: u64 = 5;
+
 /// Change sets at least this large are written as one pack, not loose objects.
 const BULK_CHANGES: usize = 256;
 
@@ -121,6 +124,7 @@ impl Repo {
 
     /// Creates a bare repository whose HEAD names `main` (or opens an existing one).
     pub fn init_bare(path: &Path) -> Result<Repo, Error> {
+        relax_object_checks();
         let mut opts = RepositoryInitOptions::new();
         opts.bare(true).initial_head("main").mkpath(true);
         let repo = Repository::init_opts(path, &opts).map_err(|e| git_err(path, e))?;
@@ -132,6 +136,7 @@ impl Repo {
 
     /// Opens an existing repository, bare or not.
     pub fn open(path: &Path) -> Result<Repo, Error> {
+        relax_object_checks();
         let repo = Repository::open(path).map_err(|e| git_err(path, e))?;
         Ok(Repo {
             repo,
@@ -213,7 +218,7 @@ impl Repo {
             let commit = if changes.len() >= BULK_CHANGES {
                 self.write_commit_packed(tip, &changes, &sig, message)?
             } else {
-                self.write_commit(&self.repo, tip, &changes, &sig, message)?
+                self.write_commit(&self.repo, tip, &changes, &sig, message, &mut Vec::new())?
             };
             let moved = match tip {
                 Some(tip) => self
@@ -253,6 +258,7 @@ impl Repo {
         changes: &[Change],
         sig: &Signature<'_>,
         message: &str,
+        written: &mut Vec<Oid>,
     ) -> Result<Oid, Error> {
         let parent = tip
             .map(|t| repo.find_commit(t.0))
@@ -263,11 +269,14 @@ impl Repo {
             .map(|c| c.tree())
             .transpose()
             .map_err(|e| self.err(e))?;
-        let tree_id = self.apply(repo, base_tree.as_ref(), changes)?;
+        let tree_id = self.apply(repo, base_tree.as_ref(), changes, written)?;
         let tree = repo.find_tree(tree_id).map_err(|e| self.err(e))?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        repo.commit(None, sig, sig, message, &tree, &parents)
-            .map_err(|e| self.err(e))
+        let commit = repo
+            .commit(None, sig, sig, message, &tree, &parents)
+            .map_err(|e| self.err(e))?;
+        written.push(commit);
+        Ok(commit)
     }
 
     /// Like [`Repo::write_commit`], but for large change sets: the objects are
@@ -283,9 +292,16 @@ impl Repo {
         let scratch = Repository::open(self.repo.path()).map_err(|e| self.err(e))?;
         let odb = scratch.odb().map_err(|e| self.err(e))?;
         let mempack = odb.add_new_mempack_backend(1000).map_err(|e| self.err(e))?;
-        let commit = self.write_commit(&scratch, tip, changes, sig, message)?;
-        let mut pack = git2::Buf::new();
-        mempack.dump(&scratch, &mut pack).map_err(|e| self.err(e))?;
+        let mut written = Vec::with_capacity(changes.len() * 2);
+        let commit = self.write_commit(&scratch, tip, changes, sig, message, &mut written)?;
+        let mut pack = crate::pack::PackBuf::new();
+        written.sort();
+        written.dedup();
+        for oid in written {
+            let object = odb.read(oid).map_err(|e| self.err(e))?;
+            pack.add(object.kind(), object.data());
+        }
+        let pack = pack.finish();
         let disk = self.repo.odb().map_err(|e| self.err(e))?;
         let mut writer = disk.packwriter().map_err(|e| self.err(e))?;
         std::io::Write::write_all(&mut writer, &pack).map_err(|e| Error::Git {
@@ -294,6 +310,13 @@ impl Repo {
         })?;
         writer.commit().map_err(|e| self.err(e))?;
         mempack.reset().map_err(|e| self.err(e))?;
+        disk.refresh().map_err(|e| self.err(e))?;
+        if !disk.exists(commit) {
+            return Err(Error::Git {
+                path: self.path.display().to_string(),
+                message: format!("the pack written for commit {commit} cannot be read back"),
+            });
+        }
         Ok(commit)
     }
 
@@ -314,33 +337,90 @@ impl Repo {
         Ok(())
     }
 
-    /// Starts `git gc --auto` in the background when many loose objects piled up,
-    /// so reads (and a reindex with a cold cache) touch few files.
+    /// Keeps the object store packed without slowing writers down.
+    ///
+    /// Packing deletes thousands of loose object files, and on some file
+    /// systems (ext4 without a journal) creating files right after a mass
+    /// deletion is several times slower for minutes. So the pack runs in the
+    /// background once writes pause: a small shell loop waits until the
+    /// repository has seen no write for [`IDLE_SECONDS`] (or gives up waiting
+    /// after ten minutes), then runs `git gc --auto`. One such waiter at a
+    /// time per repository, guarded by a lock file.
     fn maybe_pack(&self) {
+        let git_dir = self.repo.path();
+        let marker = git_dir.join("forge-last-write");
+        let touched = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&marker)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        if touched.is_err() {
+            return;
+        }
         // Like git itself: estimate the loose count from one of the 256 fan-out folders.
-        let sample = self.repo.path().join("objects").join("17");
-        let loose = std::fs::read_dir(&sample).map(|d| d.count()).unwrap_or(0);
+        let loose = std::fs::read_dir(git_dir.join("objects").join("17"))
+            .map(|d| d.count())
+            .unwrap_or(0);
         if loose * 256 < AUTO_PACK_LOOSE_OBJECTS {
             return;
         }
-        let child = Command::new("git")
-            .arg("--git-dir")
-            .arg(self.repo.path())
-            .args([
-                "-c",
-                &format!("gc.auto={AUTO_PACK_LOOSE_OBJECTS}"),
-                "-c",
-                "gc.autoDetach=false",
-            ])
-            .args(["gc", "--auto", "--quiet"])
+        let lock = git_dir.join("forge-maintenance.lock");
+        let stale = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if stale {
+            let _ = std::fs::remove_file(&lock);
+        }
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+            .is_err()
+        {
+            return; // a waiter is already there
+        }
+        let script = r#"
+            i=0
+            while [ "$i" -lt 600 ]; do
+                last=$(stat -c %Y "$2" 2>/dev/null || echo 0)
+                [ $(( $(date +%s) - last )) -ge "$4" ] && break
+                sleep 1
+                i=$((i + 1))
+            done
+            git --git-dir="$1" -c gc.auto="$5" -c gc.autoDetach=false gc --auto --quiet
+            rm -f "$3"
+        "#;
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("forge-maintenance")
+            .arg(git_dir)
+            .arg(&marker)
+            .arg(&lock)
+            .arg(IDLE_SECONDS.to_string())
+            .arg(AUTO_PACK_LOOSE_OBJECTS.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        if let Ok(mut child) = child {
-            // Reap it from a thread so a long-running process leaves no zombie.
-            std::thread::spawn(move || child.wait());
+        match child {
+            // Reap it from a thread so a long-running process leaves no zombie;
+            // a short-lived one exits first and the waiter is re-parented.
+            Ok(mut child) => {
+                std::thread::spawn(move || child.wait());
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&lock);
+            }
         }
+    }
+
+    /// Whether a background pack is waiting or running.
+    pub fn maintenance_pending(&self) -> bool {
+        self.repo.path().join("forge-maintenance.lock").exists()
     }
 
     /// Packs all objects now (`git gc`), waiting for it.
@@ -370,6 +450,7 @@ impl Repo {
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
         changes: &[Change],
+        written: &mut Vec<Oid>,
     ) -> Result<Oid, Error> {
         let mut nested: Nested<'_> = BTreeMap::new();
         let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
@@ -396,7 +477,7 @@ impl Repo {
             };
             nested.entry(head).or_default().push((rest, content));
         }
-        self.build_tree(repo, base, &nested)?.map_or_else(
+        self.build_tree(repo, base, &nested, written)?.map_or_else(
             || {
                 self.repo
                     .treebuilder(None)
@@ -413,6 +494,7 @@ impl Repo {
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
         changes: &Nested<'_>,
+        written: &mut Vec<Oid>,
     ) -> Result<Option<Oid>, Error> {
         let mut builder = repo.treebuilder(base).map_err(|e| self.err(e))?;
         for (dir, items) in changes {
@@ -421,6 +503,7 @@ impl Repo {
                     match content {
                         Some(bytes) => {
                             let blob = repo.blob(bytes).map_err(|e| self.err(e))?;
+                            written.push(blob);
                             builder
                                 .insert(name, blob, 0o100644)
                                 .map_err(|e| self.err(e))?;
@@ -448,7 +531,7 @@ impl Repo {
                 };
                 sub.entry(head).or_default().push((rest, *content));
             }
-            match self.build_tree(repo, sub_base.as_ref(), &sub)? {
+            match self.build_tree(repo, sub_base.as_ref(), &sub, written)? {
                 Some(oid) => {
                     builder
                         .insert(dir, oid, 0o040000)
@@ -464,7 +547,9 @@ impl Repo {
         if builder.is_empty() {
             return Ok(None);
         }
-        builder.write().map(Some).map_err(|e| self.err(e))
+        let tree = builder.write().map_err(|e| self.err(e))?;
+        written.push(tree);
+        Ok(Some(tree))
     }
 
     /// The content of `path` at `commit`, `None` if there is no such file.
@@ -635,6 +720,14 @@ impl Repo {
     pub fn config_value(&self, key: &str) -> Option<String> {
         self.repo.config().ok()?.get_string(key).ok()
     }
+}
+
+/// forge writes every object before the tree or ref that names it, so
+/// libgit2's existence check on each tree entry and ref target (one file read
+/// each) only costs time. Process-wide, set once.
+fn relax_object_checks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| git2::opts::strict_object_creation(false));
 }
 
 fn git_err(path: &Path, e: git2::Error) -> Error {

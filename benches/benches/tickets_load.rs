@@ -28,6 +28,7 @@ fn main() {
     let issues = env_u64("FORGE_BENCH_ISSUES", 10_000);
     let comments = env_u64("FORGE_BENCH_COMMENTS", 50_000);
     let bulk_issues = env_u64("FORGE_BENCH_BULK", 10_000);
+    let bulk_comments = env_u64("FORGE_BENCH_BULK_COMMENTS", 0);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = std::env::var_os("FORGE_BENCH_HOME")
         .map(std::path::PathBuf::from)
@@ -98,15 +99,28 @@ fn main() {
     let mut first = 1;
     while first <= bulk_issues {
         let n = CHUNK.min(bulk_issues - first + 1);
-        bulk.import_issues(&bulk_alice, generated_issues(first, n, 0), "bulk")
-            .expect("import");
+        bulk.import_issues(
+            &bulk_alice,
+            generated_issues(first, n, bulk_comments),
+            "bulk",
+        )
+        .expect("import");
         first += n;
     }
     let bulk_t = start.elapsed();
     println!(
-        "bulk path:    {:>7.0} issues/s ({bulk_issues} issues, {CHUNK} per commit, {:.2} s)",
+        "bulk path:    {:>7.0} issues/s ({bulk_issues} issues with {bulk_comments} comments each, {CHUNK} per commit, {:.2} s)",
         rate(bulk_issues, bulk_t),
         bulk_t.as_secs_f64()
+    );
+
+    let start = Instant::now();
+    let report = bulk.reindex(&mut |_, _| {}).expect("reindex");
+    println!(
+        "reindex of the bulk project (library, warm): {} issues + {} comments in {:.3} s",
+        report.issues,
+        report.comments,
+        start.elapsed().as_secs_f64()
     );
 
     // Reindex, warm, after letting any background `git gc --auto` finish.

@@ -10,6 +10,7 @@ use crate::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_issue_tags_by_number.sql"),
+    include_str!("../migrations/0003_issue_fields_updated_at.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the
@@ -33,6 +34,9 @@ impl Store {
 
     fn setup(mut conn: Connection) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Sync runs some twenty distinct statements per document; the default
+        // cache of 16 made them re-parse every time.
+        conn.set_prepared_statement_cache_capacity(64);
         // `journal_mode` answers with a row, so it goes through a query.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;

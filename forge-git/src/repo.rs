@@ -111,6 +111,17 @@ const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
 /// Changes grouped by their first path component: `(rest of path, new content or None to delete)`.
 type Nested<'a> = BTreeMap<&'a str, Vec<(&'a str, Option<&'a [u8]>)>>;
 
+/// The objects a commit being built wrote, for the bulk path to pack.
+#[derive(Default)]
+struct Written<'c> {
+    /// Hash blobs without storing them; they go into the pack from `blobs`.
+    inline_blobs: bool,
+    /// Objects written to the object database (trees, the commit).
+    ids: Vec<Oid>,
+    /// Blobs hashed but not stored.
+    blobs: Vec<(Oid, &'c [u8])>,
+}
+
 /// Seconds without a write after which the background pack may run.
 const IDLE_SECONDS: u64 = 5;
 
@@ -218,7 +229,14 @@ impl Repo {
             let commit = if changes.len() >= BULK_CHANGES {
                 self.write_commit_packed(tip, &changes, &sig, message)?
             } else {
-                self.write_commit(&self.repo, tip, &changes, &sig, message, &mut Vec::new())?
+                self.write_commit(
+                    &self.repo,
+                    tip,
+                    &changes,
+                    &sig,
+                    message,
+                    &mut Written::default(),
+                )?
             };
             let moved = match tip {
                 Some(tip) => self
@@ -251,14 +269,14 @@ impl Repo {
 
     /// Writes the trees and the commit of a change set with `repo`'s object
     /// database; returns the commit (no ref moves).
-    fn write_commit(
+    fn write_commit<'c>(
         &self,
         repo: &Repository,
         tip: Option<CommitId>,
-        changes: &[Change],
+        changes: &'c [Change],
         sig: &Signature<'_>,
         message: &str,
-        written: &mut Vec<Oid>,
+        written: &mut Written<'c>,
     ) -> Result<Oid, Error> {
         let parent = tip
             .map(|t| repo.find_commit(t.0))
@@ -275,7 +293,7 @@ impl Repo {
         let commit = repo
             .commit(None, sig, sig, message, &tree, &parents)
             .map_err(|e| self.err(e))?;
-        written.push(commit);
+        written.ids.push(commit);
         Ok(commit)
     }
 
@@ -292,14 +310,23 @@ impl Repo {
         let scratch = Repository::open(self.repo.path()).map_err(|e| self.err(e))?;
         let odb = scratch.odb().map_err(|e| self.err(e))?;
         let mempack = odb.add_new_mempack_backend(1000).map_err(|e| self.err(e))?;
-        let mut written = Vec::with_capacity(changes.len() * 2);
+        let mut written = Written {
+            inline_blobs: true,
+            ids: Vec::new(),
+            blobs: Vec::new(),
+        };
         let commit = self.write_commit(&scratch, tip, changes, sig, message, &mut written)?;
         let mut pack = crate::pack::PackBuf::new();
-        written.sort();
-        written.dedup();
-        for oid in written {
+        written.ids.sort();
+        written.ids.dedup();
+        for oid in written.ids {
             let object = odb.read(oid).map_err(|e| self.err(e))?;
             pack.add(object.kind(), object.data());
+        }
+        written.blobs.sort_by_key(|(id, _)| *id);
+        written.blobs.dedup_by_key(|(id, _)| *id);
+        for (_, data) in written.blobs {
+            pack.add(ObjectType::Blob, data);
         }
         let pack = pack.finish();
         let disk = self.repo.odb().map_err(|e| self.err(e))?;
@@ -445,12 +472,12 @@ impl Repo {
         }
     }
 
-    fn apply(
+    fn apply<'c>(
         &self,
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
-        changes: &[Change],
-        written: &mut Vec<Oid>,
+        changes: &'c [Change],
+        written: &mut Written<'c>,
     ) -> Result<Oid, Error> {
         let mut nested: Nested<'_> = BTreeMap::new();
         let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
@@ -489,12 +516,12 @@ impl Repo {
     }
 
     /// Rebuilds one tree level; returns `None` when it ends up empty.
-    fn build_tree(
+    fn build_tree<'c>(
         &self,
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
-        changes: &Nested<'_>,
-        written: &mut Vec<Oid>,
+        changes: &Nested<'c>,
+        written: &mut Written<'c>,
     ) -> Result<Option<Oid>, Error> {
         let mut builder = repo.treebuilder(base).map_err(|e| self.err(e))?;
         for (dir, items) in changes {
@@ -502,8 +529,16 @@ impl Repo {
                 for (name, content) in items {
                     match content {
                         Some(bytes) => {
-                            let blob = repo.blob(bytes).map_err(|e| self.err(e))?;
-                            written.push(blob);
+                            let blob = if written.inline_blobs {
+                                let id = Oid::hash_object(ObjectType::Blob, bytes)
+                                    .map_err(|e| self.err(e))?;
+                                written.blobs.push((id, bytes));
+                                id
+                            } else {
+                                let id = repo.blob(bytes).map_err(|e| self.err(e))?;
+                                written.ids.push(id);
+                                id
+                            };
                             builder
                                 .insert(name, blob, 0o100644)
                                 .map_err(|e| self.err(e))?;
@@ -548,7 +583,7 @@ impl Repo {
             return Ok(None);
         }
         let tree = builder.write().map_err(|e| self.err(e))?;
-        written.push(tree);
+        written.ids.push(tree);
         Ok(Some(tree))
     }
 

@@ -47,16 +47,23 @@ pub fn issue(conn: &Connection, project: &str, number: u64) -> Result<Option<Iss
     Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
 }
 
-/// Writes an issue's row and tags.
-pub fn put_issue(conn: &Connection, project: &str, doc: &IssueDoc) -> Result<()> {
+/// Writes an issue's row and tags. `raw` is the document's JSON text when
+/// the caller has it (saves serializing it again).
+pub fn put_issue(
+    conn: &Connection,
+    project: &str,
+    doc: &IssueDoc,
+    raw: Option<&str>,
+) -> Result<()> {
     let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
     let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
     conn.prepare_cached(
         "INSERT INTO issues (project, number, uid, path, title, author, status, assignee, priority, milestone,
-                             private, created_at, updated_at, comment_count, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14)
+                             private, created_at, updated_at, fields_updated_at, comment_count, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14)
          ON CONFLICT (project, number) DO UPDATE SET uid = ?3, path = ?4, title = ?5, author = ?6, status = ?7,
-             assignee = ?8, priority = ?9, milestone = ?10, private = ?11, created_at = ?12, updated_at = ?13, doc = ?14",
+             assignee = ?8, priority = ?9, milestone = ?10, private = ?11, created_at = ?12,
+             updated_at = max(?13, updated_at), fields_updated_at = ?13, doc = ?14",
     )?
     .execute(params![
         project,
@@ -72,7 +79,7 @@ pub fn put_issue(conn: &Connection, project: &str, doc: &IssueDoc) -> Result<()>
         doc.private,
         created,
         updated,
-        serde_json::to_string(doc)?,
+        stored(doc, raw)?,
     ])?;
     conn.prepare_cached("DELETE FROM issue_tags WHERE project = ?1 AND number = ?2")?
         .execute(params![project, doc.number as i64])?;
@@ -82,6 +89,13 @@ pub fn put_issue(conn: &Connection, project: &str, doc: &IssueDoc) -> Result<()>
         insert.execute(params![project, tag, doc.number as i64])?;
     }
     Ok(())
+}
+
+fn stored<T: serde::Serialize>(doc: &T, raw: Option<&str>) -> Result<String> {
+    Ok(match raw {
+        Some(raw) => raw.to_string(),
+        None => serde_json::to_string(doc)?,
+    })
 }
 
 /// Removes an issue's row, tags and comments.
@@ -111,14 +125,20 @@ pub fn comment(
     Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
 }
 
-/// Writes a comment's row.
-pub fn put_comment(conn: &Connection, project: &str, number: u64, doc: &CommentDoc) -> Result<()> {
+/// Writes a comment's row (`raw` as for [`put_issue`]).
+pub fn put_comment(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    doc: &CommentDoc,
+    raw: Option<&str>,
+) -> Result<()> {
     let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
     conn.prepare_cached(
         "INSERT INTO issue_comments (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6",
     )?
-    .execute(params![project, number as i64, doc.id, doc.author, created, serde_json::to_string(doc)?])?;
+    .execute(params![project, number as i64, doc.id, doc.author, created, stored(doc, raw)?])?;
     Ok(())
 }
 
@@ -137,7 +157,7 @@ pub fn refresh_activity(conn: &Connection, project: &str, number: u64) -> Result
         "UPDATE issues SET
             comment_count = (SELECT count(*) FROM issue_comments c WHERE c.project = ?1 AND c.number = ?2),
             updated_at = max(
-                coalesce(unixepoch(json_extract(doc, '$.updated_at')), updated_at),
+                fields_updated_at,
                 coalesce((SELECT max(created_at) FROM issue_comments c WHERE c.project = ?1 AND c.number = ?2), 0))
          WHERE project = ?1 AND number = ?2",
     )?

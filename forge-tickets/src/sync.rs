@@ -51,6 +51,8 @@ struct Applier<'a> {
     report: SyncReport,
     max_number: u64,
     emit: bool,
+    /// Issues whose comment count and last activity must be recomputed.
+    stale_activity: BTreeSet<u64>,
 }
 
 impl Applier<'_> {
@@ -71,7 +73,13 @@ impl Applier<'_> {
         Ok(())
     }
 
-    fn issue(&mut self, number: u64, new: Option<&IssueDoc>, actor: &str) -> Result<()> {
+    fn issue(
+        &mut self,
+        number: u64,
+        new: Option<&IssueDoc>,
+        raw: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
         let old = index::issue(self.conn, self.project, number)?;
         match (&old, new) {
             (None, None) => return Ok(()),
@@ -80,7 +88,7 @@ impl Applier<'_> {
                 self.event("issue.deleted", actor, number, json!({}))?;
             }
             (None, Some(new)) => {
-                index::put_issue(self.conn, self.project, new)?;
+                index::put_issue(self.conn, self.project, new, raw)?;
                 self.event(
                     "issue.new",
                     &new.author,
@@ -92,13 +100,17 @@ impl Applier<'_> {
                 if old == new {
                     return Ok(());
                 }
-                index::put_issue(self.conn, self.project, new)?;
+                index::put_issue(self.conn, self.project, new, raw)?;
                 self.issue_events(old, new, actor)?;
             }
         }
         self.max_number = self.max_number.max(number);
         self.report.issues += 1;
-        index::refresh_activity(self.conn, self.project, number)?;
+        // A new issue's row already says 0 comments and its own time; only
+        // changed ones (whose comments may be newer) need recomputing.
+        if old.is_some() {
+            self.stale_activity.insert(number);
+        }
         Ok(())
     }
 
@@ -167,6 +179,7 @@ impl Applier<'_> {
         number: u64,
         id: &str,
         new: Option<&CommentDoc>,
+        raw: Option<&str>,
         actor: &str,
     ) -> Result<()> {
         let old = index::comment(self.conn, self.project, number, id)?;
@@ -182,7 +195,7 @@ impl Applier<'_> {
                 )?;
             }
             (None, Some(c)) => {
-                index::put_comment(self.conn, self.project, number, c)?;
+                index::put_comment(self.conn, self.project, number, c, raw)?;
                 self.event(
                     "issue.comment.added",
                     &c.author,
@@ -194,7 +207,7 @@ impl Applier<'_> {
                 if o == c {
                     return Ok(());
                 }
-                index::put_comment(self.conn, self.project, number, c)?;
+                index::put_comment(self.conn, self.project, number, c, raw)?;
                 if o.body != c.body {
                     self.event(
                         "issue.comment.edited",
@@ -214,7 +227,7 @@ impl Applier<'_> {
             }
         }
         self.report.comments += 1;
-        index::refresh_activity(self.conn, self.project, number)?;
+        self.stale_activity.insert(number);
         Ok(())
     }
 }
@@ -238,10 +251,14 @@ impl Tracker<'_> {
             report: SyncReport::default(),
             max_number: 0,
             emit,
+            stale_activity: BTreeSet::new(),
         }
     }
 
     fn finish(&self, applier: Applier<'_>) -> Result<SyncReport> {
+        for number in &applier.stale_activity {
+            index::refresh_activity(applier.conn, applier.project, *number)?;
+        }
         if applier.max_number > 0 {
             self.store
                 .reserve_numbers_through(&self.project, applier.max_number)?;
@@ -257,16 +274,21 @@ impl Tracker<'_> {
         parent: Option<CommitId>,
         commit: CommitId,
         docs: &[Written],
+        changes: &[Change],
         actor: &str,
     ) -> Result<()> {
         let tx = self.begin()?;
         let indexed = index::indexed_commit(&tx, &self.project)?;
         let report = if indexed.as_deref() == Some(commit_text(parent).as_str()) {
             let mut applier = self.applier(&tx, true);
-            for d in docs {
+            for (d, change) in docs.iter().zip(changes) {
+                let raw = match change {
+                    Change::Put { content, .. } => std::str::from_utf8(content).ok(),
+                    Change::Delete { .. } => None,
+                };
                 match d {
-                    Written::Issue(i) => applier.issue(i.number, Some(i.as_ref()), actor)?,
-                    Written::Comment(n, c) => applier.comment(*n, &c.id, Some(c), actor)?,
+                    Written::Issue(i) => applier.issue(i.number, Some(i.as_ref()), raw, actor)?,
+                    Written::Comment(n, c) => applier.comment(*n, &c.id, Some(c), raw, actor)?,
                 }
             }
             index::set_indexed_commit(&tx, &self.project, &commit.to_string())?;
@@ -334,7 +356,7 @@ impl Tracker<'_> {
                     .collect::<Result<_, _>>()?
             };
             for n in numbers {
-                applier.issue(n, None, "")?;
+                applier.issue(n, None, None, "")?;
             }
             index::set_indexed_commit(tx, &self.project, "")?;
             return self.finish(applier);
@@ -354,7 +376,7 @@ impl Tracker<'_> {
             let actor = authors.get(&number).map(String::as_str).unwrap_or("");
             if issue_changed {
                 match self.issue_at(Some(tip), number) {
-                    Ok(new) => applier.issue(number, new.as_ref(), actor)?,
+                    Ok(new) => applier.issue(number, new.as_ref(), None, actor)?,
                     Err(Error::Document(problem)) => {
                         applier.report.problems.push(problem);
                         continue;
@@ -365,9 +387,15 @@ impl Tracker<'_> {
             for id in comments {
                 let path = doc::comment_path(number, &id);
                 match self.repo.read_file(tip, &path)? {
-                    None => applier.comment(number, &id, None, actor)?,
+                    None => applier.comment(number, &id, None, None, actor)?,
                     Some(bytes) => match doc::parse_comment(&path, &bytes) {
-                        Ok(c) => applier.comment(number, &id, Some(&c), actor)?,
+                        Ok(c) => applier.comment(
+                            number,
+                            &id,
+                            Some(&c),
+                            std::str::from_utf8(&bytes).ok(),
+                            actor,
+                        )?,
                         Err(problem) => applier.report.problems.push(problem),
                     },
                 }
@@ -485,11 +513,11 @@ impl Tracker<'_> {
                     DocPath::Issue(_) => doc::parse_issue(path, bytes).map(|d| {
                         max = max.max(d.number);
                         issues += 1;
-                        index::put_issue(conn, project, &d)
+                        index::put_issue(conn, project, &d, std::str::from_utf8(bytes).ok())
                     }),
                     DocPath::Comment(n, _) => doc::parse_comment(path, bytes).map(|c| {
                         comments += 1;
-                        index::put_comment(conn, project, n, &c)
+                        index::put_comment(conn, project, n, &c, std::str::from_utf8(bytes).ok())
                     }),
                     DocPath::Other => return Ok(()),
                 };

@@ -7,7 +7,7 @@ use forge_core::name::{self, printable};
 use forge_core::project::{FieldKind, Project, ProjectSettings};
 use forge_core::role::{permits, Access, Action, Role};
 use forge_core::{time, ForgeHome, Store};
-use forge_git::{CommitId, Identity, Repo};
+use forge_git::{Change, CommitId, Identity, Repo};
 
 use crate::doc::{self, CommentDoc, IssueDoc, Status, SCHEMA};
 use crate::index::{self, IssueFilter};
@@ -322,6 +322,7 @@ impl<'s> Tracker<'s> {
         let identity = Identity::new(&actor.username, email);
         let mut failure = None;
         let mut written = Vec::new();
+        let mut committed = Vec::new();
         let parent = Cell::new(None);
         let commit = self
             .repo
@@ -329,7 +330,8 @@ impl<'s> Tracker<'s> {
                 parent.set(tip);
                 match build(tip) {
                     Ok(docs) => {
-                        let changes = docs.iter().map(Written::change).collect();
+                        let changes: Vec<Change> = docs.iter().map(Written::change).collect();
+                        committed = changes.clone();
                         written = docs;
                         Ok(changes)
                     }
@@ -343,7 +345,7 @@ impl<'s> Tracker<'s> {
             return Err(e);
         }
         let commit = commit?;
-        self.apply_own_write(parent.get(), commit, &written, &actor.username)?;
+        self.apply_own_write(parent.get(), commit, &written, &committed, &actor.username)?;
         Ok(written)
     }
 

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_issue_tags_by_number.sql"),
     include_str!("../migrations/0003_issue_fields_updated_at.sql"),
+    include_str!("../migrations/0004_projection_rowid_tables.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the
@@ -39,7 +40,11 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         // `journal_mode` answers with a row, so it goes through a query.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // A rebuild of ten thousand issues must not spill the page cache to the
+        // WAL mid-transaction; the cache only grows as far as it is used.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+        )?;
         migrate(&mut conn)?;
         Ok(Store { conn })
     }

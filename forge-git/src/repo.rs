@@ -111,17 +111,6 @@ const AUTO_PACK_LOOSE_OBJECTS: usize = 2_560;
 /// Changes grouped by their first path component: `(rest of path, new content or None to delete)`.
 type Nested<'a> = BTreeMap<&'a str, Vec<(&'a str, Option<&'a [u8]>)>>;
 
-/// The objects a commit being built wrote, for the bulk path to pack.
-#[derive(Default)]
-struct Written<'c> {
-    /// Hash blobs without storing them; they go into the pack from `blobs`.
-    inline_blobs: bool,
-    /// Objects written to the object database (trees, the commit).
-    ids: Vec<Oid>,
-    /// Blobs hashed but not stored.
-    blobs: Vec<(Oid, &'c [u8])>,
-}
-
 /// Seconds without a write after which the background pack may run.
 const IDLE_SECONDS: u64 = 5;
 
@@ -229,14 +218,7 @@ impl Repo {
             let commit = if changes.len() >= BULK_CHANGES {
                 self.write_commit_packed(tip, &changes, &sig, message)?
             } else {
-                self.write_commit(
-                    &self.repo,
-                    tip,
-                    &changes,
-                    &sig,
-                    message,
-                    &mut Written::default(),
-                )?
+                self.write_commit(&self.repo, tip, &changes, &sig, message)?
             };
             let moved = match tip {
                 Some(tip) => self
@@ -269,14 +251,13 @@ impl Repo {
 
     /// Writes the trees and the commit of a change set with `repo`'s object
     /// database; returns the commit (no ref moves).
-    fn write_commit<'c>(
+    fn write_commit(
         &self,
         repo: &Repository,
         tip: Option<CommitId>,
-        changes: &'c [Change],
+        changes: &[Change],
         sig: &Signature<'_>,
         message: &str,
-        written: &mut Written<'c>,
     ) -> Result<Oid, Error> {
         let parent = tip
             .map(|t| repo.find_commit(t.0))
@@ -287,13 +268,12 @@ impl Repo {
             .map(|c| c.tree())
             .transpose()
             .map_err(|e| self.err(e))?;
-        let tree_id = self.apply(repo, base_tree.as_ref(), changes, written)?;
+        let tree_id = self.apply(repo, base_tree.as_ref(), changes)?;
         let tree = repo.find_tree(tree_id).map_err(|e| self.err(e))?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let commit = repo
             .commit(None, sig, sig, message, &tree, &parents)
             .map_err(|e| self.err(e))?;
-        written.ids.push(commit);
         Ok(commit)
     }
 
@@ -307,36 +287,37 @@ impl Repo {
         sig: &Signature<'_>,
         message: &str,
     ) -> Result<Oid, Error> {
-        let scratch = Repository::open(self.repo.path()).map_err(|e| self.err(e))?;
-        let odb = scratch.odb().map_err(|e| self.err(e))?;
-        let mempack = odb.add_new_mempack_backend(1000).map_err(|e| self.err(e))?;
-        let mut written = Written {
-            inline_blobs: true,
-            ids: Vec::new(),
-            blobs: Vec::new(),
-        };
-        let commit = self.write_commit(&scratch, tip, changes, sig, message, &mut written)?;
+        let parent = tip
+            .map(|t| self.repo.find_commit(t.0))
+            .transpose()
+            .map_err(|e| self.err(e))?;
+        let base = parent
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(|e| self.err(e))?;
         let mut pack = crate::pack::PackBuf::new();
-        written.ids.sort();
-        written.ids.dedup();
-        for oid in written.ids {
-            let object = odb.read(oid).map_err(|e| self.err(e))?;
-            pack.add(object.kind(), object.data());
-        }
-        written.blobs.sort_by_key(|(id, _)| *id);
-        written.blobs.dedup_by_key(|(id, _)| *id);
-        for (_, data) in written.blobs {
-            pack.add(ObjectType::Blob, data);
-        }
-        let pack = pack.finish();
+        let nested = nest(changes)?;
+        let root = match self.tree_inline(base.as_ref(), &nested, &mut pack)? {
+            Some(root) => root,
+            None => {
+                let empty = crate::pack::tree_bytes(&[]);
+                let id = Oid::hash_object(ObjectType::Tree, &empty).map_err(|e| self.err(e))?;
+                pack.add(ObjectType::Tree, &empty);
+                id
+            }
+        };
+        let commit_bytes = crate::pack::commit_bytes(root, tip.map(|t| t.0), sig, message);
+        let commit =
+            Oid::hash_object(ObjectType::Commit, &commit_bytes).map_err(|e| self.err(e))?;
+        pack.add(ObjectType::Commit, &commit_bytes);
         let disk = self.repo.odb().map_err(|e| self.err(e))?;
         let mut writer = disk.packwriter().map_err(|e| self.err(e))?;
-        std::io::Write::write_all(&mut writer, &pack).map_err(|e| Error::Git {
+        std::io::Write::write_all(&mut writer, &pack.finish()).map_err(|e| Error::Git {
             path: self.path.display().to_string(),
             message: format!("writing a pack: {e}"),
         })?;
         writer.commit().map_err(|e| self.err(e))?;
-        mempack.reset().map_err(|e| self.err(e))?;
         disk.refresh().map_err(|e| self.err(e))?;
         if !disk.exists(commit) {
             return Err(Error::Git {
@@ -345,6 +326,67 @@ impl Repo {
             });
         }
         Ok(commit)
+    }
+
+    /// One tree level of the bulk path, serialized and hashed here and added
+    /// to `pack` with its blobs; returns `None` when it ends up empty.
+    fn tree_inline(
+        &self,
+        base: Option<&git2::Tree<'_>>,
+        changes: &Nested<'_>,
+        pack: &mut crate::pack::PackBuf,
+    ) -> Result<Option<Oid>, Error> {
+        let mut entries: BTreeMap<String, (i32, Oid)> = BTreeMap::new();
+        if let Some(base) = base {
+            for entry in base.iter() {
+                if let Ok(name) = entry.name() {
+                    entries.insert(name.to_string(), (entry.filemode(), entry.id()));
+                }
+            }
+        }
+        for (dir, items) in changes {
+            if dir.is_empty() {
+                for (name, content) in items {
+                    match content {
+                        Some(bytes) => {
+                            let id = Oid::hash_object(ObjectType::Blob, bytes)
+                                .map_err(|e| self.err(e))?;
+                            pack.add(ObjectType::Blob, bytes);
+                            entries.insert(name.to_string(), (0o100644, id));
+                        }
+                        None => {
+                            entries.remove(*name);
+                        }
+                    }
+                }
+                continue;
+            }
+            let sub_base = match entries.get(*dir) {
+                Some((mode, id)) if *mode == 0o040000 => {
+                    Some(self.repo.find_tree(*id).map_err(|e| self.err(e))?)
+                }
+                _ => None,
+            };
+            match self.tree_inline(sub_base.as_ref(), &nest_level(items), pack)? {
+                Some(id) => {
+                    entries.insert(dir.to_string(), (0o040000, id));
+                }
+                None => {
+                    entries.remove(*dir);
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        let list: Vec<(&str, i32, Oid)> = entries
+            .iter()
+            .map(|(n, (m, id))| (n.as_str(), *m, *id))
+            .collect();
+        let bytes = crate::pack::tree_bytes(&list);
+        let id = Oid::hash_object(ObjectType::Tree, &bytes).map_err(|e| self.err(e))?;
+        pack.add(ObjectType::Tree, &bytes);
+        Ok(Some(id))
     }
 
     /// Keeps a clone's index and files in step with a branch we moved, and
@@ -472,42 +514,16 @@ impl Repo {
         }
     }
 
-    fn apply<'c>(
+    fn apply(
         &self,
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
-        changes: &'c [Change],
-        written: &mut Written<'c>,
+        changes: &[Change],
     ) -> Result<Oid, Error> {
-        let mut nested: Nested<'_> = BTreeMap::new();
-        let mut here: Vec<(&str, Option<&[u8]>)> = Vec::new();
-        for change in changes {
-            let path = change.path();
-            if path.is_empty()
-                || path.starts_with('/')
-                || path
-                    .split('/')
-                    .any(|c| c.is_empty() || c == "." || c == ".." || c == ".git")
-            {
-                return Err(Error::InvalidPath(path.chars().take(200).collect()));
-            }
-            let content = match change {
-                Change::Put { content, .. } => Some(content.as_slice()),
-                Change::Delete { .. } => None,
-            };
-            here.push((path, content));
-        }
-        for (path, content) in here {
-            let (head, rest) = match path.split_once('/') {
-                Some((head, rest)) => (head, rest),
-                None => ("", path),
-            };
-            nested.entry(head).or_default().push((rest, content));
-        }
-        self.build_tree(repo, base, &nested, written)?.map_or_else(
+        let nested = nest(changes)?;
+        self.build_tree(repo, base, &nested)?.map_or_else(
             || {
-                self.repo
-                    .treebuilder(None)
+                repo.treebuilder(None)
                     .and_then(|b| b.write())
                     .map_err(|e| self.err(e))
             },
@@ -516,12 +532,11 @@ impl Repo {
     }
 
     /// Rebuilds one tree level; returns `None` when it ends up empty.
-    fn build_tree<'c>(
+    fn build_tree(
         &self,
         repo: &Repository,
         base: Option<&git2::Tree<'_>>,
-        changes: &Nested<'c>,
-        written: &mut Written<'c>,
+        changes: &Nested<'_>,
     ) -> Result<Option<Oid>, Error> {
         let mut builder = repo.treebuilder(base).map_err(|e| self.err(e))?;
         for (dir, items) in changes {
@@ -529,16 +544,7 @@ impl Repo {
                 for (name, content) in items {
                     match content {
                         Some(bytes) => {
-                            let blob = if written.inline_blobs {
-                                let id = Oid::hash_object(ObjectType::Blob, bytes)
-                                    .map_err(|e| self.err(e))?;
-                                written.blobs.push((id, bytes));
-                                id
-                            } else {
-                                let id = repo.blob(bytes).map_err(|e| self.err(e))?;
-                                written.ids.push(id);
-                                id
-                            };
+                            let blob = repo.blob(bytes).map_err(|e| self.err(e))?;
                             builder
                                 .insert(name, blob, 0o100644)
                                 .map_err(|e| self.err(e))?;
@@ -558,15 +564,7 @@ impl Repo {
                 }
                 _ => None,
             };
-            let mut sub: Nested<'_> = BTreeMap::new();
-            for (path, content) in items {
-                let (head, rest) = match path.split_once('/') {
-                    Some((head, rest)) => (head, rest),
-                    None => ("", *path),
-                };
-                sub.entry(head).or_default().push((rest, *content));
-            }
-            match self.build_tree(repo, sub_base.as_ref(), &sub, written)? {
+            match self.build_tree(repo, sub_base.as_ref(), &nest_level(items))? {
                 Some(oid) => {
                     builder
                         .insert(dir, oid, 0o040000)
@@ -583,7 +581,6 @@ impl Repo {
             return Ok(None);
         }
         let tree = builder.write().map_err(|e| self.err(e))?;
-        written.ids.push(tree);
         Ok(Some(tree))
     }
 
@@ -609,6 +606,9 @@ impl Repo {
         F: FnMut(&str, &[u8]) -> Result<(), Error>,
     {
         let tree = self.commit_tree(commit)?;
+        // Read through the object database directly: the object cache would
+        // only hold blobs we never look at again.
+        let odb = self.repo.odb().map_err(|e| self.err(e))?;
         let mut failure = None;
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() != Some(ObjectType::Blob) {
@@ -618,11 +618,10 @@ impl Repo {
                 return TreeWalkResult::Skip;
             };
             let path = format!("{dir}{name}");
-            let result = self
-                .repo
-                .find_blob(entry.id())
+            let result = odb
+                .read(entry.id())
                 .map_err(|e| self.err(e))
-                .and_then(|blob| visit(&path, blob.content()));
+                .and_then(|object| visit(&path, object.data()));
             match result {
                 Ok(()) => TreeWalkResult::Ok,
                 Err(e) => {
@@ -755,6 +754,40 @@ impl Repo {
     pub fn config_value(&self, key: &str) -> Option<String> {
         self.repo.config().ok()?.get_string(key).ok()
     }
+}
+
+/// Checks the paths of a change set and groups them by first component
+/// (`""` holds the files of this level).
+fn nest(changes: &[Change]) -> Result<Nested<'_>, Error> {
+    let mut nested: Nested<'_> = BTreeMap::new();
+    for change in changes {
+        let path = change.path();
+        if path.is_empty()
+            || path.starts_with('/')
+            || path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == ".." || c == ".git")
+        {
+            return Err(Error::InvalidPath(path.chars().take(200).collect()));
+        }
+        let content = match change {
+            Change::Put { content, .. } => Some(content.as_slice()),
+            Change::Delete { .. } => None,
+        };
+        let (head, rest) = path.split_once('/').unwrap_or(("", path));
+        nested.entry(head).or_default().push((rest, content));
+    }
+    Ok(nested)
+}
+
+/// Groups the rest-paths of one folder by their next component.
+fn nest_level<'a>(items: &[(&'a str, Option<&'a [u8]>)]) -> Nested<'a> {
+    let mut nested: Nested<'a> = BTreeMap::new();
+    for (path, content) in items {
+        let (head, rest) = path.split_once('/').unwrap_or(("", *path));
+        nested.entry(head).or_default().push((rest, *content));
+    }
+    nested
 }
 
 /// forge writes every object before the tree or ref that names it, so

@@ -6,10 +6,7 @@
 //! writes the `.idx`. Deltas are left to `git gc`: searching for them here
 //! cost more than everything else the bulk path does.
 
-use std::io::Write;
-
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use git2::{ObjectType, Oid, Signature};
 use sha1::{Digest, Sha1};
 
@@ -17,6 +14,9 @@ use sha1::{Digest, Sha1};
 pub(crate) struct PackBuf {
     bytes: Vec<u8>,
     count: u32,
+    /// One compressor for all objects: setting one up (zeroing its tables)
+    /// costs more than deflating a small document.
+    zlib: Compress,
 }
 
 impl PackBuf {
@@ -25,7 +25,11 @@ impl PackBuf {
         bytes.extend_from_slice(b"PACK");
         bytes.extend_from_slice(&2u32.to_be_bytes());
         bytes.extend_from_slice(&0u32.to_be_bytes());
-        PackBuf { bytes, count: 0 }
+        PackBuf {
+            bytes,
+            count: 0,
+            zlib: Compress::new(Compression::fast(), true),
+        }
     }
 
     /// Appends one whole (undeltified) object.
@@ -46,9 +50,19 @@ impl PackBuf {
             size >>= 7;
         }
         self.bytes.push(byte);
-        let mut z = ZlibEncoder::new(&mut self.bytes, Compression::fast());
-        z.write_all(data).expect("writing to a Vec cannot fail");
-        z.finish().expect("writing to a Vec cannot fail");
+        self.zlib.reset();
+        loop {
+            // zlib's worst case is a few bytes per 16 KiB block over the input size.
+            self.bytes.reserve(data.len() + data.len() / 1000 + 64);
+            let consumed = self.zlib.total_in() as usize;
+            let status = self
+                .zlib
+                .compress_vec(&data[consumed..], &mut self.bytes, FlushCompress::Finish)
+                .expect("deflating into memory cannot fail");
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
         self.count += 1;
     }
 

@@ -17,20 +17,16 @@ pub const SCHEMA: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueDoc {
-    /// Format version.
-    pub schema: u32,
-    /// Stable unique id (32 hex digits), kept across imports.
-    pub uid: String,
-    /// Number within the project (shared sequence with pull requests).
-    pub number: u64,
-    /// One-line title.
-    pub title: String,
-    /// Markdown body.
-    pub body: String,
+    /// Username of the assignee.
+    #[serde(default)]
+    pub assignee: Option<String>,
     /// Username of the author.
     pub author: String,
-    /// `open` or `closed`.
-    pub status: Status,
+    /// Issues this one blocks.
+    #[serde(default)]
+    pub blocks: BTreeSet<u64>,
+    /// Markdown body.
+    pub body: String,
     /// Why it was closed.
     #[serde(default)]
     pub close_reason: Option<String>,
@@ -40,37 +36,41 @@ pub struct IssueDoc {
     /// Who closed it.
     #[serde(default)]
     pub closed_by: Option<String>,
-    /// Tags, sorted.
-    #[serde(default)]
-    pub tags: BTreeSet<String>,
-    /// Username of the assignee.
-    #[serde(default)]
-    pub assignee: Option<String>,
-    /// Priority (one of the project's list).
-    #[serde(default)]
-    pub priority: Option<String>,
-    /// Milestone (one of the project's list).
-    #[serde(default)]
-    pub milestone: Option<String>,
-    /// Visible only to author, assignee and ticket+ members.
-    #[serde(default)]
-    pub private: bool,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
     /// Custom fields by name.
     #[serde(default)]
     pub custom_fields: BTreeMap<String, String>,
     /// Issues this one depends on.
     #[serde(default)]
     pub depends: BTreeSet<u64>,
-    /// Issues this one blocks.
+    /// Milestone (one of the project's list).
     #[serde(default)]
-    pub blocks: BTreeSet<u64>,
+    pub milestone: Option<String>,
+    /// Number within the project (shared sequence with pull requests).
+    pub number: u64,
+    /// Priority (one of the project's list).
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Visible only to author, assignee and ticket+ members.
+    #[serde(default)]
+    pub private: bool,
+    /// Format version.
+    pub schema: u32,
+    /// `open` or `closed`.
+    pub status: Status,
+    /// Tags, sorted.
+    #[serde(default)]
+    pub tags: BTreeSet<String>,
+    /// One-line title.
+    pub title: String,
+    /// Stable unique id (32 hex digits), kept across imports.
+    pub uid: String,
+    /// Time of the last change to these fields (RFC 3339 UTC).
+    pub updated_at: String,
     /// Usernames that follow the issue.
     #[serde(default)]
     pub watchers: BTreeSet<String>,
-    /// Creation time (RFC 3339 UTC).
-    pub created_at: String,
-    /// Time of the last change to these fields (RFC 3339 UTC).
-    pub updated_at: String,
 }
 
 /// Issue status.
@@ -97,10 +97,6 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommentDoc {
-    /// Format version.
-    pub schema: u32,
-    /// Id, unique within the issue; sorts by creation time.
-    pub id: String,
     /// Username of the author.
     pub author: String,
     /// Markdown body.
@@ -113,9 +109,13 @@ pub struct CommentDoc {
     /// Who edited it last.
     #[serde(default)]
     pub editor: Option<String>,
+    /// Id, unique within the issue; sorts by creation time.
+    pub id: String,
     /// Reactions: emoji to the usernames that gave it.
     #[serde(default)]
     pub reactions: BTreeMap<String, BTreeSet<String>>,
+    /// Format version.
+    pub schema: u32,
 }
 
 /// The folder of issue `number`.
@@ -180,10 +180,13 @@ pub fn valid_comment_id(id: &str) -> bool {
 }
 
 /// Serializes a document: sorted keys, two-space indentation, final newline.
+///
+/// The document structs declare their fields in alphabetical order and keep
+/// their maps in `BTreeMap`s, so serializing them directly sorts the keys
+/// (`keys_come_out_sorted` checks it).
 pub fn to_bytes<T: Serialize>(doc: &T) -> Vec<u8> {
-    // Going through `Value` sorts the keys (serde_json's map is a BTreeMap).
-    let value = serde_json::to_value(doc).expect("documents are plain data and always serialize");
-    let mut out = serde_json::to_vec_pretty(&value).expect("a Value always serializes");
+    let mut out =
+        serde_json::to_vec_pretty(doc).expect("documents are plain data and always serialize");
     out.push(b'\n');
     out
 }
@@ -292,6 +295,53 @@ mod tests {
             "05/5/comment-a b.json",
         ] {
             assert_eq!(classify(other), DocPath::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn keys_come_out_sorted() {
+        let issue = IssueDoc {
+            schema: SCHEMA,
+            uid: new_uid(),
+            number: 7,
+            title: "t".into(),
+            body: "b".into(),
+            author: "a".into(),
+            status: Status::Closed,
+            close_reason: Some("Fixed".into()),
+            closed_at: Some("2026-01-01T00:00:00Z".into()),
+            closed_by: Some("a".into()),
+            tags: ["x".to_string()].into(),
+            assignee: Some("b".into()),
+            priority: Some("High".into()),
+            milestone: Some("1.0".into()),
+            private: true,
+            custom_fields: [
+                ("z".to_string(), "1".to_string()),
+                ("a".to_string(), "2".to_string()),
+            ]
+            .into(),
+            depends: [1].into(),
+            blocks: [2].into(),
+            watchers: ["a".to_string()].into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let comment = CommentDoc {
+            schema: SCHEMA,
+            id: "c".into(),
+            author: "a".into(),
+            body: "b".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            edited_at: None,
+            editor: None,
+            reactions: [("+1".to_string(), ["a".to_string()].into())].into(),
+        };
+        for bytes in [to_bytes(&issue), to_bytes(&comment)] {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+            let mut sorted = serde_json::to_vec_pretty(&value).expect("json");
+            sorted.push(b'\n');
+            assert_eq!(String::from_utf8(bytes), String::from_utf8(sorted));
         }
     }
 

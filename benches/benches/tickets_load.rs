@@ -123,11 +123,18 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
 
-    // Reindex, warm, after letting any background `git gc --auto` finish.
+    // Reindex, warm, once the background pack (which starts when writes
+    // pause) is done.
     let tickets = home.project_paths("bench").tickets;
-    while tickets.join("gc.pid").exists() {
-        std::thread::sleep(Duration::from_millis(100));
+    let waited = Instant::now();
+    let repo = Repo::open(&tickets).expect("repo");
+    while repo.maintenance_pending() {
+        std::thread::sleep(Duration::from_millis(200));
     }
+    println!(
+        "background pack finished {:.1} s after the last write",
+        waited.elapsed().as_secs_f64()
+    );
     let loose = count_loose(&tickets.join("objects"));
     let start = Instant::now();
     let report = tracker.reindex(&mut |_, _| {}).expect("reindex");
@@ -139,7 +146,6 @@ fn main() {
     );
 
     // Sync after a push that changed 100 issues.
-    let repo = Repo::open(&tickets).expect("repo");
     let mut samples = Vec::new();
     for round in 0..if issues >= 700 { 7u64 } else { 0 } {
         let pushed = repo

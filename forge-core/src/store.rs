@@ -45,6 +45,14 @@ impl Store {
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
         )?;
+        // Short-lived processes (one CLI command, one hook) would otherwise
+        // checkpoint and delete the WAL at every exit, then create it again,
+        // with two fsyncs, on the next write. The WAL is checkpointed as it
+        // grows (every 1000 pages) instead.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         migrate(&mut conn)?;
         Ok(Store { conn })
     }

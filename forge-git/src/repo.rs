@@ -599,6 +599,16 @@ impl Repo {
         Ok(Some(blob.content().to_vec()))
     }
 
+    /// Whether `path` names a file at `commit` (reads trees only).
+    pub fn has_file(&self, commit: CommitId, path: &str) -> Result<bool, Error> {
+        let tree = self.commit_tree(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Blob)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
     /// Calls `visit(path, content)` for every file of `commit` whose path
     /// starts with `prefix` (use `""` for all files), in tree order.
     pub fn for_each_file<F>(&self, commit: CommitId, mut visit: F) -> Result<(), Error>
@@ -638,6 +648,11 @@ impl Repo {
             }
         })?;
         failure.map_or(Ok(()), Err)
+    }
+
+    /// How many entries the root folder of `commit` has.
+    pub fn top_level_entries(&self, commit: CommitId) -> Result<u64, Error> {
+        Ok(self.commit_tree(commit)?.len() as u64)
     }
 
     /// How many files `commit` holds (walks trees only, reads no blob).
@@ -792,10 +807,15 @@ fn nest_level<'a>(items: &[(&'a str, Option<&'a [u8]>)]) -> Nested<'a> {
 
 /// forge writes every object before the tree or ref that names it, so
 /// libgit2's existence check on each tree entry and ref target (one file read
-/// each) only costs time. Process-wide, set once.
+/// each) only costs time; and reads are not re-hashed. Process-wide, set once.
 fn relax_object_checks() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| git2::opts::strict_object_creation(false));
+    ONCE.call_once(|| {
+        git2::opts::strict_object_creation(false);
+        // Hashing every object read again doubles the cost of a reindex; git
+        // itself leaves that check to `git fsck`.
+        git2::opts::strict_hash_verification(false);
+    });
 }
 
 fn git_err(path: &Path, e: git2::Error) -> Error {

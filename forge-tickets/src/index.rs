@@ -29,11 +29,23 @@ pub fn set_indexed_commit(conn: &Connection, project: &str, commit: &str) -> Res
 
 /// Drops every indexed row of a project (before a rebuild).
 pub fn clear_project(conn: &Connection, project: &str) -> Result<()> {
+    // When no other project has rows, an unqualified DELETE lets SQLite drop
+    // whole pages instead of removing rows one by one through every index.
+    let others: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM ticket_sync WHERE project <> ?1)
+             OR EXISTS (SELECT 1 FROM issues WHERE project <> ?1)",
+        [project],
+        |r| r.get(0),
+    )?;
     for table in ["issues", "issue_tags", "issue_comments", "ticket_sync"] {
-        conn.execute(
-            &format!("DELETE FROM {table} WHERE project = ?1"),
-            [project],
-        )?;
+        if others {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE project = ?1"),
+                [project],
+            )?;
+        } else {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
     }
     Ok(())
 }
@@ -162,6 +174,21 @@ pub fn refresh_activity(conn: &Connection, project: &str, number: u64) -> Result
          WHERE project = ?1 AND number = ?2",
     )?
     .execute(params![project, number as i64])?;
+    Ok(())
+}
+
+/// Counts one more comment (created at `created`, epoch seconds) on an issue.
+pub fn count_new_comment(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    created: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE issues SET comment_count = comment_count + 1, updated_at = max(updated_at, ?3)
+         WHERE project = ?1 AND number = ?2",
+    )?
+    .execute(params![project, number as i64, created])?;
     Ok(())
 }
 

@@ -498,15 +498,20 @@ impl Tracker<'_> {
         index::clear_project(tx, &self.project)?;
         let mut applier = self.applier(tx, false);
         if let Some(tip) = tip {
-            let total = self.repo.count_files(tip)?;
+            // Progress counts top-level folders (the issue buckets): knowing the
+            // number of files would take a second walk of every tree.
+            let total = self.repo.top_level_entries(tip)?;
             let mut done = 0u64;
+            let mut current_top = String::new();
             let mut max = 0;
             let (conn, project) = (applier.conn, applier.project);
             let mut problems = Vec::new();
             let (mut issues, mut comments) = (0, 0);
             self.repo.for_each_file(tip, |path, bytes| {
-                done += 1;
-                if done % 1024 == 0 {
+                let top = path.split('/').next().unwrap_or_default();
+                if top != current_top {
+                    current_top = top.to_string();
+                    done += 1;
                     progress(done, total);
                 }
                 let stored = match doc::classify(path) {

@@ -602,7 +602,12 @@ impl<'s> Tracker<'s> {
             reactions: BTreeMap::new(),
         };
         self.write(actor, &format!("Comment on issue #{number}"), |tip| {
-            self.editable(actor, tip, number)?;
+            // Visibility was checked on the index just now; here only make sure
+            // the issue still exists at the tip, without reading its document.
+            match tip {
+                Some(tip) if self.repo.has_file(tip, &doc::issue_path(number))? => {}
+                _ => return Err(self.no_issue(number)),
+            }
             Ok(vec![Written::Comment(number, comment.clone())])
         })?;
         Ok(comment)

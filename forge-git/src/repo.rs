@@ -427,21 +427,22 @@ impl Repo {
         if touched.is_err() {
             return;
         }
+        // A waiter is already there (checked before the costlier count below);
+        // one whose lock is over an hour old died and is replaced.
+        let lock = git_dir.join("forge-maintenance.lock");
+        if let Ok(meta) = std::fs::metadata(&lock) {
+            let age = meta.modified().ok().and_then(|t| t.elapsed().ok());
+            if age.is_none_or(|age| age.as_secs() <= 3600) {
+                return;
+            }
+            let _ = std::fs::remove_file(&lock);
+        }
         // Like git itself: estimate the loose count from one of the 256 fan-out folders.
         let loose = std::fs::read_dir(git_dir.join("objects").join("17"))
             .map(|d| d.count())
             .unwrap_or(0);
         if loose * 256 < AUTO_PACK_LOOSE_OBJECTS {
             return;
-        }
-        let lock = git_dir.join("forge-maintenance.lock");
-        let stale = std::fs::metadata(&lock)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() > 3600);
-        if stale {
-            let _ = std::fs::remove_file(&lock);
         }
         if std::fs::OpenOptions::new()
             .write(true)
@@ -687,27 +688,71 @@ impl Repo {
         self.diff_paths(old.as_ref(), &new)
     }
 
+    /// Paths of the files that differ between two trees. Subtrees with the
+    /// same id are skipped without being read, so the cost follows the size
+    /// of the change, not of the repository (libgit2's diff walks every entry
+    /// of each tree it enters and builds its path).
     fn diff_paths(
         &self,
         old: Option<&git2::Tree<'_>>,
         new: &git2::Tree<'_>,
     ) -> Result<Vec<String>, Error> {
-        let diff = self
-            .repo
-            .diff_tree_to_tree(old, Some(new), None)
-            .map_err(|e| self.err(e))?;
-        let mut paths = Vec::with_capacity(diff.deltas().len());
-        for delta in diff.deltas() {
-            let file = if delta.new_file().id().is_zero() {
-                delta.old_file()
-            } else {
-                delta.new_file()
+        let mut paths = Vec::new();
+        self.diff_trees(old, Some(new), "", &mut paths)?;
+        paths.sort();
+        Ok(paths)
+    }
+
+    fn diff_trees(
+        &self,
+        old: Option<&git2::Tree<'_>>,
+        new: Option<&git2::Tree<'_>>,
+        prefix: &str,
+        out: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        type Entries = BTreeMap<String, (Oid, bool)>;
+        let entries = |tree: Option<&git2::Tree<'_>>| -> Entries {
+            tree.map(|t| {
+                t.iter()
+                    .filter_map(|e| {
+                        let name = e.name().ok()?.to_string();
+                        Some((name, (e.id(), e.kind() == Some(ObjectType::Tree))))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (old, new) = (entries(old), entries(new));
+        let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let (o, n) = (old.get(name), new.get(name));
+            if o.map(|e| e.0) == n.map(|e| e.0) {
+                continue;
+            }
+            let path = format!("{prefix}{name}");
+            let subtree = |e: Option<&(Oid, bool)>| -> Result<Option<git2::Tree<'_>>, Error> {
+                match e {
+                    Some((id, true)) => self.repo.find_tree(*id).map(Some).map_err(|e| self.err(e)),
+                    _ => Ok(None),
+                }
             };
-            if let Some(p) = file.path().and_then(Path::to_str) {
-                paths.push(p.to_string());
+            let (old_tree, new_tree) = (subtree(o)?, subtree(n)?);
+            // A file on either side is a changed path; a folder on either side is walked.
+            if o.is_some_and(|e| !e.1) || n.is_some_and(|e| !e.1) {
+                out.push(path.clone());
+            }
+            if old_tree.is_some() || new_tree.is_some() {
+                self.diff_trees(
+                    old_tree.as_ref(),
+                    new_tree.as_ref(),
+                    &format!("{path}/"),
+                    out,
+                )?;
             }
         }
-        Ok(paths)
+        Ok(())
     }
 
     /// Commits reachable from `to` but not from `from`, newest first, with

@@ -179,7 +179,13 @@ pub fn create_project(
                     "already exists on disk",
                 ));
             }
-            Repo::init_bare(path).map(drop).map_err(Error::from)
+            let repo = Repo::init_bare(path)?;
+            // Ticket documents are read one by one; short delta chains keep
+            // those reads cheap once `git gc` has packed the repository.
+            if path == &paths.tickets || path == &paths.requests {
+                repo.set_config("pack.depth", "10")?;
+            }
+            Ok(())
         });
     if let Err(e) = made {
         store

@@ -36,6 +36,7 @@ fn main() {
         .unwrap_or_else(|| tmp.path().join("home"));
     // FORGE_BENCH_REUSE: measure reindex and sync on the home a previous run left.
     let reuse = std::env::var_os("FORGE_BENCH_REUSE").is_some();
+    let verbose = std::env::var_os("FORGE_BENCH_VERBOSE").is_some();
     if root.exists() && !reuse {
         std::fs::remove_dir_all(&root).expect("clear FORGE_BENCH_HOME");
     }
@@ -94,6 +95,13 @@ fn main() {
             }
             forge_t += start.elapsed();
             done += n;
+            if verbose && done % 10_000 == 0 {
+                println!(
+                    "  after {done} comments: loop {:.0}/s, forge {:.0}/s",
+                    rate(done, git_t),
+                    rate(done, forge_t)
+                );
+            }
         }
         println!(
             "add comments: bare libgit2 loop {:>7.0}/s   forge {:>7.0}/s   forge/loop = {:.0}%",

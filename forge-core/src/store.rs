@@ -19,13 +19,17 @@ const MIGRATIONS: &[&str] = &[
 /// modules of this crate and of forge-tickets.
 pub struct Store {
     conn: Connection,
+    /// The database file, when not in memory.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;
-        Self::setup(conn)
+        let mut store = Self::setup(conn)?;
+        store.path = Some(path.to_path_buf());
+        Ok(store)
     }
 
     /// An in-memory database, for tests and examples.
@@ -54,7 +58,7 @@ impl Store {
             true,
         )?;
         migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store { conn, path: None })
     }
 
     /// The connection, for the typed query functions of other crates.
@@ -65,6 +69,28 @@ impl Store {
     /// The connection, mutably (to open transactions).
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+}
+
+/// WAL size past which closing a store folds the WAL back into the database.
+const WAL_TRUNCATE_BYTES: u64 = 1 << 20;
+
+impl Drop for Store {
+    /// The WAL is kept across processes (no checkpoint on close), but the next
+    /// process to open the database must read all of it to rebuild its index:
+    /// once it passes 1 MiB, fold it into the database and empty it. The file
+    /// stays, so no process has to create it again.
+    fn drop(&mut self) {
+        let Some(path) = &self.path else { return };
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
+        if big {
+            // Best effort: another process may hold a read lock; the next close retries.
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 }
 

@@ -6,12 +6,20 @@ use crate::context::Ctx;
 use crate::output;
 
 pub fn run(project: Option<&str>, since: i64, limit: usize, ctx: &Ctx) -> Result<()> {
-    let events = if project.is_some() || ctx.home().is_err() {
-        // Bring the index (and so the log) up to date with git first.
-        ctx.with_tracker(project, |tracker, _| Ok(tracker.events(since, limit)?))?
-    } else {
-        let store = ctx.home_store()?;
-        forge_core::event::list(store.conn(), None, since, limit)?
+    let events = match (project, ctx.home()) {
+        // Bring the project's index (and so the log) up to date with git first.
+        (Some(_), _) | (None, Err(_)) => {
+            ctx.with_tracker(project, |tracker, _| Ok(tracker.events(since, limit)?))?
+        }
+        (None, Ok(_)) => {
+            let store = ctx.home_store()?;
+            for p in store.list_projects()? {
+                ctx.with_tracker(Some(&p.full_name), |tracker, _| {
+                    Ok(tracker.sync().map(drop)?)
+                })?;
+            }
+            forge_core::event::list(store.conn(), None, since, limit)?
+        }
     };
     if ctx.json {
         return output::json(&events);

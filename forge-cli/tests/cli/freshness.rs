@@ -139,3 +139,31 @@ fn uid(issue_json: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(issue_json).expect("json");
     v["uid"].as_str().expect("uid").to_string()
 }
+
+#[test]
+fn the_event_log_of_all_projects_includes_a_plain_push() {
+    let f = Forge::with_project();
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Original",
+    ]);
+    let clone = f.dir.path().join("clone");
+    clone_as(&f.tickets_repo(), &clone, "bob");
+    let path = clone.join("01/1/issue.json");
+    let text = std::fs::read_to_string(&path).expect("issue file");
+    std::fs::write(&path, text.replace("\"Original\"", "\"Renamed\"")).expect("write");
+    git(&clone, &["commit", "-qam", "rename"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    // No read of the project happened since the push: `events` alone must sync.
+    let events = f.json(&["events"]);
+    let last = events.as_array().and_then(|e| e.last()).expect("events");
+    assert_eq!(last["type"], "issue.edit");
+    assert_eq!(last["actor"], "bob");
+    assert_eq!(last["fields"]["fields"]["title"], "Renamed");
+}

@@ -3,8 +3,8 @@
 //! Run with `cargo bench -p forge-benches --bench index`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use forge_benches::{generated_issues, home_with_project};
-use forge_git::{Change, Identity, Repo};
+use forge_benches::{generated_issues, home_with_project, push_hundred_edits};
+use forge_git::Repo;
 use forge_tickets::{Actor, IssueFilter, Tracker};
 
 fn index(c: &mut Criterion) {
@@ -37,34 +37,7 @@ fn index(c: &mut Criterion) {
         b.iter_batched(
             || {
                 round += 1;
-                repo.commit_with(
-                    "main",
-                    &Identity::new("bob", "bob@example.org"),
-                    "push",
-                    |tip| {
-                        let tip = tip.expect("born");
-                        Ok((0..100u64)
-                            .map(|k| {
-                                let n = (round * 100 + k) * 7 % 10_000 + 1;
-                                let path = forge_tickets::doc::issue_path(n);
-                                let text = String::from_utf8(
-                                    repo.read_file(tip, &path).expect("read").expect("exists"),
-                                )
-                                .expect("utf-8");
-                                Change::put(
-                                    path,
-                                    text.replacen(
-                                        "\"title\": \"",
-                                        &format!("\"title\": \"r{round} "),
-                                        1,
-                                    )
-                                    .into_bytes(),
-                                )
-                            })
-                            .collect())
-                    },
-                )
-                .expect("push")
+                push_hundred_edits(&repo, round, 10_000)
             },
             |_| tracker.sync().expect("sync"),
             criterion::BatchSize::PerIteration,

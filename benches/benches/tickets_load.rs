@@ -9,8 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use forge_benches::{bare_libgit2_loop, generated_issues, home_with_project, median};
-use forge_git::{Change, Identity, Repo};
+use forge_benches::{
+    bare_libgit2_loop, generated_issues, home_with_project, median, push_hundred_edits,
+};
+use forge_git::Repo;
 use forge_tickets::{Actor, NewIssue, Tracker};
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -169,35 +171,7 @@ fn main() {
     // Sync after a push that changed 100 issues.
     let mut samples = Vec::new();
     for round in 0..if issues >= 700 { 7u64 } else { 0 } {
-        let pushed = repo
-            .commit_with(
-                "main",
-                &Identity::new("bob", "bob@example.org"),
-                "push",
-                |tip| {
-                    let tip = tip.expect("born");
-                    Ok((0..100u64)
-                        .map(|k| {
-                            let n = (round * 100 + k) * 7 % issues + 1;
-                            let path = forge_tickets::doc::issue_path(n);
-                            let text = String::from_utf8(
-                                repo.read_file(tip, &path).expect("read").expect("exists"),
-                            )
-                            .expect("utf-8");
-                            Change::put(
-                                path,
-                                text.replacen(
-                                    "\"title\": \"",
-                                    &format!("\"title\": \"r{round} "),
-                                    1,
-                                )
-                                .into_bytes(),
-                            )
-                        })
-                        .collect())
-                },
-            )
-            .expect("push");
+        let pushed = push_hundred_edits(&repo, round, issues);
         let start = Instant::now();
         let report = tracker.sync().expect("sync");
         samples.push(start.elapsed());

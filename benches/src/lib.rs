@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forge_core::{ForgeHome, Store};
+use forge_git::{Change, CommitId, Identity, Repo};
 use forge_tickets::doc::{CommentDoc, IssueDoc, Status, SCHEMA};
 use git2::{Oid, Repository, Signature};
 
@@ -125,6 +126,35 @@ pub fn generated_issues(first: u64, count: u64, comments: u64) -> Vec<(IssueDoc,
             (issue, comments)
         })
         .collect()
+}
+
+/// Stands in for a `git push` that edited 100 issues by hand: one commit by
+/// `bob` that changes the title of issues picked by `round` among `issues`.
+pub fn push_hundred_edits(repo: &Repo, round: u64, issues: u64) -> CommitId {
+    repo.commit_with(
+        "main",
+        &Identity::new("bob", "bob@example.org"),
+        "push",
+        |tip| {
+            let tip = tip.expect("the tickets branch has commits");
+            Ok((0..100u64)
+                .map(|k| {
+                    let n = (round * 100 + k) * 7 % issues + 1;
+                    let path = forge_tickets::doc::issue_path(n);
+                    let text = String::from_utf8(
+                        repo.read_file(tip, &path).expect("read").expect("exists"),
+                    )
+                    .expect("utf-8");
+                    Change::put(
+                        path,
+                        text.replacen("\"title\": \"", &format!("\"title\": \"r{round} "), 1)
+                            .into_bytes(),
+                    )
+                })
+                .collect())
+        },
+    )
+    .expect("push")
 }
 
 /// Median of a list of durations.

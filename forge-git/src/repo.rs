@@ -259,15 +259,7 @@ impl Repo {
         sig: &Signature<'_>,
         message: &str,
     ) -> Result<Oid, Error> {
-        let parent = tip
-            .map(|t| repo.find_commit(t.0))
-            .transpose()
-            .map_err(|e| self.err(e))?;
-        let base_tree = parent
-            .as_ref()
-            .map(|c| c.tree())
-            .transpose()
-            .map_err(|e| self.err(e))?;
+        let (parent, base_tree) = self.parent_and_tree(repo, tip)?;
         let tree_id = self.apply(repo, base_tree.as_ref(), changes)?;
         let tree = repo.find_tree(tree_id).map_err(|e| self.err(e))?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
@@ -275,6 +267,25 @@ impl Repo {
             .commit(None, sig, sig, message, &tree, &parents)
             .map_err(|e| self.err(e))?;
         Ok(commit)
+    }
+
+    /// The commit at `tip` and its tree, both `None` on an unborn branch.
+    #[allow(clippy::type_complexity)]
+    fn parent_and_tree<'r>(
+        &self,
+        repo: &'r Repository,
+        tip: Option<CommitId>,
+    ) -> Result<(Option<git2::Commit<'r>>, Option<git2::Tree<'r>>), Error> {
+        let parent = tip
+            .map(|t| repo.find_commit(t.0))
+            .transpose()
+            .map_err(|e| self.err(e))?;
+        let tree = parent
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(|e| self.err(e))?;
+        Ok((parent, tree))
     }
 
     /// Like [`Repo::write_commit`], but for large change sets: the objects are
@@ -287,15 +298,7 @@ impl Repo {
         sig: &Signature<'_>,
         message: &str,
     ) -> Result<Oid, Error> {
-        let parent = tip
-            .map(|t| self.repo.find_commit(t.0))
-            .transpose()
-            .map_err(|e| self.err(e))?;
-        let base = parent
-            .as_ref()
-            .map(|c| c.tree())
-            .transpose()
-            .map_err(|e| self.err(e))?;
+        let (_, base) = self.parent_and_tree(&self.repo, tip)?;
         let mut pack = crate::pack::PackBuf::new();
         let nested = nest(changes)?;
         let root = match self.tree_inline(base.as_ref(), &nested, &mut pack)? {

@@ -631,26 +631,12 @@ impl<'s> Tracker<'s> {
             return Err(Error::invalid("comment", "it is empty"));
         }
         Self::check_body(body)?;
-        self.sync()?;
-        let mut out = None;
-        self.write(actor, &format!("Edit comment on issue #{number}"), |tip| {
-            self.editable(actor, tip, number)?;
-            let mut c = self
-                .comment_at(tip, number, id)?
-                .ok_or_else(|| Error::NoComment {
-                    number,
-                    id: id.into(),
-                })?;
+        self.update_comment(actor, number, id, "Edit comment", |c| {
             self.require(actor, Action::IssueUpdate, c.author == actor.username)?;
             c.body = body.to_string();
             c.edited_at = Some(time::now_rfc3339());
             c.editor = Some(actor.username.clone());
-            out = Some(c.clone());
-            Ok(vec![Written::Comment(number, c)])
-        })?;
-        out.ok_or_else(|| Error::NoComment {
-            number,
-            id: id.into(),
+            Ok(())
         })
     }
 
@@ -658,28 +644,39 @@ impl<'s> Tracker<'s> {
     pub fn react(&self, actor: &Actor, number: u64, id: &str, emoji: &str) -> Result<CommentDoc> {
         self.require(actor, Action::IssueComment, false)?;
         name::validate_label("reaction", emoji)?;
-        self.sync()?;
-        let mut out = None;
-        self.write(actor, &format!("React on issue #{number}"), |tip| {
-            self.editable(actor, tip, number)?;
-            let mut c = self
-                .comment_at(tip, number, id)?
-                .ok_or_else(|| Error::NoComment {
-                    number,
-                    id: id.into(),
-                })?;
+        self.update_comment(actor, number, id, "React", |c| {
             let users = c.reactions.entry(emoji.to_string()).or_default();
             if !users.remove(&actor.username) {
                 users.insert(actor.username.clone());
             }
             c.reactions.retain(|_, users| !users.is_empty());
+            Ok(())
+        })
+    }
+
+    /// Reads a comment at the tip, lets `change` modify it, commits it.
+    fn update_comment(
+        &self,
+        actor: &Actor,
+        number: u64,
+        id: &str,
+        verb: &str,
+        mut change: impl FnMut(&mut CommentDoc) -> Result<()>,
+    ) -> Result<CommentDoc> {
+        let missing = || Error::NoComment {
+            number,
+            id: id.into(),
+        };
+        self.sync()?;
+        let mut out = None;
+        self.write(actor, &format!("{verb} on issue #{number}"), |tip| {
+            self.editable(actor, tip, number)?;
+            let mut c = self.comment_at(tip, number, id)?.ok_or_else(missing)?;
+            change(&mut c)?;
             out = Some(c.clone());
             Ok(vec![Written::Comment(number, c)])
         })?;
-        out.ok_or_else(|| Error::NoComment {
-            number,
-            id: id.into(),
-        })
+        out.ok_or_else(missing)
     }
 
     /// Edits an issue's fields.

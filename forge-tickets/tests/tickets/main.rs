@@ -245,3 +245,69 @@ fn permissions_follow_roles() {
         assert!(err.to_string().contains("issue_assign"), "{err}");
     });
 }
+
+#[test]
+fn comments_can_be_edited_by_their_author_and_reacted_to() {
+    let h = setup();
+    let (number, id) = with_tracker(&h, "bob", |t, bob, _| {
+        let issue = t.create_issue(bob, NewIssue::titled("x")).expect("create");
+        let c = t.comment(bob, issue.number, "first take").expect("comment");
+        let edited = t
+            .edit_comment(bob, issue.number, &c.id, "second take")
+            .expect("author edits");
+        assert_eq!(edited.body, "second take");
+        assert_eq!(edited.editor.as_deref(), Some("bob"));
+        (issue.number, c.id)
+    });
+    with_tracker(&h, "alice", |t, alice, store| {
+        let reacted = t.react(alice, number, &id, "+1").expect("react");
+        assert_eq!(
+            reacted.reactions["+1"].iter().collect::<Vec<_>>(),
+            ["alice"]
+        );
+        let undone = t.react(alice, number, &id, "+1").expect("react again");
+        assert!(
+            undone.reactions.is_empty(),
+            "a second reaction takes it back"
+        );
+        let shown = t.issue(alice, number).expect("issue");
+        assert_eq!(shown.comments[0].body, "second take");
+        assert!(shown.comments[0].edited_at.is_some());
+        let err = t
+            .edit_comment(alice, number, "nope", "x")
+            .expect_err("unknown comment");
+        assert_eq!(
+            err.to_string(),
+            format!("comment `nope` not found on issue #{number}")
+        );
+        let kinds: Vec<String> = event::list(store.conn(), Some("hammer"), 0, 100)
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "issue.new",
+                "issue.comment.added",
+                "issue.comment.edited",
+                "issue.comment.reaction",
+                "issue.comment.reaction"
+            ]
+        );
+    });
+    with_tracker(&h, "bob", |t, _, store| {
+        store
+            .add_user("carol", "", &["carol@example.org"])
+            .expect("carol");
+        let project = store.project("hammer").expect("project");
+        let carol = Actor::for_user(store, &project, "carol").expect("carol");
+        let err = t
+            .edit_comment(&carol, number, &id, "hijack")
+            .expect_err("not hers");
+        assert_eq!(
+            err.to_string(),
+            "permission denied: carol may not issue_update in hammer"
+        );
+    });
+}

@@ -6,8 +6,8 @@ use forge_core::Store;
 use crate::context::Ctx;
 
 const DEFAULT_CONFIG: &str = "\
-# forge configuration. Every key has a default; FORGE_* environment variables override.
-# (Keys are read by the commands that need them; this file is safe to keep as it is.)
+# forge configuration. No key is read yet: the server, mail and webhook
+# settings will live here, each with a default and a FORGE_* override.
 ";
 
 pub fn run(ctx: &Ctx) -> Result<()> {

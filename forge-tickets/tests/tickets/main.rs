@@ -311,3 +311,111 @@ fn comments_can_be_edited_by_their_author_and_reacted_to() {
         );
     });
 }
+
+#[test]
+fn project_settings_decide_priorities_milestones_and_custom_fields() {
+    use forge_core::project::{CustomField, FieldKind, Milestone};
+    let h = setup();
+    let store = Store::open(&h.home.db_path()).expect("store");
+    let mut project = store.project("hammer").expect("project");
+    project.settings.priorities = vec!["High".into(), "Low".into()];
+    project.settings.milestones = vec![Milestone {
+        name: "1.0".into(),
+        date: Some("2027-01-31".into()),
+    }];
+    project.settings.close_reasons.push("Upstream".into());
+    project.settings.custom_fields = vec![
+        CustomField {
+            name: "severity".into(),
+            kind: FieldKind::List,
+            options: vec!["low".into(), "high".into()],
+        },
+        CustomField {
+            name: "regression".into(),
+            kind: FieldKind::Bool,
+            options: vec![],
+        },
+        CustomField {
+            name: "report".into(),
+            kind: FieldKind::Link,
+            options: vec![],
+        },
+        CustomField {
+            name: "due".into(),
+            kind: FieldKind::Date,
+            options: vec![],
+        },
+        CustomField {
+            name: "notes".into(),
+            kind: FieldKind::Text,
+            options: vec![],
+        },
+    ];
+    store
+        .set_project_settings(&project, &project.settings)
+        .expect("settings");
+    with_tracker(&h, "alice", |t, a, _| {
+        let n = t
+            .create_issue(
+                a,
+                NewIssue {
+                    priority: Some("High".into()),
+                    milestone: Some("1.0".into()),
+                    ..NewIssue::titled("x")
+                },
+            )
+            .expect("known priority and milestone")
+            .number;
+        let field = |k: &str, v: &str| IssueEdit {
+            fields: vec![(k.into(), v.into())],
+            ..Default::default()
+        };
+        for (k, v) in [
+            ("severity", "high"),
+            ("regression", "true"),
+            ("report", "https://example.org/1"),
+            ("due", "2027-02-01"),
+            ("notes", "free text"),
+        ] {
+            t.edit(a, n, field(k, v))
+                .unwrap_or_else(|e| panic!("{k}={v}: {e}"));
+        }
+        for (k, v, expected) in [
+            ("severity", "medium", "expected one of: low, high"),
+            ("regression", "yes", "expected true or false"),
+            ("report", "ftp://x", "expected an http(s) URL"),
+            ("due", "soon", "expected a date YYYY-MM-DD"),
+            ("colour", "red", "does not define it"),
+        ] {
+            let err = t.edit(a, n, field(k, v)).expect_err("refused");
+            assert!(err.to_string().contains(expected), "{k}={v}: {err}");
+        }
+        let err = t
+            .edit(
+                a,
+                n,
+                IssueEdit {
+                    priority: Some(Some("Urgent".into())),
+                    ..Default::default()
+                },
+            )
+            .expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "invalid priority `Urgent`: known: High, Low"
+        );
+        t.close(a, n, Some("Upstream"))
+            .expect("a project-defined close reason");
+        let shown = t.issue(a, n).expect("issue");
+        assert_eq!(shown.custom_fields.len(), 5);
+        assert_eq!(shown.close_reason.as_deref(), Some("Upstream"));
+        // An empty value removes a field.
+        t.reopen(a, n).expect("reopen");
+        t.edit(a, n, field("notes", "")).expect("remove");
+        assert!(!t
+            .issue(a, n)
+            .expect("issue")
+            .custom_fields
+            .contains_key("notes"));
+    });
+}

@@ -3,6 +3,19 @@
 //! `main` parses the arguments, runs one command, prints the error chain and
 //! picks the exit code: 0 success, 1 failure, 2 bad usage.
 
+/// Prints a line on stdout. When the reader has gone (`forge ... | head`),
+/// the process ends quietly with success instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod cli;
 mod commands;
 mod context;

@@ -26,7 +26,7 @@ pub fn run(cmd: ImportCommand, ctx: &Ctx) -> Result<()> {
     if ctx.json {
         output::json(&report)?;
     } else {
-        println!(
+        say!(
             "imported {} issues and {} comments into {} ({} users created)",
             report.issues,
             report.comments,

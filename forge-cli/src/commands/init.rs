@@ -28,9 +28,9 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         crate::output::json(&serde_json::json!({"home": root, "created": !existed}))?;
     } else if existed {
-        println!("forge home at {} is already initialized", root.display());
+        say!("forge home at {} is already initialized", root.display());
     } else {
-        println!("initialized forge home at {}", root.display());
+        say!("initialized forge home at {}", root.display());
     }
     Ok(())
 }

@@ -55,7 +55,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 if ctx.json {
                     output::json(&t.issue(&actor, issue.number)?)
                 } else {
-                    println!(
+                    say!(
                         "opened issue #{} in {}: {}",
                         issue.number,
                         t.project(),
@@ -94,7 +94,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                     return output::json(&issues);
                 }
                 if issues.is_empty() {
-                    println!("no issues match");
+                    say!("no issues match");
                     return Ok(());
                 }
                 let rows: Vec<Vec<String>> = issues
@@ -139,7 +139,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 if ctx.json {
                     output::json(&forge_tickets::view::CommentView::from(comment))
                 } else {
-                    println!("commented on issue #{id} ({})", comment.id);
+                    say!("commented on issue #{id} ({})", comment.id);
                     Ok(())
                 }
             })
@@ -172,7 +172,7 @@ fn done(
     if ctx.json {
         output::json(&t.issue(actor, id)?)
     } else {
-        println!("{verb} issue #{id}");
+        say!("{verb} issue #{id}");
         Ok(())
     }
 }
@@ -222,7 +222,7 @@ fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
 }
 
 fn print_issue(i: &IssueDetails) {
-    println!(
+    say!(
         "#{} {} [{}{}]",
         i.id,
         i.title,
@@ -232,9 +232,11 @@ fn print_issue(i: &IssueDetails) {
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     );
-    println!(
+    say!(
         "opened by {} at {}, updated {}",
-        i.author, i.created_at, i.updated_at
+        i.author,
+        i.created_at,
+        i.updated_at
     );
     let mut facts = Vec::new();
     if let Some(a) = &i.assignee {
@@ -279,10 +281,10 @@ fn print_issue(i: &IssueDetails) {
         facts.push(format!("{k}: {v}"));
     }
     if !facts.is_empty() {
-        println!("{}", facts.join(" | "));
+        say!("{}", facts.join(" | "));
     }
     if !i.body.is_empty() {
-        println!("\n{}", i.body.trim_end());
+        say!("\n{}", i.body.trim_end());
     }
     for c in &i.comments {
         let edited = if c.edited_at.is_some() {
@@ -290,10 +292,13 @@ fn print_issue(i: &IssueDetails) {
         } else {
             ""
         };
-        println!(
+        say!(
             "\n--- {} at {}{} [{}]",
-            c.author, c.created_at, edited, c.id
+            c.author,
+            c.created_at,
+            edited,
+            c.id
         );
-        println!("{}", c.body.trim_end());
+        say!("{}", c.body.trim_end());
     }
 }

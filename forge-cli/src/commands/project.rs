@@ -22,9 +22,10 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             if ctx.json {
                 output::json(&project)?;
             } else {
-                println!(
+                say!(
                     "created project {} (owner {})",
-                    project.full_name, project.owner
+                    project.full_name,
+                    project.owner
                 );
             }
         }
@@ -82,22 +83,22 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                 value["members"] = serde_json::to_value(&members)?;
                 output::json(&value)?;
             } else {
-                println!("{}", project.full_name);
+                say!("{}", project.full_name);
                 if !project.description.is_empty() {
-                    println!("  {}", project.description);
+                    say!("  {}", project.description);
                 }
-                println!("owner:      {}", project.owner);
-                println!(
+                say!("owner:      {}", project.owner);
+                say!(
                     "visibility: {}",
                     if project.private { "private" } else { "public" }
                 );
-                println!("created:    {}", project.created_at);
-                println!("source:     {}", paths.source.display());
-                println!("docs:       {}", paths.docs.display());
-                println!("tickets:    {}", paths.tickets.display());
-                println!("requests:   {}", paths.requests.display());
+                say!("created:    {}", project.created_at);
+                say!("source:     {}", paths.source.display());
+                say!("docs:       {}", paths.docs.display());
+                say!("tickets:    {}", paths.tickets.display());
+                say!("requests:   {}", paths.requests.display());
                 for m in members {
-                    println!("member:     {} ({})", m.name, m.role);
+                    say!("member:     {} ({})", m.name, m.role);
                 }
             }
         }

@@ -38,9 +38,10 @@ pub fn run(project: Option<&str>, ctx: &Ctx) -> Result<()> {
         output::json(&out)?;
     } else {
         for (p, r) in results {
-            println!(
+            say!(
                 "reindexed {p}: {} issues, {} comments",
-                r.issues, r.comments
+                r.issues,
+                r.comments
             );
         }
     }

@@ -19,7 +19,7 @@ pub fn run(cmd: UserCommand, ctx: &Ctx) -> Result<()> {
             if ctx.json {
                 output::json(&user)?;
             } else {
-                println!("added user {}", user.username);
+                say!("added user {}", user.username);
             }
         }
         UserCommand::List => {

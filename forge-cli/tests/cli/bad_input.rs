@@ -241,3 +241,36 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let f = Forge::with_project();
+    for i in 0..30 {
+        f.ok(&[
+            "--as",
+            "alice",
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            &format!("issue {i}"),
+        ]);
+    }
+    for args in [
+        &["issue", "list", "-p", "tools/hammer"][..],
+        &["issue", "list", "-p", "tools/hammer", "--json"],
+    ] {
+        let mut child = f
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("forge runs");
+        drop(child.stdout.take()); // like `| head -0`: the reader is gone before forge writes
+        let out = child.wait_with_output().expect("forge ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -11,33 +11,22 @@ fn one_line(err: &str) -> &str {
 fn unknown_things_are_named() {
     let f = Forge::with_project();
     assert_eq!(
-        one_line(&f.fails(&["--as", "alice", "issue", "list", "-p", "nope"])),
+        one_line(&f.fails_line("--as alice issue list -p nope")),
         "forge: project `nope` not found"
     );
     assert_eq!(
-        one_line(&f.fails(&["--as", "zed", "issue", "list", "-p", "tools/hammer"])),
+        one_line(&f.fails_line("--as zed issue list -p tools/hammer")),
         "forge: user `zed` not found"
     );
     assert_eq!(
-        one_line(&f.fails(&["issue", "show", "-p", "tools/hammer", "9"])),
+        one_line(&f.fails_line("issue show -p tools/hammer 9")),
         "forge: issue #9 not found in project `tools/hammer`"
     );
     assert_eq!(
-        one_line(&f.fails(&[
-            "--as",
-            "alice",
-            "issue",
-            "new",
-            "-p",
-            "tools/hammer",
-            "--title",
-            "x",
-            "--assignee",
-            "ghost"
-        ])),
+        one_line(&f.fails_line("--as alice issue new -p tools/hammer --title x --assignee ghost")),
         "forge: user `ghost` not found"
     );
-    let err = f.fails(&["issue", "new", "-p", "tools/hammer", "--title", "x"]);
+    let err = f.fails_line("issue new -p tools/hammer --title x");
     assert_eq!(
         one_line(&err),
         "forge: no acting user: anonymous users can only read (pass --as USER or set FORGE_USER)"
@@ -48,11 +37,11 @@ fn unknown_things_are_named() {
 fn duplicates_and_invalid_names_are_refused() {
     let f = Forge::with_project();
     assert_eq!(
-        one_line(&f.fails(&["user", "add", "alice", "--email", "a2@example.org"])),
+        one_line(&f.fails_line("user add alice --email a2@example.org")),
         "forge: user `alice` already exists"
     );
     assert_eq!(
-        one_line(&f.fails(&["--as", "alice", "project", "create", "tools/hammer"])),
+        one_line(&f.fails_line("--as alice project create tools/hammer")),
         "forge: project `tools/hammer` already exists"
     );
     for (name, reason) in [
@@ -71,7 +60,7 @@ fn duplicates_and_invalid_names_are_refused() {
         "{err}"
     );
     assert_eq!(
-        f.json(&["project", "list"]).as_array().map(Vec::len),
+        f.json_line("project list").as_array().map(Vec::len),
         Some(1),
         "nothing half-created"
     );
@@ -80,37 +69,13 @@ fn duplicates_and_invalid_names_are_refused() {
 #[test]
 fn unknown_values_are_refused_without_changes() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "One",
-    ]);
+    f.ok_line("--as alice issue new -p tools/hammer --title One");
     let before = crate::git(&f.tickets_repo(), &["rev-parse", "HEAD"]);
     let err = f.fails_with(
         2,
         &["issue", "list", "-p", "tools/hammer", "--status", "weird"],
     );
     assert!(err.contains("invalid value 'weird'"), "{err}");
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "issue",
-        "close",
-        "-p",
-        "tools/hammer",
-        "1",
-        "--reason",
-        "Bored",
-    ]);
-    assert!(
-        one_line(&err).contains("invalid close reason `Bored`"),
-        "{err}"
-    );
     let err = f.fails(&[
         "--as",
         "alice",
@@ -125,43 +90,40 @@ fn unknown_values_are_refused_without_changes() {
         one_line(&err).contains("invalid title: it is empty"),
         "{err}"
     );
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "issue",
-        "edit",
-        "-p",
-        "tools/hammer",
-        "1",
-        "--depends",
-        "1",
-    ]);
-    assert!(
-        one_line(&err).contains("cannot depend on or block itself"),
-        "{err}"
-    );
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "issue",
-        "edit",
-        "-p",
-        "tools/hammer",
-        "1",
-        "--depends",
-        "5",
-    ]);
-    assert!(one_line(&err).contains("issue #5 not found"), "{err}");
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "issue",
-        "reopen",
-        "-p",
-        "tools/hammer",
-        "1",
-    ]);
-    assert!(one_line(&err).contains("already open"), "{err}");
+    for (line, expected) in [
+        (
+            "issue close -p tools/hammer 1 --reason Bored",
+            "invalid close reason `Bored`",
+        ),
+        (
+            "issue edit -p tools/hammer 1 --depends 1",
+            "cannot depend on or block itself",
+        ),
+        (
+            "issue edit -p tools/hammer 1 --depends 5",
+            "issue #5 not found",
+        ),
+        ("issue reopen -p tools/hammer 1", "already open"),
+        (
+            "issue edit -p tools/hammer 1 --priority High",
+            "invalid priority `High`: project `tools/hammer` defines none",
+        ),
+        (
+            "issue new -p tools/hammer --title x --milestone 1.0",
+            "invalid milestone `1.0`",
+        ),
+        (
+            "issue edit -p tools/hammer 1 --field severity=high",
+            "custom field `severity`",
+        ),
+        (
+            "issue edit -p tools/hammer 1 --field nonsense",
+            "expected NAME=VALUE",
+        ),
+    ] {
+        let err = f.fails_line(&format!("--as alice {line}"));
+        assert!(one_line(&err).contains(expected), "{line}: {err}");
+    }
     assert_eq!(
         crate::git(&f.tickets_repo(), &["rev-parse", "HEAD"]),
         before,
@@ -172,21 +134,12 @@ fn unknown_values_are_refused_without_changes() {
 #[test]
 fn a_missing_home_or_index_is_explained() {
     let f = Forge::with_project();
-    let err = f.fails(&["--home", "/nonexistent/forge", "issue", "list", "-p", "x"]);
+    let err = f.fails_line("--home /nonexistent/forge issue list -p x");
     assert!(
         one_line(&err).contains("no forge home at /nonexistent/forge"),
         "{err}"
     );
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "One",
-    ]);
+    f.ok_line("--as alice issue new -p tools/hammer --title One");
     // Index rows lost (say, a restored backup of forge.db): rebuilt from git with a message.
     let db = rusqlite_free_delete(&f);
     assert!(db.contains("rebuilt from git"), "{db}");
@@ -197,16 +150,7 @@ fn a_missing_home_or_index_is_explained() {
 /// show that a recorded commit unknown to git triggers a rebuild.
 fn rusqlite_free_delete(f: &Forge) -> String {
     let other = Forge::with_project();
-    other.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Elsewhere",
-    ]);
+    other.ok_line("--as alice issue new -p tools/hammer --title Elsewhere");
     other.ok(&[
         "--as",
         "alice",

@@ -5,16 +5,7 @@ use crate::{clone_as, git, Forge};
 #[test]
 fn a_plain_push_shows_on_the_next_read_with_events() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Original",
-    ]);
+    f.ok_line("--as alice issue new -p tools/hammer --title Original");
     let clone = f.dir.path().join("clone");
     clone_as(&f.tickets_repo(), &clone, "bob");
     let path = clone.join("01/1/issue.json");
@@ -39,16 +30,16 @@ fn a_plain_push_shows_on_the_next_read_with_events() {
     git(&clone, &["commit", "-qm", "hand edit"]);
     git(&clone, &["push", "-q", "origin", "HEAD"]);
 
-    let shown = f.json(&["issue", "show", "-p", "tools/hammer", "1"]);
+    let shown = f.json_line("issue show -p tools/hammer 1");
     assert_eq!(shown["title"], "Edited by hand");
-    let listed = f.json(&["issue", "list", "-p", "tools/hammer", "--tag", "pushed"]);
+    let listed = f.json_line("issue list -p tools/hammer --tag pushed");
     assert_eq!(listed[0]["id"], 1);
     assert_eq!(
-        f.json(&["issue", "show", "-p", "tools/hammer", "7"])["title"],
+        f.json_line("issue show -p tools/hammer 7")["title"],
         "Made by hand"
     );
 
-    let events = f.json(&["events", "-p", "tools/hammer"]);
+    let events = f.json_line("events -p tools/hammer");
     let last: Vec<(String, String)> = events
         .as_array()
         .expect("array")
@@ -72,47 +63,18 @@ fn a_plain_push_shows_on_the_next_read_with_events() {
     assert!(last.iter().any(|(k, _)| k == "issue.new"), "{last:?}");
 
     // Numbers keep counting after the highest pushed issue.
-    let next = f.json(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "After",
-    ]);
+    let next = f.json_line("--as alice issue new -p tools/hammer --title After");
     assert_eq!(next["id"], 8);
 }
 
 #[test]
 fn malformed_json_pushed_by_hand_is_reported_and_skipped() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Good",
-    ]);
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Will break",
-    ]);
-    let clone = f.dir.path().join("clone");
-    clone_as(&f.tickets_repo(), &clone, "bob");
-    std::fs::write(clone.join("02/2/issue.json"), "{\"title\": ").expect("write");
-    git(&clone, &["commit", "-qam", "break it"]);
-    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    f.ok_line("--as alice issue new -p tools/hammer --title Good");
+    f.ok_line("--as alice issue new -p tools/hammer --title Breaks");
+    f.push_by_hand("bob", |clone| {
+        std::fs::write(clone.join("02/2/issue.json"), "{\"title\": ").expect("write")
+    });
     let out = f.run(&["issue", "list", "-p", "tools/hammer", "--json"]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -130,40 +92,29 @@ fn malformed_json_pushed_by_hand_is_reported_and_skipped() {
     let out = f.run(&["reindex", "-p", "tools/hammer"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("02/2/issue.json"));
     assert_eq!(
-        f.json(&["issue", "list", "-p", "tools/hammer"])[0]["title"],
+        f.json_line("issue list -p tools/hammer")[0]["title"],
         "Good"
     );
-}
-
-fn uid(issue_json: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(issue_json).expect("json");
-    v["uid"].as_str().expect("uid").to_string()
 }
 
 #[test]
 fn the_event_log_of_all_projects_includes_a_plain_push() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Original",
-    ]);
-    let clone = f.dir.path().join("clone");
-    clone_as(&f.tickets_repo(), &clone, "bob");
-    let path = clone.join("01/1/issue.json");
-    let text = std::fs::read_to_string(&path).expect("issue file");
-    std::fs::write(&path, text.replace("\"Original\"", "\"Renamed\"")).expect("write");
-    git(&clone, &["commit", "-qam", "rename"]);
-    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    f.ok_line("--as alice issue new -p tools/hammer --title Original");
+    f.push_by_hand("bob", |clone| {
+        let path = clone.join("01/1/issue.json");
+        let text = std::fs::read_to_string(&path).expect("issue file");
+        std::fs::write(&path, text.replace("\"Original\"", "\"Renamed\"")).expect("write");
+    });
     // No read of the project happened since the push: `events` alone must sync.
-    let events = f.json(&["events"]);
+    let events = f.json_line("events");
     let last = events.as_array().and_then(|e| e.last()).expect("events");
     assert_eq!(last["type"], "issue.edit");
     assert_eq!(last["actor"], "bob");
     assert_eq!(last["fields"]["fields"]["title"], "Renamed");
+}
+
+fn uid(issue_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(issue_json).expect("json");
+    v["uid"].as_str().expect("uid").to_string()
 }

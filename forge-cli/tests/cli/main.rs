@@ -97,6 +97,32 @@ impl Forge {
         self.fails_with(1, args)
     }
 
+    /// [`Forge::ok`] with the arguments written as one line, split on spaces.
+    pub fn ok_line(&self, line: &str) -> String {
+        self.ok(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// [`Forge::json`] with the arguments written as one line.
+    pub fn json_line(&self, line: &str) -> Value {
+        self.json(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// [`Forge::fails`] with the arguments written as one line.
+    pub fn fails_line(&self, line: &str) -> String {
+        self.fails(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// Clones the tickets repository as `user`, lets `edit` change files in
+    /// the clone, and pushes it all back as one commit with plain git.
+    pub fn push_by_hand(&self, user: &str, edit: impl FnOnce(&Path)) {
+        let clone = self.dir.path().join(format!("hand-{user}"));
+        clone_as(&self.tickets_repo(), &clone, user);
+        edit(&clone);
+        git(&clone, &["add", "-A"]);
+        git(&clone, &["commit", "-qm", "edited by hand"]);
+        git(&clone, &["push", "-q", "origin", "HEAD"]);
+    }
+
     pub fn fails_with(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
         assert_eq!(

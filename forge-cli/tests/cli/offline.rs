@@ -13,28 +13,8 @@ fn offline(f: &Forge, clone: &Path, args: &[&str]) -> serde_json::Value {
 #[test]
 fn two_clones_merge_with_git_pull_and_no_conflict() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Shared",
-        "--tag",
-        "base",
-    ]);
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "Other",
-    ]);
+    f.ok_line("--as alice issue new -p tools/hammer --title Shared --tag base");
+    f.ok_line("--as alice issue new -p tools/hammer --title Other");
     let (a, b) = (f.dir.path().join("a"), f.dir.path().join("b"));
     clone_as(&f.tickets_repo(), &a, "alice");
     clone_as(&f.tickets_repo(), &b, "bob");
@@ -86,7 +66,7 @@ fn two_clones_merge_with_git_pull_and_no_conflict() {
     git(&b, &["push", "-q", "origin", "HEAD"]);
 
     for view in [
-        f.json(&["issue", "show", "-p", "tools/hammer", "1"]),
+        f.json_line("issue show -p tools/hammer 1"),
         offline(&f, &b, &["issue", "show", "1"]),
     ] {
         let comments: Vec<&str> = view["comments"]
@@ -103,7 +83,7 @@ fn two_clones_merge_with_git_pull_and_no_conflict() {
     }
     // Same field on both sides: the later edit wins, deterministically.
     assert_eq!(
-        f.json(&["issue", "show", "-p", "tools/hammer", "2"])["title"],
+        f.json_line("issue show -p tools/hammer 2")["title"],
         "Title from B"
     );
 
@@ -118,16 +98,7 @@ fn two_clones_merge_with_git_pull_and_no_conflict() {
 #[test]
 fn the_clone_is_configured_once_and_its_index_rebuilt_when_corrupt() {
     let f = Forge::with_project();
-    f.ok(&[
-        "--as",
-        "alice",
-        "issue",
-        "new",
-        "-p",
-        "tools/hammer",
-        "--title",
-        "One",
-    ]);
+    f.ok_line("--as alice issue new -p tools/hammer --title One");
     let a = f.dir.path().join("a");
     clone_as(&f.tickets_repo(), &a, "carol");
     let created = offline(&f, &a, &["issue", "new", "--title", "Offline"]);

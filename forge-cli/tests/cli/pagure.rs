@@ -82,7 +82,7 @@ fn import_keeps_numbers_authors_dates_tags_and_comments() {
         json!(["pingou", "ralph", "newcomer"])
     );
 
-    let one = f.json(&["--as", "alice", "issue", "show", "-p", "tools/hammer", "3"]);
+    let one = f.json_line("--as alice issue show -p tools/hammer 3");
     assert_eq!(one["uid"], UID1);
     assert_eq!(one["author"], "pingou");
     assert_eq!(one["status"], "closed");
@@ -103,10 +103,10 @@ fn import_keeps_numbers_authors_dates_tags_and_comments() {
     assert_eq!(comments[0]["reactions"], json!({"Thumbs up": ["pingou"]}));
     assert!(comments[1]["edited_at"].is_string());
 
-    let two = f.json(&["--as", "alice", "issue", "show", "-p", "tools/hammer", "12"]);
+    let two = f.json_line("--as alice issue show -p tools/hammer 12");
     assert_eq!(two["private"], true);
     assert_eq!(two["depends"], json!([3]));
-    let users = f.json(&["user", "list"]);
+    let users = f.json_line("user list");
     let pingou = users
         .as_array()
         .expect("users")
@@ -118,16 +118,7 @@ fn import_keeps_numbers_authors_dates_tags_and_comments() {
 
     // Numbering continues after the highest imported issue.
     assert_eq!(
-        f.json(&[
-            "--as",
-            "alice",
-            "issue",
-            "new",
-            "-p",
-            "tools/hammer",
-            "--title",
-            "Next"
-        ])["id"],
+        f.json_line("--as alice issue new -p tools/hammer --title Next")["id"],
         13
     );
     // Importing again would duplicate numbers: refused, nothing written.
@@ -183,7 +174,7 @@ fn a_malformed_pagure_file_imports_nothing() {
         "{err}"
     );
     assert_eq!(
-        f.json(&["issue", "list", "-p", "tools/hammer", "--status", "all"]),
+        f.json_line("issue list -p tools/hammer --status all"),
         json!([])
     );
 }

@@ -257,25 +257,11 @@ fn print_issue(i: &IssueDetails) {
     if i.private {
         facts.push("private".into());
     }
-    if !i.depends.is_empty() {
-        facts.push(format!(
-            "depends on: {}",
-            i.depends
-                .iter()
-                .map(|n| format!("#{n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    if !i.blocks.is_empty() {
-        facts.push(format!(
-            "blocks: {}",
-            i.blocks
-                .iter()
-                .map(|n| format!("#{n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    for (label, links) in [("depends on", &i.depends), ("blocks", &i.blocks)] {
+        if !links.is_empty() {
+            let numbers: Vec<String> = links.iter().map(|n| format!("#{n}")).collect();
+            facts.push(format!("{label}: {}", numbers.join(", ")));
+        }
     }
     for (k, v) in &i.custom_fields {
         facts.push(format!("{k}: {v}"));

@@ -20,9 +20,11 @@
 //! # }
 //! ```
 
+mod browse;
 mod pack;
 mod repo;
 
+pub use browse::{CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
 /// What went wrong in a git operation, naming the repository or object.
@@ -52,6 +54,18 @@ pub enum Error {
         /// How many times we tried.
         attempts: u32,
     },
+    /// A revision names no branch, tag or commit.
+    #[error("unknown revision `{0}` (expected a branch, a tag or a commit id)")]
+    UnknownRevision(String),
+    /// A path does not exist at the commit.
+    #[error("no file or folder `{0}` at that revision")]
+    NoSuchPath(String),
+    /// A folder was expected.
+    #[error("`{0}` is a file, not a folder")]
+    NotADirectory(String),
+    /// A file was expected.
+    #[error("`{0}` is a folder, not a file")]
+    NotAFile(String),
     /// The change set computed by the caller failed.
     #[error("{0}")]
     Caller(String),

@@ -117,9 +117,27 @@ const IDLE_SECONDS: u64 = 5;
 /// Change sets at least this large are written as one pack, not loose objects.
 const BULK_CHANGES: usize = 256;
 
+impl CommitId {
+    pub(crate) fn from_oid(oid: Oid) -> Self {
+        CommitId(oid)
+    }
+
+    pub(crate) fn oid(self) -> Oid {
+        self.0
+    }
+}
+
 impl Repo {
     fn err(&self, e: git2::Error) -> Error {
         git_err(&self.path, e)
+    }
+
+    pub(crate) fn error(&self, e: git2::Error) -> Error {
+        self.err(e)
+    }
+
+    pub(crate) fn git(&self) -> &Repository {
+        &self.repo
     }
 
     /// Creates a bare repository whose HEAD names `main` (or opens an existing one).

@@ -37,6 +37,9 @@ pub enum Command {
     /// Work with issues.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// Browse a project's source repository.
+    #[command(subcommand)]
+    Repo(RepoCommand),
     /// Rebuild the issue index from git.
     Reindex {
         /// Only this project.
@@ -265,6 +268,58 @@ pub struct EditArgs {
     /// Stop watching the issue.
     #[arg(long)]
     pub unwatch: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Branches with their head commits.
+    Branches {
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Tags with the commits they name.
+    Tags {
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// The commit log, newest first.
+    Log {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        rev: Option<String>,
+        /// Only commits that changed this path.
+        #[arg(long)]
+        path: Option<String>,
+        /// Skip this many commits first.
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
+        /// At most this many.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+    },
+    /// List a folder.
+    Tree {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        rev: Option<String>,
+        /// Folder (default: the root).
+        #[arg(default_value = "")]
+        path: String,
+    },
+    /// Print a file.
+    Cat {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        rev: Option<String>,
+        /// File path.
+        path: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ mod issue;
 mod merge_driver;
 mod project;
 mod reindex;
+mod repo;
 mod user;
 
 use anyhow::Result;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user::run(cmd, &ctx),
         Command::Project(cmd) => project::run(cmd, &ctx),
         Command::Issue(cmd) => issue::run(cmd, &ctx),
+        Command::Repo(cmd) => repo::run(cmd, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

@@ -3,6 +3,7 @@
 //! the real `git` binary as the client.
 
 mod bad_input;
+mod browse;
 mod demo;
 mod freshness;
 mod issues;

@@ -1,0 +1,192 @@
+//! `forge repo`: browse a project's source repository.
+
+use anyhow::{anyhow, bail, Result};
+use forge_git::{CommitId, EntryKind, FileContent, Repo};
+use serde_json::json;
+
+use crate::cli::RepoCommand;
+use crate::context::Ctx;
+use crate::output;
+
+/// Largest file `forge repo cat` prints.
+const CAT_LIMIT: u64 = 10 << 20;
+
+fn open(ctx: &Ctx, project: Option<&str>) -> Result<(Repo, String)> {
+    let store = ctx.home_store()?;
+    let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
+    let project = store.project(name)?;
+    let role = ctx
+        .as_user()
+        .map(|u| store.role_of(&project, u))
+        .transpose()?
+        .flatten();
+    if project.private && role.is_none() {
+        return Err(forge_core::Error::not_found("project", name).into());
+    }
+    let repo = Repo::open(&ctx.home()?.project_paths(&project.full_name).source)?;
+    Ok((repo, project.full_name))
+}
+
+fn revision(repo: &Repo, project: &str, rev: Option<&str>) -> Result<CommitId> {
+    match rev {
+        Some(rev) => Ok(repo.resolve(rev)?),
+        None => {
+            let branch = repo.head_branch()?;
+            repo.branch_tip(&branch)?.ok_or_else(|| {
+                anyhow!(
+                    "the repository of `{project}` has no commits yet (default branch `{branch}`)"
+                )
+            })
+        }
+    }
+}
+
+fn time(secs: i64) -> String {
+    forge_core::time::epoch_to_rfc3339(secs).unwrap_or_default()
+}
+
+pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
+    match cmd {
+        RepoCommand::Branches { project } => refs(ctx, project.project.as_deref(), true),
+        RepoCommand::Tags { project } => refs(ctx, project.project.as_deref(), false),
+        RepoCommand::Log {
+            project,
+            rev,
+            path,
+            skip,
+            limit,
+        } => {
+            let (repo, name) = open(ctx, project.project.as_deref())?;
+            let commit = revision(&repo, &name, rev.as_deref())?;
+            let log = repo.log(commit, path.as_deref(), skip, limit)?;
+            if ctx.json {
+                let items: Vec<_> = log
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "id": c.id.to_string(),
+                            "parents": c.parents.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                            "author": {"name": c.author_name, "email": c.author_email},
+                            "date": time(c.time),
+                            "title": c.title,
+                            "message": c.message,
+                        })
+                    })
+                    .collect();
+                return output::json(&items);
+            }
+            let rows: Vec<Vec<String>> = log
+                .into_iter()
+                .map(|c| {
+                    vec![
+                        c.id.to_string()[..10].to_string(),
+                        time(c.time),
+                        c.author_name,
+                        output::clip(&c.title, 60),
+                    ]
+                })
+                .collect();
+            output::table(&["COMMIT", "DATE", "AUTHOR", "TITLE"], &rows);
+            Ok(())
+        }
+        RepoCommand::Tree { project, rev, path } => {
+            let (repo, name) = open(ctx, project.project.as_deref())?;
+            let commit = revision(&repo, &name, rev.as_deref())?;
+            let items = repo.list_tree(commit, &path)?;
+            let kind = |k: EntryKind| match k {
+                EntryKind::File => "file",
+                EntryKind::Dir => "dir",
+                EntryKind::Symlink => "symlink",
+                EntryKind::Submodule => "submodule",
+            };
+            if ctx.json {
+                let list: Vec<_> = items
+                    .iter()
+                    .map(|i| json!({"name": i.name, "path": i.path, "type": kind(i.kind), "mode": format!("{:06o}", i.mode), "size": i.size}))
+                    .collect();
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = items
+                .into_iter()
+                .map(|i| {
+                    let name = if i.kind == EntryKind::Dir {
+                        format!("{}/", i.name)
+                    } else {
+                        i.name
+                    };
+                    vec![
+                        format!("{:06o}", i.mode),
+                        kind(i.kind).to_string(),
+                        i.size.map(|s| s.to_string()).unwrap_or_default(),
+                        name,
+                    ]
+                })
+                .collect();
+            output::table(&["MODE", "TYPE", "SIZE", "NAME"], &rows);
+            Ok(())
+        }
+        RepoCommand::Cat { project, rev, path } => {
+            let (repo, name) = open(ctx, project.project.as_deref())?;
+            let commit = revision(&repo, &name, rev.as_deref())?;
+            match repo.file_content(commit, &path, CAT_LIMIT)? {
+                FileContent::Text(text) if ctx.json => {
+                    output::json(&json!({"path": path, "size": text.len(), "text": text}))
+                }
+                FileContent::Text(text) => {
+                    say!("{}", text.strip_suffix('\n').unwrap_or(&text));
+                    Ok(())
+                }
+                FileContent::Binary { size } => {
+                    bail!("`{path}` is a binary file ({size} bytes); not shown")
+                }
+                FileContent::TooLarge { size, limit } => bail!(
+                    "`{path}` is {size} bytes, over the {limit}-byte limit of `forge repo cat`"
+                ),
+            }
+        }
+    }
+}
+
+fn refs(ctx: &Ctx, project: Option<&str>, branches: bool) -> Result<()> {
+    let (repo, _) = open(ctx, project)?;
+    let list = if branches {
+        repo.branches()?
+    } else {
+        repo.tags()?
+    };
+    let default = repo.head_branch().ok();
+    if ctx.json {
+        let items: Vec<_> = list
+            .iter()
+            .map(|r| {
+                let mut item =
+                    json!({"name": r.name, "commit": r.commit.to_string(), "title": r.title});
+                if branches {
+                    item["default"] = json!(default.as_deref() == Some(r.name.as_str()));
+                }
+                item
+            })
+            .collect();
+        return output::json(&items);
+    }
+    let rows: Vec<Vec<String>> = list
+        .into_iter()
+        .map(|r| {
+            let mark = if branches && default.as_deref() == Some(r.name.as_str()) {
+                "*"
+            } else {
+                ""
+            };
+            vec![
+                format!("{mark}{}", r.name),
+                r.commit.to_string()[..10].to_string(),
+                output::clip(&r.title, 60),
+            ]
+        })
+        .collect();
+    output::table(
+        &[if branches { "BRANCH" } else { "TAG" }, "COMMIT", "TITLE"],
+        &rows,
+    );
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `forge repo`: browsing a source repository filled by a real `git push`.
+
+use crate::{git, Forge};
+
+fn pushed(f: &Forge) -> std::path::PathBuf {
+    let work = f.dir.path().join("work");
+    std::fs::create_dir_all(work.join("src")).expect("mkdir");
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["config", "user.name", "alice"]);
+    git(&work, &["config", "user.email", "alice@example.org"]);
+    std::fs::write(work.join("README.md"), "# hammer\n").expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "Add readme"]);
+    std::fs::write(work.join("src/main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(work.join("logo.png"), [0x89u8, b'P', 0, 1]).expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "Add code"]);
+    git(&work, &["tag", "v0.1"]);
+    git(&work, &["checkout", "-qb", "feature/x"]);
+    std::fs::write(work.join("README.md"), "# hammer\nNow with a handle.\n").expect("write");
+    git(&work, &["commit", "-qam", "Describe the handle"]);
+    let source = f.home().join("repos/tools/hammer.git");
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            source.to_str().expect("utf-8"),
+            "main",
+            "feature/x",
+            "v0.1",
+        ],
+    );
+    work
+}
+
+#[test]
+fn branches_tags_tree_cat_and_log() {
+    let f = Forge::with_project();
+    let err = f.fails_line("repo log -p tools/hammer");
+    assert!(err.contains("has no commits yet"), "{err}");
+    pushed(&f);
+    let branches = f.json_line("repo branches -p tools/hammer");
+    assert_eq!(branches[0]["name"], "feature/x");
+    assert_eq!(branches[1]["name"], "main");
+    assert_eq!(branches[1]["default"], true);
+    assert_eq!(branches[1]["title"], "Add code");
+    assert_eq!(f.json_line("repo tags -p tools/hammer")[0]["name"], "v0.1");
+
+    let tree = f.json_line("repo tree -p tools/hammer");
+    let names: Vec<(&str, &str)> = tree
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or(""),
+                e["type"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [("src", "dir"), ("README.md", "file"), ("logo.png", "file")]
+    );
+    assert_eq!(
+        f.json_line("repo tree -p tools/hammer src")[0]["path"],
+        "src/main.rs"
+    );
+
+    assert_eq!(
+        f.ok_line("repo cat -p tools/hammer README.md"),
+        "# hammer\n"
+    );
+    assert_eq!(
+        f.ok_line("repo cat -p tools/hammer --ref feature/x README.md"),
+        "# hammer\nNow with a handle.\n"
+    );
+    let err = f.fails_line("repo cat -p tools/hammer logo.png");
+    assert!(
+        err.contains("`logo.png` is a binary file (4 bytes)"),
+        "{err}"
+    );
+    let err = f.fails_line("repo cat -p tools/hammer --ref nope README.md");
+    assert!(err.contains("unknown revision `nope`"), "{err}");
+    let err = f.fails_line("repo cat -p tools/hammer missing.txt");
+    assert!(err.contains("no file or folder `missing.txt`"), "{err}");
+
+    let log = f.json_line("repo log -p tools/hammer --ref feature/x");
+    let titles: Vec<&str> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|c| c["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Describe the handle", "Add code", "Add readme"]);
+    assert_eq!(log[0]["author"]["name"], "alice");
+    let by_path = f.json_line("repo log -p tools/hammer --ref feature/x --path README.md");
+    assert_eq!(by_path.as_array().map(Vec::len), Some(2));
+    let paged = f.json_line("repo log -p tools/hammer --ref v0.1 --skip 1 --limit 1");
+    assert_eq!(paged[0]["title"], "Add readme");
+    let text = f.ok_line("repo log -p tools/hammer");
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.contains("Add code")),
+        "{text}"
+    );
+}
+
+#[test]
+fn private_repositories_are_hidden_from_outsiders() {
+    let f = Forge::with_project();
+    f.ok_line("--as alice project create secret --private");
+    let err = f.fails_line("--as bob repo branches -p secret");
+    assert_eq!(err.trim(), "forge: project `secret` not found");
+    assert_eq!(
+        f.json_line("--as alice repo branches -p secret"),
+        serde_json::json!([])
+    );
+}

@@ -310,6 +310,20 @@ pub enum RepoCommand {
         #[arg(default_value = "")]
         path: String,
     },
+    /// One commit with its diff against its first parent.
+    Show {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Commit (branch, tag or id).
+        commit: String,
+    },
+    /// The diff between two revisions, written `A..B`.
+    Diff {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// `A..B`: what B changes relative to A.
+        range: String,
+    },
     /// Print a file.
     Cat {
         #[command(flatten)]

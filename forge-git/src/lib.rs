@@ -21,10 +21,12 @@
 //! ```
 
 mod browse;
+mod diff;
 mod pack;
 mod repo;
 
 pub use browse::{CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
+pub use diff::{FileDiff, FileStatus};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
 /// What went wrong in a git operation, naming the repository or object.

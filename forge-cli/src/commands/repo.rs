@@ -1,7 +1,7 @@
 //! `forge repo`: browse a project's source repository.
 
 use anyhow::{anyhow, bail, Result};
-use forge_git::{CommitId, EntryKind, FileContent, Repo};
+use forge_git::{CommitId, EntryKind, FileContent, FileDiff, Repo};
 use serde_json::json;
 
 use crate::cli::RepoCommand;
@@ -10,6 +10,68 @@ use crate::output;
 
 /// Largest file `forge repo cat` prints.
 const CAT_LIMIT: u64 = 10 << 20;
+
+/// Largest patch of one file that `show` and `diff` print; past it, only counts.
+const PATCH_LIMIT: usize = 1 << 20;
+
+fn print_diff(files: &[FileDiff]) {
+    let (adds, dels): (usize, usize) = files
+        .iter()
+        .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
+    for f in files {
+        let name = match (&f.old_path, &f.new_path) {
+            (Some(old), Some(new)) if old != new => format!("{old} => {new}"),
+            (_, Some(p)) | (Some(p), None) => p.clone(),
+            (None, None) => String::new(),
+        };
+        let counts = if f.binary {
+            "binary".to_string()
+        } else {
+            format!("+{} -{}", f.additions, f.deletions)
+        };
+        say!(" {:<12} {counts:<12} {name}", f.status.as_str());
+    }
+    say!(
+        " {} files changed, {adds} insertions(+), {dels} deletions(-)",
+        files.len()
+    );
+    for f in files {
+        if f.old_mode != f.new_mode && f.old_mode != 0 && f.new_mode != 0 {
+            say!(
+                "\nmode {:06o} => {:06o} {}",
+                f.old_mode,
+                f.new_mode,
+                f.new_path.as_deref().unwrap_or_default()
+            );
+        }
+        match &f.patch {
+            Some(patch) => say!("\n{}", patch.trim_end()),
+            None if f.binary => say!(
+                "\nBinary file {} differs",
+                f.new_path
+                    .as_ref()
+                    .or(f.old_path.as_ref())
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            ),
+            None => say!(
+                "\n{}: patch over {PATCH_LIMIT} bytes, not shown",
+                f.new_path.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn diff_json(files: &[FileDiff]) -> serde_json::Value {
+    json!(files
+        .iter()
+        .map(|f| json!({
+            "old_path": f.old_path, "new_path": f.new_path, "status": f.status.as_str(),
+            "old_mode": format!("{:06o}", f.old_mode), "new_mode": format!("{:06o}", f.new_mode),
+            "binary": f.binary, "additions": f.additions, "deletions": f.deletions, "patch": f.patch,
+        }))
+        .collect::<Vec<_>>())
+}
 
 fn open(ctx: &Ctx, project: Option<&str>) -> Result<(Repo, String)> {
     let store = ctx.home_store()?;
@@ -123,6 +185,45 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
                 })
                 .collect();
             output::table(&["MODE", "TYPE", "SIZE", "NAME"], &rows);
+            Ok(())
+        }
+        RepoCommand::Show { project, commit } => {
+            let (repo, _) = open(ctx, project.project.as_deref())?;
+            let id = repo.resolve(&commit)?;
+            let c = repo.commit(id)?;
+            let files = repo.diff(c.parents.first().copied(), id, PATCH_LIMIT)?;
+            if ctx.json {
+                return output::json(&json!({
+                    "id": c.id.to_string(),
+                    "parents": c.parents.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "author": {"name": c.author_name, "email": c.author_email},
+                    "date": time(c.time),
+                    "title": c.title,
+                    "message": c.message,
+                    "files": diff_json(&files),
+                }));
+            }
+            say!("commit {}", c.id);
+            say!("Author: {} <{}>", c.author_name, c.author_email);
+            say!("Date:   {}\n", time(c.time));
+            for line in c.message.trim_end().lines() {
+                say!("    {line}");
+            }
+            say!();
+            print_diff(&files);
+            Ok(())
+        }
+        RepoCommand::Diff { project, range } => {
+            let (repo, _) = open(ctx, project.project.as_deref())?;
+            let (a, b) = range
+                .split_once("..")
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.starts_with('.'))
+                .ok_or_else(|| anyhow!("invalid range `{range}`: expected A..B"))?;
+            let files = repo.diff(Some(repo.resolve(a)?), repo.resolve(b)?, PATCH_LIMIT)?;
+            if ctx.json {
+                return output::json(&diff_json(&files));
+            }
+            print_diff(&files);
             Ok(())
         }
         RepoCommand::Cat { project, rev, path } => {

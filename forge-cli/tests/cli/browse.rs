@@ -107,6 +107,46 @@ fn branches_tags_tree_cat_and_log() {
 }
 
 #[test]
+fn show_and_diff_give_stats_and_patches() {
+    let f = Forge::with_project();
+    pushed(&f);
+    let shown = f.json_line("repo show -p tools/hammer feature/x");
+    assert_eq!(shown["title"], "Describe the handle");
+    let files = shown["files"].as_array().expect("files");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["status"], "modified");
+    assert_eq!(files[0]["additions"], 1);
+    assert!(files[0]["patch"]
+        .as_str()
+        .is_some_and(|p| p.contains("+Now with a handle.")));
+
+    let diff = f.json_line("repo diff -p tools/hammer v0.1..feature/x");
+    assert_eq!(diff.as_array().map(Vec::len), Some(1));
+    let from_root = f.json_line("repo show -p tools/hammer v0.1");
+    let statuses: Vec<(&str, bool)> = from_root["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                f["new_path"].as_str().unwrap_or(""),
+                f["binary"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("logo.png", true), ("src/main.rs", false)]);
+
+    let text = f.ok_line("repo show -p tools/hammer v0.1");
+    assert!(
+        text.contains("2 files changed, 1 insertions(+), 0 deletions(-)"),
+        "{text}"
+    );
+    assert!(text.contains("Binary file logo.png differs"), "{text}");
+    let err = f.fails_line("repo diff -p tools/hammer main");
+    assert!(err.contains("expected A..B"), "{err}");
+}
+
+#[test]
 fn private_repositories_are_hidden_from_outsiders() {
     let f = Forge::with_project();
     f.ok_line("--as alice project create secret --private");

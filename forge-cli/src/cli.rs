@@ -324,6 +324,16 @@ pub enum RepoCommand {
         /// `A..B`: what B changes relative to A.
         range: String,
     },
+    /// Which commit last changed each line of a file.
+    Blame {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        rev: Option<String>,
+        /// File path.
+        path: String,
+    },
     /// Print a file.
     Cat {
         #[command(flatten)]

@@ -441,3 +441,116 @@ mod tests {
         Ok(())
     }
 }
+
+/// One line of a blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlameLine {
+    /// Line number, from 1.
+    pub line: usize,
+    /// The commit that last changed the line.
+    pub commit: CommitId,
+    /// That commit's author.
+    pub author: String,
+    /// That commit's author time, epoch seconds.
+    pub time: i64,
+    /// The line's text, without its end of line.
+    pub text: String,
+}
+
+impl Repo {
+    /// Which commit last changed each line of the text file `path` at `commit`.
+    pub fn blame(&self, commit: CommitId, path: &str, limit: u64) -> Result<Vec<BlameLine>, Error> {
+        let path = path.trim_matches('/');
+        let text = match self.file_content(commit, path, limit)? {
+            FileContent::Text(text) => text,
+            FileContent::Binary { .. } => return Err(Error::NotText(path.to_string())),
+            FileContent::TooLarge { size, limit } => {
+                return Err(Error::TooLarge {
+                    path: path.to_string(),
+                    size,
+                    limit,
+                })
+            }
+        };
+        let mut opts = git2::BlameOptions::new();
+        opts.newest_commit(commit.oid());
+        let blame = self
+            .git()
+            .blame_file(Path::new(path), Some(&mut opts))
+            .map_err(|e| self.error(e))?;
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let Some(hunk) = blame.get_line(i + 1) else {
+                continue;
+            };
+            let sig = hunk.final_signature();
+            out.push(BlameLine {
+                line: i + 1,
+                commit: CommitId::from_oid(hunk.final_commit_id()),
+                author: sig
+                    .as_ref()
+                    .map(|s| String::from_utf8_lossy(s.name_bytes()).into_owned())
+                    .unwrap_or_default(),
+                time: sig.as_ref().map(|s| s.when().seconds()).unwrap_or_default(),
+                text: line.to_string(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod blame_tests {
+    use super::*;
+    use crate::{Change, Identity};
+
+    #[test]
+    fn blame_names_the_last_change_of_each_line() -> Result<(), Error> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::init_bare(&dir.path().join("r.git"))?;
+        let a = repo.commit_with(
+            "main",
+            &Identity::new("alice", "a@example.org"),
+            "one",
+            |_| {
+                Ok(vec![
+                    Change::put("f.txt", b"one\ntwo\nthree\n".to_vec()),
+                    Change::put("b.bin", vec![0, 1]),
+                ])
+            },
+        )?;
+        let b = repo.commit_with(
+            "main",
+            &Identity::new("bob", "b@example.org"),
+            "two",
+            |_| Ok(vec![Change::put("f.txt", b"one\nTWO\nthree\n".to_vec())]),
+        )?;
+        let lines: Vec<(usize, CommitId, String, String)> = repo
+            .blame(b, "f.txt", 1 << 20)?
+            .into_iter()
+            .map(|l| (l.line, l.commit, l.author, l.text))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, a, "alice".into(), "one".into()),
+                (2, b, "bob".into(), "TWO".into()),
+                (3, a, "alice".into(), "three".into())
+            ]
+        );
+        assert_eq!(
+            repo.blame(a, "f.txt", 1 << 20)?[1].text,
+            "two",
+            "blame at an older commit"
+        );
+        assert!(matches!(
+            repo.blame(b, "b.bin", 1 << 20),
+            Err(Error::NotText(_))
+        ));
+        assert!(matches!(
+            repo.blame(b, "f.txt", 3),
+            Err(Error::TooLarge { .. })
+        ));
+        Ok(())
+    }
+}

@@ -25,7 +25,7 @@ mod diff;
 mod pack;
 mod repo;
 
-pub use browse::{CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
+pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
@@ -68,6 +68,19 @@ pub enum Error {
     /// A file was expected.
     #[error("`{0}` is a folder, not a file")]
     NotAFile(String),
+    /// A text-only operation met a binary file.
+    #[error("`{0}` is a binary file")]
+    NotText(String),
+    /// A file is over the size limit of an operation.
+    #[error("`{path}` is {size} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The change set computed by the caller failed.
     #[error("{0}")]
     Caller(String),

@@ -226,6 +226,34 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
             print_diff(&files);
             Ok(())
         }
+        RepoCommand::Blame { project, rev, path } => {
+            let (repo, name) = open(ctx, project.project.as_deref())?;
+            let commit = revision(&repo, &name, rev.as_deref())?;
+            let lines = repo.blame(commit, &path, CAT_LIMIT)?;
+            if ctx.json {
+                let list: Vec<_> = lines
+                    .iter()
+                    .map(|l| json!({"line": l.line, "commit": l.commit.to_string(), "author": l.author, "date": time(l.time), "text": l.text}))
+                    .collect();
+                return output::json(&list);
+            }
+            let width = lines
+                .iter()
+                .map(|l| l.author.chars().count())
+                .max()
+                .unwrap_or(0);
+            for l in lines {
+                say!(
+                    "{} ({:<width$} {} {:>4}) {}",
+                    &l.commit.to_string()[..8],
+                    l.author,
+                    &time(l.time)[..10],
+                    l.line,
+                    l.text
+                );
+            }
+            Ok(())
+        }
         RepoCommand::Cat { project, rev, path } => {
             let (repo, name) = open(ctx, project.project.as_deref())?;
             let commit = revision(&repo, &name, rev.as_deref())?;

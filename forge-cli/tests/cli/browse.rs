@@ -147,6 +147,39 @@ fn show_and_diff_give_stats_and_patches() {
 }
 
 #[test]
+fn blame_names_who_changed_each_line() {
+    let f = Forge::with_project();
+    pushed(&f);
+    let blame = f.json_line("repo blame -p tools/hammer --ref feature/x README.md");
+    let lines: Vec<(&str, &str)> = blame
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (
+                l["text"].as_str().unwrap_or(""),
+                l["author"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [("# hammer", "alice"), ("Now with a handle.", "alice")]
+    );
+    assert_ne!(
+        blame[0]["commit"], blame[1]["commit"],
+        "the second line came later"
+    );
+    let text = f.ok_line("repo blame -p tools/hammer README.md");
+    assert!(
+        text.contains("(alice ") && text.ends_with("1) # hammer\n"),
+        "{text}"
+    );
+    let err = f.fails_line("repo blame -p tools/hammer logo.png");
+    assert!(err.contains("`logo.png` is a binary file"), "{err}");
+}
+
+#[test]
 fn private_repositories_are_hidden_from_outsiders() {
     let f = Forge::with_project();
     f.ok_line("--as alice project create secret --private");

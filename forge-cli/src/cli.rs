@@ -107,8 +107,16 @@ pub enum ProjectCommand {
     },
     /// List projects.
     List,
-    /// Show a project.
+    /// Show a project (or a user's fork of it).
     Show {
+        /// Project name.
+        name: String,
+        /// Show this user's fork instead.
+        #[arg(long)]
+        fork: Option<String>,
+    },
+    /// Fork a project as the acting user (repos/forks/USER/P.git).
+    Fork {
         /// Project name.
         name: String,
     },

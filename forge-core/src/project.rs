@@ -346,6 +346,52 @@ impl Store {
         })
     }
 
+    /// Records `username`'s fork of a project.
+    pub fn add_fork(&self, project: &Project, username: &str) -> Result<()> {
+        let user = self.user(username)?;
+        if self.has_fork(project, username)? {
+            return Err(Error::AlreadyExists {
+                kind: "fork",
+                name: format!("{username}/{}", project.full_name),
+            });
+        }
+        self.conn().execute(
+            "INSERT INTO forks (project_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![project.id, user.id, time::now_epoch()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether `username` has a fork of the project.
+    pub fn has_fork(&self, project: &Project, username: &str) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM forks f JOIN users u ON u.id = f.user_id
+             WHERE f.project_id = ?1 AND u.username = ?2)",
+            params![project.id, username],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Removes the record of a fork (when making its repository failed).
+    pub fn remove_fork(&self, project: &Project, username: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM forks WHERE project_id = ?1 AND user_id = (SELECT id FROM users WHERE username = ?2)",
+            params![project.id, username],
+        )?;
+        Ok(())
+    }
+
+    /// Usernames with a fork of the project, sorted.
+    pub fn forks(&self, project: &Project) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT u.username FROM forks f JOIN users u ON u.id = f.user_id WHERE f.project_id = ?1 ORDER BY u.username",
+        )?;
+        let names = stmt
+            .query_map([project.id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names)
+    }
+
     /// Allocates the next issue / pull-request number of a project.
     pub fn allocate_number(&self, project: &str) -> Result<u64> {
         let n: Option<i64> = self

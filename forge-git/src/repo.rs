@@ -152,6 +152,48 @@ impl Repo {
         })
     }
 
+    /// Makes a fork at `path`: a bare repository that borrows this one's
+    /// objects through git alternates (so it costs almost no disk) and starts
+    /// with the same branches, tags and default branch.
+    pub fn fork_to(&self, path: &Path) -> Result<Repo, Error> {
+        if path.exists() {
+            return Err(Error::Git {
+                path: path.display().to_string(),
+                message: "a repository already exists there".into(),
+            });
+        }
+        let fork = Repo::init_bare(path)?;
+        let objects = self.repo.path().join("objects");
+        let objects = objects.canonicalize().unwrap_or(objects);
+        let info = fork.repo.path().join("objects").join("info");
+        let io = |e: std::io::Error| Error::Git {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(&info).map_err(io)?;
+        std::fs::write(info.join("alternates"), format!("{}\n", objects.display())).map_err(io)?;
+        // Reopen so libgit2 sees the alternates.
+        let fork = Repo::open(path)?;
+        let refs = self.repo.references().map_err(|e| self.err(e))?;
+        for reference in refs {
+            let reference = reference.map_err(|e| self.err(e))?;
+            let (Ok(name), Some(target)) = (reference.name(), reference.target()) else {
+                continue;
+            };
+            if name.starts_with("refs/heads/") || name.starts_with("refs/tags/") {
+                fork.repo
+                    .reference(name, target, true, "fork")
+                    .map_err(|e| fork.err(e))?;
+            }
+        }
+        if let Ok(branch) = self.head_branch() {
+            fork.repo
+                .set_head(&format!("refs/heads/{branch}"))
+                .map_err(|e| fork.err(e))?;
+        }
+        Ok(fork)
+    }
+
     /// Opens an existing repository, bare or not.
     pub fn open(path: &Path) -> Result<Repo, Error> {
         relax_object_checks();

@@ -37,7 +37,7 @@ pub mod view;
 pub use error::Error;
 pub use index::IssueFilter;
 pub use sync::SyncReport;
-pub use tracker::{create_project, Actor, IssueEdit, NewIssue, Tracker};
+pub use tracker::{create_project, fork_project, Actor, IssueEdit, NewIssue, Tracker};
 
 /// Result of ticket operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -197,6 +197,38 @@ pub fn create_project(
     Ok(project)
 }
 
+/// Makes `username`'s fork of a project (`repos/forks/<user>/<project>.git`),
+/// sharing the parent's objects; returns its path.
+pub fn fork_project(
+    store: &Store,
+    home: &ForgeHome,
+    project: &Project,
+    username: &str,
+) -> Result<std::path::PathBuf> {
+    let access = store.access(project, username, false)?;
+    if !permits(&access, Action::ForkProject) {
+        return Err(if forge_core::role::can_read(&access) {
+            Error::Core(forge_core::Error::PermissionDenied {
+                user: username.into(),
+                action: Action::ForkProject.to_string(),
+                project: project.full_name.clone(),
+            })
+        } else {
+            Error::Core(forge_core::Error::not_found("project", &project.full_name))
+        });
+    }
+    store.add_fork(project, username)?;
+    let path = home.fork_path(username, &project.full_name);
+    let parent = Repo::open(&home.project_paths(&project.full_name).source);
+    match parent.and_then(|p| p.fork_to(&path)) {
+        Ok(_) => Ok(path),
+        Err(e) => {
+            store.remove_fork(project, username)?;
+            Err(e.into())
+        }
+    }
+}
+
 impl<'s> Tracker<'s> {
     /// Creates a project with [`create_project`] and opens its tracker.
     pub fn create_for_project(

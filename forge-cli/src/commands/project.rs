@@ -7,6 +7,25 @@ use crate::cli::ProjectCommand;
 use crate::context::Ctx;
 use crate::output;
 
+/// The project, or "not found" for a private one the acting user is not a member of.
+fn visible(
+    store: &forge_core::Store,
+    ctx: &Ctx,
+    name: &str,
+) -> Result<forge_core::project::Project> {
+    let project = store.project(name)?;
+    let member = ctx
+        .as_user()
+        .map(|u| store.role_of(&project, u))
+        .transpose()?
+        .flatten()
+        .is_some();
+    if project.private && !member {
+        return Err(forge_core::Error::not_found("project", name).into());
+    }
+    Ok(project)
+}
+
 pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let home = ctx.home()?;
@@ -61,18 +80,44 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                 output::table(&["PROJECT", "OWNER", "VISIBILITY", "DESCRIPTION"], &rows);
             }
         }
-        ProjectCommand::Show { name } => {
+        ProjectCommand::Fork { name } => {
+            let user = ctx.user()?;
             let project = store.project(&name)?;
-            if project.private
-                && ctx
-                    .as_user()
-                    .map(|u| store.role_of(&project, u))
-                    .transpose()?
-                    .flatten()
-                    .is_none()
-            {
-                return Err(forge_core::Error::not_found("project", name).into());
+            let path = forge_tickets::fork_project(&store, home, &project, user)?;
+            let fork = format!("forks/{user}/{}", project.full_name);
+            if ctx.json {
+                output::json(&json!({"project": project.full_name, "fork": fork, "path": path}))?;
+            } else {
+                say!(
+                    "forked {} to {fork} ({})",
+                    project.full_name,
+                    path.display()
+                );
             }
+        }
+        ProjectCommand::Show {
+            name,
+            fork: Some(owner),
+        } => {
+            let project = visible(&store, ctx, &name)?;
+            if !store.has_fork(&project, &owner)? {
+                return Err(
+                    forge_core::Error::not_found("fork", format!("forks/{owner}/{name}")).into(),
+                );
+            }
+            let path = home.fork_path(&owner, &project.full_name);
+            let fork = format!("forks/{owner}/{}", project.full_name);
+            if ctx.json {
+                output::json(
+                    &json!({"name": fork, "parent": project.full_name, "owner": owner, "paths": {"source": path}}),
+                )?;
+            } else {
+                say!("{fork} (fork of {})", project.full_name);
+                say!("source:     {}", path.display());
+            }
+        }
+        ProjectCommand::Show { name, fork: None } => {
+            let project = visible(&store, ctx, &name)?;
             let paths = home.project_paths(&project.full_name);
             let members = store.members(&project)?;
             if ctx.json {
@@ -81,6 +126,7 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                     "source": paths.source, "docs": paths.docs, "tickets": paths.tickets, "requests": paths.requests,
                 });
                 value["members"] = serde_json::to_value(&members)?;
+                value["forks"] = json!(store.forks(&project)?);
                 output::json(&value)?;
             } else {
                 say!("{}", project.full_name);

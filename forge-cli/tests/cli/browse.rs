@@ -190,3 +190,64 @@ fn private_repositories_are_hidden_from_outsiders() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn a_fork_shares_objects_and_takes_pushes() {
+    let f = Forge::with_project();
+    let work = pushed(&f);
+    let out = f.json_line("--as bob project fork tools/hammer");
+    assert_eq!(out["fork"], "forks/bob/tools/hammer");
+    let fork = f.home().join("repos/forks/bob/tools/hammer.git");
+    let alternates =
+        std::fs::read_to_string(fork.join("objects/info/alternates")).expect("alternates");
+    assert!(
+        alternates
+            .trim_end()
+            .ends_with("repos/tools/hammer.git/objects"),
+        "{alternates}"
+    );
+    // No object was copied: the fork's own object store is empty.
+    let loose = std::fs::read_dir(fork.join("objects"))
+        .expect("objects")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().len() == 2)
+        .count();
+    assert_eq!(loose, 0);
+    assert_eq!(
+        git(&fork, &["rev-parse", "feature/x"]),
+        git(&work, &["rev-parse", "feature/x"])
+    );
+    assert_eq!(
+        git(&fork, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/main"
+    );
+    // Plain git can push a new branch to the fork.
+    git(&work, &["checkout", "-qb", "bob-fix"]);
+    std::fs::write(work.join("fix.txt"), "fixed\n").expect("write");
+    git(&work, &["add", "fix.txt"]);
+    git(&work, &["commit", "-qm", "Fix"]);
+    git(
+        &work,
+        &["push", "-q", fork.to_str().expect("utf-8"), "bob-fix"],
+    );
+    git(&fork, &["fsck", "--no-dangling"]);
+
+    let shown = f.json_line("project show tools/hammer --fork bob");
+    assert_eq!(shown["parent"], "tools/hammer");
+    assert_eq!(
+        f.json_line("project show tools/hammer")["forks"],
+        serde_json::json!(["bob"])
+    );
+    let err = f.fails_line("--as bob project fork tools/hammer");
+    assert!(
+        err.contains("fork `bob/tools/hammer` already exists"),
+        "{err}"
+    );
+    let err = f.fails_line("project show tools/hammer --fork carol");
+    assert!(
+        err.contains("fork `forks/carol/tools/hammer` not found"),
+        "{err}"
+    );
+    let err = f.fails_line("project fork tools/hammer");
+    assert!(err.contains("no acting user"), "{err}");
+}

@@ -284,19 +284,47 @@ impl Repo {
                 skipped += 1;
                 continue;
             }
-            let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
-            let author = c.author();
-            out.push(CommitSummary {
-                id: CommitId::from_oid(oid),
-                parents: c.parent_ids().map(CommitId::from_oid).collect(),
-                author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-                author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-                time: author.when().seconds(),
-                title: title_of(&message),
-                message,
-            });
+            out.push(summary(&c));
         }
         Ok(out)
+    }
+}
+
+impl Repo {
+    /// Commits reachable from `head` but not from `base` (what a compare or a
+    /// pull request shows), newest first, at most `limit`.
+    pub fn log_range(
+        &self,
+        base: CommitId,
+        head: CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitSummary>, Error> {
+        let repo = self.git();
+        let mut walk = repo.revwalk().map_err(|e| self.error(e))?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(|e| self.error(e))?;
+        walk.push(head.oid()).map_err(|e| self.error(e))?;
+        walk.hide(base.oid()).map_err(|e| self.error(e))?;
+        let mut out = Vec::new();
+        for oid in walk.take(limit) {
+            let oid = oid.map_err(|e| self.error(e))?;
+            out.push(summary(&repo.find_commit(oid).map_err(|e| self.error(e))?));
+        }
+        Ok(out)
+    }
+}
+
+fn summary(c: &git2::Commit<'_>) -> CommitSummary {
+    let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
+    let author = c.author();
+    CommitSummary {
+        id: CommitId::from_oid(c.id()),
+        parents: c.parent_ids().map(CommitId::from_oid).collect(),
+        author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        time: author.when().seconds(),
+        title: title_of(&message),
+        message,
     }
 }
 
@@ -438,6 +466,11 @@ mod tests {
         let first = repo.log(ids[0], None, 0, 10)?;
         assert_eq!(first[0].message, "Add readme\n\nLonger text.");
         assert!(first[0].parents.is_empty());
+        assert_eq!(
+            titles(repo.log_range(ids[0], ids[2], 10)?),
+            ["Edit readme", "Add code"]
+        );
+        assert!(repo.log_range(ids[2], ids[0], 10)?.is_empty());
         Ok(())
     }
 }

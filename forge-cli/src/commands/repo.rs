@@ -219,9 +219,23 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
                 .split_once("..")
                 .filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.starts_with('.'))
                 .ok_or_else(|| anyhow!("invalid range `{range}`: expected A..B"))?;
-            let files = repo.diff(Some(repo.resolve(a)?), repo.resolve(b)?, PATCH_LIMIT)?;
+            let (base, head) = (repo.resolve(a)?, repo.resolve(b)?);
+            let commits = repo.log_range(base, head, 1000)?;
+            let files = repo.diff(Some(base), head, PATCH_LIMIT)?;
             if ctx.json {
-                return output::json(&diff_json(&files));
+                let commits: Vec<_> = commits
+                    .iter()
+                    .map(|c| json!({"id": c.id.to_string(), "title": c.title}))
+                    .collect();
+                return output::json(&json!({
+                    "base": base.to_string(), "head": head.to_string(), "commits": commits, "files": diff_json(&files),
+                }));
+            }
+            for c in &commits {
+                say!("{} {}", &c.id.to_string()[..10], c.title);
+            }
+            if !commits.is_empty() {
+                say!();
             }
             print_diff(&files);
             Ok(())

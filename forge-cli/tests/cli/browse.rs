@@ -121,7 +121,9 @@ fn show_and_diff_give_stats_and_patches() {
         .is_some_and(|p| p.contains("+Now with a handle.")));
 
     let diff = f.json_line("repo diff -p tools/hammer v0.1..feature/x");
-    assert_eq!(diff.as_array().map(Vec::len), Some(1));
+    assert_eq!(diff["files"].as_array().map(Vec::len), Some(1));
+    assert_eq!(diff["commits"][0]["title"], "Describe the handle");
+    assert_eq!(diff["commits"].as_array().map(Vec::len), Some(1));
     let from_root = f.json_line("repo show -p tools/hammer v0.1");
     let statuses: Vec<(&str, bool)> = from_root["files"]
         .as_array()

@@ -260,10 +260,7 @@ impl Repo {
         limit: usize,
     ) -> Result<Vec<CommitSummary>, Error> {
         let repo = self.git();
-        let mut walk = repo.revwalk().map_err(|e| self.error(e))?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-            .map_err(|e| self.error(e))?;
-        walk.push(commit.oid()).map_err(|e| self.error(e))?;
+        let walk = self.walk(commit, None)?;
         let path = path.map(|p| p.trim_matches('/')).filter(|p| !p.is_empty());
         let mut out = Vec::new();
         let mut skipped = 0;
@@ -291,6 +288,19 @@ impl Repo {
 }
 
 impl Repo {
+    /// Walks commits from `head` (newest first, parents after children),
+    /// leaving out those reachable from `hide`.
+    fn walk(&self, head: CommitId, hide: Option<CommitId>) -> Result<git2::Revwalk<'_>, Error> {
+        let mut walk = self.git().revwalk().map_err(|e| self.error(e))?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(|e| self.error(e))?;
+        walk.push(head.oid()).map_err(|e| self.error(e))?;
+        if let Some(hide) = hide {
+            walk.hide(hide.oid()).map_err(|e| self.error(e))?;
+        }
+        Ok(walk)
+    }
+
     /// Commits reachable from `head` but not from `base` (what a compare or a
     /// pull request shows), newest first, at most `limit`.
     pub fn log_range(
@@ -300,11 +310,7 @@ impl Repo {
         limit: usize,
     ) -> Result<Vec<CommitSummary>, Error> {
         let repo = self.git();
-        let mut walk = repo.revwalk().map_err(|e| self.error(e))?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-            .map_err(|e| self.error(e))?;
-        walk.push(head.oid()).map_err(|e| self.error(e))?;
-        walk.hide(base.oid()).map_err(|e| self.error(e))?;
+        let walk = self.walk(head, Some(base))?;
         let mut out = Vec::new();
         for oid in walk.take(limit) {
             let oid = oid.map_err(|e| self.error(e))?;

@@ -103,6 +103,17 @@ fn revision(repo: &Repo, project: &str, rev: Option<&str>) -> Result<CommitId> {
     }
 }
 
+fn commit_json(c: &forge_git::CommitSummary) -> serde_json::Value {
+    json!({
+        "id": c.id.to_string(),
+        "parents": c.parents.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "author": {"name": c.author_name, "email": c.author_email},
+        "date": time(c.time),
+        "title": c.title,
+        "message": c.message,
+    })
+}
+
 fn time(secs: i64) -> String {
     forge_core::time::epoch_to_rfc3339(secs).unwrap_or_default()
 }
@@ -122,19 +133,7 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
             let commit = revision(&repo, &name, rev.as_deref())?;
             let log = repo.log(commit, path.as_deref(), skip, limit)?;
             if ctx.json {
-                let items: Vec<_> = log
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "id": c.id.to_string(),
-                            "parents": c.parents.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                            "author": {"name": c.author_name, "email": c.author_email},
-                            "date": time(c.time),
-                            "title": c.title,
-                            "message": c.message,
-                        })
-                    })
-                    .collect();
+                let items: Vec<_> = log.iter().map(commit_json).collect();
                 return output::json(&items);
             }
             let rows: Vec<Vec<String>> = log
@@ -193,15 +192,9 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
             let c = repo.commit(id)?;
             let files = repo.diff(c.parents.first().copied(), id, PATCH_LIMIT)?;
             if ctx.json {
-                return output::json(&json!({
-                    "id": c.id.to_string(),
-                    "parents": c.parents.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "author": {"name": c.author_name, "email": c.author_email},
-                    "date": time(c.time),
-                    "title": c.title,
-                    "message": c.message,
-                    "files": diff_json(&files),
-                }));
+                let mut value = commit_json(&c);
+                value["files"] = diff_json(&files);
+                return output::json(&value);
             }
             say!("commit {}", c.id);
             say!("Author: {} <{}>", c.author_name, c.author_email);

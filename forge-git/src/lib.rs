@@ -22,11 +22,13 @@
 
 mod browse;
 mod diff;
+mod merge;
 mod pack;
 mod repo;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
+pub use merge::MergeStatus;
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
 /// What went wrong in a git operation, naming the repository or object.

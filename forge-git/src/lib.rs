@@ -28,7 +28,7 @@ mod repo;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
-pub use merge::MergeStatus;
+pub use merge::{MergeStatus, MergeStrategy};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
 /// What went wrong in a git operation, naming the repository or object.
@@ -83,6 +83,15 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// A merge would conflict.
+    #[error("merge conflicts in: {0}")]
+    MergeConflict(String),
+    /// The target already contains the source.
+    #[error("nothing to merge: the target already contains the source")]
+    NothingToMerge,
+    /// A fast-forward-only merge of branches that diverged.
+    #[error("cannot fast-forward: the branches have diverged (use a merge, squash or rebase)")]
+    NotFastForward,
     /// The change set computed by the caller failed.
     #[error("{0}")]
     Caller(String),

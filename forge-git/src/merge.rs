@@ -117,3 +117,312 @@ mod tests {
         Ok(())
     }
 }
+
+/// How a source is merged into a target branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeStrategy {
+    /// Move the target to the source; refused unless that is a fast-forward.
+    FastForward,
+    /// A merge commit with both heads as parents, even when a fast-forward was possible.
+    MergeCommit,
+    /// One new commit with the merged tree and the target as only parent.
+    Squash,
+    /// The source's commits replayed one by one on the target.
+    Rebase,
+}
+
+impl Repo {
+    /// Merges `source` into `branch` with `strategy`, committing as `merger`
+    /// (rebased commits keep their authors). The branch moves by
+    /// compare-and-swap from `expected`: if it moved meanwhile, nothing changes
+    /// and an error says so. Conflicts are refused naming the paths.
+    pub fn merge_into(
+        &self,
+        branch: &str,
+        expected: CommitId,
+        source: CommitId,
+        strategy: MergeStrategy,
+        merger: &crate::Identity,
+        message: &str,
+    ) -> Result<CommitId, Error> {
+        let repo = self.git();
+        let status = self.merge_analysis(expected, source)?;
+        let conflict = |paths: &[String]| Error::MergeConflict(paths.join(", "));
+        let sig = git2::Signature::now(&merger.name, &merger.email).map_err(|e| self.error(e))?;
+        let target = repo
+            .find_commit(expected.oid())
+            .map_err(|e| self.error(e))?;
+        let new_tip = match (&status, strategy) {
+            (MergeStatus::UpToDate, _) => return Err(Error::NothingToMerge),
+            (MergeStatus::Conflicts(paths), _) => return Err(conflict(paths)),
+            (MergeStatus::FastForward, MergeStrategy::FastForward) => source.oid(),
+            (MergeStatus::Merge, MergeStrategy::FastForward) => return Err(Error::NotFastForward),
+            (_, MergeStrategy::MergeCommit | MergeStrategy::Squash) => {
+                let theirs = repo.find_commit(source.oid()).map_err(|e| self.error(e))?;
+                let mut index = repo
+                    .merge_commits(&target, &theirs, None)
+                    .map_err(|e| self.error(e))?;
+                let tree_id = index.write_tree_to(repo).map_err(|e| self.error(e))?;
+                let tree = repo.find_tree(tree_id).map_err(|e| self.error(e))?;
+                let parents: Vec<&git2::Commit<'_>> = if strategy == MergeStrategy::Squash {
+                    vec![&target]
+                } else {
+                    vec![&target, &theirs]
+                };
+                repo.commit(None, &sig, &sig, message, &tree, &parents)
+                    .map_err(|e| self.error(e))?
+            }
+            (_, MergeStrategy::Rebase) => {
+                let mut onto = target.clone();
+                let mut picks = self.log_range(expected, source, usize::MAX)?;
+                picks.reverse();
+                for pick in picks {
+                    let commit = repo.find_commit(pick.id.oid()).map_err(|e| self.error(e))?;
+                    if commit.parent_count() > 1 {
+                        return Err(Error::MergeConflict(format!(
+                            "cannot rebase merge commit {}",
+                            pick.id
+                        )));
+                    }
+                    let mut index = repo
+                        .cherrypick_commit(&commit, &onto, 0, None)
+                        .map_err(|e| self.error(e))?;
+                    if index.has_conflicts() {
+                        let mut paths = Vec::new();
+                        for c in index.conflicts().map_err(|e| self.error(e))?.flatten() {
+                            for e in [c.our, c.their, c.ancestor].into_iter().flatten() {
+                                paths.push(String::from_utf8_lossy(&e.path).into_owned());
+                            }
+                        }
+                        paths.sort();
+                        paths.dedup();
+                        return Err(conflict(&paths));
+                    }
+                    let tree_id = index.write_tree_to(repo).map_err(|e| self.error(e))?;
+                    let tree = repo.find_tree(tree_id).map_err(|e| self.error(e))?;
+                    let author = commit.author();
+                    let msg = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+                    let id = repo
+                        .commit(None, &author, &sig, &msg, &tree, &[&onto])
+                        .map_err(|e| self.error(e))?;
+                    onto = repo.find_commit(id).map_err(|e| self.error(e))?;
+                }
+                onto.id()
+            }
+        };
+        let refname = format!("refs/heads/{branch}");
+        repo.reference_matching(&refname, new_tip, true, expected.oid(), message)
+            .map_err(|e| {
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Locked
+                ) {
+                    Error::Contended {
+                        path: self.path().display().to_string(),
+                        branch: branch.into(),
+                        attempts: 1,
+                    }
+                } else {
+                    self.error(e)
+                }
+            })?;
+        Ok(CommitId::from_oid(new_tip))
+    }
+}
+
+#[cfg(test)]
+mod strategy_tests {
+    use super::*;
+    use crate::{Change, Identity};
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        repo: Repo,
+        main: CommitId,
+        topic: CommitId,
+    }
+
+    /// main and topic diverge from a base; topic has two commits by bob.
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::init_bare(&dir.path().join("r.git")).expect("init");
+        let alice = Identity::new("alice", "alice@example.org");
+        let bob = Identity::new("bob", "bob@example.org");
+        let put = |branch: &str, who: &Identity, path: &str, text: &str, msg: &str| {
+            let (path, text) = (path.to_string(), text.as_bytes().to_vec());
+            repo.commit_with(branch, who, msg, move |_| {
+                Ok(vec![Change::put(path.clone(), text.clone())])
+            })
+            .expect("commit")
+        };
+        let base = put("main", &alice, "a.txt", "a\n", "base");
+        repo.git()
+            .reference("refs/heads/topic", base.oid(), false, "b")
+            .expect("branch");
+        put("topic", &bob, "b.txt", "b\n", "add b");
+        let topic = put("topic", &bob, "c.txt", "c\n", "add c");
+        let main = put("main", &alice, "a.txt", "A\n", "edit a");
+        Setup {
+            _dir: dir,
+            repo,
+            main,
+            topic,
+        }
+    }
+
+    fn merger() -> Identity {
+        Identity::new("carol", "carol@example.org")
+    }
+
+    #[test]
+    fn merge_commit_has_both_parents() -> Result<(), Error> {
+        let s = setup();
+        let id = s.repo.merge_into(
+            "main",
+            s.main,
+            s.topic,
+            MergeStrategy::MergeCommit,
+            &merger(),
+            "Merge topic",
+        )?;
+        let c = s.repo.commit(id)?;
+        assert_eq!(c.parents, [s.main, s.topic]);
+        assert_eq!(s.repo.branch_tip("main")?, Some(id));
+        assert_eq!(s.repo.read_file(id, "c.txt")?, Some(b"c\n".to_vec()));
+        assert_eq!(s.repo.read_file(id, "a.txt")?, Some(b"A\n".to_vec()));
+        Ok(())
+    }
+
+    #[test]
+    fn squash_makes_one_commit() -> Result<(), Error> {
+        let s = setup();
+        let id = s.repo.merge_into(
+            "main",
+            s.main,
+            s.topic,
+            MergeStrategy::Squash,
+            &merger(),
+            "Squashed topic",
+        )?;
+        let c = s.repo.commit(id)?;
+        assert_eq!(c.parents, [s.main]);
+        assert_eq!(c.title, "Squashed topic");
+        assert_eq!(s.repo.read_file(id, "b.txt")?, Some(b"b\n".to_vec()));
+        Ok(())
+    }
+
+    #[test]
+    fn rebase_replays_each_commit_keeping_authors() -> Result<(), Error> {
+        let s = setup();
+        let id = s.repo.merge_into(
+            "main",
+            s.main,
+            s.topic,
+            MergeStrategy::Rebase,
+            &merger(),
+            "rebase",
+        )?;
+        let log = s.repo.log(id, None, 0, 10)?;
+        let titles: Vec<(&str, &str)> = log
+            .iter()
+            .map(|c| (c.title.as_str(), c.author_name.as_str()))
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                ("add c", "bob"),
+                ("add b", "bob"),
+                ("edit a", "alice"),
+                ("base", "alice")
+            ]
+        );
+        assert_eq!(log[1].parents, [s.main]);
+        Ok(())
+    }
+
+    #[test]
+    fn fast_forward_only_when_possible_and_stale_tips_are_refused() -> Result<(), Error> {
+        let s = setup();
+        let err = s
+            .repo
+            .merge_into(
+                "main",
+                s.main,
+                s.topic,
+                MergeStrategy::FastForward,
+                &merger(),
+                "ff",
+            )
+            .expect_err("diverged");
+        assert!(matches!(err, Error::NotFastForward));
+        let merged = s.repo.merge_into(
+            "main",
+            s.main,
+            s.topic,
+            MergeStrategy::MergeCommit,
+            &merger(),
+            "m",
+        )?;
+        // A merger that still believes main is at its old tip changes nothing.
+        let err = s
+            .repo
+            .merge_into(
+                "main",
+                s.main,
+                s.topic,
+                MergeStrategy::Squash,
+                &merger(),
+                "late",
+            )
+            .expect_err("stale");
+        assert!(matches!(err, Error::Contended { .. }), "{err}");
+        assert_eq!(s.repo.branch_tip("main")?, Some(merged), "nothing moved");
+        let err = s
+            .repo
+            .merge_into(
+                "main",
+                merged,
+                s.topic,
+                MergeStrategy::MergeCommit,
+                &merger(),
+                "again",
+            )
+            .expect_err("done");
+        assert!(matches!(err, Error::NothingToMerge));
+        // topic is behind main now: it fast-forwards to it.
+        assert_eq!(
+            s.repo.merge_into(
+                "topic",
+                s.topic,
+                merged,
+                MergeStrategy::FastForward,
+                &merger(),
+                "ff"
+            )?,
+            merged
+        );
+        assert_eq!(s.repo.branch_tip("topic")?, Some(merged));
+        Ok(())
+    }
+
+    #[test]
+    fn conflicts_are_refused_naming_the_files() -> Result<(), Error> {
+        let s = setup();
+        let clash = s.repo.commit_with("topic", &merger(), "clash", |_| {
+            Ok(vec![Change::put("a.txt", b"X\n".to_vec())])
+        })?;
+        for strategy in [
+            MergeStrategy::MergeCommit,
+            MergeStrategy::Squash,
+            MergeStrategy::Rebase,
+        ] {
+            let err = s
+                .repo
+                .merge_into("main", s.main, clash, strategy, &merger(), "m")
+                .expect_err("conflict");
+            assert_eq!(err.to_string(), "merge conflicts in: a.txt", "{strategy:?}");
+        }
+        assert_eq!(s.repo.branch_tip("main")?, Some(s.main));
+        Ok(())
+    }
+}

@@ -24,11 +24,13 @@ mod browse;
 mod diff;
 mod merge;
 mod pack;
+mod remote;
 mod repo;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
 pub use merge::{MergeStatus, MergeStrategy};
+pub use remote::{check_remote_url, is_local_address, remote_host};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 
 /// What went wrong in a git operation, naming the repository or object.
@@ -92,6 +94,14 @@ pub enum Error {
     /// A fast-forward-only merge of branches that diverged.
     #[error("cannot fast-forward: the branches have diverged (use a merge, squash or rebase)")]
     NotFastForward,
+    /// A remote URL was refused or could not be fetched.
+    #[error("remote `{url}`: {reason}")]
+    BadRemote {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The change set computed by the caller failed.
     #[error("{0}")]
     Caller(String),

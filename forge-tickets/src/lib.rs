@@ -28,6 +28,7 @@
 pub mod doc;
 mod error;
 pub mod index;
+pub mod magic;
 pub mod merge;
 pub mod pagure;
 mod sync;

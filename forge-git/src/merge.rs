@@ -35,20 +35,40 @@ impl Repo {
     /// Analyzes merging `source` into `target`; both commits must be in this
     /// repository (a fork's commits are fetched in first).
     pub fn merge_analysis(&self, target: CommitId, source: CommitId) -> Result<MergeStatus, Error> {
+        Ok(self.analyze(target, source)?.0)
+    }
+
+    /// The analysis, with the merged index when a merge commit is needed and
+    /// merges cleanly (so a merge does not compute it a second time).
+    fn analyze(
+        &self,
+        target: CommitId,
+        source: CommitId,
+    ) -> Result<(MergeStatus, Option<git2::Index>), Error> {
         let repo = self.git();
         if target == source
             || repo
                 .graph_descendant_of(target.oid(), source.oid())
                 .map_err(|e| self.error(e))?
         {
-            return Ok(MergeStatus::UpToDate);
+            return Ok((MergeStatus::UpToDate, None));
         }
         if repo
             .graph_descendant_of(source.oid(), target.oid())
             .map_err(|e| self.error(e))?
         {
-            return Ok(MergeStatus::FastForward);
+            return Ok((MergeStatus::FastForward, None));
         }
+        let index = self.merged_index(target, source)?;
+        if index.has_conflicts() {
+            return Ok((MergeStatus::Conflicts(self.conflict_paths(&index)?), None));
+        }
+        Ok((MergeStatus::Merge, Some(index)))
+    }
+
+    /// `source` merged into `target` in memory, renames detected.
+    fn merged_index(&self, target: CommitId, source: CommitId) -> Result<git2::Index, Error> {
+        let repo = self.git();
         let ours = repo
             .find_commit(target.oid())
             .map_err(|_| Error::UnknownCommit(target.to_string()))?;
@@ -57,12 +77,12 @@ impl Repo {
             .map_err(|_| Error::UnknownCommit(source.to_string()))?;
         let mut opts = MergeOptions::new();
         opts.find_renames(true);
-        let index = repo
-            .merge_commits(&ours, &theirs, Some(&opts))
-            .map_err(|e| self.error(e))?;
-        if !index.has_conflicts() {
-            return Ok(MergeStatus::Merge);
-        }
+        repo.merge_commits(&ours, &theirs, Some(&opts))
+            .map_err(|e| self.error(e))
+    }
+
+    /// The paths in conflict in a merged index, sorted, each once.
+    fn conflict_paths(&self, index: &git2::Index) -> Result<Vec<String>, Error> {
         let mut paths = Vec::new();
         for conflict in index.conflicts().map_err(|e| self.error(e))? {
             let conflict = conflict.map_err(|e| self.error(e))?;
@@ -75,7 +95,7 @@ impl Repo {
         }
         paths.sort();
         paths.dedup();
-        Ok(MergeStatus::Conflicts(paths))
+        Ok(paths)
     }
 }
 
@@ -146,7 +166,7 @@ impl Repo {
         message: &str,
     ) -> Result<CommitId, Error> {
         let repo = self.git();
-        let status = self.merge_analysis(expected, source)?;
+        let (status, merged) = self.analyze(expected, source)?;
         let conflict = |paths: &[String]| Error::MergeConflict(paths.join(", "));
         let sig = git2::Signature::now(&merger.name, &merger.email).map_err(|e| self.error(e))?;
         let target = repo
@@ -159,9 +179,10 @@ impl Repo {
             (MergeStatus::Merge, MergeStrategy::FastForward) => return Err(Error::NotFastForward),
             (_, MergeStrategy::MergeCommit | MergeStrategy::Squash) => {
                 let theirs = repo.find_commit(source.oid()).map_err(|e| self.error(e))?;
-                let mut index = repo
-                    .merge_commits(&target, &theirs, None)
-                    .map_err(|e| self.error(e))?;
+                let mut index = match merged {
+                    Some(index) => index,
+                    None => self.merged_index(expected, source)?,
+                };
                 let tree_id = index.write_tree_to(repo).map_err(|e| self.error(e))?;
                 let tree = repo.find_tree(tree_id).map_err(|e| self.error(e))?;
                 let parents: Vec<&git2::Commit<'_>> = if strategy == MergeStrategy::Squash {
@@ -188,15 +209,7 @@ impl Repo {
                         .cherrypick_commit(&commit, &onto, 0, None)
                         .map_err(|e| self.error(e))?;
                     if index.has_conflicts() {
-                        let mut paths = Vec::new();
-                        for c in index.conflicts().map_err(|e| self.error(e))?.flatten() {
-                            for e in [c.our, c.their, c.ancestor].into_iter().flatten() {
-                                paths.push(String::from_utf8_lossy(&e.path).into_owned());
-                            }
-                        }
-                        paths.sort();
-                        paths.dedup();
-                        return Err(conflict(&paths));
+                        return Err(conflict(&self.conflict_paths(&index)?));
                     }
                     let tree_id = index.write_tree_to(repo).map_err(|e| self.error(e))?;
                     let tree = repo.find_tree(tree_id).map_err(|e| self.error(e))?;

@@ -577,7 +577,11 @@ impl<'s> Tracker<'s> {
         };
         let message = format!("Open issue #{number}: {}", issue.title);
         self.write(actor, &message, |tip| {
-            if self.issue_at(tip, number)?.is_some() {
+            let taken = match tip {
+                Some(tip) => self.repo.has_file(tip, &doc::issue_path(number))?,
+                None => false,
+            };
+            if taken {
                 return Err(Error::invalid(
                     format!("issue #{number}"),
                     "its number is already taken in the tickets repository",

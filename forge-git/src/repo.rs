@@ -214,11 +214,6 @@ impl Repo {
         self.repo.path()
     }
 
-    /// Whether the repository has no working tree.
-    pub fn is_bare(&self) -> bool {
-        self.repo.is_bare()
-    }
-
     /// The branch HEAD names (`main` for new repositories), even if unborn.
     pub fn head_branch(&self) -> Result<String, Error> {
         let head = self.repo.find_reference("HEAD").map_err(|e| self.err(e))?;
@@ -554,28 +549,6 @@ impl Repo {
     /// Whether a background pack is waiting or running.
     pub fn maintenance_pending(&self) -> bool {
         self.repo.path().join("forge-maintenance.lock").exists()
-    }
-
-    /// Packs all objects now (`git gc`), waiting for it.
-    pub fn pack_now(&self) -> Result<(), Error> {
-        let status = Command::new("git")
-            .arg("--git-dir")
-            .arg(self.repo.path())
-            .args(["gc", "--quiet"])
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|e| Error::Git {
-                path: self.path.display().to_string(),
-                message: format!("running git gc: {e}"),
-            })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(Error::Git {
-                path: self.path.display().to_string(),
-                message: format!("git gc failed: {status}"),
-            })
-        }
     }
 
     fn apply(

@@ -24,6 +24,7 @@ mod browse;
 mod diff;
 mod merge;
 mod pack;
+mod refs;
 mod remote;
 mod repo;
 

@@ -113,6 +113,7 @@ pub fn generated_issues(first: u64, count: u64, comments: u64) -> Vec<(IssueDoc,
             };
             let comments = (0..comments)
                 .map(|c| CommentDoc {
+                    anchor: None,
                     schema: SCHEMA,
                     id: format!("20261101T1000{c:02}Z-{n:08x}"),
                     author: "bob".into(),

@@ -83,6 +83,17 @@ pub struct ProjectSettings {
     pub milestones: Vec<Milestone>,
     /// Custom issue fields.
     pub custom_fields: Vec<CustomField>,
+    /// Whether pull requests are enabled.
+    pub pull_requests: bool,
+    /// Whether pull requests may come from remote git URLs (the forge home's
+    /// `forge.toml` can forbid them everywhere).
+    pub remote_pull_requests: bool,
+    /// Merge gate: the least vote score a pull request needs (0: no gate).
+    pub pr_min_score: i64,
+    /// Merge gate: only the assignee may merge (an unassigned request cannot be merged).
+    pub pr_only_assignee_merge: bool,
+    /// Merge gate: flags that must be `success` on the head commit.
+    pub pr_required_flags: Vec<String>,
 }
 
 impl Default for ProjectSettings {
@@ -101,6 +112,11 @@ impl Default for ProjectSettings {
             priorities: Vec::new(),
             milestones: Vec::new(),
             custom_fields: Vec::new(),
+            pull_requests: true,
+            remote_pull_requests: true,
+            pr_min_score: 0,
+            pr_only_assignee_merge: false,
+            pr_required_flags: Vec::new(),
         }
     }
 }
@@ -128,6 +144,10 @@ impl ProjectSettings {
             "custom field",
             self.custom_fields.iter().map(|f| f.name.as_str()),
         )?;
+        unique(
+            "required flag",
+            self.pr_required_flags.iter().map(String::as_str),
+        )?;
         for m in &self.milestones {
             if let Some(date) = &m.date {
                 chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
@@ -138,6 +158,137 @@ impl ProjectSettings {
                 })?;
             }
         }
+        Ok(())
+    }
+}
+
+impl ProjectSettings {
+    /// The settings as `(key, value)` text pairs, in key order (what
+    /// `forge project settings P` prints). Lists are comma-separated;
+    /// milestones are `name[@date]`, custom fields `name:kind[:opt|opt]`.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let Some(map) = value.as_object() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, String)> = map
+            .iter()
+            .map(|(k, v)| {
+                let text = match (k.as_str(), v) {
+                    ("milestones", _) => self
+                        .milestones
+                        .iter()
+                        .map(|m| match &m.date {
+                            Some(d) => format!("{}@{d}", m.name),
+                            None => m.name.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    ("custom_fields", _) => self
+                        .custom_fields
+                        .iter()
+                        .map(|f| {
+                            let kind = serde_json::to_value(f.kind).unwrap_or_default();
+                            let mut t = format!("{}:{}", f.name, kind.as_str().unwrap_or(""));
+                            if !f.options.is_empty() {
+                                t.push(':');
+                                t.push_str(&f.options.join("|"));
+                            }
+                            t
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    (_, serde_json::Value::Array(items)) => items
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| i.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    (_, other) => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Sets one key from its text form (as [`entries`](Self::entries) prints
+    /// it; an empty value empties a list) and validates the result.
+    pub fn set(&mut self, key: &str, text: &str) -> Result<()> {
+        let bad = |reason: String| Error::invalid(format!("setting `{key}`"), reason);
+        let list = || -> Vec<String> {
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let mut value = serde_json::to_value(&*self)?;
+        let Some(slot) = value.as_object_mut().and_then(|m| m.get_mut(key)) else {
+            let known: Vec<String> = self.entries().into_iter().map(|(k, _)| k).collect();
+            return Err(bad(format!("unknown key (known: {})", known.join(", "))));
+        };
+        *slot = match (key, &*slot) {
+            ("milestones", _) => serde_json::to_value(
+                list()
+                    .into_iter()
+                    .map(|m| match m.split_once('@') {
+                        Some((name, date)) => Milestone {
+                            name: name.into(),
+                            date: Some(date.into()),
+                        },
+                        None => Milestone {
+                            name: m,
+                            date: None,
+                        },
+                    })
+                    .collect::<Vec<_>>(),
+            )?,
+            ("custom_fields", _) => {
+                let mut fields = Vec::new();
+                for f in list() {
+                    let mut parts = f.splitn(3, ':');
+                    let name = parts.next().unwrap_or_default().to_string();
+                    let kind: FieldKind = serde_json::from_value(serde_json::Value::String(
+                        parts.next().unwrap_or("text").to_string(),
+                    ))
+                    .map_err(|_| {
+                        bad(format!(
+                            "`{f}`: kind must be text, bool, link, list or date"
+                        ))
+                    })?;
+                    let options = parts
+                        .next()
+                        .map(|o| o.split('|').map(String::from).collect())
+                        .unwrap_or_default();
+                    fields.push(CustomField {
+                        name,
+                        kind,
+                        options,
+                    });
+                }
+                serde_json::to_value(fields)?
+            }
+            (_, serde_json::Value::Bool(_)) => match text {
+                "true" | "yes" | "on" | "1" => true.into(),
+                "false" | "no" | "off" | "0" => false.into(),
+                _ => return Err(bad(format!("`{text}` is not true or false"))),
+            },
+            (_, serde_json::Value::Number(_)) => text
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| bad(format!("`{text}` is not a whole number")))?
+                .into(),
+            (_, serde_json::Value::Array(_)) => list().into(),
+            _ => text.into(),
+        };
+        let updated: ProjectSettings = serde_json::from_value(value)?;
+        updated.validate()?;
+        *self = updated;
         Ok(())
     }
 }
@@ -426,6 +577,40 @@ mod tests {
         store.add_user("bob", "Bob", &["bob@example.org"])?;
         let p = store.create_project("tools/hammer", "", false, "alice")?;
         Ok((store, p))
+    }
+
+    #[test]
+    fn settings_are_set_from_text_and_round_trip() -> Result<()> {
+        let mut s = ProjectSettings::default();
+        s.set("pr_min_score", "2")?;
+        s.set("pr_only_assignee_merge", "true")?;
+        s.set("pr_required_flags", "ci, lint")?;
+        s.set("milestones", "1.0@2026-12-01,2.0")?;
+        s.set("custom_fields", "os:list:linux|mac,url:link")?;
+        assert_eq!(s.pr_min_score, 2);
+        assert!(s.pr_only_assignee_merge);
+        assert_eq!(s.pr_required_flags, ["ci", "lint"]);
+        assert_eq!(s.milestones[0].date.as_deref(), Some("2026-12-01"));
+        assert_eq!(s.custom_fields[0].options, ["linux", "mac"]);
+        let mut again = ProjectSettings::default();
+        for (k, v) in s.entries() {
+            again.set(&k, &v)?;
+        }
+        assert_eq!(again, s);
+        for (key, value, says) in [
+            ("nope", "1", "unknown key"),
+            ("pr_min_score", "many", "not a whole number"),
+            ("pull_requests", "maybe", "not true or false"),
+            ("milestones", "1.0@tomorrow", "YYYY-MM-DD"),
+            ("pr_required_flags", "ci,ci", "listed twice"),
+            ("custom_fields", "x:colour", "kind must be"),
+        ] {
+            let err = s.clone().set(key, value).expect_err(key).to_string();
+            assert!(err.contains(says), "{key}: {err}");
+        }
+        s.set("pr_required_flags", "")?;
+        assert!(s.pr_required_flags.is_empty());
+        Ok(())
     }
 
     #[test]

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_issue_fields_updated_at.sql"),
     include_str!("../migrations/0004_projection_rowid_tables.sql"),
     include_str!("../migrations/0005_forks.sql"),
+    include_str!("../migrations/0006_pull_requests.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

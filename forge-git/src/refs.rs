@@ -27,6 +27,15 @@ impl Repo {
             .map_err(|e| self.error(e))
     }
 
+    /// Deletes a full ref name; a missing ref is not an error.
+    pub fn delete_ref(&self, name: &str) -> Result<(), Error> {
+        match self.git().find_reference(name) {
+            Ok(mut r) => r.delete().map_err(|e| self.error(e)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     /// The best common ancestor of two commits, `None` when they share no history.
     pub fn merge_base(&self, a: CommitId, b: CommitId) -> Result<Option<CommitId>, Error> {
         match self.git().merge_base(a.oid(), b.oid()) {
@@ -102,7 +111,12 @@ impl Repo {
 
     /// Line `line` (1-based) of `path` at `commit`, without its newline;
     /// `None` when the file or the line does not exist or is not text.
-    pub fn line_at(&self, commit: CommitId, path: &str, line: u32) -> Result<Option<String>, Error> {
+    pub fn line_at(
+        &self,
+        commit: CommitId,
+        path: &str,
+        line: u32,
+    ) -> Result<Option<String>, Error> {
         let Some(bytes) = self.read_file(commit, path)? else {
             return Ok(None);
         };
@@ -140,6 +154,9 @@ mod tests {
         assert_eq!(repo.ref_target("refs/pull/1/head")?, None);
         repo.set_ref("refs/pull/1/head", base, "test")?;
         assert_eq!(repo.ref_target("refs/pull/1/head")?, Some(base));
+        repo.delete_ref("refs/pull/1/head")?;
+        repo.delete_ref("refs/pull/1/head")?;
+        assert_eq!(repo.ref_target("refs/pull/1/head")?, None);
 
         let fork = repo.fork_to(&dir.path().join("fork.git"))?;
         let topic = fork.commit_with("main", &who, "two", |_| {

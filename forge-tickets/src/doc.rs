@@ -97,6 +97,9 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommentDoc {
+    /// Where an inline comment on a pull request points (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Anchor>,
     /// Username of the author.
     pub author: String,
     /// Markdown body.
@@ -116,6 +119,37 @@ pub struct CommentDoc {
     pub reactions: BTreeMap<String, BTreeSet<String>>,
     /// Format version.
     pub schema: u32,
+}
+
+/// Which side of a diff an inline comment is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The new version (the pull request's head): added or kept lines.
+    New,
+    /// The old version (the base): removed lines.
+    Old,
+}
+
+/// Where an inline comment points: a line of a file at a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anchor {
+    /// The commit the comment was made on.
+    pub commit: String,
+    /// Line number (1-based) in the file at that commit.
+    pub line: u32,
+    /// The text of that line when the comment was made; when the request
+    /// moves and the line no longer reads the same, the comment is outdated.
+    #[serde(default)]
+    pub line_text: Option<String>,
+    /// Set once the anchored line changed; the comment is kept.
+    #[serde(default)]
+    pub outdated: bool,
+    /// File path.
+    pub path: String,
+    /// Side of the diff.
+    pub side: Side,
 }
 
 /// The folder of issue `number`.
@@ -328,6 +362,7 @@ mod tests {
             updated_at: "2026-01-01T00:00:00Z".into(),
         };
         let comment = CommentDoc {
+            anchor: None,
             schema: SCHEMA,
             id: "c".into(),
             author: "a".into(),

@@ -17,6 +17,24 @@ pub enum Error {
         /// The issue number.
         number: u64,
     },
+    /// No such pull request (or not visible to the acting user).
+    #[error("pull request #{number} not found in project `{project}`")]
+    NoRequest {
+        /// The project.
+        project: String,
+        /// The request number.
+        number: u64,
+    },
+    /// A merge gate of the project's settings refused a merge.
+    #[error("cannot merge pull request #{number}: gate `{gate}`: {reason}")]
+    Gate {
+        /// The request number.
+        number: u64,
+        /// The setting (or `conflicts`).
+        gate: String,
+        /// Why it refused.
+        reason: String,
+    },
     /// No such comment.
     #[error("comment `{id}` not found on issue #{number}")]
     NoComment {

@@ -31,12 +31,20 @@ pub mod index;
 pub mod magic;
 pub mod merge;
 pub mod pagure;
+pub mod pull_index;
+mod pulls;
+pub mod request;
 mod sync;
 mod tracker;
 pub mod view;
 
 pub use error::Error;
 pub use index::IssueFilter;
+pub use pull_index::PullFilter;
+pub use pulls::{
+    FlagView, InlineTarget, MergeOutcome, NewFlag, NewPull, PullCommentView, PullDetails, PullEdit,
+    PullRequests, PullSummary, SourceView,
+};
 pub use sync::SyncReport;
 pub use tracker::{create_project, fork_project, Actor, IssueEdit, NewIssue, Tracker};
 

@@ -193,6 +193,7 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
             _ => None,
         };
         comments.push(CommentDoc {
+            anchor: None,
             schema: SCHEMA,
             id: format!("{compact}-p{id}"),
             author: note(&c.user),

@@ -16,14 +16,16 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub(crate) enum Written {
     Issue(Box<IssueDoc>),
-    Comment(u64, CommentDoc),
+    Comment(u64, Box<CommentDoc>),
 }
 
 impl Written {
     pub(crate) fn change(&self) -> Change {
         match self {
             Written::Issue(i) => Change::put(doc::issue_path(i.number), doc::to_bytes(i)),
-            Written::Comment(n, c) => Change::put(doc::comment_path(*n, &c.id), doc::to_bytes(c)),
+            Written::Comment(n, c) => {
+                Change::put(doc::comment_path(*n, &c.id), doc::to_bytes(c.as_ref()))
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ impl Actor {
         }
     }
 
-    fn access(&self, is_author: bool) -> Access {
+    pub(crate) fn access(&self, is_author: bool) -> Access {
         Access {
             role: self.role,
             private_project: self.private_project,
@@ -387,7 +387,7 @@ impl<'s> Tracker<'s> {
         Ok(written)
     }
 
-    fn check_title(title: &str) -> Result<String> {
+    pub(crate) fn check_title(title: &str) -> Result<String> {
         let title = title.trim();
         if title.is_empty() {
             return Err(Error::invalid("title", "it is empty"));
@@ -401,7 +401,7 @@ impl<'s> Tracker<'s> {
         Ok(title.to_string())
     }
 
-    fn check_body(body: &str) -> Result<()> {
+    pub(crate) fn check_body(body: &str) -> Result<()> {
         if body.len() > MAX_BODY {
             return Err(Error::invalid(
                 "body",
@@ -411,7 +411,7 @@ impl<'s> Tracker<'s> {
         Ok(())
     }
 
-    fn check_tag(tag: &str) -> Result<()> {
+    pub(crate) fn check_tag(tag: &str) -> Result<()> {
         name::validate_label("tag", tag)?;
         if tag.contains(',') {
             return Err(Error::invalid(
@@ -605,7 +605,11 @@ impl<'s> Tracker<'s> {
         for (issue, comments) in issues {
             let number = issue.number;
             docs.push(Written::Issue(Box::new(issue)));
-            docs.extend(comments.into_iter().map(|c| Written::Comment(number, c)));
+            docs.extend(
+                comments
+                    .into_iter()
+                    .map(|c| Written::Comment(number, Box::new(c))),
+            );
         }
         if docs.is_empty() {
             return Ok(());
@@ -634,6 +638,7 @@ impl<'s> Tracker<'s> {
         self.visible_issue(actor, number)?;
         let created_at = time::now_rfc3339();
         let comment = CommentDoc {
+            anchor: None,
             schema: SCHEMA,
             id: doc::new_comment_id(&created_at),
             author: actor.username.clone(),
@@ -650,7 +655,7 @@ impl<'s> Tracker<'s> {
                 Some(tip) if self.repo.has_file(tip, &doc::issue_path(number))? => {}
                 _ => return Err(self.no_issue(number)),
             }
-            Ok(vec![Written::Comment(number, comment.clone())])
+            Ok(vec![Written::Comment(number, Box::new(comment.clone()))])
         })?;
         Ok(comment)
     }
@@ -710,7 +715,7 @@ impl<'s> Tracker<'s> {
             let mut c = self.comment_at(tip, number, id)?.ok_or_else(missing)?;
             change(&mut c)?;
             out = Some(c.clone());
-            Ok(vec![Written::Comment(number, c)])
+            Ok(vec![Written::Comment(number, Box::new(c))])
         })?;
         out.ok_or_else(missing)
     }

@@ -1,0 +1,79 @@
+//! `forge.toml`: settings of a whole forge home.
+//!
+//! ```toml
+//! [pull_requests]
+//! # Accept pull requests from remote git URLs at all.
+//! remote = true
+//! # Let remote URLs point at loopback and private addresses (tests, closed networks).
+//! allow_local_remotes = false
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The settings of a forge home; a missing file means all defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Pull-request settings.
+    pub pull_requests: PullRequestConfig,
+}
+
+/// `[pull_requests]` of `forge.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PullRequestConfig {
+    /// Whether pull requests may come from remote git URLs.
+    pub remote: bool,
+    /// Whether those URLs may point at loopback or private addresses.
+    pub allow_local_remotes: bool,
+}
+
+impl Default for PullRequestConfig {
+    fn default() -> Self {
+        PullRequestConfig {
+            remote: true,
+            allow_local_remotes: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a file that does not exist gives the defaults, a
+    /// malformed one an error naming the file and the problem.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::invalid(path.display().to_string(), e.to_string())),
+        };
+        toml::from_str(&text)
+            .map_err(|e| Error::invalid(path.display().to_string(), e.message().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_overrides_and_errors() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("forge.toml");
+        assert_eq!(Config::load(&path)?, Config::default());
+        assert!(Config::default().pull_requests.remote);
+        std::fs::write(&path, "[pull_requests]\nallow_local_remotes = true\n").expect("write");
+        let config = Config::load(&path)?;
+        assert!(config.pull_requests.allow_local_remotes && config.pull_requests.remote);
+        std::fs::write(&path, "[pull_requests]\nremotes = true\n").expect("write");
+        let err = Config::load(&path).expect_err("unknown key").to_string();
+        assert!(
+            err.contains("forge.toml") && err.contains("remotes"),
+            "{err}"
+        );
+        Ok(())
+    }
+}

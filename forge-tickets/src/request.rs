@@ -1,0 +1,372 @@
+//! The JSON documents of a project's requests repository (pull requests).
+//!
+//! Layout, as for issues (docs/ticket-format.md): request `N` lives in the
+//! folder `<N mod 100, two digits>/<N>/`, with its fields in `request.json`
+//! and each comment (inline or not) in its own `comment-<id>.json`, using
+//! the same comment document as issues. Numbers come from the project's
+//! issue sequence, so `#N` names one issue or one request, never both.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::doc::{issue_dir, valid_comment_id, CommentDoc, SCHEMA};
+
+/// A pull request's own fields (`request.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullDoc {
+    /// Username of the assignee (the reviewer expected to merge).
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Username of the author.
+    pub author: String,
+    /// The merge base of the target branch and the head, when last refreshed.
+    pub base: String,
+    /// Markdown description.
+    pub body: String,
+    /// When it was closed or merged.
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    /// Who closed or merged it.
+    #[serde(default)]
+    pub closed_by: Option<String>,
+    /// The commits it brings (base..head), newest first.
+    #[serde(default)]
+    pub commits: Vec<PullCommit>,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
+    /// CI statuses on the head commit, by flag name.
+    #[serde(default)]
+    pub flags: BTreeMap<String, Flag>,
+    /// The source commit it proposes (mirrored as `refs/pull/<N>/head`).
+    pub head: String,
+    /// Issues it names (`Fixes #N`, `Relates #N`...) in its body or commits.
+    #[serde(default)]
+    pub linked_issues: BTreeSet<u64>,
+    /// The commit that landed on the target when merged.
+    #[serde(default)]
+    pub merge_commit: Option<String>,
+    /// Number within the project (shared sequence with issues).
+    pub number: u64,
+    /// Format version.
+    pub schema: u32,
+    /// Where the change comes from.
+    pub source: Source,
+    /// `open`, `closed` or `merged`.
+    pub status: PullStatus,
+    /// Tags, sorted.
+    #[serde(default)]
+    pub tags: BTreeSet<String>,
+    /// The branch of the project's repository it goes into.
+    pub target: String,
+    /// One-line title.
+    pub title: String,
+    /// Stable unique id (32 hex digits).
+    pub uid: String,
+    /// Time of the last change to these fields (RFC 3339 UTC).
+    pub updated_at: String,
+    /// Explicit votes: username to +1 or -1.
+    #[serde(default)]
+    pub votes: BTreeMap<String, i8>,
+    /// Usernames that follow it.
+    #[serde(default)]
+    pub watchers: BTreeSet<String>,
+}
+
+/// Where a pull request's commits come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The branch.
+    pub branch: String,
+    /// The owner of the fork it comes from (`repos/forks/<fork>/<project>.git`).
+    #[serde(default)]
+    pub fork: Option<String>,
+    /// The repository, as shown: the project, `forks/<user>/<project>` or the URL.
+    pub repo: String,
+    /// The remote git URL it is fetched from.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A commit of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullCommit {
+    /// Commit id.
+    pub id: String,
+    /// First line of its message.
+    pub title: String,
+}
+
+/// Pull-request status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullStatus {
+    /// Open.
+    Open,
+    /// Closed without merging.
+    Closed,
+    /// Merged into the target.
+    Merged,
+}
+
+impl PullStatus {
+    /// `open`, `closed` or `merged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullStatus::Open => "open",
+            PullStatus::Closed => "closed",
+            PullStatus::Merged => "merged",
+        }
+    }
+}
+
+/// A CI status on a pull request's head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    /// The head commit it was posted for.
+    pub commit: String,
+    /// Free text.
+    #[serde(default)]
+    pub comment: String,
+    /// Completion, 0 to 100.
+    #[serde(default)]
+    pub percent: Option<u8>,
+    /// The state.
+    pub status: FlagStatus,
+    /// When it was last posted.
+    pub updated_at: String,
+    /// Link to the CI run.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Who posted it.
+    pub username: String,
+}
+
+/// The state of a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagStatus {
+    /// Passed.
+    Success,
+    /// Failed.
+    Failure,
+    /// Could not run.
+    Error,
+    /// Running or queued.
+    Pending,
+    /// Stopped.
+    Canceled,
+}
+
+impl FlagStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagStatus::Success => "success",
+            FlagStatus::Failure => "failure",
+            FlagStatus::Error => "error",
+            FlagStatus::Pending => "pending",
+            FlagStatus::Canceled => "canceled",
+        }
+    }
+
+    /// Parses a status name; `None` for anything else.
+    pub fn parse(text: &str) -> Option<FlagStatus> {
+        [
+            FlagStatus::Success,
+            FlagStatus::Failure,
+            FlagStatus::Error,
+            FlagStatus::Pending,
+            FlagStatus::Canceled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// The path of a request's fields.
+pub fn request_path(number: u64) -> String {
+    format!("{}/request.json", issue_dir(number))
+}
+
+/// What a path of the requests repository holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestPath {
+    /// `request.json` of a request.
+    Request(u64),
+    /// A comment of a request.
+    Comment(u64, String),
+    /// Anything else.
+    Other,
+}
+
+/// Classifies a path of the requests repository.
+pub fn classify(path: &str) -> RequestPath {
+    let mut parts = path.split('/');
+    let (Some(bucket), Some(number), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return RequestPath::Other;
+    };
+    let Ok(n) = number.parse::<u64>() else {
+        return RequestPath::Other;
+    };
+    if bucket != format!("{:02}", n % 100) || number != n.to_string() {
+        return RequestPath::Other;
+    }
+    if file == "request.json" {
+        return RequestPath::Request(n);
+    }
+    match file
+        .strip_prefix("comment-")
+        .and_then(|f| f.strip_suffix(".json"))
+    {
+        Some(id) if valid_comment_id(id) => RequestPath::Comment(n, id.to_string()),
+        _ => RequestPath::Other,
+    }
+}
+
+/// Parses a request document, naming what is wrong.
+pub fn parse_request(path: &str, bytes: &[u8]) -> Result<PullDoc, String> {
+    let doc: PullDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+    let fail = |why: String| Err(format!("{path}: {why}"));
+    if doc.schema > SCHEMA {
+        return fail(format!(
+            "schema {} is newer than this forge knows",
+            doc.schema
+        ));
+    }
+    if classify(path) != RequestPath::Request(doc.number) || doc.number == 0 {
+        return fail(format!(
+            "holds request {} but the path is for another request",
+            doc.number
+        ));
+    }
+    if doc.title.trim().is_empty() {
+        return fail("title is empty".into());
+    }
+    for (name, t) in [
+        ("created_at", Some(&doc.created_at)),
+        ("updated_at", Some(&doc.updated_at)),
+        ("closed_at", doc.closed_at.as_ref()),
+    ] {
+        if let Some(t) = t {
+            if forge_core::time::parse_rfc3339(t).is_none() {
+                return fail(format!("{name} `{t}` is not an RFC 3339 time"));
+            }
+        }
+    }
+    if let Some((name, _)) = doc.votes.iter().find(|(_, v)| !matches!(v, -1 | 1)) {
+        return fail(format!("vote of `{name}` must be 1 or -1"));
+    }
+    Ok(doc)
+}
+
+/// Parses a comment of a request, naming what is wrong.
+pub fn parse_comment(path: &str, bytes: &[u8]) -> Result<CommentDoc, String> {
+    let doc: CommentDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+    match classify(path) {
+        RequestPath::Comment(_, id) if id == doc.id => {}
+        _ => {
+            return Err(format!(
+                "{path}: comment id `{}` does not match the file name",
+                doc.id
+            ))
+        }
+    }
+    if doc.schema > SCHEMA || forge_core::time::parse_rfc3339(&doc.created_at).is_none() {
+        return Err(format!(
+            "{path}: unknown schema or created_at `{}` is not an RFC 3339 time",
+            doc.created_at
+        ));
+    }
+    Ok(doc)
+}
+
+/// The vote a comment casts: exactly `+1`, `-1`, `:thumbsup:` or `:thumbsdown:`.
+pub fn comment_vote(body: &str) -> Option<i8> {
+    match body.trim() {
+        "+1" | ":thumbsup:" | ":+1:" | "👍" => Some(1),
+        "-1" | ":thumbsdown:" | ":-1:" | "👎" => Some(-1),
+        _ => None,
+    }
+}
+
+/// The score of a request: one vote per user, the explicit vote if given,
+/// else the latest vote cast in a comment (comments oldest first). The
+/// author's own votes do not count.
+pub fn score(doc: &PullDoc, comments: &[CommentDoc]) -> i64 {
+    let mut by_user: BTreeMap<&str, i8> = BTreeMap::new();
+    for c in comments.iter().filter(|c| c.author != doc.author) {
+        if let Some(v) = comment_vote(&c.body) {
+            by_user.insert(&c.author, v);
+        }
+    }
+    for (user, v) in doc.votes.iter().filter(|(u, _)| **u != doc.author) {
+        by_user.insert(user, *v);
+    }
+    by_user.values().map(|v| i64::from(*v)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(author: &str, body: &str) -> CommentDoc {
+        CommentDoc {
+            anchor: None,
+            author: author.into(),
+            body: body.into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            edited_at: None,
+            editor: None,
+            id: "c".into(),
+            reactions: BTreeMap::new(),
+            schema: SCHEMA,
+        }
+    }
+
+    #[test]
+    fn paths_and_votes() {
+        assert_eq!(request_path(7), "07/7/request.json");
+        assert_eq!(classify("07/7/request.json"), RequestPath::Request(7));
+        assert_eq!(
+            classify("07/7/comment-a.json"),
+            RequestPath::Comment(7, "a".into())
+        );
+        assert_eq!(classify("07/7/issue.json"), RequestPath::Other);
+        assert_eq!(comment_vote(" +1 "), Some(1));
+        assert_eq!(comment_vote(":thumbsdown:"), Some(-1));
+        assert_eq!(comment_vote("+1 looks good"), None);
+    }
+
+    #[test]
+    fn score_counts_each_user_once() {
+        let doc: PullDoc = serde_json::from_value(serde_json::json!({
+            "author": "a", "base": "", "body": "", "created_at": "2026-01-01T00:00:00Z",
+            "head": "", "number": 1, "schema": 1, "source": {"branch": "b", "repo": "p"},
+            "status": "open", "target": "main", "title": "t", "uid": "u",
+            "updated_at": "2026-01-01T00:00:00Z", "votes": {"carol": -1}
+        }))
+        .expect("doc");
+        let comments = [
+            comment("bob", "+1"),
+            comment("bob", ":thumbsup:"),
+            comment("dave", "-1"),
+            comment("dave", "+1"),
+            comment("carol", "+1"),
+            comment("a", "+1"),
+        ];
+        // bob +1 (once), dave's latest +1, carol's explicit -1 overrides her comment
+        assert_eq!(score(&doc, &comments), 1);
+        let mut doc = doc;
+        doc.votes.insert("eve".into(), 2);
+        let bytes = crate::doc::to_bytes(&doc);
+        let err = parse_request("01/1/request.json", &bytes).expect_err("bad vote");
+        assert!(err.contains("eve"), "{err}");
+    }
+}

@@ -40,6 +40,9 @@ pub enum Command {
     /// Browse a project's source repository.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Work with pull requests.
+    #[command(subcommand)]
+    Pr(PrCommand),
     /// Rebuild the issue index from git.
     Reindex {
         /// Only this project.
@@ -115,11 +118,225 @@ pub enum ProjectCommand {
         #[arg(long)]
         fork: Option<String>,
     },
+    /// List a project's settings, or change them with --set KEY=VALUE (admins).
+    Settings {
+        /// Project name.
+        name: String,
+        /// KEY=VALUE (repeatable); lists are comma-separated, empty to clear.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Fork a project as the acting user (repos/forks/USER/P.git).
     Fork {
         /// Project name.
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrCommand {
+    /// Open a pull request from a branch of the project, of a fork, or of a remote URL.
+    New {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Description (Markdown); `Fixes #N` closes issue N when merged.
+        #[arg(long, default_value = "")]
+        body: String,
+        /// Source branch.
+        #[arg(long)]
+        from: String,
+        /// The branch is in this user's fork.
+        #[arg(long, conflicts_with = "from_url")]
+        from_fork: Option<String>,
+        /// The branch is in this remote repository (http(s), git or ssh URL).
+        #[arg(long)]
+        from_url: Option<String>,
+        /// Target branch (default: the default branch).
+        #[arg(long)]
+        to: Option<String>,
+        /// Assignee.
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// List pull requests.
+    List {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Which ones.
+        #[arg(long, value_enum, default_value_t = PrStatusArg::Open)]
+        status: PrStatusArg,
+        /// Only those opened by this user.
+        #[arg(long)]
+        author: Option<String>,
+        /// Only those assigned to this user.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show a pull request: commits, merge status, flags, score, comments.
+    Show {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+    },
+    /// The unified diff of a pull request (base to head).
+    Diff {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+    },
+    /// Comment, or comment on a line with --path and --line.
+    Comment {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+        /// Comment (Markdown); exactly `+1` or `-1` also votes.
+        #[arg(long)]
+        body: String,
+        /// File of an inline comment.
+        #[arg(long, requires = "line")]
+        path: Option<String>,
+        /// Line of an inline comment (in the file at the commit).
+        #[arg(long, requires = "path")]
+        line: Option<u32>,
+        /// Commit of an inline comment (default: the head, or the base with --side old).
+        #[arg(long, requires = "path")]
+        commit: Option<String>,
+        /// Side of the diff.
+        #[arg(long, value_enum, default_value_t = SideArg::New, requires = "path")]
+        side: SideArg,
+    },
+    /// Post a CI status on the head commit (the same name again replaces it).
+    Flag {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+        /// Flag name (the CI job).
+        #[arg(long)]
+        name: String,
+        /// success, failure, error, pending or canceled.
+        #[arg(long)]
+        status: String,
+        /// Completion, 0-100.
+        #[arg(long)]
+        percent: Option<u8>,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Link to the CI run.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Vote +1 (up) or -1 (down).
+    Vote {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+        /// up or down.
+        #[arg(value_enum)]
+        vote: VoteArg,
+    },
+    /// Change title, description, assignee, tags or watching.
+    Edit {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New description.
+        #[arg(long)]
+        body: Option<String>,
+        /// New assignee (empty to unassign).
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Add a tag (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Remove a tag (repeatable).
+        #[arg(long)]
+        untag: Vec<String>,
+        /// Watch it.
+        #[arg(long, conflicts_with = "unwatch")]
+        watch: bool,
+        /// Stop watching it.
+        #[arg(long)]
+        unwatch: bool,
+    },
+    /// Merge into the target branch, after the project's gates.
+    Merge {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+        /// How.
+        #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
+        strategy: StrategyArg,
+    },
+    /// Close without merging.
+    Close {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+    },
+    /// Reopen a closed pull request.
+    Reopen {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+    },
+    /// Follow the source branch: new head, commits, refs/pull/N/head, merge status.
+    Refresh {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Number.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PrStatusArg {
+    Open,
+    Closed,
+    Merged,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SideArg {
+    New,
+    Old,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VoteArg {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrategyArg {
+    /// Fast-forward only.
+    Ff,
+    /// A merge commit.
+    Merge,
+    /// One commit with all the changes.
+    Squash,
+    /// The commits replayed on the target.
+    Rebase,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _, Result};
 use forge_core::{ForgeHome, Store};
 use forge_git::Repo;
-use forge_tickets::{Actor, Tracker};
+use forge_tickets::{Actor, PullRequests, Tracker};
 
 /// Global options every command sees.
 pub struct Ctx {
@@ -99,6 +99,33 @@ impl Ctx {
             }
         };
         for w in warnings {
+            eprintln!("forge: warning: {w}");
+        }
+        result
+    }
+
+    /// Runs `f` with the pull requests of a project of the forge home and
+    /// the actor (anonymous when no user is given: reads only).
+    pub fn with_pulls<T>(
+        &self,
+        project: Option<&str>,
+        f: impl FnOnce(&PullRequests<'_>, Actor) -> Result<T>,
+    ) -> Result<T> {
+        let store = self.home_store()?;
+        let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
+        let project = store.project(name)?;
+        let pulls = PullRequests::open(&store, self.home()?, &project)?;
+        let actor = match self.as_user() {
+            Some(user) => Actor::for_user(&store, &project, user)?,
+            None => Actor {
+                username: String::new(),
+                email: String::new(),
+                role: None,
+                private_project: project.private,
+            },
+        };
+        let result = f(&pulls, actor);
+        for w in pulls.take_warnings() {
             eprintln!("forge: warning: {w}");
         }
         result

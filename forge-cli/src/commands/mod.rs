@@ -5,9 +5,10 @@ mod import;
 mod init;
 mod issue;
 mod merge_driver;
+mod pr;
 mod project;
 mod reindex;
-mod repo;
+pub(crate) mod repo;
 mod user;
 
 use anyhow::Result;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(cmd) => project::run(cmd, &ctx),
         Command::Issue(cmd) => issue::run(cmd, &ctx),
         Command::Repo(cmd) => repo::run(cmd, &ctx),
+        Command::Pr(cmd) => pr::run(cmd, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

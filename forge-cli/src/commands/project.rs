@@ -80,6 +80,37 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                 output::table(&["PROJECT", "OWNER", "VISIBILITY", "DESCRIPTION"], &rows);
             }
         }
+        ProjectCommand::Settings { name, set } => {
+            let mut project = visible(&store, ctx, &name)?;
+            if !set.is_empty() {
+                let user = ctx.user()?;
+                let access = store.access(&project, user, false)?;
+                if !forge_core::role::permits(&access, forge_core::role::Action::ModifyProject) {
+                    return Err(forge_core::Error::PermissionDenied {
+                        user: user.into(),
+                        action: forge_core::role::Action::ModifyProject.to_string(),
+                        project: project.full_name.clone(),
+                    }
+                    .into());
+                }
+                let mut settings = project.settings.clone();
+                for pair in &set {
+                    let (key, value) = pair.split_once('=').ok_or_else(|| {
+                        forge_core::Error::invalid(format!("--set `{pair}`"), "expected KEY=VALUE")
+                    })?;
+                    settings.set(key.trim(), value)?;
+                }
+                store.set_project_settings(&project, &settings)?;
+                project.settings = settings;
+            }
+            let entries = project.settings.entries();
+            if ctx.json {
+                output::json(&project.settings)?;
+            } else {
+                let rows: Vec<Vec<String>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
+                output::table(&["KEY", "VALUE"], &rows);
+            }
+        }
         ProjectCommand::Fork { name } => {
             let user = ctx.user()?;
             let project = store.project(&name)?;

@@ -12,9 +12,9 @@ use crate::output;
 const CAT_LIMIT: u64 = 10 << 20;
 
 /// Largest patch of one file that `show` and `diff` print; past it, only counts.
-const PATCH_LIMIT: usize = 1 << 20;
+pub(crate) const PATCH_LIMIT: usize = 1 << 20;
 
-fn print_diff(files: &[FileDiff]) {
+pub(crate) fn print_diff(files: &[FileDiff]) {
     let (adds, dels): (usize, usize) = files
         .iter()
         .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
@@ -62,7 +62,7 @@ fn print_diff(files: &[FileDiff]) {
     }
 }
 
-fn diff_json(files: &[FileDiff]) -> serde_json::Value {
+pub(crate) fn diff_json(files: &[FileDiff]) -> serde_json::Value {
     json!(files
         .iter()
         .map(|f| json!({

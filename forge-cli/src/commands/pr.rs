@@ -1,0 +1,367 @@
+//! `forge pr`: open, list, show, diff, review, flag, vote, merge, close, refresh.
+
+use anyhow::{anyhow, Result};
+use forge_git::MergeStrategy;
+use forge_tickets::doc::Side;
+use forge_tickets::request::FlagStatus;
+use forge_tickets::{InlineTarget, NewFlag, NewPull, PullDetails, PullEdit, PullFilter};
+use serde_json::json;
+
+use crate::cli::{PrCommand, PrStatusArg, SideArg, StrategyArg, VoteArg};
+use crate::commands::repo::{diff_json, print_diff, PATCH_LIMIT};
+use crate::context::Ctx;
+use crate::output;
+
+fn short(id: &str) -> &str {
+    &id[..10.min(id.len())]
+}
+
+fn print_details(p: &PullDetails) {
+    say!("#{} {} [{}]", p.id, p.title, p.status);
+    say!(
+        "{} wants to merge {} commit(s) from {}:{} into {}",
+        p.author,
+        p.commits.len(),
+        p.source.repo,
+        p.source.branch,
+        p.target
+    );
+    say!(
+        "head {}  base {}  score {:+}",
+        short(&p.head),
+        short(&p.base),
+        p.score
+    );
+    if let Some(a) = &p.assignee {
+        say!("assignee: {a}");
+    }
+    match (p.merge_status, &p.merge_commit) {
+        (_, Some(m)) => say!("merged as {}", short(m)),
+        (Some("conflicts"), _) => say!("merge status: conflicts in {}", p.conflicts.join(", ")),
+        (Some(s), _) => say!("merge status: {s}"),
+        (None, None) => {}
+    }
+    if !p.linked_issues.is_empty() {
+        let list: Vec<String> = p.linked_issues.iter().map(|n| format!("#{n}")).collect();
+        say!("linked issues: {}", list.join(", "));
+    }
+    for f in &p.flags {
+        let pct = f.percent.map(|p| format!(" {p}%")).unwrap_or_default();
+        say!(
+            "flag {}: {}{pct} {} {}",
+            f.name,
+            f.status,
+            f.comment,
+            f.url.as_deref().unwrap_or_default()
+        );
+    }
+    if !p.body.is_empty() {
+        say!("\n{}", p.body.trim_end());
+    }
+    if !p.commits.is_empty() {
+        say!("\ncommits:");
+        for c in &p.commits {
+            say!("  {} {}", short(&c.id), c.title);
+        }
+    }
+    for c in &p.comments {
+        let place = match (&c.path, c.line) {
+            (Some(path), Some(line)) => format!(
+                " on {path}:{line}{}",
+                if c.outdated { " (outdated)" } else { "" }
+            ),
+            _ => String::new(),
+        };
+        say!("\n--- {} at {}{place} [{}]", c.author, c.created_at, c.id);
+        say!("{}", c.body.trim_end());
+    }
+}
+
+pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
+    match cmd {
+        PrCommand::New {
+            project,
+            title,
+            body,
+            from,
+            from_fork,
+            from_url,
+            to,
+            assignee,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let new = NewPull {
+                title,
+                body,
+                from_branch: from,
+                from_fork,
+                from_url,
+                to,
+                assignee,
+            };
+            let pull = prs.create(&actor, new)?;
+            if ctx.json {
+                output::json(&prs.show(&actor, pull.number)?)
+            } else {
+                say!(
+                    "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
+                    pull.number,
+                    pull.title,
+                    pull.commits.len(),
+                    pull.source.repo,
+                    pull.source.branch,
+                    pull.target
+                );
+                Ok(())
+            }
+        }),
+        PrCommand::List {
+            project,
+            status,
+            author,
+            assignee,
+            limit,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let status = match status {
+                PrStatusArg::Open => Some("open".to_string()),
+                PrStatusArg::Closed => Some("closed".to_string()),
+                PrStatusArg::Merged => Some("merged".to_string()),
+                PrStatusArg::All => None,
+            };
+            let filter = PullFilter {
+                status,
+                author,
+                assignee,
+                limit,
+                offset: 0,
+            };
+            let pulls = prs.list(&actor, &filter)?;
+            if ctx.json {
+                return output::json(&pulls);
+            }
+            if pulls.is_empty() {
+                say!("no pull requests match");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = pulls
+                .into_iter()
+                .map(|p| {
+                    vec![
+                        format!("#{}", p.id),
+                        p.status.to_string(),
+                        output::clip(&p.title, 50),
+                        p.author,
+                        format!("{}:{}", p.source.repo, p.source.branch),
+                        p.target,
+                        p.updated_at,
+                    ]
+                })
+                .collect();
+            output::table(
+                &["ID", "STATUS", "TITLE", "AUTHOR", "FROM", "TO", "UPDATED"],
+                &rows,
+            );
+            Ok(())
+        }),
+        PrCommand::Show { project, id } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                let details = prs.show(&actor, id)?;
+                if ctx.json {
+                    output::json(&details)
+                } else {
+                    print_details(&details);
+                    Ok(())
+                }
+            })
+        }
+        PrCommand::Diff { project, id } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                let files = prs.diff(&actor, id, PATCH_LIMIT)?;
+                if ctx.json {
+                    output::json(&diff_json(&files))
+                } else {
+                    print_diff(&files);
+                    Ok(())
+                }
+            })
+        }
+        PrCommand::Comment {
+            project,
+            id,
+            body,
+            path,
+            line,
+            commit,
+            side,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let inline = match (path, line) {
+                (Some(path), Some(line)) => Some(InlineTarget {
+                    path,
+                    line,
+                    commit,
+                    side: match side {
+                        SideArg::New => Side::New,
+                        SideArg::Old => Side::Old,
+                    },
+                }),
+                _ => None,
+            };
+            let comment = prs.comment(&actor, id, &body, inline)?;
+            if ctx.json {
+                output::json(&forge_tickets::PullCommentView::from(comment))
+            } else {
+                say!("commented on pull request #{id} ({})", comment.id);
+                Ok(())
+            }
+        }),
+        PrCommand::Flag {
+            project,
+            id,
+            name,
+            status,
+            percent,
+            comment,
+            url,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let status = FlagStatus::parse(&status).ok_or_else(|| {
+                anyhow!(
+                    "invalid flag status `{status}`: expected success, failure, error, pending or canceled"
+                )
+            })?;
+            let flag = NewFlag {
+                name: name.clone(),
+                status,
+                percent,
+                comment,
+                url,
+            };
+            let pull = prs.flag(&actor, id, flag)?;
+            if ctx.json {
+                output::json(&prs.show(&actor, pull.number)?.flags)
+            } else {
+                say!(
+                    "flag {name} is {} on pull request #{id} ({})",
+                    status.as_str(),
+                    short(&pull.head)
+                );
+                Ok(())
+            }
+        }),
+        PrCommand::Vote { project, id, vote } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                prs.vote(&actor, id, matches!(vote, VoteArg::Up))?;
+                let details = prs.show(&actor, id)?;
+                if ctx.json {
+                    output::json(&json!({"id": id, "score": details.score, "votes": details.votes}))
+                } else {
+                    say!("voted on pull request #{id}; score {:+}", details.score);
+                    Ok(())
+                }
+            })
+        }
+        PrCommand::Edit {
+            project,
+            id,
+            title,
+            body,
+            assignee,
+            tag,
+            untag,
+            watch,
+            unwatch,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let edit = PullEdit {
+                title,
+                body,
+                assignee: assignee.map(|a| if a.is_empty() { None } else { Some(a) }),
+                add_tags: tag,
+                remove_tags: untag,
+                watch: match (watch, unwatch) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+            };
+            prs.edit(&actor, id, edit)?;
+            if ctx.json {
+                output::json(&prs.show(&actor, id)?)
+            } else {
+                say!("edited pull request #{id}");
+                Ok(())
+            }
+        }),
+        PrCommand::Merge {
+            project,
+            id,
+            strategy,
+        } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+            let strategy = match strategy {
+                StrategyArg::Ff => MergeStrategy::FastForward,
+                StrategyArg::Merge => MergeStrategy::MergeCommit,
+                StrategyArg::Squash => MergeStrategy::Squash,
+                StrategyArg::Rebase => MergeStrategy::Rebase,
+            };
+            let outcome = prs.merge(&actor, id, strategy)?;
+            if ctx.json {
+                output::json(&json!({
+                    "id": id,
+                    "status": outcome.request.status.as_str(),
+                    "merge_commit": outcome.merge_commit,
+                    "target": outcome.request.target,
+                    "closed_issues": outcome.closed_issues,
+                }))
+            } else {
+                say!(
+                    "merged pull request #{id} into {} ({})",
+                    outcome.request.target,
+                    short(&outcome.merge_commit)
+                );
+                for n in outcome.closed_issues {
+                    say!("closed issue #{n}");
+                }
+                Ok(())
+            }
+        }),
+        PrCommand::Close { project, id } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                let pull = prs.close(&actor, id)?;
+                done(ctx, prs, &actor, pull.number, "closed")
+            })
+        }
+        PrCommand::Reopen { project, id } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                let pull = prs.reopen(&actor, id)?;
+                done(ctx, prs, &actor, pull.number, "reopened")
+            })
+        }
+        PrCommand::Refresh { project, id } => {
+            ctx.with_pulls(project.project.as_deref(), |prs, actor| {
+                let pull = prs.refresh(&actor, id)?;
+                done(ctx, prs, &actor, pull.number, "refreshed")
+            })
+        }
+    }
+}
+
+fn done(
+    ctx: &Ctx,
+    prs: &forge_tickets::PullRequests<'_>,
+    actor: &forge_tickets::Actor,
+    id: u64,
+    verb: &str,
+) -> Result<()> {
+    let details = prs.show(actor, id)?;
+    if ctx.json {
+        output::json(&details)
+    } else {
+        let status = match details.merge_status {
+            Some(s) => format!("; merge status {s}"),
+            None => String::new(),
+        };
+        say!(
+            "{verb} pull request #{id}: {} head {}{status}",
+            details.status,
+            short(&details.head)
+        );
+        Ok(())
+    }
+}

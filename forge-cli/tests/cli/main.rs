@@ -9,6 +9,7 @@ mod freshness;
 mod issues;
 mod offline;
 mod pagure;
+mod pulls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

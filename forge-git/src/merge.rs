@@ -38,32 +38,91 @@ impl Repo {
         Ok(self.analyze(target, source)?.0)
     }
 
+    /// [`merge_analysis`](Self::merge_analysis), with the merge base it used
+    /// (`None` when the two share no history): callers that need both
+    /// compute the base, the costly part on a long history, once.
+    pub fn merge_analysis_and_base(
+        &self,
+        target: CommitId,
+        source: CommitId,
+    ) -> Result<(MergeStatus, Option<CommitId>), Error> {
+        let (status, _, base) = self.analyze(target, source)?;
+        Ok((status, base))
+    }
+
     /// The analysis, with the merged index when a merge commit is needed and
     /// merges cleanly (so a merge does not compute it a second time).
+    ///
+    /// The merge bases are computed once: they decide up-to-date and
+    /// fast-forward, and with a single base the trees are merged against it
+    /// directly (libgit2's commit merge would walk the history again). Only
+    /// criss-cross histories with several bases go through the recursive
+    /// commit merge.
     fn analyze(
         &self,
         target: CommitId,
         source: CommitId,
-    ) -> Result<(MergeStatus, Option<git2::Index>), Error> {
+    ) -> Result<(MergeStatus, Option<git2::Index>, Option<CommitId>), Error> {
         let repo = self.git();
-        if target == source
-            || repo
-                .graph_descendant_of(target.oid(), source.oid())
-                .map_err(|e| self.error(e))?
-        {
-            return Ok((MergeStatus::UpToDate, None));
+        if target == source {
+            return Ok((MergeStatus::UpToDate, None, Some(target)));
         }
-        if repo
-            .graph_descendant_of(source.oid(), target.oid())
-            .map_err(|e| self.error(e))?
-        {
-            return Ok((MergeStatus::FastForward, None));
+        let bases: Vec<git2::Oid> = match repo.merge_bases(target.oid(), source.oid()) {
+            Ok(bases) => bases.iter().copied().collect(),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Vec::new(),
+            Err(e) => return Err(self.error(e)),
+        };
+        if bases.contains(&source.oid()) {
+            return Ok((MergeStatus::UpToDate, None, Some(source)));
         }
-        let index = self.merged_index(target, source)?;
+        if bases.contains(&target.oid()) {
+            return Ok((MergeStatus::FastForward, None, Some(target)));
+        }
+        let index = match bases.as_slice() {
+            [] => self.merged_trees(None, target, source)?,
+            [base] => self.merged_trees(Some(*base), target, source)?,
+            _ => self.merged_index(target, source)?,
+        };
+        let base = bases.first().map(|b| CommitId::from_oid(*b));
         if index.has_conflicts() {
-            return Ok((MergeStatus::Conflicts(self.conflict_paths(&index)?), None));
+            return Ok((
+                MergeStatus::Conflicts(self.conflict_paths(&index)?),
+                None,
+                base,
+            ));
         }
-        Ok((MergeStatus::Merge, Some(index)))
+        Ok((MergeStatus::Merge, Some(index), base))
+    }
+
+    /// The trees of `target` and `source` merged against `base`'s (an empty
+    /// tree when `None`), renames detected.
+    fn merged_trees(
+        &self,
+        base: Option<git2::Oid>,
+        target: CommitId,
+        source: CommitId,
+    ) -> Result<git2::Index, Error> {
+        let repo = self.git();
+        let tree = |oid: git2::Oid| {
+            repo.find_commit(oid)
+                .and_then(|c| c.tree())
+                .map_err(|_| Error::UnknownCommit(oid.to_string()))
+        };
+        let ancestor = match base {
+            Some(b) => tree(b)?,
+            None => {
+                let empty = repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(|e| self.error(e))?;
+                repo.find_tree(empty).map_err(|e| self.error(e))?
+            }
+        };
+        let (ours, theirs) = (tree(target.oid())?, tree(source.oid())?);
+        let mut opts = MergeOptions::new();
+        opts.find_renames(true);
+        repo.merge_trees(&ancestor, &ours, &theirs, Some(&opts))
+            .map_err(|e| self.error(e))
     }
 
     /// `source` merged into `target` in memory, renames detected.
@@ -166,7 +225,7 @@ impl Repo {
         message: &str,
     ) -> Result<CommitId, Error> {
         let repo = self.git();
-        let (status, merged) = self.analyze(expected, source)?;
+        let (status, merged, _) = self.analyze(expected, source)?;
         let conflict = |paths: &[String]| Error::MergeConflict(paths.join(", "));
         let sig = git2::Signature::now(&merger.name, &merger.email).map_err(|e| self.error(e))?;
         let target = repo

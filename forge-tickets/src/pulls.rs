@@ -713,18 +713,29 @@ impl<'s> PullRequests<'s> {
     pub fn merge_status(&self, pull: &PullDoc) -> Result<MergeStatus> {
         let target = self.target_tip(&pull.target)?;
         let head = parse_commit(&pull.head, "head")?;
+        Ok(self.analysis(target, head)?.0)
+    }
+
+    /// The merge analysis of `head` into `target`, cached per pair; with the
+    /// merge base when it had to be computed (a cache miss).
+    fn analysis(
+        &self,
+        target: CommitId,
+        head: CommitId,
+    ) -> Result<(MergeStatus, Option<CommitId>)> {
         let (t, h) = (target.to_string(), head.to_string());
         if let Some((status, conflicts)) =
             pull_index::cached_merge(self.store.conn(), self.full_name(), &t, &h)?
         {
-            return Ok(match status.as_str() {
+            let status = match status.as_str() {
                 "up-to-date" => MergeStatus::UpToDate,
                 "fast-forward" => MergeStatus::FastForward,
                 "merge" => MergeStatus::Merge,
                 _ => MergeStatus::Conflicts(conflicts),
-            });
+            };
+            return Ok((status, None));
         }
-        let status = self.source.merge_analysis(target, head)?;
+        let (status, base) = self.source.merge_analysis_and_base(target, head)?;
         let conflicts = match &status {
             MergeStatus::Conflicts(paths) => paths.clone(),
             _ => Vec::new(),
@@ -737,7 +748,7 @@ impl<'s> PullRequests<'s> {
             status.as_str(),
             &conflicts,
         )?;
-        Ok(status)
+        Ok((status, base))
     }
 
     /// One request with its comments, score, flags and merge status.
@@ -1117,7 +1128,14 @@ impl<'s> PullRequests<'s> {
         }
         let head = self.fetch_source(&pull.source, &format!("refs/pull/{number}/head"))?;
         let target_tip = self.target_tip(&pull.target)?;
-        let base = self.source.merge_base(target_tip, head)?.ok_or_else(|| {
+        // Analyzing now fills the merge cache for the next `show`, and a
+        // cache miss yields the merge base the document needs at no extra cost.
+        let (_, base) = self.analysis(target_tip, head)?;
+        let base = match base {
+            Some(base) => Some(base),
+            None => self.source.merge_base(target_tip, head)?,
+        };
+        let base = base.ok_or_else(|| {
             Error::invalid(
                 format!("branch `{}`", pull.source.branch),
                 format!("it no longer shares history with `{}`", pull.target),
@@ -1126,7 +1144,6 @@ impl<'s> PullRequests<'s> {
         let (head_text, base_text) = (head.to_string(), base.to_string());
         let merged_outside = base == head;
         if head_text == pull.head && base_text == pull.base && !merged_outside {
-            self.merge_status(&pull)?;
             return Ok(pull);
         }
         let (commits, linked, _) = if merged_outside {
@@ -1173,11 +1190,7 @@ impl<'s> PullRequests<'s> {
             changes.push(Change::put(request_path(number), doc::to_bytes(&d)));
             Ok(changes)
         })?;
-        let pull = out.ok_or_else(|| self.no_request(number))?;
-        if pull.status == PullStatus::Open {
-            self.merge_status(&pull)?;
-        }
-        Ok(pull)
+        out.ok_or_else(|| self.no_request(number))
     }
 
     /// Refreshes every open request of this project fed by `branch` of the

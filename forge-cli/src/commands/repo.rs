@@ -15,6 +15,10 @@ const CAT_LIMIT: u64 = 10 << 20;
 pub(crate) const PATCH_LIMIT: usize = 1 << 20;
 
 pub(crate) fn print_diff(files: &[FileDiff]) {
+    use std::fmt::Write as _;
+    // One write for the whole diff: stdout is line-buffered, and a diff of
+    // a thousand files would otherwise cost thousands of system calls.
+    let mut out = String::new();
     let (adds, dels): (usize, usize) = files
         .iter()
         .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
@@ -29,37 +33,36 @@ pub(crate) fn print_diff(files: &[FileDiff]) {
         } else {
             format!("+{} -{}", f.additions, f.deletions)
         };
-        say!(" {:<12} {counts:<12} {name}", f.status.as_str());
+        let _ = writeln!(out, " {:<12} {counts:<12} {name}", f.status.as_str());
     }
-    say!(
+    let _ = writeln!(
+        out,
         " {} files changed, {adds} insertions(+), {dels} deletions(-)",
         files.len()
     );
     for f in files {
         if f.old_mode != f.new_mode && f.old_mode != 0 && f.new_mode != 0 {
-            say!(
+            let _ = writeln!(
+                out,
                 "\nmode {:06o} => {:06o} {}",
                 f.old_mode,
                 f.new_mode,
                 f.new_path.as_deref().unwrap_or_default()
             );
         }
-        match &f.patch {
-            Some(patch) => say!("\n{}", patch.trim_end()),
-            None if f.binary => say!(
-                "\nBinary file {} differs",
-                f.new_path
-                    .as_ref()
-                    .or(f.old_path.as_ref())
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            ),
-            None => say!(
-                "\n{}: patch over {PATCH_LIMIT} bytes, not shown",
-                f.new_path.as_deref().unwrap_or_default()
-            ),
-        }
+        let path = f
+            .new_path
+            .as_ref()
+            .or(f.old_path.as_ref())
+            .map(String::as_str)
+            .unwrap_or_default();
+        let _ = match &f.patch {
+            Some(patch) => writeln!(out, "\n{}", patch.trim_end()),
+            None if f.binary => writeln!(out, "\nBinary file {path} differs"),
+            None => writeln!(out, "\n{path}: patch over {PATCH_LIMIT} bytes, not shown"),
+        };
     }
+    say!("{}", out.trim_end());
 }
 
 pub(crate) fn diff_json(files: &[FileDiff]) -> serde_json::Value {

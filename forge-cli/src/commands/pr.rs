@@ -19,8 +19,13 @@ fn short(id: &str) -> &str {
 fn print_details(p: &PullDetails) {
     say!("#{} {} [{}]", p.id, p.title, p.status);
     say!(
-        "{} wants to merge {} commit(s) from {}:{} into {}",
+        "{} {} {} commit(s) from {}:{} into {}",
         p.author,
+        if p.status == "open" {
+            "wants to merge"
+        } else {
+            "proposed"
+        },
         p.commits.len(),
         p.source.repo,
         p.source.branch,

@@ -1,4 +1,4 @@
-//! `forge reindex`: rebuild the issue index from git.
+//! `forge reindex`: rebuild the issue and pull-request indexes from git.
 
 use anyhow::Result;
 use serde_json::json;
@@ -28,21 +28,45 @@ pub fn run(project: Option<&str>, ctx: &Ctx) -> Result<()> {
             bar.finish_and_clear();
             Ok((tracker.project().to_string(), report))
         })?;
-        results.push(report);
+        // Pull requests exist only in a forge home (not in a tickets clone).
+        let pulls = match (&project, ctx.home()) {
+            (Some(name), Ok(_)) => Some(ctx.with_pulls(Some(name), |prs, _| Ok(prs.reindex()?))?),
+            _ => None,
+        };
+        results.push((report.0, report.1, pulls));
     }
     if ctx.json {
         let out: Vec<_> = results
             .iter()
-            .map(|(p, r)| json!({"project": p, "issues": r.issues, "comments": r.comments, "problems": r.problems}))
+            .map(|(p, r, pulls)| {
+                let mut problems = r.problems.clone();
+                problems.extend(pulls.iter().flat_map(|q| q.problems.iter().cloned()));
+                json!({"project": p, "issues": r.issues, "comments": r.comments,
+                       "pull_requests": pulls.as_ref().map(|q| q.issues).unwrap_or(0),
+                       "pull_request_comments": pulls.as_ref().map(|q| q.comments).unwrap_or(0),
+                       "problems": problems})
+            })
             .collect();
         output::json(&out)?;
     } else {
-        for (p, r) in results {
-            say!(
-                "reindexed {p}: {} issues, {} comments",
-                r.issues,
-                r.comments
-            );
+        for (p, r, pulls) in results {
+            match &pulls {
+                Some(q) => say!(
+                    "reindexed {p}: {} issues, {} comments, {} pull requests, {} pull-request comments",
+                    r.issues,
+                    r.comments,
+                    q.issues,
+                    q.comments
+                ),
+                None => say!(
+                    "reindexed {p}: {} issues, {} comments",
+                    r.issues,
+                    r.comments
+                ),
+            }
+            for problem in pulls.iter().flat_map(|q| q.problems.iter()) {
+                eprintln!("forge: warning: skipped malformed request document {problem}");
+            }
         }
     }
     Ok(())

@@ -715,3 +715,52 @@ fn bad_requests_are_refused_with_no_trace() {
     let err = forge.fails_line(&format!("--as alice pr new -p {P} --title T --from topic"));
     assert!(err.contains("disabled"), "{err}");
 }
+
+#[test]
+fn request_documents_pushed_by_hand_are_indexed_with_events() {
+    let forge = Forge::with_project();
+    let work = project_with_main(&forge);
+    git(&work, &["checkout", "-q", "-b", "topic"]);
+    commit_file(&work, "n.txt", "n\n", "New file");
+    git(&work, &["push", "-q", "origin", "topic"]);
+    forge.ok_line(&format!(
+        "--as alice pr new -p {P} --title Before --from topic"
+    ));
+    forge.ok_line(&format!("--as alice pr comment -p {P} 1 --body first"));
+
+    let requests = forge.home().join("requests/tools/hammer.git");
+    let clone = forge.dir.path().join("requests-bob");
+    clone_as(&requests, &clone, "bob");
+    let path = clone.join("01/1/request.json");
+    let text = std::fs::read_to_string(&path).expect("request.json");
+    std::fs::write(&path, text.replace("\"Before\"", "\"After\"")).expect("write");
+    git(&clone, &["commit", "-qam", "Retitle by hand"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    assert_eq!(show(&forge, 1)["title"], "After");
+    let events = forge.json_line(&format!("events -p {P}"));
+    let edit = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["type"] == "pr.edit")
+        .expect("a pr.edit event");
+    assert_eq!(edit["actor"], "bob");
+    assert_eq!(edit["fields"]["fields"]["title"], "After");
+
+    std::fs::write(&path, "{ not json").expect("write");
+    git(&clone, &["commit", "-qam", "Break it"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    let out = forge.run(&["pr", "show", "-p", P, "1", "--json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("01/1/request.json"), "{stderr}");
+    let kept: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(kept["title"], "After", "the last good state is kept");
+    assert_eq!(kept["comments"].as_array().map(Vec::len), Some(1));
+
+    let reindexed = forge.json_line("reindex");
+    assert_eq!(reindexed[0]["pull_request_comments"], 1);
+    assert!(reindexed[0]["problems"][0]
+        .as_str()
+        .is_some_and(|p| p.contains("01/1/request.json")));
+}

@@ -22,15 +22,44 @@ run init
     run --as alice project create demo/hammer --description "A hammer, tracked by forge"
 
 export FORGE_USER=alice
+# Events from here on are this run's (the demo can run again on the same home).
+since=$("$FORGE" events -p demo/hammer --json | sed -n 's/^ *"id": \([0-9]*\),$/\1/p' | tail -n 1)
 out=$("$FORGE" issue new -p demo/hammer --title "The handle is loose" \
     --body "It wobbles when I *hit* nails." --tag bug --assignee bob)
 echo "\$ forge issue new -p demo/hammer --title 'The handle is loose' ..."; echo "$out"; echo
 id=$(echo "$out" | sed -n 's/^opened issue #\([0-9]*\).*/\1/p')
-FORGE_USER=bob run issue comment -p demo/hammer "$id" --body "Glued it; please check."
-run issue edit -p demo/hammer "$id" --add-tag fixed-in-main
-run issue close -p demo/hammer "$id" --reason Fixed
+FORGE_USER=bob run issue comment -p demo/hammer "$id" --body "The wedge has dried out."
+run issue edit -p demo/hammer "$id" --add-tag confirmed
+
+# A fix on a branch of the project's repository, pushed with plain git.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+source_repo="$FORGE_HOME/repos/demo/hammer.git"
+g() { git -C "$work/hammer" -c user.name=alice -c user.email=alice@example.org "$@"; }
+git clone -q "$source_repo" "$work/hammer" 2>/dev/null
+if ! g rev-parse -q --verify origin/main >/dev/null; then
+    g checkout -q -b main
+    printf 'A hammer.\n\nwedge: wooden\n' > "$work/hammer/README"
+    g add README && g commit -qm "Describe the hammer" && g push -q origin main
+fi
+g checkout -q -B "fix-$id" origin/main
+printf 'A hammer.\n\nwedge: steel, glued (issue %s)\n' "$id" > "$work/hammer/README"
+g commit -qam "Replace the wedge" -m "Fixes #$id"
+echo "\$ git push origin fix-$id"; g push -q origin "fix-$id"; echo
+
+out=$("$FORGE" pr new -p demo/hammer --title "Steel wedge" --from "fix-$id" \
+    --body "A steel wedge does not dry out.")
+echo "\$ forge pr new -p demo/hammer --title 'Steel wedge' --from fix-$id ..."; echo "$out"; echo
+pr=$(echo "$out" | sed -n 's/^opened pull request #\([0-9]*\).*/\1/p')
+FORGE_USER=bob run pr comment -p demo/hammer "$pr" --body "Why steel?" --path README --line 3
+FORGE_USER=bob run pr comment -p demo/hammer "$pr" --body "+1"
+run pr flag -p demo/hammer "$pr" --name ci --status success --percent 100 --url https://ci.example.org/1
+run pr show -p demo/hammer "$pr"
+run pr diff -p demo/hammer "$pr"
+run pr merge -p demo/hammer "$pr" --strategy squash
 run issue list -p demo/hammer --status all
 run issue show -p demo/hammer "$id"
-run events -p demo/hammer
-echo "The issues live in git: $FORGE_HOME/tickets/demo/hammer.git"
-git --git-dir "$FORGE_HOME/tickets/demo/hammer.git" log --format='  %h %an: %s' -5
+run events -p demo/hammer --since "${since:-0}"
+echo "The issues and pull requests live in git: $FORGE_HOME/tickets/demo/hammer.git, $FORGE_HOME/requests/demo/hammer.git"
+git --git-dir "$FORGE_HOME/tickets/demo/hammer.git" log --format='  %h %an: %s' -4
+git --git-dir "$FORGE_HOME/requests/demo/hammer.git" log --format='  %h %an: %s' -4

@@ -299,12 +299,21 @@ pub fn new_uid() -> String {
 
 /// A new comment id: creation time then randomness, so ids sort by time and
 /// two clones never pick the same one.
+/// The milliseconds of the current second are part of the id, so comments
+/// made within one second still sort in the order they were made.
 pub fn new_comment_id(created_at: &str) -> String {
     let compact: String = created_at
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    format!("{compact}-{}", hex::encode(rand::random::<[u8; 4]>()))
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
+    format!(
+        "{compact}{millis:03}-{}",
+        hex::encode(rand::random::<[u8; 4]>())
+    )
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ fn the_quick_start_demo_runs() {
     );
     assert!(stdout.contains("issue.closed"), "{stdout}");
     assert!(
+        stdout.contains("merged pull request #2 into main") && stdout.contains("closed issue #1"),
+        "the pull request fixes the issue: {stdout}"
+    );
+    assert!(stdout.contains("pr.merged"), "{stdout}");
+    assert!(
         dir.path().join("forge-data/forge.db").exists(),
         "the demo uses ./forge-data"
     );

@@ -8,7 +8,8 @@ Run from the repository root:
 
 Figures (each pair is run alternately in one loop, so both see the same machine):
   * Merge analysis after the source branch moved, on a 10,000-commit
-    repository with a 50-commit pull request: `forge pr refresh` (fetches the
+    repository (2,000 files in 50 folders, packed by `git gc`) with a
+    50-commit pull request: `forge pr refresh` (fetches the
     new head into refs/pull/N/head, lists the commits, analyzes the merge,
     marks outdated comments, commits the request document) against
     `git merge-tree --write-tree main topic` on the same repository.
@@ -110,6 +111,9 @@ def merge_analysis(tmp, forge, runs):
     repo = os.path.join(tmp, "home", "repos", "big.git")
     print("building a 10,000-commit repository (2,000 files) with a 50-commit topic branch...")
     fast_import(repo, history_stream(10_000, 2_000, 9_900, 50))
+    # A hosted repository is packed by `git gc` (forge runs `git gc --auto`
+    # itself); fast-import's pack is not what a real repository looks like.
+    run(["git", "--git-dir", repo, "gc", "--quiet"])
     run([forge, "pr", "new", "-p", "big", "--title", "Topic", "--from", "topic"], env=env)
     count = int(run(["git", "--git-dir", repo, "rev-list", "--count", "main"]).decode())
     pr_count = int(run(["git", "--git-dir", repo, "rev-list", "--count", "main..topic"]).decode())

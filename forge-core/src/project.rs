@@ -466,6 +466,43 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether `username` may move `branch` of the project's repository
+    /// (push to it, or merge a pull request into it): admins and committers
+    /// any branch, collaborators the branches matching their patterns
+    /// (from their own role or a group's), others none.
+    pub fn may_write_branch(
+        &self,
+        project: &Project,
+        username: &str,
+        branch: &str,
+    ) -> Result<bool> {
+        if username == project.owner {
+            return Ok(true);
+        }
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT r.role, r.branches FROM project_user_roles r JOIN users u ON u.id = r.user_id
+             WHERE r.project_id = ?1 AND u.username = ?2
+             UNION ALL
+             SELECT r.role, r.branches FROM project_group_roles r JOIN group_members m ON m.group_id = r.group_id
+             JOIN users u ON u.id = m.user_id WHERE r.project_id = ?1 AND u.username = ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![project.id, username], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (role, branches) in rows {
+            match role.parse::<Role>()? {
+                Role::Admin | Role::Commit => return Ok(true),
+                Role::Collaborator if crate::role::branch_matches(&branches, branch) => {
+                    return Ok(true)
+                }
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+
     /// The highest role a user holds on a project, directly or through a group.
     pub fn role_of(&self, project: &Project, username: &str) -> Result<Option<Role>> {
         if username == project.owner {
@@ -577,6 +614,28 @@ mod tests {
         store.add_user("bob", "Bob", &["bob@example.org"])?;
         let p = store.create_project("tools/hammer", "", false, "alice")?;
         Ok((store, p))
+    }
+
+    #[test]
+    fn collaborators_write_only_their_branches() -> Result<()> {
+        let (store, p) = setup()?;
+        store.add_user("carol", "Carol", &["carol@example.org"])?;
+        assert!(store.may_write_branch(&p, "alice", "main")?);
+        assert!(!store.may_write_branch(&p, "bob", "main")?);
+        store.set_member(&p, "bob", Role::Collaborator, "feature/*, docs")?;
+        assert!(store.may_write_branch(&p, "bob", "feature/x")?);
+        assert!(store.may_write_branch(&p, "bob", "docs")?);
+        assert!(!store.may_write_branch(&p, "bob", "main")?);
+        store.create_group("core")?;
+        store.add_group_member("core", "bob")?;
+        store.set_member(&p, "@core", Role::Commit, "")?;
+        assert!(
+            store.may_write_branch(&p, "bob", "main")?,
+            "the group's role counts"
+        );
+        store.set_member(&p, "carol", Role::Ticket, "")?;
+        assert!(!store.may_write_branch(&p, "carol", "feature/x")?);
+        Ok(())
     }
 
     #[test]

@@ -31,6 +31,38 @@ impl MergeStatus {
     }
 }
 
+/// git's file mode of a folder.
+const TREE_MODE: i32 = 0o040000;
+
+/// A tree entry as the tree-level merge compares it.
+#[derive(Clone)]
+struct TreeKey {
+    name: Vec<u8>,
+    id: git2::Oid,
+    mode: i32,
+}
+
+impl TreeKey {
+    fn of(e: &git2::TreeEntry<'_>) -> TreeKey {
+        TreeKey {
+            name: e.name_bytes().to_vec(),
+            id: e.id(),
+            mode: e.filemode(),
+        }
+    }
+
+    /// git's tree order: names compared bytewise, a folder as if followed by `/`.
+    fn order(&self, other: &TreeKey) -> std::cmp::Ordering {
+        fn key(k: &TreeKey) -> impl Iterator<Item = u8> + '_ {
+            k.name
+                .iter()
+                .copied()
+                .chain((k.mode == TREE_MODE).then_some(b'/'))
+        }
+        key(self).cmp(key(other))
+    }
+}
+
 impl Repo {
     /// Analyzes merging `source` into `target`; both commits must be in this
     /// repository (a fork's commits are fetched in first).
@@ -78,12 +110,17 @@ impl Repo {
         if bases.contains(&target.oid()) {
             return Ok((MergeStatus::FastForward, None, Some(target)));
         }
+        let base = bases.first().map(|b| CommitId::from_oid(*b));
+        if let [single] = bases.as_slice() {
+            if self.merges_trivially(*single, target, source)? {
+                return Ok((MergeStatus::Merge, None, base));
+            }
+        }
         let index = match bases.as_slice() {
             [] => self.merged_trees(None, target, source)?,
             [base] => self.merged_trees(Some(*base), target, source)?,
             _ => self.merged_index(target, source)?,
         };
-        let base = bases.first().map(|b| CommitId::from_oid(*b));
         if index.has_conflicts() {
             return Ok((
                 MergeStatus::Conflicts(self.conflict_paths(&index)?),
@@ -92,6 +129,147 @@ impl Repo {
             ));
         }
         Ok((MergeStatus::Merge, Some(index), base))
+    }
+
+    /// Whether the two sides' changes against `base` touch no common file,
+    /// decided from tree entries alone: a folder (or file) that only one side
+    /// changed is taken whole without being read, as git's own merge does,
+    /// so the cost follows the size of the changes, not of the repository.
+    /// `false` means "not sure" (both sides changed one file, or a file is
+    /// gone on both sides, which rename detection could turn into a
+    /// conflict); the caller then runs the full merge.
+    fn merges_trivially(
+        &self,
+        base: git2::Oid,
+        target: CommitId,
+        source: CommitId,
+    ) -> Result<bool, Error> {
+        let repo = self.git();
+        let tree_id = |oid: git2::Oid| {
+            repo.find_commit(oid)
+                .map(|c| c.tree_id())
+                .map_err(|_| Error::UnknownCommit(oid.to_string()))
+        };
+        let (b, o, t) = (
+            tree_id(base)?,
+            tree_id(target.oid())?,
+            tree_id(source.oid())?,
+        );
+        self.trees_merge_trivially(Some(b), Some(o), Some(t))
+    }
+
+    fn trees_merge_trivially(
+        &self,
+        base: Option<git2::Oid>,
+        ours: Option<git2::Oid>,
+        theirs: Option<git2::Oid>,
+    ) -> Result<bool, Error> {
+        let repo = self.git();
+        let read = |id: Option<git2::Oid>| -> Result<Option<git2::Tree<'_>>, Error> {
+            id.map(|id| repo.find_tree(id).map_err(|e| self.error(e)))
+                .transpose()
+        };
+        let (bt, ot, tt) = (read(base)?, read(ours)?, read(theirs)?);
+        // Entries in git's tree order (by name, a folder sorting as if its
+        // name ended in `/`), walked side by side without collecting them.
+        let entries = |t: &Option<git2::Tree<'_>>| -> Vec<TreeKey> {
+            t.as_ref()
+                .map(|t| t.iter().map(|e| TreeKey::of(&e)).collect())
+                .unwrap_or_default()
+        };
+        let (b, o, t) = (entries(&bt), entries(&ot), entries(&tt));
+        // A name that is a folder on one side and a file on another is a
+        // file/folder conflict the entry-by-entry walk below would miss.
+        for folder in [&b, &o, &t]
+            .into_iter()
+            .flatten()
+            .filter(|e| e.mode == TREE_MODE)
+        {
+            let file = TreeKey {
+                mode: 0o100644,
+                ..folder.clone()
+            };
+            if [&b, &o, &t]
+                .into_iter()
+                .any(|list| list.binary_search_by(|e| e.order(&file)).is_ok())
+            {
+                return Ok(false);
+            }
+        }
+        let (mut i, mut j, mut k) = (0, 0, 0);
+        loop {
+            let next = [b.get(i), o.get(j), t.get(k)]
+                .into_iter()
+                .flatten()
+                .min_by(|x, y| x.order(y))
+                .cloned();
+            let Some(next) = next else { break };
+            let take = |list: &[TreeKey], at: &mut usize| match list.get(*at) {
+                Some(e) if e.order(&next).is_eq() => {
+                    *at += 1;
+                    Some((e.id, e.mode))
+                }
+                _ => None,
+            };
+            let (be, oe, te) = (take(&b, &mut i), take(&o, &mut j), take(&t, &mut k));
+            if be == oe || be == te {
+                continue; // one side left it alone: the other side's version wins
+            }
+            let is_tree = |e: Option<(git2::Oid, i32)>| e.is_some_and(|e| e.1 == TREE_MODE);
+            if oe == te {
+                // Both sides made the same change. Harmless unless something
+                // was deleted on both sides (a rename on each side would be a
+                // rename/rename conflict for git).
+                if oe.is_none()
+                    || (is_tree(be) && self.deletes_something(be.as_ref(), oe.as_ref())?)
+                {
+                    return Ok(false);
+                }
+                continue;
+            }
+            let trees = is_tree(oe) && is_tree(te) && (be.is_none() || is_tree(be));
+            if !trees
+                || !self.trees_merge_trivially(be.map(|e| e.0), oe.map(|e| e.0), te.map(|e| e.0))?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether any file of tree `from` is missing from tree `to`.
+    fn deletes_something(
+        &self,
+        from: Option<&(git2::Oid, i32)>,
+        to: Option<&(git2::Oid, i32)>,
+    ) -> Result<bool, Error> {
+        let (Some(from), Some(to)) = (from, to) else {
+            return Ok(from.is_some());
+        };
+        if from.0 == to.0 {
+            return Ok(false);
+        }
+        if from.1 != TREE_MODE || to.1 != TREE_MODE {
+            return Ok(false);
+        }
+        let repo = self.git();
+        let (a, b) = (
+            repo.find_tree(from.0).map_err(|e| self.error(e))?,
+            repo.find_tree(to.0).map_err(|e| self.error(e))?,
+        );
+        for entry in a.iter() {
+            let here = (entry.id(), entry.filemode());
+            match b.get_name_bytes(entry.name_bytes()) {
+                None => return Ok(true),
+                Some(other) => {
+                    let there = (other.id(), other.filemode());
+                    if here.1 == TREE_MODE && self.deletes_something(Some(&here), Some(&there))? {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The trees of `target` and `source` merged against `base`'s (an empty
@@ -162,6 +340,133 @@ impl Repo {
 mod tests {
     use super::*;
     use crate::{Change, Identity};
+
+    /// The tree-level shortcut must agree with libgit2's full merge (renames
+    /// detected) on every kind of history, including the rename cases it
+    /// cannot decide alone.
+    #[test]
+    fn the_tree_level_shortcut_agrees_with_the_full_merge() -> Result<(), Error> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo::init_bare(&dir.path().join("r.git"))?;
+        let who = Identity::new("alice", "alice@example.org");
+        let text = |n: usize| {
+            (0..20)
+                .map(|i| format!("line {i} of file {n}\n"))
+                .collect::<String>()
+        };
+        let mut files: Vec<Change> = (0..6)
+            .map(|n| Change::put(format!("d{}/f{n}.txt", n % 3), text(n).into_bytes()))
+            .collect();
+        files.push(Change::put("top.txt", b"top\n".to_vec()));
+        let base = repo.commit_with("main", &who, "base", |_| Ok(files.clone()))?;
+        type Side = Vec<Change>;
+        let edit = |path: &str, from: usize, line: &str| {
+            Change::put(path, text(from).replacen("line 3", line, 1).into_bytes())
+        };
+        let cases: Vec<(&str, Side, Side)> = vec![
+            (
+                "disjoint folders",
+                vec![edit("d0/f0.txt", 0, "X")],
+                vec![edit("d1/f1.txt", 1, "Y")],
+            ),
+            (
+                "one folder, two files",
+                vec![edit("d0/f0.txt", 0, "X")],
+                vec![edit("d0/f3.txt", 3, "Y")],
+            ),
+            (
+                "one file, far apart",
+                vec![edit("d0/f0.txt", 0, "X")],
+                vec![Change::put(
+                    "d0/f0.txt",
+                    text(0).replacen("line 17", "Z", 1).into_bytes(),
+                )],
+            ),
+            (
+                "one line",
+                vec![edit("d0/f0.txt", 0, "X")],
+                vec![edit("d0/f0.txt", 0, "Y")],
+            ),
+            (
+                "same change",
+                vec![edit("d0/f0.txt", 0, "X")],
+                vec![edit("d0/f0.txt", 0, "X")],
+            ),
+            (
+                "rename and delete",
+                vec![
+                    Change::delete("d0/f0.txt"),
+                    Change::put("d2/moved.txt", text(0).into_bytes()),
+                ],
+                vec![Change::delete("d0/f0.txt")],
+            ),
+            (
+                "rename both ways",
+                vec![
+                    Change::delete("d0/f0.txt"),
+                    Change::put("d1/a.txt", text(0).into_bytes()),
+                ],
+                vec![
+                    Change::delete("d0/f0.txt"),
+                    Change::put("d2/b.txt", text(0).into_bytes()),
+                ],
+            ),
+            (
+                "rename and modify",
+                vec![
+                    Change::delete("d0/f0.txt"),
+                    Change::put("d1/a.txt", text(0).into_bytes()),
+                ],
+                vec![edit("d0/f0.txt", 0, "Y")],
+            ),
+            (
+                "add and add",
+                vec![Change::put("new.txt", b"one\n".to_vec())],
+                vec![Change::put("new.txt", b"two\n".to_vec())],
+            ),
+            (
+                "file and folder",
+                vec![Change::put("x", b"file\n".to_vec())],
+                vec![Change::put("x/y", b"nested\n".to_vec())],
+            ),
+            (
+                "delete and modify",
+                vec![Change::delete("top.txt")],
+                vec![Change::put("top.txt", b"TOP\n".to_vec())],
+            ),
+        ];
+        for (i, (name, ours, theirs)) in cases.into_iter().enumerate() {
+            let (a, b) = (format!("ours{i}"), format!("theirs{i}"));
+            for branch in [&a, &b] {
+                repo.git()
+                    .reference(&format!("refs/heads/{branch}"), base.oid(), false, "test")
+                    .map_err(|e| repo.error(e))?;
+            }
+            let o = repo.commit_with(&a, &who, &a, |_| Ok(ours.clone()))?;
+            let t = repo.commit_with(&b, &who, &b, |_| Ok(theirs.clone()))?;
+            let full = repo.merged_trees(Some(base.oid()), o, t)?;
+            let expected = if full.has_conflicts() {
+                MergeStatus::Conflicts(repo.conflict_paths(&full)?)
+            } else {
+                MergeStatus::Merge
+            };
+            let got = repo.merge_analysis(o, t)?;
+            assert_eq!(got, expected, "{name}");
+            if name == "disjoint folders" || name == "one folder, two files" {
+                assert!(
+                    repo.merges_trivially(base.oid(), o, t)?,
+                    "{name} needs no full merge"
+                );
+            }
+            if name.starts_with("rename") {
+                assert!(
+                    !repo.merges_trivially(base.oid(), o, t)?,
+                    "{name} goes to the full merge"
+                );
+            }
+        }
+        Ok(())
+    }
 
     #[test]
     fn the_four_outcomes() -> Result<(), Error> {

@@ -77,6 +77,11 @@ impl Change {
         }
     }
 
+    /// Shorthand for [`Change::Delete`].
+    pub fn delete(path: impl Into<String>) -> Self {
+        Change::Delete { path: path.into() }
+    }
+
     fn path(&self) -> &str {
         match self {
             Change::Put { path, .. } | Change::Delete { path } => path,

@@ -1277,6 +1277,16 @@ impl<'s> PullRequests<'s> {
     ) -> Result<MergeOutcome> {
         self.require(actor, Action::PullRequestMerge, false)?;
         let pull = self.visible(actor, number)?;
+        if !self
+            .store
+            .may_write_branch(&self.project, &actor.username, &pull.target)?
+        {
+            return Err(Error::Core(forge_core::Error::PermissionDenied {
+                user: actor.username.clone(),
+                action: format!("{} into branch `{}`", Action::PullRequestMerge, pull.target),
+                project: self.full_name().to_string(),
+            }));
+        }
         if pull.status != PullStatus::Open {
             return Err(Error::invalid(
                 format!("pull request #{number}"),

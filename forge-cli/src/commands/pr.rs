@@ -341,7 +341,23 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
         PrCommand::Refresh { project, id } => {
             ctx.with_pulls(project.project.as_deref(), |prs, actor| {
                 let pull = prs.refresh(&actor, id)?;
-                done(ctx, prs, &actor, pull.number, "refreshed")
+                if ctx.json {
+                    return done(ctx, prs, &actor, pull.number, "refreshed");
+                }
+                // The refresh just analyzed the merge: this reads the cache.
+                let status = match &pull.status {
+                    forge_tickets::request::PullStatus::Open => {
+                        format!("; merge status {}", prs.merge_status(&pull)?.as_str())
+                    }
+                    _ => String::new(),
+                };
+                say!(
+                    "refreshed pull request #{id}: {} head {} ({} commit(s)){status}",
+                    pull.status.as_str(),
+                    short(&pull.head),
+                    pull.commits.len()
+                );
+                Ok(())
             })
         }
     }

@@ -419,3 +419,90 @@ fn project_settings_decide_priorities_milestones_and_custom_fields() {
             .contains_key("notes"));
     });
 }
+
+/// Pull requests through the library: a collaborator merges only into the
+/// branches their patterns name, and concurrent flags on one request all land.
+#[test]
+fn pull_requests_respect_collaborator_branches_and_concurrent_flags() {
+    use forge_core::role::Role;
+    use forge_git::MergeStrategy;
+    use forge_tickets::request::FlagStatus;
+    use forge_tickets::{NewFlag, NewPull, PullRequests};
+
+    let h = setup();
+    let source = Repo::open(&h.home.project_paths("hammer").source).expect("source");
+    let who = Identity::new("alice", "alice@example.org");
+    let base = source
+        .commit_with("main", &who, "base", |_| {
+            Ok(vec![Change::put("a.txt", b"a\n".to_vec())])
+        })
+        .expect("base");
+    for branch in ["feature/x", "release"] {
+        source
+            .set_ref(&format!("refs/heads/{branch}"), base, "branch")
+            .expect("branch");
+    }
+    source
+        .commit_with("feature/x", &who, "work", |_| {
+            Ok(vec![Change::put("b.txt", b"b\n".to_vec())])
+        })
+        .expect("work");
+    let store = Store::open(&h.home.db_path()).expect("store");
+    let project = store.project("hammer").expect("project");
+    store
+        .set_member(&project, "bob", Role::Collaborator, "feature/*, release")
+        .expect("member");
+    let prs = PullRequests::open(&store, &h.home, &project).expect("prs");
+    let alice = Actor::for_user(&store, &project, "alice").expect("alice");
+    let bob = Actor::for_user(&store, &project, "bob").expect("bob");
+    let new = |to: &str| NewPull {
+        title: format!("into {to}"),
+        from_branch: "feature/x".into(),
+        to: Some(to.into()),
+        ..Default::default()
+    };
+    let to_main = prs.create(&alice, new("main")).expect("to main");
+    let to_release = prs.create(&alice, new("release")).expect("to release");
+
+    std::thread::scope(|s| {
+        for name in ["ci", "lint", "docs"] {
+            let h = &h;
+            s.spawn(move || {
+                let store = Store::open(&h.home.db_path()).expect("store");
+                let project = store.project("hammer").expect("project");
+                let prs = PullRequests::open(&store, &h.home, &project).expect("prs");
+                let alice = Actor::for_user(&store, &project, "alice").expect("alice");
+                let flag = NewFlag {
+                    name: name.into(),
+                    status: FlagStatus::Success,
+                    percent: Some(100),
+                    comment: String::new(),
+                    url: None,
+                };
+                prs.flag(&alice, 1, flag).expect("flag");
+            });
+        }
+    });
+    let shown = prs.show(&alice, to_main.number).expect("show");
+    let names: Vec<&str> = shown.flags.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["ci", "docs", "lint"], "no flag lost to a race");
+
+    let err = prs
+        .merge(&bob, to_main.number, MergeStrategy::FastForward)
+        .expect_err("main is not bob's");
+    assert!(err.to_string().contains("branch `main`"), "{err}");
+    assert_eq!(source.branch_tip("main").expect("tip"), Some(base));
+    let merged = prs
+        .merge(&bob, to_release.number, MergeStrategy::FastForward)
+        .expect("release is bob's");
+    assert_eq!(
+        source
+            .branch_tip("release")
+            .expect("tip")
+            .map(|c| c.to_string()),
+        Some(merged.merge_commit)
+    );
+    let events = event::list(store.conn(), Some("hammer"), 0, 1000).expect("events");
+    let flags = events.iter().filter(|e| e.kind == "pr.flag").count();
+    assert_eq!(flags, 3, "one event per flag");
+}

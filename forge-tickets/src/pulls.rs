@@ -408,19 +408,74 @@ impl<'s> PullRequests<'s> {
         F: FnMut(Option<CommitId>) -> Result<Vec<Change>>,
     {
         let mut failure = None;
+        let mut parent = None;
+        let mut changes = Vec::new();
         let committed =
             self.requests
                 .commit_with(&self.branch, &Self::identity(actor), message, |tip| {
-                    build(tip).map_err(|e| {
-                        failure = Some(e);
-                        forge_git::Error::Caller("the change was refused".into())
-                    })
+                    parent = tip;
+                    match build(tip) {
+                        Ok(built) => {
+                            changes = built.clone();
+                            Ok(built)
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            Err(forge_git::Error::Caller("the change was refused".into()))
+                        }
+                    }
                 });
         if let Some(e) = failure {
             return Err(e);
         }
-        committed?;
-        self.sync()?;
+        let commit = committed?;
+        self.apply_own_write(parent, commit, &changes, &actor.username)
+    }
+
+    /// Applies a commit this process just made. When the index stood at its
+    /// parent, the documents are applied as written, without reading git
+    /// again; otherwise (another writer got in between) a normal sync runs.
+    fn apply_own_write(
+        &self,
+        parent: Option<CommitId>,
+        commit: CommitId,
+        changes: &[Change],
+        actor: &str,
+    ) -> Result<()> {
+        if Some(commit) == parent {
+            return Ok(()); // nothing was written
+        }
+        let tx = self.begin()?;
+        let indexed = pull_index::indexed_commit(&tx, self.full_name())?;
+        if indexed.as_deref() != Some(commit_text(parent).as_str()) {
+            drop(tx);
+            self.sync()?;
+            return Ok(());
+        }
+        let mut applier = Applier {
+            conn: &tx,
+            project: self.full_name(),
+            report: SyncReport::default(),
+            emit: true,
+            stale: BTreeSet::new(),
+            max_number: 0,
+        };
+        for change in changes {
+            match change {
+                Change::Put { path, content } => applier.document(path, Some(content), actor)?,
+                Change::Delete { path } => applier.document(path, None, actor)?,
+            }
+        }
+        let (stale, max_number) = (std::mem::take(&mut applier.stale), applier.max_number);
+        for n in stale {
+            pull_index::refresh_activity(&tx, self.full_name(), n)?;
+        }
+        if max_number > 0 {
+            self.store
+                .reserve_numbers_through(self.full_name(), max_number)?;
+        }
+        pull_index::set_indexed_commit(&tx, self.full_name(), &commit.to_string())?;
+        tx.commit()?;
         Ok(())
     }
 

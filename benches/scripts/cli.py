@@ -23,26 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def timed(cmd, env=None, cwd=None):
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}: {done.stderr.decode(errors='replace')}")
-    return elapsed
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.1f} ms"
-
-
-def summary(samples):
-    samples = sorted(samples)
-    p90 = samples[int(len(samples) * 0.9) - 1]
-    return f"median {ms(statistics.median(samples))}, p90 {ms(p90)}, n={len(samples)}"
+from timing import timed, summary
 
 
 def drop_caches():

@@ -87,12 +87,7 @@ impl Ctx {
                 let tracker = Tracker::open_for_project(&store, home, &project)?;
                 let actor = match self.as_user() {
                     Some(user) => Actor::for_user(&store, &project, user)?,
-                    None => Actor {
-                        username: String::new(),
-                        email: String::new(),
-                        role: None,
-                        private_project: project.private,
-                    },
+                    None => Actor::anonymous(project.private),
                 };
                 let result = f(&tracker, actor);
                 (result, tracker.take_warnings())
@@ -117,12 +112,7 @@ impl Ctx {
         let pulls = PullRequests::open(&store, self.home()?, &project)?;
         let actor = match self.as_user() {
             Some(user) => Actor::for_user(&store, &project, user)?,
-            None => Actor {
-                username: String::new(),
-                email: String::new(),
-                role: None,
-                private_project: project.private,
-            },
+            None => Actor::anonymous(project.private),
         };
         let result = f(&pulls, actor);
         for w in pulls.take_warnings() {

@@ -180,27 +180,37 @@ pub enum DocPath {
 
 /// Classifies a path of the tickets repository.
 pub fn classify(path: &str) -> DocPath {
+    match split_doc_path(path, "issue.json") {
+        Some((n, None)) => DocPath::Issue(n),
+        Some((n, Some(id))) => DocPath::Comment(n, id),
+        None => DocPath::Other,
+    }
+}
+
+/// The number and comment id of a document path laid out as
+/// `<N mod 100>/<N>/<main_file>` (`None` as id) or
+/// `<N mod 100>/<N>/comment-<id>.json`; `None` for any other path. Shared by
+/// the tickets and the requests repositories.
+pub(crate) fn split_doc_path(path: &str, main_file: &str) -> Option<(u64, Option<String>)> {
     let mut parts = path.split('/');
     let (Some(bucket), Some(number), Some(file), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return DocPath::Other;
+        return None;
     };
-    let Ok(n) = number.parse::<u64>() else {
-        return DocPath::Other;
-    };
+    let n = number.parse::<u64>().ok()?;
     if bucket != format!("{:02}", n % 100) || number != n.to_string() {
-        return DocPath::Other;
+        return None;
     }
-    if file == "issue.json" {
-        return DocPath::Issue(n);
+    if file == main_file {
+        return Some((n, None));
     }
     match file
         .strip_prefix("comment-")
         .and_then(|f| f.strip_suffix(".json"))
     {
-        Some(id) if valid_comment_id(id) => DocPath::Comment(n, id.to_string()),
-        _ => DocPath::Other,
+        Some(id) if valid_comment_id(id) => Some((n, Some(id.to_string()))),
+        _ => None,
     }
 }
 

@@ -103,7 +103,7 @@ pub fn put_issue(
     Ok(())
 }
 
-fn stored<T: serde::Serialize>(doc: &T, raw: Option<&str>) -> Result<String> {
+pub(crate) fn stored<T: serde::Serialize>(doc: &T, raw: Option<&str>) -> Result<String> {
     Ok(match raw {
         Some(raw) => raw.to_string(),
         None => serde_json::to_string(doc)?,
@@ -128,13 +128,7 @@ pub fn comment(
     number: u64,
     id: &str,
 ) -> Result<Option<CommentDoc>> {
-    let raw: Option<String> = conn
-        .prepare_cached(
-            "SELECT doc FROM issue_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
-        )?
-        .query_row(params![project, number as i64, id], |r| r.get(0))
-        .optional()?;
-    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+    comment_in(conn, ISSUE_COMMENTS, project, number, id)
 }
 
 /// Writes a comment's row (`raw` as for [`put_issue`]).
@@ -145,22 +139,81 @@ pub fn put_comment(
     doc: &CommentDoc,
     raw: Option<&str>,
 ) -> Result<()> {
-    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
-    conn.prepare_cached(
-        "INSERT INTO issue_comments (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6",
-    )?
-    .execute(params![project, number as i64, doc.id, doc.author, created, stored(doc, raw)?])?;
-    Ok(())
+    put_comment_in(conn, ISSUE_COMMENTS, project, number, doc, raw)
 }
 
 /// Removes a comment's row.
 pub fn delete_comment(conn: &Connection, project: &str, number: u64, id: &str) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM issue_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
-    )?
+    delete_comment_in(conn, ISSUE_COMMENTS, project, number, id)
+}
+
+/// The table of issue comments.
+pub(crate) const ISSUE_COMMENTS: &str = "issue_comments";
+
+// Comments of issues and of pull requests have the same rows in two tables.
+
+pub(crate) fn comment_in(
+    conn: &Connection,
+    table: &str,
+    project: &str,
+    number: u64,
+    id: &str,
+) -> Result<Option<CommentDoc>> {
+    let raw: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT doc FROM {table} WHERE project = ?1 AND number = ?2 AND comment_id = ?3"
+        ))?
+        .query_row(params![project, number as i64, id], |r| r.get(0))
+        .optional()?;
+    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+}
+
+pub(crate) fn put_comment_in(
+    conn: &Connection,
+    table: &str,
+    project: &str,
+    number: u64,
+    doc: &CommentDoc,
+    raw: Option<&str>,
+) -> Result<()> {
+    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6"
+    ))?
+    .execute(params![project, number as i64, doc.id, doc.author, created, stored(doc, raw)?])?;
+    Ok(())
+}
+
+pub(crate) fn delete_comment_in(
+    conn: &Connection,
+    table: &str,
+    project: &str,
+    number: u64,
+    id: &str,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE project = ?1 AND number = ?2 AND comment_id = ?3"
+    ))?
     .execute(params![project, number as i64, id])?;
     Ok(())
+}
+
+pub(crate) fn comments_in(
+    conn: &Connection,
+    table: &str,
+    project: &str,
+    number: u64,
+) -> Result<Vec<CommentDoc>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT doc FROM {table} WHERE project = ?1 AND number = ?2 ORDER BY created_at, comment_id"
+    ))?;
+    let rows = stmt.query_map(params![project, number as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(serde_json::from_str(&raw?)?);
+    }
+    Ok(out)
 }
 
 /// Recomputes an issue's comment count and last activity after its comments changed.
@@ -194,15 +247,7 @@ pub fn count_new_comment(
 
 /// Comments of an issue, oldest first.
 pub fn comments(conn: &Connection, project: &str, number: u64) -> Result<Vec<CommentDoc>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc FROM issue_comments WHERE project = ?1 AND number = ?2 ORDER BY created_at, comment_id",
-    )?;
-    let rows = stmt.query_map(params![project, number as i64], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(serde_json::from_str(&raw?)?);
-    }
-    Ok(out)
+    comments_in(conn, ISSUE_COMMENTS, project, number)
 }
 
 /// The highest issue number indexed for a project.

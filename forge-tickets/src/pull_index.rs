@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::CommentDoc;
+use crate::index;
 use crate::request::PullDoc;
 use crate::Result;
 
@@ -63,10 +64,7 @@ pub fn put_request(
 ) -> Result<()> {
     let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
     let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
-    let text = match raw {
-        Some(raw) => raw.to_string(),
-        None => serde_json::to_string(doc)?,
-    };
+    let text = index::stored(doc, raw)?;
     conn.prepare_cached(
         "INSERT INTO pull_requests (project, number, title, author, status, assignee, source_repo,
                                     source_branch, target_branch, head, created_at, updated_at, doc)
@@ -104,6 +102,9 @@ pub fn delete_request(conn: &Connection, project: &str, number: u64) -> Result<(
     Ok(())
 }
 
+/// The table of pull-request comments.
+const PR_COMMENTS: &str = "pr_comments";
+
 /// An indexed comment of a request.
 pub fn comment(
     conn: &Connection,
@@ -111,13 +112,7 @@ pub fn comment(
     number: u64,
     id: &str,
 ) -> Result<Option<CommentDoc>> {
-    let raw: Option<String> = conn
-        .prepare_cached(
-            "SELECT doc FROM pr_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
-        )?
-        .query_row(params![project, number as i64, id], |r| r.get(0))
-        .optional()?;
-    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+    index::comment_in(conn, PR_COMMENTS, project, number, id)
 }
 
 /// Writes a comment's row.
@@ -128,39 +123,17 @@ pub fn put_comment(
     doc: &CommentDoc,
     raw: Option<&str>,
 ) -> Result<()> {
-    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
-    let text = match raw {
-        Some(raw) => raw.to_string(),
-        None => serde_json::to_string(doc)?,
-    };
-    conn.prepare_cached(
-        "INSERT INTO pr_comments (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6",
-    )?
-    .execute(params![project, number as i64, doc.id, doc.author, created, text])?;
-    Ok(())
+    index::put_comment_in(conn, PR_COMMENTS, project, number, doc, raw)
 }
 
 /// Removes a comment's row.
 pub fn delete_comment(conn: &Connection, project: &str, number: u64, id: &str) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM pr_comments WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
-    )?
-    .execute(params![project, number as i64, id])?;
-    Ok(())
+    index::delete_comment_in(conn, PR_COMMENTS, project, number, id)
 }
 
 /// Comments of a request, oldest first.
 pub fn comments(conn: &Connection, project: &str, number: u64) -> Result<Vec<CommentDoc>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc FROM pr_comments WHERE project = ?1 AND number = ?2 ORDER BY created_at, comment_id",
-    )?;
-    let rows = stmt.query_map(params![project, number as i64], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(serde_json::from_str(&raw?)?);
-    }
-    Ok(out)
+    index::comments_in(conn, PR_COMMENTS, project, number)
 }
 
 /// Recomputes a request's comment count and last activity.

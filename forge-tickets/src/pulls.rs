@@ -15,7 +15,7 @@ use forge_core::config::Config;
 use forge_core::event::{self, NewEvent};
 use forge_core::name::{self, printable};
 use forge_core::project::Project;
-use forge_core::role::{can_read, permits, Action};
+use forge_core::role::{can_read, Action};
 use forge_core::{time, ForgeHome, Store};
 use forge_git::{Change, CommitId, FileDiff, Identity, MergeStatus, MergeStrategy, Repo};
 use rusqlite::{Connection, TransactionBehavior};
@@ -324,18 +324,7 @@ impl<'s> PullRequests<'s> {
     }
 
     fn require(&self, actor: &Actor, action: Action, is_author: bool) -> Result<()> {
-        if actor.username.is_empty() {
-            return Err(Error::Anonymous);
-        }
-        if permits(&actor.access(is_author), action) {
-            Ok(())
-        } else {
-            Err(Error::Core(forge_core::Error::PermissionDenied {
-                user: actor.username.clone(),
-                action: action.to_string(),
-                project: self.full_name().to_string(),
-            }))
-        }
+        actor.require(action, is_author, self.full_name())
     }
 
     fn no_request(&self, number: u64) -> Error {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::doc::{issue_dir, valid_comment_id, CommentDoc, SCHEMA};
+use crate::doc::{issue_dir, split_doc_path, CommentDoc, SCHEMA};
 
 /// A pull request's own fields (`request.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,27 +206,10 @@ pub enum RequestPath {
 
 /// Classifies a path of the requests repository.
 pub fn classify(path: &str) -> RequestPath {
-    let mut parts = path.split('/');
-    let (Some(bucket), Some(number), Some(file), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return RequestPath::Other;
-    };
-    let Ok(n) = number.parse::<u64>() else {
-        return RequestPath::Other;
-    };
-    if bucket != format!("{:02}", n % 100) || number != n.to_string() {
-        return RequestPath::Other;
-    }
-    if file == "request.json" {
-        return RequestPath::Request(n);
-    }
-    match file
-        .strip_prefix("comment-")
-        .and_then(|f| f.strip_suffix(".json"))
-    {
-        Some(id) if valid_comment_id(id) => RequestPath::Comment(n, id.to_string()),
-        _ => RequestPath::Other,
+    match split_doc_path(path, "request.json") {
+        Some((n, None)) => RequestPath::Request(n),
+        Some((n, Some(id))) => RequestPath::Comment(n, id),
+        None => RequestPath::Other,
     }
 }
 

@@ -50,6 +50,32 @@ impl Actor {
         }
     }
 
+    /// Someone acting without a user name: may only read public projects.
+    pub fn anonymous(private_project: bool) -> Actor {
+        Actor {
+            username: String::new(),
+            email: String::new(),
+            role: None,
+            private_project,
+        }
+    }
+
+    /// Refuses anonymous actors and actions their role does not permit on `project`.
+    pub(crate) fn require(&self, action: Action, is_author: bool, project: &str) -> Result<()> {
+        if self.username.is_empty() {
+            return Err(Error::Anonymous);
+        }
+        if permits(&self.access(is_author), action) {
+            Ok(())
+        } else {
+            Err(Error::Core(forge_core::Error::PermissionDenied {
+                user: self.username.clone(),
+                action: action.to_string(),
+                project: project.to_string(),
+            }))
+        }
+    }
+
     pub(crate) fn access(&self, is_author: bool) -> Access {
         Access {
             role: self.role,
@@ -295,18 +321,7 @@ impl<'s> Tracker<'s> {
     }
 
     fn require(&self, actor: &Actor, action: Action, is_author: bool) -> Result<()> {
-        if actor.username.is_empty() {
-            return Err(Error::Anonymous);
-        }
-        if permits(&actor.access(is_author), action) {
-            Ok(())
-        } else {
-            Err(Error::Core(forge_core::Error::PermissionDenied {
-                user: actor.username.clone(),
-                action: action.to_string(),
-                project: self.project.clone(),
-            }))
-        }
+        actor.require(action, is_author, &self.project)
     }
 
     fn no_issue(&self, number: u64) -> Error {

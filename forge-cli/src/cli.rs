@@ -43,6 +43,9 @@ pub enum Command {
     /// Work with pull requests.
     #[command(subcommand)]
     Pr(PrCommand),
+    /// Manage groups of users.
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Rebuild the issue index from git.
     Reindex {
         /// Only this project.
@@ -118,6 +121,9 @@ pub enum ProjectCommand {
         #[arg(long)]
         fork: Option<String>,
     },
+    /// Manage who may do what in a project.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// List a project's settings, or change them with --set KEY=VALUE (admins).
     Settings {
         /// Project name.
@@ -131,6 +137,68 @@ pub enum ProjectCommand {
         /// Project name.
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Give a user (or @group) a role; again to change it (project admins).
+    Add {
+        /// Project name.
+        project: String,
+        /// Username, or @group.
+        member: String,
+        /// ticket, collaborator, commit or admin.
+        #[arg(long, value_enum, default_value_t = RoleArg::Commit)]
+        role: RoleArg,
+        /// Branch patterns a collaborator may push and merge into ('feature/*,docs').
+        #[arg(long, default_value = "")]
+        branches: String,
+    },
+    /// Take a user's (or @group's) role away (project admins).
+    Remove {
+        /// Project name.
+        project: String,
+        /// Username, or @group.
+        member: String,
+    },
+    /// List members with their roles.
+    List {
+        /// Project name.
+        project: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Ticket,
+    Collaborator,
+    Commit,
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Create {
+        /// Group name.
+        name: String,
+    },
+    /// Add a user to a group.
+    Add {
+        /// Group name.
+        group: String,
+        /// Username.
+        user: String,
+    },
+    /// Remove a user from a group.
+    Remove {
+        /// Group name.
+        group: String,
+        /// Username.
+        user: String,
+    },
+    /// List groups and their members.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,7 @@ pub mod home;
 pub mod name;
 pub mod project;
 pub mod role;
+pub mod sshkey;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -435,6 +435,42 @@ impl Store {
         Ok(())
     }
 
+    /// Takes a user's (`name`) or a group's (`@name`) role on a project away.
+    /// The owner stays an admin and cannot be removed.
+    pub fn remove_member(&self, project: &Project, member: &str) -> Result<()> {
+        if member == project.owner {
+            return Err(Error::invalid(
+                format!("member `{member}`"),
+                format!(
+                    "`{member}` owns `{}` and cannot be removed",
+                    project.full_name
+                ),
+            ));
+        }
+        let removed = if let Some(group) = member.strip_prefix('@') {
+            let id = self
+                .group_id(group)?
+                .ok_or_else(|| Error::not_found("group", name::printable(group)))?;
+            self.conn().execute(
+                "DELETE FROM project_group_roles WHERE project_id = ?1 AND group_id = ?2",
+                params![project.id, id],
+            )?
+        } else {
+            let user = self.user(member)?;
+            self.conn().execute(
+                "DELETE FROM project_user_roles WHERE project_id = ?1 AND user_id = ?2",
+                params![project.id, user.id],
+            )?
+        };
+        if removed == 0 {
+            return Err(Error::invalid(
+                format!("member `{}`", name::printable(member)),
+                format!("not a member of `{}`", project.full_name),
+            ));
+        }
+        Ok(())
+    }
+
     /// Members of a project, the owner first.
     pub fn members(&self, project: &Project) -> Result<Vec<Member>> {
         let mut out = vec![Member {
@@ -635,6 +671,15 @@ mod tests {
         );
         store.set_member(&p, "carol", Role::Ticket, "")?;
         assert!(!store.may_write_branch(&p, "carol", "feature/x")?);
+        store.remove_member(&p, "@core")?;
+        assert!(!store.may_write_branch(&p, "bob", "main")?);
+        store.remove_member(&p, "bob")?;
+        assert!(!store.may_write_branch(&p, "bob", "feature/x")?);
+        assert!(
+            store.remove_member(&p, "bob").is_err(),
+            "no longer a member"
+        );
+        assert!(store.remove_member(&p, "alice").is_err(), "the owner stays");
         Ok(())
     }
 

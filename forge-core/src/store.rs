@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_projection_rowid_tables.sql"),
     include_str!("../migrations/0005_forks.sql"),
     include_str!("../migrations/0006_pull_requests.sql"),
+    include_str!("../migrations/0007_ssh_keys_and_activity.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

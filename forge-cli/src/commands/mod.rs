@@ -1,6 +1,7 @@
 //! One module per command; each exposes `run(args, ctx)`.
 
 mod events;
+mod group;
 mod import;
 mod init;
 mod issue;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Issue(cmd) => issue::run(cmd, &ctx),
         Command::Repo(cmd) => repo::run(cmd, &ctx),
         Command::Pr(cmd) => pr::run(cmd, &ctx),
+        Command::Group(cmd) => group::run(cmd, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

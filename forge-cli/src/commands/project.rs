@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::ProjectCommand;
+use crate::cli::{MemberCommand, ProjectCommand, RoleArg};
 use crate::context::Ctx;
 use crate::output;
 
@@ -80,6 +80,7 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                 output::table(&["PROJECT", "OWNER", "VISIBILITY", "DESCRIPTION"], &rows);
             }
         }
+        ProjectCommand::Member(cmd) => member(cmd, &store, ctx)?,
         ProjectCommand::Settings { name, set } => {
             let mut project = visible(&store, ctx, &name)?;
             if !set.is_empty() {
@@ -177,6 +178,74 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
                 for m in members {
                     say!("member:     {} ({})", m.name, m.role);
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn require_admin(
+    store: &forge_core::Store,
+    ctx: &Ctx,
+    project: &forge_core::project::Project,
+) -> Result<()> {
+    use forge_core::role::{permits, Action};
+    let user = ctx.user()?;
+    if permits(&store.access(project, user, false)?, Action::ModifyProject) {
+        return Ok(());
+    }
+    Err(forge_core::Error::PermissionDenied {
+        user: user.into(),
+        action: Action::ModifyProject.to_string(),
+        project: project.full_name.clone(),
+    }
+    .into())
+}
+
+fn member(cmd: MemberCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()> {
+    use forge_core::role::Role;
+    match cmd {
+        MemberCommand::Add {
+            project,
+            member,
+            role,
+            branches,
+        } => {
+            let project = visible(store, ctx, &project)?;
+            require_admin(store, ctx, &project)?;
+            let role = match role {
+                RoleArg::Ticket => Role::Ticket,
+                RoleArg::Collaborator => Role::Collaborator,
+                RoleArg::Commit => Role::Commit,
+                RoleArg::Admin => Role::Admin,
+            };
+            if role == Role::Collaborator && branches.trim().is_empty() {
+                return Err(forge_core::Error::invalid(
+                    format!("member `{member}`"),
+                    "a collaborator needs --branches (the branch patterns they may push)",
+                )
+                .into());
+            }
+            store.set_member(&project, &member, role, branches.trim())?;
+            say!("{member} is {} of {}", role.as_str(), project.full_name);
+        }
+        MemberCommand::Remove { project, member } => {
+            let project = visible(store, ctx, &project)?;
+            require_admin(store, ctx, &project)?;
+            store.remove_member(&project, &member)?;
+            say!("{member} is no longer a member of {}", project.full_name);
+        }
+        MemberCommand::List { project } => {
+            let project = visible(store, ctx, &project)?;
+            let members = store.members(&project)?;
+            if ctx.json {
+                output::json(&members)?;
+            } else {
+                let rows: Vec<Vec<String>> = members
+                    .into_iter()
+                    .map(|m| vec![m.name, m.role.as_str().to_string(), m.branches])
+                    .collect();
+                output::table(&["MEMBER", "ROLE", "BRANCHES"], &rows);
             }
         }
     }

@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage groups of users.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Serve git over SSH (for sshd).
+    #[command(subcommand)]
+    Ssh(SshCommand),
     /// Rebuild the issue index from git.
     Reindex {
         /// Only this project.
@@ -96,6 +99,83 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Manage a user's SSH keys.
+    #[command(subcommand)]
+    Key(UserKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserKeyCommand {
+    /// Register an SSH public key (the line of a .pub file).
+    Add {
+        /// Username.
+        user: String,
+        /// `ssh-ed25519 AAAA... comment`.
+        #[arg(long)]
+        key: String,
+    },
+    /// List a user's keys with their fingerprints.
+    List {
+        /// Username.
+        user: String,
+    },
+    /// Remove a key, by the key or its `SHA256:` fingerprint.
+    Remove {
+        /// Username.
+        user: String,
+        /// The key line or its fingerprint.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployKeyCommand {
+    /// Register a deploy key: reads the project's source (and docs); pushes with --push.
+    Add {
+        /// Project name.
+        project: String,
+        /// `ssh-ed25519 AAAA... comment`.
+        #[arg(long)]
+        key: String,
+        /// May push to the source repository.
+        #[arg(long)]
+        push: bool,
+    },
+    /// List a project's deploy keys.
+    List {
+        /// Project name.
+        project: String,
+    },
+    /// Remove a deploy key, by the key or its fingerprint.
+    Remove {
+        /// Project name.
+        project: String,
+        /// The key line or its fingerprint.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SshCommand {
+    /// For sshd's AuthorizedKeysCommand (`%t %k`): prints the forced-command
+    /// line for a registered key, nothing for an unknown one.
+    AuthorizedKeys {
+        /// Key type (%t).
+        key_type: String,
+        /// Base64 key (%k).
+        key: String,
+    },
+    /// The forced command: runs the git command of SSH_ORIGINAL_COMMAND for USER.
+    Serve {
+        /// The user the key belongs to.
+        #[arg(required_unless_present = "deploy_key")]
+        user: Option<String>,
+        /// Serve a deploy key (its id) instead of a user.
+        #[arg(long, conflicts_with = "user")]
+        deploy_key: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +204,9 @@ pub enum ProjectCommand {
     /// Manage who may do what in a project.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Manage a project's deploy keys.
+    #[command(subcommand)]
+    DeployKey(DeployKeyCommand),
     /// List a project's settings, or change them with --set KEY=VALUE (admins).
     Settings {
         /// Project name.

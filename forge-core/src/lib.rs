@@ -23,6 +23,7 @@ pub mod group;
 pub mod home;
 pub mod name;
 pub mod project;
+pub mod repo_access;
 pub mod role;
 pub mod sshkey;
 pub mod store;

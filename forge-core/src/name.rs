@@ -54,6 +54,10 @@ pub fn validate(kind: &'static str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Namespaces that would make a git path ambiguous (`tickets/P.git` is the
+/// issues of project P).
+pub const RESERVED_NAMESPACES: &[&str] = &["forks", "docs", "tickets", "requests"];
+
 /// Checks a project name with an optional namespace; returns `(namespace, name)`.
 pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
     if full.starts_with('/') {
@@ -81,6 +85,13 @@ pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
                 });
             }
             validate("namespace", ns)?;
+            if RESERVED_NAMESPACES.contains(&ns) {
+                return Err(Error::InvalidName {
+                    kind: "namespace",
+                    name: printable(ns),
+                    reason: "forks, docs, tickets and requests name forge's own repositories",
+                });
+            }
             validate("project", name)?;
             Ok((Some(ns), name))
         }

@@ -218,6 +218,26 @@ impl Store {
         Ok(())
     }
 
+    /// A deploy key by id: its project and whether it may push.
+    pub fn deploy_key(&self, id: i64) -> Result<Option<(String, bool)>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT p.full_name, k.push FROM ssh_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// The id of a key (for the forced command of a deploy key).
+    pub fn key_id(&self, blob: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT id FROM ssh_keys WHERE key_blob = ?1")?
+            .query_row([blob], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Who a key presented to sshd belongs to, if anyone.
     pub fn key_owner(&self, key_type: &str, blob: &str) -> Result<Option<KeyOwner>> {
         let row: Option<(String, Option<String>, Option<String>, bool)> = self

@@ -342,3 +342,11 @@ pub fn list(
     }
     Ok(out)
 }
+
+/// Whether a project has private issues (its tickets and requests
+/// repositories are then readable by ticket+ members only).
+pub fn has_private_issues(conn: &Connection, project: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE project = ?1 AND private = 1)")?
+        .query_row([project], |r| r.get(0))?)
+}

@@ -10,6 +10,7 @@ mod pr;
 mod project;
 mod reindex;
 pub(crate) mod repo;
+mod ssh;
 mod user;
 
 use anyhow::Result;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Repo(cmd) => repo::run(cmd, &ctx),
         Command::Pr(cmd) => pr::run(cmd, &ctx),
         Command::Group(cmd) => group::run(cmd, &ctx),
+        Command::Ssh(cmd) => ssh::run(cmd, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

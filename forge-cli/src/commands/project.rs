@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::{MemberCommand, ProjectCommand, RoleArg};
+use crate::cli::{DeployKeyCommand, MemberCommand, ProjectCommand, RoleArg};
 use crate::context::Ctx;
 use crate::output;
 
@@ -81,6 +81,7 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             }
         }
         ProjectCommand::Member(cmd) => member(cmd, &store, ctx)?,
+        ProjectCommand::DeployKey(cmd) => deploy_key(cmd, &store, ctx)?,
         ProjectCommand::Settings { name, set } => {
             let mut project = visible(&store, ctx, &name)?;
             if !set.is_empty() {
@@ -247,6 +248,51 @@ fn member(cmd: MemberCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()
                     .collect();
                 output::table(&["MEMBER", "ROLE", "BRANCHES"], &rows);
             }
+        }
+    }
+    Ok(())
+}
+
+fn deploy_key(cmd: DeployKeyCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()> {
+    use forge_core::sshkey::PublicKey;
+    match cmd {
+        DeployKeyCommand::Add { project, key, push } => {
+            let project = visible(store, ctx, &project)?;
+            require_admin(store, ctx, &project)?;
+            let info = store.add_deploy_key(&project, &PublicKey::parse(&key)?, push)?;
+            if ctx.json {
+                output::json(&info)?;
+            } else {
+                let mode = if push { "read-write" } else { "read-only" };
+                say!(
+                    "added {mode} deploy key {} to {}",
+                    info.fingerprint,
+                    project.full_name
+                );
+            }
+        }
+        DeployKeyCommand::List { project } => {
+            let project = visible(store, ctx, &project)?;
+            require_admin(store, ctx, &project)?;
+            let keys = store.deploy_keys(&project)?;
+            if ctx.json {
+                output::json(&keys)?;
+            } else {
+                let rows: Vec<Vec<String>> = keys
+                    .into_iter()
+                    .map(|k| {
+                        let mode = if k.push { "push" } else { "read" };
+                        vec![k.key_type, k.fingerprint, mode.into(), k.comment]
+                    })
+                    .collect();
+                output::table(&["TYPE", "FINGERPRINT", "ACCESS", "COMMENT"], &rows);
+            }
+        }
+        DeployKeyCommand::Remove { project, key } => {
+            let project = visible(store, ctx, &project)?;
+            require_admin(store, ctx, &project)?;
+            store.remove_deploy_key(&project, &key)?;
+            say!("removed the deploy key from {}", project.full_name);
         }
     }
     Ok(())

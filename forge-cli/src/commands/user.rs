@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 
-use crate::cli::UserCommand;
+use forge_core::sshkey::PublicKey;
+
+use crate::cli::{UserCommand, UserKeyCommand};
 use crate::context::Ctx;
 use crate::output;
 
@@ -34,6 +36,32 @@ pub fn run(cmd: UserCommand, ctx: &Ctx) -> Result<()> {
                 output::table(&["USER", "NAME", "EMAILS"], &rows);
             }
         }
+        UserCommand::Key(cmd) => match cmd {
+            UserKeyCommand::Add { user, key } => {
+                let info = store.add_user_key(&user, &PublicKey::parse(&key)?)?;
+                if ctx.json {
+                    output::json(&info)?;
+                } else {
+                    say!("added key {} for {user}", info.fingerprint);
+                }
+            }
+            UserKeyCommand::List { user } => {
+                let keys = store.user_keys(&user)?;
+                if ctx.json {
+                    output::json(&keys)?;
+                } else {
+                    let rows: Vec<Vec<String>> = keys
+                        .into_iter()
+                        .map(|k| vec![k.key_type, k.fingerprint, k.comment])
+                        .collect();
+                    output::table(&["TYPE", "FINGERPRINT", "COMMENT"], &rows);
+                }
+            }
+            UserKeyCommand::Remove { user, key } => {
+                store.remove_user_key(&user, &key)?;
+                say!("removed the key from {user}");
+            }
+        },
     }
     Ok(())
 }

@@ -1,0 +1,144 @@
+//! `forge ssh`: the two halves of git over the system's own sshd.
+//!
+//! `authorized-keys` answers sshd's `AuthorizedKeysCommand` with a forced
+//! command for a registered key; `serve` is that forced command: it runs
+//! only git's transfer commands, only on forge repositories, only with the
+//! access the key's owner has, and hands the identity to the hooks.
+
+use std::os::unix::process::CommandExt as _;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
+use forge_core::sshkey::{KeyOwner, PublicKey};
+use forge_tickets::{PullRequests, Tracker};
+
+use crate::cli::SshCommand;
+use crate::context::Ctx;
+
+/// Quotes a word for `sh`.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+pub fn run(cmd: SshCommand, ctx: &Ctx) -> Result<()> {
+    match cmd {
+        SshCommand::AuthorizedKeys { key_type, key } => authorized_keys(&key_type, &key, ctx),
+        SshCommand::Serve { user, deploy_key } => serve(user, deploy_key, ctx),
+    }
+}
+
+fn authorized_keys(key_type: &str, key: &str, ctx: &Ctx) -> Result<()> {
+    // An unknown or malformed key gets no line: sshd then refuses it.
+    let Ok(key) = PublicKey::from_parts(key_type, key, "") else {
+        return Ok(());
+    };
+    let store = ctx.home_store()?;
+    let who = match store.key_owner(&key.key_type, &key.blob)? {
+        Some(KeyOwner::User(user)) => user,
+        Some(KeyOwner::Deploy { .. }) => match store.key_id(&key.blob)? {
+            Some(id) => format!("--deploy-key {id}"),
+            None => return Ok(()),
+        },
+        None => return Ok(()),
+    };
+    let exe = std::env::current_exe().context("locating the forge executable")?;
+    let home = ctx.home()?.root();
+    let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
+    let command = format!(
+        "{} --home {} ssh serve {who}",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&home.display().to_string())
+    );
+    // Inside command="...", a double quote or backslash is escaped with a backslash.
+    let command = command.replace('\\', "\\\\").replace('"', "\\\"");
+    say!(
+        "restrict,command=\"{command}\" {} {}",
+        key.key_type,
+        key.blob
+    );
+    Ok(())
+}
+
+fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()> {
+    let original = std::env::var("SSH_ORIGINAL_COMMAND").map_err(|_| {
+        anyhow!("this key serves git only: no interactive shell (use git clone/fetch/push)")
+    })?;
+    let (service, path) = repo_access::parse_ssh_command(&original)?;
+    let repo = RepoRef::parse(&path)?;
+    let store = ctx.home_store()?;
+    let home = ctx.home()?;
+    let not_found = || anyhow!("repository `{}` not found", repo.display());
+    let project = store.find_project(&repo.project)?.ok_or_else(not_found)?;
+    let on_disk = repo.path_in(home);
+    if !on_disk.join("HEAD").exists() {
+        return Err(not_found());
+    }
+    let (who, env_name, env_value) = match (&user, deploy_key) {
+        (Some(name), _) => {
+            store.user(name)?;
+            let role = store.role_of(&project, name)?;
+            (
+                GitIdentity::User {
+                    name: name.clone(),
+                    role,
+                },
+                "FORGE_USER",
+                name.clone(),
+            )
+        }
+        (None, Some(id)) => {
+            let (project, push) = store
+                .deploy_key(id)?
+                .ok_or_else(|| anyhow!("deploy key {id} is not registered"))?;
+            (
+                GitIdentity::Deploy { project, push },
+                "FORGE_DEPLOY_KEY",
+                id.to_string(),
+            )
+        }
+        (None, None) => bail!("serve needs a user or --deploy-key"),
+    };
+    // Whether the issues hold private ones decides who may clone them:
+    // bring the index up to date with the repository first.
+    let private_issues = match repo.kind {
+        RepoKind::Tickets | RepoKind::Requests => {
+            let tracker = Tracker::open_for_project(&store, home, &project)?;
+            tracker.sync()?;
+            if repo.kind == RepoKind::Requests {
+                PullRequests::open(&store, home, &project)?.sync()?;
+            }
+            forge_tickets::index::has_private_issues(store.conn(), &project.full_name)?
+        }
+        _ => false,
+    };
+    let facts = RepoFacts {
+        private_project: project.private,
+        private_issues,
+    };
+    if !repo_access::may_read(&who, &repo, facts) {
+        return Err(not_found());
+    }
+    if service.writes() && !repo_access::may_write(&who, &repo, facts) {
+        let name = user.unwrap_or_else(|| format!("deploy key {}", env_value));
+        bail!(
+            "permission denied: {name} may not push to {}",
+            repo.display()
+        );
+    }
+    let root = home
+        .root()
+        .canonicalize()
+        .unwrap_or_else(|_| home.root().to_path_buf());
+    let err = std::process::Command::new("git")
+        .arg(service.subcommand())
+        .arg(&on_disk)
+        .env(env_name, &env_value)
+        .env("FORGE_HOME", &root)
+        .env_remove(if env_name == "FORGE_USER" {
+            "FORGE_DEPLOY_KEY"
+        } else {
+            "FORGE_USER"
+        })
+        .exec();
+    Err(anyhow!("running git {}: {err}", service.subcommand()))
+}

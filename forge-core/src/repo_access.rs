@@ -236,7 +236,6 @@ pub fn parse_ssh_command(command: &str) -> Result<(GitService, String)> {
         "git" => rest
             .trim_start()
             .split_once(' ')
-            .map(|(v, r)| (v, r))
             .ok_or_else(|| refuse("only git fetch and push are served here"))?,
         v => (v.strip_prefix("git-").unwrap_or("-"), rest),
     };

@@ -49,6 +49,24 @@ pub enum Command {
     /// Serve git over SSH (for sshd).
     #[command(subcommand)]
     Ssh(SshCommand),
+    /// Install forge's git hooks in projects' repositories.
+    #[command(subcommand)]
+    Hooks(HooksCommand),
+    /// Run a git hook (what the installed hook scripts call).
+    #[command(hide = true)]
+    Hook {
+        /// pre-receive or post-receive.
+        #[arg(value_enum)]
+        name: HookName,
+    },
+    /// A user's commits per day (for a contribution heatmap).
+    Activity {
+        /// Username.
+        user: String,
+        /// Only this year.
+        #[arg(long)]
+        year: Option<i32>,
+    },
     /// Rebuild the issue index from git.
     Reindex {
         /// Only this project.
@@ -155,6 +173,26 @@ pub enum DeployKeyCommand {
         #[arg(long)]
         key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Install (or update) the pre-receive and post-receive hooks in the four
+    /// repositories of a project, or of every project and fork.
+    Install {
+        /// Only this project (with its forks).
+        #[arg(short, long, conflicts_with = "all", required_unless_present = "all")]
+        project: Option<String>,
+        /// Every project.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HookName {
+    PreReceive,
+    PostReceive,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod activity;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -94,6 +94,19 @@ pub struct ProjectSettings {
     pub pr_only_assignee_merge: bool,
     /// Merge gate: flags that must be `success` on the head commit.
     pub pr_required_flags: Vec<String>,
+    /// The default branch refuses force pushes and deletion.
+    pub protect_default_branch: bool,
+    /// More protected branches (patterns, `*` matching anything).
+    pub protected_branches: Vec<String>,
+    /// Changes reach the source repository only through pull requests (from
+    /// forks): every direct push to it is refused.
+    pub pr_only: bool,
+    /// Every pushed commit must carry a `Signed-off-by:` line.
+    pub require_signoff: bool,
+    /// Pushes may not create branches (once the repository has one).
+    pub no_new_branches: bool,
+    /// The activity log counts commits pushed to any branch, not only the default one.
+    pub activity_all_branches: bool,
 }
 
 impl Default for ProjectSettings {
@@ -117,6 +130,12 @@ impl Default for ProjectSettings {
             pr_min_score: 0,
             pr_only_assignee_merge: false,
             pr_required_flags: Vec::new(),
+            protect_default_branch: true,
+            protected_branches: Vec::new(),
+            pr_only: false,
+            require_signoff: false,
+            no_new_branches: false,
+            activity_all_branches: false,
         }
     }
 }

@@ -320,7 +320,7 @@ impl Repo {
     }
 }
 
-fn summary(c: &git2::Commit<'_>) -> CommitSummary {
+pub(crate) fn summary(c: &git2::Commit<'_>) -> CommitSummary {
     let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
     let author = c.author();
     CommitSummary {

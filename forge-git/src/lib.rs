@@ -22,6 +22,7 @@
 
 mod browse;
 mod diff;
+mod hooks;
 mod merge;
 mod pack;
 mod refs;
@@ -30,6 +31,7 @@ mod repo;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
+pub use hooks::HOOK_MARKER;
 pub use merge::{MergeStatus, MergeStrategy};
 pub use remote::{check_remote_url, is_local_address, remote_host};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};

@@ -35,6 +35,16 @@ pub enum Error {
         /// Why it refused.
         reason: String,
     },
+    /// A push broke a rule of the project (pre-receive).
+    #[error("push refused by rule `{rule}` on {refname}: {reason}")]
+    Refused {
+        /// The rule (a setting name, or `access`, `identity`, `ticket data`...).
+        rule: String,
+        /// The ref(s) concerned.
+        refname: String,
+        /// Why, naming the commit or file.
+        reason: String,
+    },
     /// No such comment.
     #[error("comment `{id}` not found on issue #{number}")]
     NoComment {

@@ -27,6 +27,7 @@
 
 pub mod doc;
 mod error;
+pub mod hooks;
 pub mod index;
 pub mod magic;
 pub mod merge;

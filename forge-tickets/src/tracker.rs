@@ -534,6 +534,83 @@ impl<'s> Tracker<'s> {
         }
     }
 
+    /// Checks what the JSON schema cannot: that the users an issue names are
+    /// registered and its priority, milestone, close reason and custom fields
+    /// are the project's. The pre-receive hook runs it on pushed documents.
+    pub(crate) fn check_issue_values(&self, issue: &IssueDoc) -> Result<()> {
+        let users = [
+            Some(&issue.author),
+            issue.assignee.as_ref(),
+            issue.closed_by.as_ref(),
+        ];
+        for user in users.into_iter().flatten().chain(&issue.watchers) {
+            self.check_user(user)?;
+        }
+        if let Some(p) = &issue.priority {
+            self.check_priority(p)?;
+        }
+        if let Some(m) = &issue.milestone {
+            self.check_milestone(m)?;
+        }
+        if let Some(r) = &issue.close_reason {
+            let reasons = self
+                .settings
+                .as_ref()
+                .map(|s| s.close_reasons.iter().map(String::as_str).collect());
+            self.check_choice("close reason", r, reasons)?;
+        }
+        for t in &issue.tags {
+            Self::check_tag(t)?;
+        }
+        for (k, v) in &issue.custom_fields {
+            self.check_field(k, v)?;
+        }
+        Self::check_title(&issue.title)?;
+        Ok(())
+    }
+
+    /// Checks the users a comment names.
+    pub(crate) fn check_comment_values(&self, comment: &CommentDoc) -> Result<()> {
+        self.check_user(&comment.author)?;
+        if let Some(e) = &comment.editor {
+            self.check_user(e)?;
+        }
+        for users in comment.reactions.values() {
+            for u in users {
+                self.check_user(u)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the users a pull request names.
+    pub(crate) fn check_request_values(&self, pull: &crate::request::PullDoc) -> Result<()> {
+        let users = [
+            Some(&pull.author),
+            pull.assignee.as_ref(),
+            pull.closed_by.as_ref(),
+        ];
+        for user in users
+            .into_iter()
+            .flatten()
+            .chain(&pull.watchers)
+            .chain(pull.votes.keys())
+        {
+            self.check_user(user)?;
+        }
+        for f in pull.flags.values() {
+            self.check_user(&f.username)?;
+        }
+        if !Repo::valid_branch_name(&pull.target) || !Repo::valid_branch_name(&pull.source.branch) {
+            return Err(Error::invalid(
+                "branch",
+                "source or target is not a valid branch name",
+            ));
+        }
+        Self::check_title(&pull.title)?;
+        Ok(())
+    }
+
     fn next_number(&self) -> Result<u64> {
         if self.shared_numbering {
             Ok(self.store.allocate_number(&self.project)?)

@@ -1,7 +1,9 @@
 //! One module per command; each exposes `run(args, ctx)`.
 
+mod activity;
 mod events;
 mod group;
+pub(crate) mod hooks;
 mod import;
 mod init;
 mod issue;
@@ -29,6 +31,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pr(cmd) => pr::run(cmd, &ctx),
         Command::Group(cmd) => group::run(cmd, &ctx),
         Command::Ssh(cmd) => ssh::run(cmd, &ctx),
+        Command::Hooks(cmd) => hooks::install(cmd, &ctx),
+        Command::Hook { name } => hooks::run(name, &ctx),
+        Command::Activity { user, year } => activity::run(&user, year, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

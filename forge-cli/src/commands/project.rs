@@ -38,6 +38,7 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             let owner = ctx.user()?;
             let project =
                 forge_tickets::create_project(&store, home, &name, &description, private, owner)?;
+            crate::commands::hooks::install_for_project(home, &store, &project)?;
             if ctx.json {
                 output::json(&project)?;
             } else {
@@ -117,6 +118,7 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             let user = ctx.user()?;
             let project = store.project(&name)?;
             let path = forge_tickets::fork_project(&store, home, &project, user)?;
+            crate::commands::hooks::install_in(home, &path)?;
             let fork = format!("forks/{user}/{}", project.full_name);
             if ctx.json {
                 output::json(&json!({"project": project.full_name, "fork": fork, "path": path}))?;

@@ -223,7 +223,8 @@ fn a_fork_shares_objects_and_takes_pushes() {
         git(&fork, &["symbolic-ref", "HEAD"]).trim(),
         "refs/heads/main"
     );
-    // Plain git can push a new branch to the fork.
+    // Plain git can push a new branch to the fork, as its owner.
+    git(&work, &["config", "user.name", "bob"]);
     git(&work, &["checkout", "-qb", "bob-fix"]);
     std::fs::write(work.join("fix.txt"), "fixed\n").expect("write");
     git(&work, &["add", "fix.txt"]);

@@ -1,10 +1,11 @@
 //! A plain `git push` to the tickets repository shows on the next read.
 
-use crate::{clone_as, git, Forge};
+use crate::{clone_as, git, git_fails, git_stderr, Forge};
 
 #[test]
 fn a_plain_push_shows_on_the_next_read_with_events() {
     let f = Forge::with_project();
+    f.member("bob", "ticket");
     f.ok_line("--as alice issue new -p tools/hammer --title Original");
     let clone = f.dir.path().join("clone");
     clone_as(&f.tickets_repo(), &clone, "bob");
@@ -68,20 +69,30 @@ fn a_plain_push_shows_on_the_next_read_with_events() {
 }
 
 #[test]
-fn malformed_json_pushed_by_hand_is_reported_and_skipped() {
+fn malformed_json_pushed_by_hand_is_refused_or_reported_and_skipped() {
     let f = Forge::with_project();
+    f.member("bob", "ticket");
     f.ok_line("--as alice issue new -p tools/hammer --title Good");
     f.ok_line("--as alice issue new -p tools/hammer --title Breaks");
-    f.push_by_hand("bob", |clone| {
+    let clone = f.hand_edit("bob", |clone| {
         std::fs::write(clone.join("02/2/issue.json"), "{\"title\": ").expect("write")
     });
+    // forge's pre-receive hook refuses it, naming the file and the problem.
+    let refused = git_fails(&clone, &["push", "-q", "origin", "HEAD"]);
+    assert!(
+        refused.contains("ticket data") && refused.contains("02/2/issue.json: EOF"),
+        "{refused}"
+    );
+    // Where the hook is missing, the index skips it and keeps the last good state.
+    f.without_pre_receive(&f.tickets_repo());
+    // The post-receive hook syncs the index and warns the pusher.
+    let said = git_stderr(&clone, &["push", "-q", "origin", "HEAD"]);
+    assert!(
+        said.contains("02/2/issue.json"),
+        "the warning names the file: {said}"
+    );
     let out = f.run(&["issue", "list", "-p", "tools/hammer", "--json"]);
     assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("02/2/issue.json"),
-        "the warning names the file: {stderr}"
-    );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
         listed.as_array().map(Vec::len),
@@ -100,6 +111,7 @@ fn malformed_json_pushed_by_hand_is_reported_and_skipped() {
 #[test]
 fn the_event_log_of_all_projects_includes_a_plain_push() {
     let f = Forge::with_project();
+    f.member("bob", "ticket");
     f.ok_line("--as alice issue new -p tools/hammer --title Original");
     f.push_by_hand("bob", |clone| {
         let path = clone.join("01/1/issue.json");

@@ -55,6 +55,27 @@ impl Forge {
         forge
     }
 
+    /// Gives `user` a role on tools/hammer (as its owner, alice).
+    pub fn member(&self, user: &str, role: &str) {
+        self.ok(&[
+            "--as",
+            "alice",
+            "project",
+            "member",
+            "add",
+            "tools/hammer",
+            user,
+            "--role",
+            role,
+        ]);
+    }
+
+    /// Removes forge's pre-receive hook from a repository: what a repository
+    /// that never had forge's hooks, or an admin's direct write, looks like.
+    pub fn without_pre_receive(&self, repo: &Path) {
+        std::fs::remove_file(repo.join("hooks/pre-receive")).expect("hook installed");
+    }
+
     pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
@@ -117,12 +138,18 @@ impl Forge {
     /// Clones the tickets repository as `user`, lets `edit` change files in
     /// the clone, and pushes it all back as one commit with plain git.
     pub fn push_by_hand(&self, user: &str, edit: impl FnOnce(&Path)) {
+        let clone = self.hand_edit(user, edit);
+        git(&clone, &["push", "-q", "origin", "HEAD"]);
+    }
+
+    /// [`Forge::push_by_hand`] up to the commit; returns the clone.
+    pub fn hand_edit(&self, user: &str, edit: impl FnOnce(&Path)) -> PathBuf {
         let clone = self.dir.path().join(format!("hand-{user}"));
         clone_as(&self.tickets_repo(), &clone, user);
         edit(&clone);
         git(&clone, &["add", "-A"]);
         git(&clone, &["commit", "-qm", "edited by hand"]);
-        git(&clone, &["push", "-q", "origin", "HEAD"]);
+        clone
     }
 
     pub fn fails_with(&self, code: i32, args: &[&str]) -> String {
@@ -137,21 +164,55 @@ impl Forge {
     }
 }
 
-/// Runs git in `dir`, expects success, returns stdout.
+/// Runs git in `dir`, expects success, returns stderr (where a push shows
+/// what the server's hooks said).
+pub fn git_stderr(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir, args).output().expect("git runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "git {args:?} failed: {stderr}");
+    stderr
+}
+
+/// Runs git in `dir`, expects failure, returns stderr.
+pub fn git_fails(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir, args).output().expect("git runs");
+    assert!(!out.status.success(), "git {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs git in `dir`, expects success, returns stdout. A push is made as
+/// the forge user named by the clone's `user.name` (`FORGE_USER`, which the
+/// SSH and HTTP frontends set for real pushes).
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
+    let out = git_command(dir, args).output().expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env_remove("FORGE_USER");
+    if args.first() == Some(&"push") {
+        let name = Command::new("git")
+            .args(["config", "user.name"])
+            .current_dir(dir)
+            .env("HOME", dir)
+            .output()
+            .expect("git runs");
+        let name = String::from_utf8_lossy(&name.stdout).trim().to_string();
+        if !name.is_empty() {
+            cmd.env("FORGE_USER", name);
+        }
+    }
+    cmd
 }
 
 /// Clones `repo` into `dir` as `user`.

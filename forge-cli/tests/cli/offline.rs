@@ -16,6 +16,7 @@ fn two_clones_merge_with_git_pull_and_no_conflict() {
     f.ok_line("--as alice issue new -p tools/hammer --title Shared --tag base");
     f.ok_line("--as alice issue new -p tools/hammer --title Other");
     let (a, b) = (f.dir.path().join("a"), f.dir.path().join("b"));
+    f.member("bob", "ticket");
     clone_as(&f.tickets_repo(), &a, "alice");
     clone_as(&f.tickets_repo(), &b, "bob");
 

@@ -1,0 +1,145 @@
+//! `forge hooks install` and `forge hook NAME`: forge's git hooks.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use forge_core::project::Project;
+use forge_core::repo_access::RepoRef;
+use forge_core::{ForgeHome, Store};
+use forge_git::{Repo, HOOK_MARKER};
+use forge_tickets::hooks::{self, RefUpdate};
+
+use crate::cli::{HookName, HooksCommand};
+use crate::context::Ctx;
+
+const HOOKS: [&str; 2] = ["pre-receive", "post-receive"];
+
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+fn script(name: &str, home: &Path) -> Result<String> {
+    let exe = std::env::current_exe().context("locating the forge executable")?;
+    let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
+    Ok(format!(
+        "#!/bin/sh\n{HOOK_MARKER}: forge checks the push (pre-receive) or sets its effects in motion\n\
+         # (post-receive), then runs the executables of hooks/{name}.d/ with the same input.\n\
+         exec {} --home {} hook {name}\n",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&home.display().to_string())
+    ))
+}
+
+/// The repositories of a project that exist on disk, its forks included.
+fn repositories(home: &ForgeHome, store: &Store, project: &Project) -> Result<Vec<PathBuf>> {
+    let paths = home.project_paths(&project.full_name);
+    let mut out = vec![paths.source, paths.docs, paths.tickets, paths.requests];
+    for user in store.forks(project)? {
+        out.push(home.fork_path(&user, &project.full_name));
+    }
+    out.retain(|p| p.join("HEAD").exists());
+    Ok(out)
+}
+
+/// Installs forge's hooks in one repository (idempotent).
+pub fn install_in(home: &ForgeHome, repo: &Path) -> Result<()> {
+    let repo = Repo::open(repo)?;
+    for name in HOOKS {
+        repo.install_hook(name, &script(name, home.root())?)?;
+    }
+    Ok(())
+}
+
+/// Installs forge's hooks in every repository of a project.
+pub fn install_for_project(home: &ForgeHome, store: &Store, project: &Project) -> Result<usize> {
+    let repos = repositories(home, store, project)?;
+    for repo in &repos {
+        install_in(home, repo)?;
+    }
+    Ok(repos.len())
+}
+
+pub fn install(cmd: HooksCommand, ctx: &Ctx) -> Result<()> {
+    let HooksCommand::Install { project, all } = cmd;
+    let store = ctx.home_store()?;
+    let home = ctx.home()?;
+    let projects = match (project, all) {
+        (Some(name), _) => vec![store.project(&name)?],
+        (None, true) => store.list_projects()?,
+        (None, false) => bail!("pass -p PROJECT or --all"),
+    };
+    for project in projects {
+        let n = install_for_project(home, &store, &project)?;
+        say!(
+            "installed hooks in {n} repositories of {}",
+            project.full_name
+        );
+    }
+    Ok(())
+}
+
+pub fn run(name: HookName, ctx: &Ctx) -> Result<()> {
+    let name = match name {
+        HookName::PreReceive => "pre-receive",
+        HookName::PostReceive => "post-receive",
+    };
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .context("reading the hook's input")?;
+    let text = String::from_utf8_lossy(&input);
+    let updates: Vec<RefUpdate> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(RefUpdate::parse)
+        .collect::<Result<_, _>>()?;
+    let here = std::env::current_dir().context("finding the repository")?;
+    let home = ctx.home()?;
+    let target = RepoRef::from_path(home, &here).ok_or_else(|| {
+        anyhow!(
+            "{} is not a repository of the forge home {}",
+            here.display(),
+            home.root().display()
+        )
+    })?;
+    let store = ctx.home_store()?;
+    let project = store.project(&target.project)?;
+    let user = std::env::var("FORGE_USER").ok().filter(|u| !u.is_empty());
+    let deploy = std::env::var("FORGE_DEPLOY_KEY")
+        .ok()
+        .and_then(|k| k.parse::<i64>().ok());
+    let who = hooks::identity(&store, &project, user.as_deref(), deploy)?;
+    let repo = Repo::open_in_hook(&here)?;
+    if name == "pre-receive" {
+        hooks::pre_receive(&store, home, &target, &repo, &who, &updates)?;
+    } else {
+        let report = hooks::post_receive(&store, home, &target, &repo, &who, &updates)?;
+        for n in &report.closed_issues {
+            eprintln!("forge: closed issue #{n}");
+        }
+        for n in &report.refreshed {
+            eprintln!("forge: refreshed pull request #{n}");
+        }
+        for w in &report.warnings {
+            eprintln!("forge: warning: {w}");
+        }
+    }
+    // The user's own hooks, kept in hooks/<name>.d/, run after forge's with the same input.
+    for hook in repo.user_hooks(name) {
+        let mut child = Command::new(&hook)
+            .stdin(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {}", hook.display()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A hook that does not read its input must not fail the push.
+            let _ = stdin.write_all(&input);
+        }
+        let status = child.wait()?;
+        if !status.success() && name == "pre-receive" {
+            bail!("{} refused the push", hook.display());
+        }
+    }
+    Ok(())
+}

@@ -282,15 +282,17 @@ fn source_rules(
                 format!("protected branch `{branch}` cannot be deleted"),
             ))
         }
-        (Some(old), Some(new)) if protected && !repo.is_ancestor(old, new)? => return Err(refuse(
-            "protected",
-            r,
-            format!(
+        (Some(old), Some(new)) if protected && !repo.is_ancestor(old, new)? => {
+            return Err(refuse(
+                "protected",
+                r,
+                format!(
                 "protected branch `{branch}` cannot be force-pushed ({} is not an ancestor of {})",
                 short(old),
                 short(new)
             ),
-        )),
+            ))
+        }
         (None, Some(_)) if settings.no_new_branches && !repo.branches()?.is_empty() => {
             return Err(refuse(
                 "no_new_branches",

@@ -10,6 +10,7 @@ mod issues;
 mod offline;
 mod pagure;
 mod pulls;
+mod ssh;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

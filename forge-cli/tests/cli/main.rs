@@ -11,6 +11,7 @@ mod offline;
 mod pagure;
 mod pulls;
 mod ssh;
+mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

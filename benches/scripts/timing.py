@@ -6,18 +6,19 @@ import sys
 import time
 
 
-def run(cmd, env=None, cwd=None, stdin=None):
-    """Runs `cmd`, exits with its stderr if it fails, returns its stdout."""
+def run(cmd, env=None, cwd=None, stdin=None, check=True):
+    """Runs `cmd`, exits with its stderr if it fails (unless `check` is
+    false), returns its stdout."""
     done = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}: {done.stderr.decode(errors='replace')}")
     return done.stdout
 
 
-def timed(cmd, env=None, cwd=None):
+def timed(cmd, env=None, cwd=None, stdin=None):
     """Seconds `cmd` took as a whole process (its output read and dropped)."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}: {done.stderr.decode(errors='replace')}")

@@ -41,15 +41,13 @@ fn chmod(path: &Path, mode: &str) {
 }
 
 /// sshd checks that the AuthorizedKeysCommand and every folder above it
-/// belong to root and are writable by no one else: so not under /tmp.
+/// belong to root and are writable by no one else: so not under /tmp (where
+/// a checkout, and so the target folder, may be), but under /run.
 fn private_dir() -> PathBuf {
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let dir = base.join(format!("sshd-{}", std::process::id()));
+    let dir = PathBuf::from(format!("/run/forge-sshd-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for d in [&base, &dir] {
-        chmod(d, "755");
-    }
+    std::fs::create_dir_all(&dir).expect("mkdir under /run");
+    chmod(&dir, "755");
     dir
 }
 

@@ -395,8 +395,12 @@ pub fn post_receive(
             Some(new) => repo.new_commits(new, &before, MAX_NEW_COMMITS)?,
             None => Vec::new(),
         };
+        // A new branch is compared with where its new commits start.
+        let base = u
+            .old
+            .or_else(|| commits.first().and_then(|c| c.parents.first().copied()));
         let changed_files = match u.new {
-            Some(new) => repo.changed_paths(u.old, new)?.len(),
+            Some(new) => repo.changed_paths(base, new)?.len(),
             None => 0,
         };
         let forced = match (u.old, u.new) {

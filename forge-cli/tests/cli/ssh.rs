@@ -717,6 +717,36 @@ fn pushes_record_activity_close_issues_refresh_requests_and_log_events() {
     let shown = f.json(&["pr", "show", "-p", P, &id.to_string()]);
     assert_eq!(shown["commits"].as_array().map(Vec::len), Some(2));
 
+    // So does pushing a fork's branch that a request comes from.
+    f.ok(&["--as", "bob", "project", "fork", P]);
+    let bob = s.clone("bob", "forks/bob/tools/hammer.git", "bob-fork");
+    git(&bob, &["checkout", "-q", "-b", "idea"]);
+    commit(&bob, "idea.txt", "idea\n", "An idea");
+    s.ok("bob", &bob, &["push", "-q", "origin", "idea"]);
+    let from_fork = f.json(&[
+        "--as",
+        "bob",
+        "pr",
+        "new",
+        "-p",
+        P,
+        "--title",
+        "Idea",
+        "--from",
+        "idea",
+        "--from-fork",
+        "bob",
+    ]);
+    let fork_id = from_fork["id"].as_u64().expect("id");
+    commit(&bob, "idea.txt", "better idea\n", "A better idea");
+    let said = s.ok("bob", &bob, &["push", "origin", "idea"]);
+    assert!(
+        said.contains(&format!("forge: refreshed pull request #{fork_id}")),
+        "{said}"
+    );
+    let shown = f.json(&["pr", "show", "-p", P, &fork_id.to_string()]);
+    assert_eq!(shown["commits"][0]["title"], "A better idea");
+
     // One git.push event per ref update, with its facts.
     let events = f.json(&["events", "-p", P]);
     let pushes: Vec<&serde_json::Value> = events
@@ -725,13 +755,21 @@ fn pushes_record_activity_close_issues_refresh_requests_and_log_events() {
         .iter()
         .filter(|e| e["type"] == "git.push")
         .collect();
-    assert_eq!(pushes.len(), 4, "{pushes:?}");
+    assert_eq!(pushes.len(), 6, "{pushes:?}");
     let main_push = pushes[2];
     assert_eq!(main_push["actor"], "alice");
     assert_eq!(main_push["fields"]["ref"], "refs/heads/main");
     assert_eq!(main_push["fields"]["commits"], 3);
     assert_eq!(main_push["fields"]["changed_files"], 3);
     assert_eq!(main_push["fields"]["forced"], false);
+    let fork_push = pushes[4];
+    assert_eq!(fork_push["actor"], "bob");
+    assert_eq!(fork_push["fields"]["repo"], "forks/bob/tools/hammer.git");
+    assert_eq!(
+        fork_push["fields"]["commits"], 1,
+        "the fork's new branch brought one commit"
+    );
+    assert_eq!(fork_push["fields"]["changed_files"], 1);
 }
 
 fn chrono_year() -> i32 {

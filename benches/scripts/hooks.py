@@ -16,17 +16,14 @@ Figures:
   * `forge ssh authorized-keys TYPE KEY` with 10,000 registered keys.
 """
 
-import argparse
 import base64
 import hashlib
 import json
 import os
 import random
 import sqlite3
-import sys
-import tempfile
 
-from timing import run, timed, summary
+from timing import bench_main, run, timed, summary
 
 
 def setup(tmp, forge, users):
@@ -126,21 +123,5 @@ def authorized_keys(tmp, forge, runs):
     print(f"ssh authorized-keys, {count} keys registered, an unknown key: {summary(unknown)}")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--forge", default="target/release/forge")
-    parser.add_argument("--runs", type=int, default=21)
-    parser.add_argument("--only", choices=["post", "pre", "keys"])
-    parser.add_argument("--dir", help="make the temporary forge homes here (e.g. /dev/shm for tmpfs)")
-    args = parser.parse_args()
-    forge = os.path.abspath(args.forge)
-    if not os.path.exists(forge):
-        sys.exit(f"{forge} is missing: cargo build --release -p forge-cli")
-    for name, bench in [("post", post_receive), ("pre", pre_receive), ("keys", authorized_keys)]:
-        if args.only in (None, name):
-            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-                bench(tmp, forge, args.runs)
-
-
 if __name__ == "__main__":
-    main()
+    bench_main([("post", post_receive), ("pre", pre_receive), ("keys", authorized_keys)], default_runs=21)

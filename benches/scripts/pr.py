@@ -18,14 +18,11 @@ Figures (each pair is run alternately in one loop, so both see the same machine)
     on the same range, both writing the whole patch to a pipe.
 """
 
-import argparse
 import json
 import os
 import statistics
-import sys
-import tempfile
 
-from timing import run, timed, ms, summary
+from timing import bench_main, run, timed, ms, summary
 
 
 def fast_import(repo, stream):
@@ -177,23 +174,5 @@ def big_diff(tmp, forge, runs):
     print(f"ratio of medians: {statistics.median(forge_t) / statistics.median(git_t):.2f}x")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--forge", default="target/release/forge")
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--only", choices=["merge", "list", "diff"])
-    parser.add_argument("--dir", help="make the temporary forge homes here (e.g. /dev/shm for tmpfs)")
-    args = parser.parse_args()
-    forge = os.path.abspath(args.forge)
-    if not os.path.exists(forge):
-        sys.exit(f"{forge} is missing: cargo build --release -p forge-cli")
-    print(run(["git", "--version"]).decode().strip(), "| temporary homes in", args.dir or tempfile.gettempdir())
-    for name, bench in [("merge", merge_analysis), ("list", listing), ("diff", big_diff)]:
-        if args.only in (None, name):
-            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-                bench(tmp, forge, args.runs)
-            print()
-
-
 if __name__ == "__main__":
-    main()
+    bench_main([("merge", merge_analysis), ("list", listing), ("diff", big_diff)], default_runs=30)

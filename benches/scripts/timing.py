@@ -33,3 +33,28 @@ def summary(samples):
     samples = sorted(samples)
     p90 = samples[max(0, int(len(samples) * 0.9) - 1)]
     return f"median {ms(statistics.median(samples))}, p90 {ms(p90)}, n={len(samples)}"
+
+
+def bench_main(benches, default_runs):
+    """Command line of a bench script: `--forge BIN --runs N --only NAME --dir
+    DIR`; runs each `(name, fn(tmp, forge, runs))` of `benches` in a fresh
+    temporary folder."""
+    import argparse
+    import os
+    import tempfile
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--forge", default="target/release/forge")
+    parser.add_argument("--runs", type=int, default=default_runs)
+    parser.add_argument("--only", choices=[name for name, _ in benches])
+    parser.add_argument("--dir", help="make the temporary forge homes here (e.g. /dev/shm for tmpfs)")
+    args = parser.parse_args()
+    forge = os.path.abspath(args.forge)
+    if not os.path.exists(forge):
+        sys.exit(f"{forge} is missing: cargo build --release -p forge-cli")
+    print(run(["git", "--version"]).decode().strip(), "| temporary homes in", args.dir or tempfile.gettempdir())
+    for name, bench in benches:
+        if args.only in (None, name):
+            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                bench(tmp, forge, args.runs)
+            print()

@@ -59,6 +59,9 @@ pub enum Command {
         #[arg(value_enum)]
         name: HookName,
     },
+    /// API tokens of the acting user.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// A user's commits per day (for a contribution heatmap).
     Activity {
         /// Username.
@@ -172,6 +175,32 @@ pub enum DeployKeyCommand {
         /// The key line or its fingerprint.
         #[arg(long)]
         key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for the acting user; its secret is shown once.
+    Create {
+        /// Limit it to this project.
+        #[arg(short, long)]
+        project: Option<String>,
+        /// Action names it allows, comma-separated (issue_create, pull_request_merge, commit, ...).
+        #[arg(long, value_delimiter = ',', required = true)]
+        acl: Vec<String>,
+        /// Days until it expires (never, by default).
+        #[arg(long)]
+        expires_days: Option<u32>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the acting user's tokens (never their secrets).
+    List,
+    /// Revoke one of the acting user's tokens.
+    Revoke {
+        /// Token id.
+        id: String,
     },
 }
 

@@ -13,6 +13,7 @@ mod project;
 mod reindex;
 pub(crate) mod repo;
 mod ssh;
+mod token;
 mod user;
 
 use anyhow::Result;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Hooks(cmd) => hooks::install(cmd, &ctx),
         Command::Hook { name } => hooks::run(name, &ctx),
         Command::Activity { user, year } => activity::run(&user, year, &ctx),
+        Command::Token(cmd) => token::run(cmd, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

@@ -59,6 +59,12 @@ pub enum Command {
         #[arg(value_enum)]
         name: HookName,
     },
+    /// Run the HTTP server (REST API) on the forge home.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
     /// API tokens of the acting user.
     #[command(subcommand)]
     Token(TokenCommand),

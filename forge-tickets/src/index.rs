@@ -350,3 +350,38 @@ pub fn has_private_issues(conn: &Connection, project: &str) -> Result<bool> {
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE project = ?1 AND private = 1)")?
         .query_row([project], |r| r.get(0))?)
 }
+
+/// How many issues [`list`] would return without its limit and offset.
+pub fn count(
+    conn: &Connection,
+    project: &str,
+    filter: &IssueFilter,
+    viewer: &str,
+    member: bool,
+) -> Result<u64> {
+    let from = if filter.tag.is_some() {
+        "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number WHERE t.project = ?1 AND t.tag = ?2"
+    } else {
+        "issues i WHERE i.project = ?1 AND ?2 IS NULL"
+    };
+    let sql = format!(
+        "SELECT count(*) FROM {from}
+           AND (?3 IS NULL OR i.status = ?3) AND (?4 IS NULL OR i.assignee = ?4)
+           AND (?5 IS NULL OR i.author = ?5) AND (?6 IS NULL OR i.milestone = ?6)
+           AND (i.private = 0 OR ?7 OR i.author = ?8 OR i.assignee = ?8)"
+    );
+    let n: i64 = conn.prepare_cached(&sql)?.query_row(
+        params![
+            project,
+            filter.tag,
+            filter.status,
+            filter.assignee,
+            filter.author,
+            filter.milestone,
+            member,
+            viewer
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}

@@ -1050,6 +1050,24 @@ impl<'s> Tracker<'s> {
         Ok(rows.into_iter().map(IssueSummary::from).collect())
     }
 
+    /// How many issues [`list`](Self::list) would give without its limit.
+    pub fn count(&self, viewer: &Actor, filter: &IssueFilter) -> Result<u64> {
+        if !forge_core::role::can_read(&viewer.access(false)) {
+            return Err(Error::Core(forge_core::Error::not_found(
+                "project",
+                &self.project,
+            )));
+        }
+        self.sync()?;
+        index::count(
+            self.store.conn(),
+            &self.project,
+            filter,
+            &viewer.username,
+            viewer.role.is_some(),
+        )
+    }
+
     /// Events of this project after event id `since`.
     pub fn events(&self, since: i64, limit: usize) -> Result<Vec<forge_core::event::Event>> {
         self.sync()?;

@@ -12,6 +12,7 @@ mod pr;
 mod project;
 mod reindex;
 pub(crate) mod repo;
+mod serve;
 mod ssh;
 mod token;
 mod user;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Hook { name } => hooks::run(name, &ctx),
         Command::Activity { user, year } => activity::run(&user, year, &ctx),
         Command::Token(cmd) => token::run(cmd, &ctx),
+        Command::Serve { bind } => serve::run(&bind, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

@@ -1,0 +1,947 @@
+//! Pagure's REST API v0, answered with the same library calls as the CLI.
+//!
+//! Handlers run on blocking threads, each keeping its own SQLite connection
+//! per forge home; they return a status and a JSON body, errors as
+//! `{"error": "...", "error_code": "E..."}`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use forge_core::project::Project;
+use forge_core::role::Action;
+use forge_core::token::Token;
+use forge_core::Store;
+use forge_tickets::view::IssueDetails;
+use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, PullFilter, PullRequests, Tracker};
+use serde_json::{json, Map, Value};
+
+use crate::server::App;
+
+/// One request, as the API sees it.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    /// HTTP method.
+    pub method: String,
+    /// Path, still percent-encoded.
+    pub path: String,
+    /// Query string.
+    pub query: Option<String>,
+    /// The Authorization header.
+    pub auth: Option<String>,
+    /// The Content-Type header.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
+    /// `http://host` as the client named the server (for pagination links).
+    pub base_url: String,
+}
+
+/// An error answer: status, Pagure error code, message, field errors.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Pagure's error code.
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// Errors per form field.
+    pub errors: Option<Value>,
+}
+
+impl ApiError {
+    /// An error with no field errors.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            errors: None,
+        }
+    }
+
+    fn field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError {
+            status: 400,
+            code: "EINVALIDREQ",
+            message: "Invalid or incomplete input submitted".into(),
+            errors: Some(json!({ field: [message] })),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut body = json!({"error": self.message, "error_code": self.code});
+        if let Some(errors) = &self.errors {
+            body["errors"] = errors.clone();
+        }
+        body
+    }
+}
+
+/// Pagure's error codes and what they mean.
+pub const ERROR_CODES: &[(&str, &str)] = &[
+    (
+        "EINVALIDTOK",
+        "Invalid or expired token. Please visit the settings page to get a new token.",
+    ),
+    ("ENOPROJECT", "Project not found"),
+    ("ENOISSUE", "Issue not found"),
+    ("ENOREQ", "Pull-Request not found"),
+    ("ENOCOMMENT", "Comment not found"),
+    ("EINVALIDREQ", "Invalid or incomplete input submitted"),
+    (
+        "EPULLREQUESTSDISABLED",
+        "Pull-Request have been deactivated for this project",
+    ),
+    (
+        "ENOTHIGHENOUGH",
+        "You do not have sufficient permissions to perform this action",
+    ),
+    (
+        "EMERGECONFLICT",
+        "This request does not apply cleanly and cannot be merged",
+    ),
+    ("ENOUSER", "User not found"),
+    ("EISSUENOTALLOWED", "You are not allowed to view this issue"),
+    (
+        "ETRACKERDISABLED",
+        "Issue tracker disabled for this project",
+    ),
+    ("ENOENDPOINT", "No such API endpoint"),
+];
+
+impl From<forge_core::Error> for ApiError {
+    fn from(e: forge_core::Error) -> Self {
+        use forge_core::Error as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound {
+                kind: "project", ..
+            } => ApiError::new(404, "ENOPROJECT", message),
+            E::NotFound { kind: "user", .. } => ApiError::new(404, "ENOUSER", message),
+            E::NotFound { .. } => ApiError::new(404, "EINVALIDREQ", message),
+            E::PermissionDenied { .. } => ApiError::new(403, "ENOTHIGHENOUGH", message),
+            E::InvalidToken => ApiError::new(401, "EINVALIDTOK", message),
+            E::AlreadyExists { .. } | E::InvalidName { .. } | E::Invalid { .. } => {
+                ApiError::new(400, "EINVALIDREQ", message)
+            }
+            _ => ApiError::new(500, "EINVALIDREQ", "internal error"),
+        }
+    }
+}
+
+impl From<forge_tickets::Error> for ApiError {
+    fn from(e: forge_tickets::Error) -> Self {
+        use forge_tickets::Error as E;
+        let message = e.to_string();
+        match e {
+            E::Core(core) => core.into(),
+            E::NoIssue { .. } => ApiError::new(404, "ENOISSUE", message),
+            E::NoRequest { .. } => ApiError::new(404, "ENOREQ", message),
+            E::NoComment { .. } => ApiError::new(404, "ENOCOMMENT", message),
+            E::Anonymous => ApiError::new(401, "EINVALIDTOK", message),
+            E::Gate { ref gate, .. } if gate == "conflicts" => {
+                ApiError::new(409, "EMERGECONFLICT", message)
+            }
+            E::Gate { .. } => ApiError::new(403, "ENOTHIGHENOUGH", message),
+            E::Git(_) | E::Document(_) | E::Refused { .. } => {
+                ApiError::new(400, "EINVALIDREQ", message)
+            }
+            E::Sqlite(_) | E::Json(_) => ApiError::new(500, "EINVALIDREQ", "internal error"),
+        }
+    }
+}
+
+type ApiResult = Result<(u16, Value), ApiError>;
+
+thread_local! {
+    /// One SQLite connection per forge home per worker thread.
+    static STORES: RefCell<HashMap<PathBuf, Store>> = RefCell::new(HashMap::new());
+}
+
+/// Answers one call: a status and a JSON body.
+pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Value) {
+    let db = app.home.db_path();
+    let result = STORES.with(|stores| {
+        let mut stores = stores.borrow_mut();
+        if !stores.contains_key(&db) {
+            let store = Store::open(&db).map_err(|e| {
+                tracing::error!(error = %e, "opening the store");
+                ApiError::new(500, "EINVALIDREQ", "the forge's database cannot be opened")
+            })?;
+            stores.insert(db.clone(), store);
+        }
+        let store = stores
+            .get(&db)
+            .ok_or_else(|| ApiError::new(500, "EINVALIDREQ", "no store"))?;
+        Handler { app, store, call }.route()
+    });
+    match result {
+        Ok(ok) => ok,
+        Err(e) => (e.status, e.body()),
+    }
+}
+
+struct Handler<'a> {
+    app: &'a App,
+    store: &'a Store,
+    call: &'a ApiCall,
+}
+
+/// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
+/// empty segments are refused.
+fn segments(path: &str) -> Result<Vec<String>, ApiError> {
+    let rest = path
+        .strip_prefix("/api/0/")
+        .ok_or_else(|| ApiError::new(404, "ENOENDPOINT", "no such API endpoint"))?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.split('/')
+        .map(|s| {
+            let decoded = percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map_err(|_| ApiError::new(400, "EINVALIDREQ", "the path is not UTF-8"))?;
+            if decoded.is_empty()
+                || decoded == "."
+                || decoded == ".."
+                || decoded.contains('/')
+                || decoded.contains('\0')
+            {
+                return Err(ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    format!("invalid path segment `{s}`"),
+                ));
+            }
+            Ok(decoded.into_owned())
+        })
+        .collect()
+}
+
+fn epoch(rfc3339: &str) -> String {
+    forge_core::time::parse_rfc3339(rfc3339)
+        .unwrap_or(0)
+        .to_string()
+}
+
+impl Handler<'_> {
+    fn route(&self) -> ApiResult {
+        let segs = segments(&self.call.path)?;
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let m = self.call.method.as_str();
+        match (m, s.as_slice()) {
+            ("GET", ["version"]) => Ok((200, json!({"version": env!("CARGO_PKG_VERSION")}))),
+            ("GET", ["error_codes"]) => Ok((
+                200,
+                Value::Object(
+                    ERROR_CODES
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), json!(v)))
+                        .collect(),
+                ),
+            )),
+            ("GET" | "POST", ["-", "whoami"]) => {
+                let token = self
+                    .token()?
+                    .ok_or_else(|| ApiError::new(401, "EINVALIDTOK", "a token is needed"))?;
+                Ok((200, json!({"username": token.user})))
+            }
+            ("GET", ["users"]) => {
+                let users = self.store.list_users()?;
+                let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+                Ok((200, json!({"total_users": names.len(), "users": names})))
+            }
+            ("GET", ["user", name]) => {
+                let user = self.store.user(name)?;
+                let viewer = self.viewer_name()?;
+                let mut repos = Vec::new();
+                for p in self.store.list_projects()? {
+                    if p.owner == user.username && self.visible(&p, viewer.as_deref())? {
+                        repos.push(self.project_json(&p)?);
+                    }
+                }
+                Ok((
+                    200,
+                    json!({"user": self.user_json(&user.username), "repos": repos, "forks": []}),
+                ))
+            }
+            ("GET", ["groups"]) => {
+                let groups = self.store.list_groups()?;
+                let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                Ok((200, json!({"total_groups": names.len(), "groups": names})))
+            }
+            ("GET", ["projects"]) => self.projects(),
+            ("POST", ["new"]) => self.new_project(),
+            _ => self.project_route(m, &s),
+        }
+    }
+
+    /// The token presented, if any; a bad, expired or revoked one is a 401.
+    fn token(&self) -> Result<Option<Token>, ApiError> {
+        let Some(header) = &self.call.auth else {
+            return Ok(None);
+        };
+        let secret = header
+            .strip_prefix("token ")
+            .or_else(|| header.strip_prefix("Token "))
+            .ok_or_else(|| {
+                ApiError::new(401, "EINVALIDTOK", "expected `Authorization: token <key>`")
+            })?;
+        match self.store.verify_token(secret.trim()) {
+            Ok(t) => Ok(Some(t)),
+            Err(_) => Err(ApiError::new(
+                401,
+                "EINVALIDTOK",
+                "Invalid or expired token. Please visit the settings page to get a new token.",
+            )),
+        }
+    }
+
+    fn viewer_name(&self) -> Result<Option<String>, ApiError> {
+        Ok(self.token()?.map(|t| t.user))
+    }
+
+    /// The user a token acts for, if it allows `action` on `project`.
+    fn acting(&self, action: Action, project: Option<&str>) -> Result<String, ApiError> {
+        let token = self.token()?.ok_or_else(|| {
+            ApiError::new(
+                401,
+                "EINVALIDTOK",
+                "this action needs a token (Authorization: token <key>)",
+            )
+        })?;
+        if !token.allows(action, project) {
+            return Err(ApiError::new(
+                403,
+                "ENOTHIGHENOUGH",
+                format!(
+                    "the token does not allow `{action}`{}",
+                    project.map(|p| format!(" on `{p}`")).unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(token.user)
+    }
+
+    fn visible(&self, project: &Project, viewer: Option<&str>) -> Result<bool, ApiError> {
+        if !project.private {
+            return Ok(true);
+        }
+        Ok(match viewer {
+            Some(v) => self.store.role_of(project, v)?.is_some(),
+            None => false,
+        })
+    }
+
+    fn user_json(&self, name: &str) -> Value {
+        let full = self
+            .store
+            .find_user(name)
+            .ok()
+            .flatten()
+            .map(|u| u.full_name)
+            .unwrap_or_default();
+        json!({"name": name, "fullname": full, "url_path": format!("user/{name}")})
+    }
+
+    fn query(&self) -> HashMap<String, String> {
+        self.call
+            .query
+            .as_deref()
+            .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    }
+
+    /// The posted fields, from a form or a JSON object.
+    fn fields(&self) -> Result<HashMap<String, String>, ApiError> {
+        if self.call.body.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let is_json = self
+            .call
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json"));
+        if is_json {
+            let value: Value = serde_json::from_slice(&self.call.body).map_err(|e| {
+                ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    format!("the JSON body is malformed: {e}"),
+                )
+            })?;
+            let Value::Object(map) = value else {
+                return Err(ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    "the JSON body must be an object",
+                ));
+            };
+            return Ok(map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| {
+                                i.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| i.to_string())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect());
+        }
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&self.call.body).map_err(|e| {
+                ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    format!("the form body is malformed: {e}"),
+                )
+            })?;
+        let mut out: HashMap<String, String> = HashMap::new();
+        for (k, v) in pairs {
+            out.entry(k)
+                .and_modify(|e| {
+                    e.push(',');
+                    e.push_str(&v);
+                })
+                .or_insert(v);
+        }
+        Ok(out)
+    }
+
+    fn page(&self, total: u64, path: &str) -> Result<(usize, usize, Value), ApiError> {
+        let q = self.query();
+        let num =
+            |key: &str, default: usize| -> Result<usize, ApiError> {
+                match q.get(key) {
+                    None => Ok(default),
+                    Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        ApiError::field(key, format!("`{v}` is not a positive number"))
+                    }),
+                }
+            };
+        let per_page = num("per_page", 20)?;
+        if per_page > 100 {
+            return Err(ApiError::field("per_page", "at most 100"));
+        }
+        let page = num("page", 1)?;
+        let pages = (total as usize).div_ceil(per_page).max(1);
+        let mut keep: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "page" && k.as_str() != "per_page")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        keep.sort();
+        let link = |p: usize| {
+            let mut params = keep.clone();
+            params.push(("per_page".into(), per_page.to_string()));
+            params.push(("page".into(), p.to_string()));
+            format!(
+                "{}{}?{}",
+                self.call.base_url,
+                path,
+                serde_urlencoded::to_string(&params).unwrap_or_default()
+            )
+        };
+        let pagination = json!({
+            "page": page, "pages": pages, "per_page": per_page,
+            "prev": (page > 1).then(|| link(page - 1)),
+            "next": (page < pages).then(|| link(page + 1)),
+            "first": link(1), "last": link(pages),
+        });
+        Ok((per_page, (page - 1) * per_page, pagination))
+    }
+
+    fn projects(&self) -> ApiResult {
+        let viewer = self.viewer_name()?;
+        let q = self.query();
+        let mut out = Vec::new();
+        for p in self.store.list_projects()? {
+            if !self.visible(&p, viewer.as_deref())? {
+                continue;
+            }
+            if q.get("namespace")
+                .is_some_and(|ns| p.namespace.as_deref() != Some(ns.as_str()))
+            {
+                continue;
+            }
+            if q.get("owner").is_some_and(|o| &p.owner != o) {
+                continue;
+            }
+            out.push(p);
+        }
+        let (per_page, offset, pagination) = self.page(out.len() as u64, &self.call.path)?;
+        let items: Vec<Value> = out
+            .iter()
+            .skip(offset)
+            .take(per_page)
+            .map(|p| self.project_json(p))
+            .collect::<Result<_, _>>()?;
+        Ok((
+            200,
+            json!({"projects": items, "total_projects": out.len(), "pagination": pagination}),
+        ))
+    }
+
+    fn project_json(&self, p: &Project) -> Result<Value, ApiError> {
+        let mut access: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for role in ["owner", "admin", "commit", "collaborator", "ticket"] {
+            access.insert(role, Vec::new());
+        }
+        for m in self.store.members(p)? {
+            let key = if m.name == p.owner {
+                "owner"
+            } else {
+                m.role.as_str()
+            };
+            if let Some(list) = access.get_mut(key) {
+                list.push(m.name);
+            }
+        }
+        let s = &p.settings;
+        Ok(json!({
+            "id": p.id, "name": p.name, "namespace": p.namespace, "fullname": p.full_name,
+            "url_path": p.full_name, "description": p.description, "private": p.private,
+            "user": self.user_json(&p.owner),
+            "date_created": epoch(&p.created_at), "date_modified": epoch(&p.created_at),
+            "tags": [], "priorities": s.priorities, "close_status": s.close_reasons,
+            "milestones": s.milestones.iter().map(|m| (m.name.clone(), json!({"date": m.date, "active": true}))).collect::<Map<String, Value>>(),
+            "custom_keys": s.custom_fields.iter().map(|f| json!([f.name, f.kind, f.options])).collect::<Vec<_>>(),
+            "access_users": access,
+            "settings": {"issue_tracker": s.issue_tracker, "pull_requests": s.pull_requests},
+        }))
+    }
+
+    fn new_project(&self) -> ApiResult {
+        let user = self.acting(Action::CreateProject, None)?;
+        let f = self.fields()?;
+        let name = f
+            .get("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ApiError::field("name", "This field is required."))?;
+        let full = match f.get("namespace").filter(|n| !n.is_empty()) {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.clone(),
+        };
+        let private = f
+            .get("private")
+            .is_some_and(|v| v == "true" || v == "1" || v == "on");
+        let description = f.get("description").cloned().unwrap_or_default();
+        let project = forge_tickets::create_project(
+            self.store,
+            &self.app.home,
+            &full,
+            &description,
+            private,
+            &user,
+        )?;
+        Ok((
+            200,
+            json!({"message": format!("Project \"{}\" created", project.full_name)}),
+        ))
+    }
+
+    /// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.
+    fn project_route(&self, method: &str, s: &[&str]) -> ApiResult {
+        let (fork, s) = match s {
+            ["fork", user, rest @ ..] => (Some(*user), rest),
+            _ => (None, s),
+        };
+        let (project, rest) = match s {
+            [ns, name, rest @ ..]
+                if self.store.find_project(&format!("{ns}/{name}"))?.is_some() =>
+            {
+                (self.store.project(&format!("{ns}/{name}"))?, rest)
+            }
+            [name, rest @ ..] => match self.store.find_project(name)? {
+                Some(p) => (p, rest),
+                None => return Err(ApiError::new(404, "ENOPROJECT", "Project not found")),
+            },
+            [] => return Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
+        };
+        let viewer = self.viewer_name()?;
+        if !self.visible(&project, viewer.as_deref())? {
+            return Err(ApiError::new(404, "ENOPROJECT", "Project not found"));
+        }
+        if let Some(user) = fork {
+            if !self.store.has_fork(&project, user)? {
+                return Err(ApiError::new(404, "ENOPROJECT", "Project not found"));
+            }
+        }
+        let actor = match &viewer {
+            Some(v) => Actor::for_user(self.store, &project, v)?,
+            None => Actor::anonymous(project.private),
+        };
+        let repo_path = match fork {
+            Some(user) => self.app.home.fork_path(user, &project.full_name),
+            None => self.app.home.project_paths(&project.full_name).source,
+        };
+        match (method, rest) {
+            ("GET", []) => Ok((200, self.project_json(&project)?)),
+            ("GET", ["git", "branches"]) => {
+                let repo = forge_git::Repo::open(&repo_path).map_err(forge_tickets::Error::from)?;
+                let names: Vec<String> = repo
+                    .branches()
+                    .map_err(forge_tickets::Error::from)?
+                    .into_iter()
+                    .map(|b| b.name)
+                    .collect();
+                Ok((
+                    200,
+                    json!({"total_branches": names.len(), "branches": names}),
+                ))
+            }
+            ("GET", ["git", "tags"]) => {
+                let repo = forge_git::Repo::open(&repo_path).map_err(forge_tickets::Error::from)?;
+                let names: Vec<String> = repo
+                    .tags()
+                    .map_err(forge_tickets::Error::from)?
+                    .into_iter()
+                    .map(|b| b.name)
+                    .collect();
+                Ok((200, json!({"total_tags": names.len(), "tags": names})))
+            }
+            ("GET", ["git", "urls"]) => Ok((
+                200,
+                json!({
+                    "total_urls": 2,
+                    "urls": {"git": format!("{}/{}.git", self.call.base_url, project.full_name)},
+                }),
+            )),
+            (_, ["issues"]) | (_, ["new_issue"]) | (_, ["issue", ..]) => {
+                if !project.settings.issue_tracker {
+                    return Err(ApiError::new(
+                        404,
+                        "ETRACKERDISABLED",
+                        "Issue tracker disabled for this project",
+                    ));
+                }
+                self.issue_route(method, rest, &project, &actor)
+            }
+            (_, ["pull-requests"]) | (_, ["pull-request", ..]) => {
+                if !project.settings.pull_requests {
+                    return Err(ApiError::new(
+                        404,
+                        "EPULLREQUESTSDISABLED",
+                        "Pull-Request have been deactivated for this project",
+                    ));
+                }
+                self.pull_route(method, rest, &project, &actor)
+            }
+            _ => Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
+        }
+    }
+
+    fn issue_json(&self, i: &IssueDetails) -> Value {
+        let user = |u: &Option<String>| u.as_ref().map(|u| self.user_json(u));
+        json!({
+            "id": i.id, "title": i.title, "content": i.body,
+            "status": if i.status == "open" { "Open" } else { "Closed" },
+            "close_status": i.close_reason,
+            "date_created": epoch(&i.created_at), "last_updated": epoch(&i.updated_at),
+            "closed_at": i.closed_at.as_deref().map(epoch),
+            "closed_by": user(&i.closed_by),
+            "user": self.user_json(&i.author), "assignee": user(&i.assignee),
+            "tags": i.tags, "milestone": i.milestone, "priority": i.priority, "private": i.private,
+            "depends": i.depends.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "blocks": i.blocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "custom_fields": i.custom_fields.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "comments": i.comments.iter().map(|c| json!({
+                "id": c.id, "comment": c.body, "date_created": epoch(&c.created_at),
+                "user": self.user_json(&c.author), "parent": null,
+                "edited_on": c.edited_at.as_deref().map(epoch), "editor": null,
+                "notification": false, "reactions": c.reactions,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn issue_route(
+        &self,
+        method: &str,
+        rest: &[&str],
+        project: &Project,
+        actor: &Actor,
+    ) -> ApiResult {
+        let tracker = Tracker::open_for_project(self.store, &self.app.home, project)?;
+        let number = |text: &str| -> Result<u64, ApiError> {
+            text.parse()
+                .map_err(|_| ApiError::new(404, "ENOISSUE", "Issue not found"))
+        };
+        match (method, rest) {
+            ("GET", ["issues"]) => {
+                let q = self.query();
+                let status = match q.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
+                    None | Some("open") => Some("open".to_string()),
+                    Some("closed") => Some("closed".to_string()),
+                    Some("all") => None,
+                    Some(other) => {
+                        return Err(ApiError::field(
+                            "status",
+                            format!("`{other}` is not Open, Closed or All"),
+                        ))
+                    }
+                };
+                let mut filter = IssueFilter {
+                    status,
+                    tag: q.get("tags").cloned().filter(|t| !t.is_empty()),
+                    assignee: q.get("assignee").cloned(),
+                    author: q.get("author").cloned(),
+                    milestone: q.get("milestones").cloned(),
+                    limit: 0,
+                    offset: 0,
+                };
+                let total = tracker.count(actor, &filter)?;
+                let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
+                filter.limit = per_page;
+                filter.offset = offset;
+                let mut items = Vec::new();
+                for summary in tracker.list(actor, &filter)? {
+                    items.push(self.issue_json(&tracker.issue(actor, summary.id)?));
+                }
+                Ok((
+                    200,
+                    json!({"issues": items, "total_issues": total, "pagination": pagination,
+                                "args": {"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
+                                          "author": q.get("author"), "milestones": q.get("milestones")}}),
+                ))
+            }
+            ("POST", ["new_issue"]) => {
+                let user = self.acting(Action::IssueCreate, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let title = f
+                    .get("title")
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| ApiError::field("title", "This field is required."))?;
+                let content = f
+                    .get("issue_content")
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| ApiError::field("issue_content", "This field is required."))?;
+                let new = NewIssue {
+                    title: title.clone(),
+                    body: content.clone(),
+                    tags: f
+                        .get("tag")
+                        .map(|t| {
+                            t.split(',')
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
+                    priority: f.get("priority").cloned().filter(|a| !a.is_empty()),
+                    milestone: f.get("milestone").cloned().filter(|a| !a.is_empty()),
+                    private: f
+                        .get("private")
+                        .is_some_and(|v| v == "true" || v == "1" || v == "on"),
+                    ..Default::default()
+                };
+                let issue = tracker.create_issue(&actor, new)?;
+                Ok((
+                    200,
+                    json!({"issue": self.issue_json(&tracker.issue(&actor, issue.number)?), "message": "Issue created"}),
+                ))
+            }
+            ("GET", ["issue", id]) => {
+                Ok((200, self.issue_json(&tracker.issue(actor, number(id)?)?)))
+            }
+            ("GET", ["issue", id, "comment", cid]) => {
+                let issue = tracker.issue(actor, number(id)?)?;
+                let c = issue
+                    .comments
+                    .iter()
+                    .find(|c| c.id == *cid)
+                    .ok_or_else(|| ApiError::new(404, "ENOCOMMENT", "Comment not found"))?;
+                Ok((
+                    200,
+                    json!({"id": c.id, "comment": c.body, "date_created": epoch(&c.created_at),
+                                "user": self.user_json(&c.author), "parent": null,
+                                "edited_on": c.edited_at.as_deref().map(epoch), "editor": null, "reactions": c.reactions}),
+                ))
+            }
+            ("POST", ["issue", id, "comment"]) => {
+                let user = self.acting(Action::IssueComment, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let comment = f
+                    .get("comment")
+                    .filter(|c| !c.trim().is_empty())
+                    .ok_or_else(|| ApiError::field("comment", "This field is required."))?;
+                tracker.comment(&actor, number(id)?, comment)?;
+                Ok((200, json!({"message": "Comment added"})))
+            }
+            ("POST", ["issue", id, "status"]) => {
+                let user = self.acting(Action::IssueChangeStatus, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let n = number(id)?;
+                match f.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
+                    Some("closed") => {
+                        let reason = f
+                            .get("close_status")
+                            .map(String::as_str)
+                            .filter(|r| !r.is_empty());
+                        tracker.close(&actor, n, reason)?;
+                    }
+                    Some("open") => {
+                        tracker.reopen(&actor, n)?;
+                    }
+                    _ => return Err(ApiError::field("status", "Open or Closed")),
+                }
+                Ok((
+                    200,
+                    json!({"message": format!("Successfully edited issue #{n}")}),
+                ))
+            }
+            ("POST", ["issue", id, what @ ("assign" | "milestone" | "subscribe")]) => {
+                let action = match *what {
+                    "assign" => Action::IssueAssign,
+                    "milestone" => Action::IssueUpdateMilestone,
+                    _ => Action::IssueComment,
+                };
+                let user = self.acting(action, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let n = number(id)?;
+                let optional = |key: &str| {
+                    f.get(key)
+                        .cloned()
+                        .map(|v| if v.is_empty() { None } else { Some(v) })
+                };
+                let edit = match *what {
+                    "assign" => IssueEdit {
+                        assignee: Some(optional("assignee").flatten()),
+                        ..Default::default()
+                    },
+                    "milestone" => IssueEdit {
+                        milestone: Some(optional("milestone").flatten()),
+                        ..Default::default()
+                    },
+                    _ => IssueEdit {
+                        watch: Some(
+                            f.get("status")
+                                .is_none_or(|s| s == "true" || s == "1" || s == "on"),
+                        ),
+                        ..Default::default()
+                    },
+                };
+                tracker.edit(&actor, n, edit)?;
+                Ok((
+                    200,
+                    json!({"message": format!("Successfully edited issue #{n}")}),
+                ))
+            }
+            ("POST", ["issue", id, "custom", field]) => {
+                let user = self.acting(Action::IssueUpdate, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let n = number(id)?;
+                let value = f.get("value").cloned().unwrap_or_default();
+                tracker.edit(
+                    &actor,
+                    n,
+                    IssueEdit {
+                        fields: vec![(field.to_string(), value)],
+                        ..Default::default()
+                    },
+                )?;
+                Ok((
+                    200,
+                    json!({"message": format!("Custom field {field} adjusted")}),
+                ))
+            }
+            _ => Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
+        }
+    }
+
+    fn pull_route(
+        &self,
+        method: &str,
+        rest: &[&str],
+        project: &Project,
+        actor: &Actor,
+    ) -> ApiResult {
+        let prs = PullRequests::open(self.store, &self.app.home, project)?;
+        let pr_json = |d: &forge_tickets::PullDetails| {
+            json!({
+                "id": d.id, "uid": d.id.to_string(), "title": d.title, "initial_comment": d.body,
+                "branch": d.target, "branch_from": d.source.branch, "repo_from": {"fullname": d.source.repo},
+                "project": {"fullname": project.full_name, "name": project.name},
+                "status": match d.status { "open" => "Open", "merged" => "Merged", _ => "Closed" },
+                "user": self.user_json(&d.author), "assignee": d.assignee.as_ref().map(|a| self.user_json(a)),
+                "commit_start": d.commits.last().map(|c| c.id.clone()), "commit_stop": d.head,
+                "date_created": epoch(&d.created_at), "last_updated": epoch(&d.updated_at),
+                "closed_at": d.closed_at.as_deref().map(epoch), "merge_commit": d.merge_commit,
+                "tags": d.tags, "threshold_reached": null,
+                "cached_merge_status": match d.merge_status { Some("conflicts") => "CONFLICTS", Some("fast-forward") => "FFORWARD", Some("merge") => "MERGE", Some("up-to-date") => "NO_CHANGE", _ => "unknown" },
+                "comments": d.comments.iter().map(|c| json!({
+                    "id": c.id, "comment": c.body, "date_created": epoch(&c.created_at),
+                    "user": self.user_json(&c.author), "commit": c.commit, "filename": c.path, "line": c.line,
+                    "tree": null, "parent": null, "edited_on": c.edited_at.as_deref().map(epoch), "notification": false,
+                })).collect::<Vec<_>>(),
+            })
+        };
+        match (method, rest) {
+            ("GET", ["pull-requests"]) => {
+                let q = self.query();
+                let status = match q.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
+                    None | Some("open") | Some("true") => Some("open".to_string()),
+                    Some("closed") | Some("false") => Some("closed".to_string()),
+                    Some("merged") => Some("merged".to_string()),
+                    Some("all") => None,
+                    Some(other) => {
+                        return Err(ApiError::field(
+                            "status",
+                            format!("`{other}` is not Open, Closed, Merged or All"),
+                        ))
+                    }
+                };
+                let all = PullFilter {
+                    status,
+                    author: q.get("author").cloned(),
+                    assignee: q.get("assignee").cloned(),
+                    limit: usize::MAX >> 1,
+                    offset: 0,
+                };
+                let total = prs.list(actor, &all)?.len() as u64;
+                let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
+                let page = PullFilter {
+                    limit: per_page,
+                    offset,
+                    ..all
+                };
+                let mut items = Vec::new();
+                for s in prs.list(actor, &page)? {
+                    items.push(pr_json(&prs.show(actor, s.id)?));
+                }
+                Ok((
+                    200,
+                    json!({"requests": items, "total_requests": total, "pagination": pagination}),
+                ))
+            }
+            ("GET", ["pull-request", id]) => {
+                let n: u64 = id
+                    .parse()
+                    .map_err(|_| ApiError::new(404, "ENOREQ", "Pull-Request not found"))?;
+                Ok((200, pr_json(&prs.show(actor, n)?)))
+            }
+            _ => Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
+        }
+    }
+}

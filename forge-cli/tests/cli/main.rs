@@ -6,6 +6,7 @@ mod bad_input;
 mod browse;
 mod demo;
 mod freshness;
+mod http;
 mod issues;
 mod offline;
 mod pagure;

@@ -1,0 +1,464 @@
+//! `forge serve` on a free loopback port, driven over real TCP with a small
+//! HTTP/1.1 client: Pagure's API paths and shapes, tokens, ACLs and roles,
+//! error codes, limits, and a clean stop on SIGTERM.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::Forge;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(forge: &Forge) -> Server {
+        let mut child = forge
+            .command(&["serve", "--bind", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("forge serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server says where it listens")
+                .expect("line");
+            if let Some(rest) = line.split("on http://").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Server { child, addr }
+    }
+
+    /// Sends one request; returns the status and the parsed JSON body.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> (u16, Value) {
+        let (status, text) = self.raw(method, path, token, body);
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+        (status, json)
+    }
+
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect");
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
+        if let Some(t) = token {
+            req.push_str(&format!("Authorization: token {t}\r\n"));
+        }
+        let (ctype, data) = body.unwrap_or(("", ""));
+        if body.is_some() {
+            req.push_str(&format!(
+                "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+                data.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(data);
+        stream.write_all(req.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status: {answer}"));
+        let body = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (status, body)
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.request("GET", path, token, None)
+    }
+
+    fn form(&self, path: &str, token: Option<&str>, form: &str) -> (u16, Value) {
+        self.request(
+            "POST",
+            path,
+            token,
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+    }
+}
+
+fn token(forge: &Forge, user: &str, args: &[&str]) -> String {
+    let mut all = vec!["--as", user, "token", "create"];
+    all.extend_from_slice(args);
+    forge.json(&all)["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+#[test]
+fn the_api_answers_with_pagure_shapes_and_codes() {
+    let f = Forge::with_project();
+    f.member("bob", "ticket");
+    let alice = token(&f, "alice", &["--acl", "issue_create,issue_comment,issue_change_status,issue_assign,create_project,issue_update"]);
+    let bob_comment = token(&f, "bob", &["--acl", "issue_comment"]);
+    let bob_full = token(
+        &f,
+        "bob",
+        &[
+            "--acl",
+            "issue_create,issue_change_status,issue_comment",
+            "-p",
+            "tools/hammer",
+        ],
+    );
+    let s = Server::start(&f);
+
+    assert_eq!(
+        s.get("/api/0/version", None),
+        (200, json!({"version": env!("CARGO_PKG_VERSION")}))
+    );
+    let (status, codes) = s.get("/api/0/error_codes", None);
+    assert_eq!(status, 200);
+    for code in [
+        "EINVALIDTOK",
+        "ENOPROJECT",
+        "ENOISSUE",
+        "ENOREQ",
+        "ENOCOMMENT",
+        "EINVALIDREQ",
+        "EPULLREQUESTSDISABLED",
+        "ENOTHIGHENOUGH",
+        "EMERGECONFLICT",
+        "ENOUSER",
+        "EISSUENOTALLOWED",
+        "ETRACKERDISABLED",
+    ] {
+        assert!(codes.get(code).is_some(), "{code}");
+    }
+    assert_eq!(
+        s.get("/api/0/-/whoami", Some(&alice)),
+        (200, json!({"username": "alice"}))
+    );
+    assert_eq!(s.get("/api/0/-/whoami", None).0, 401);
+    let (status, err) = s.get("/api/0/-/whoami", Some("NOT-A-TOKEN"));
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (401, Some("EINVALIDTOK"))
+    );
+    assert_eq!(
+        s.get("/api/0/users", None).1["users"],
+        json!(["alice", "bob"])
+    );
+    let (status, user) = s.get("/api/0/user/alice", None);
+    assert_eq!(status, 200);
+    assert_eq!(user["user"]["fullname"], "Alice");
+    assert_eq!(user["repos"][0]["fullname"], "tools/hammer");
+    assert_eq!(s.get("/api/0/user/nobody", None).1["error_code"], "ENOUSER");
+    assert_eq!(
+        s.get("/api/0/groups", None).1,
+        json!({"total_groups": 0, "groups": []})
+    );
+
+    // Projects: create, list, show.
+    let (status, made) = s.form(
+        "/api/0/new",
+        Some(&alice),
+        "name=anvil&namespace=tools&description=Heavy",
+    );
+    assert_eq!(
+        (status, made["message"].as_str()),
+        (200, Some("Project \"tools/anvil\" created"))
+    );
+    let (status, err) = s.form("/api/0/new", Some(&alice), "description=nameless");
+    assert_eq!(status, 400);
+    assert_eq!(err["errors"]["name"][0], "This field is required.");
+    let (_, projects) = s.get("/api/0/projects?per_page=1", None);
+    assert_eq!(projects["total_projects"], 2);
+    assert_eq!(projects["projects"].as_array().map(Vec::len), Some(1));
+    assert_eq!(projects["pagination"]["pages"], 2);
+    let next = projects["pagination"]["next"].as_str().expect("next");
+    assert!(
+        next.starts_with(&format!("http://{}/api/0/projects?", s.addr)) && next.contains("page=2"),
+        "{next}"
+    );
+    let (_, hammer) = s.get("/api/0/tools/hammer", None);
+    assert_eq!(hammer["fullname"], "tools/hammer");
+    assert_eq!(hammer["access_users"]["owner"], json!(["alice"]));
+    assert_eq!(hammer["access_users"]["ticket"], json!(["bob"]));
+    assert_eq!(
+        s.get("/api/0/tools/nothing", None).1["error_code"],
+        "ENOPROJECT"
+    );
+
+    // Issues: create by form and by JSON, read, list with filters and pages.
+    let (status, created) = s.form(
+        "/api/0/tools/hammer/new_issue",
+        Some(&alice),
+        "title=Loose+handle&issue_content=It+wobbles&tag=bug",
+    );
+    assert_eq!(status, 200, "{created}");
+    let issue = &created["issue"];
+    assert_eq!(
+        (issue["id"].as_u64(), issue["status"].as_str()),
+        (Some(1), Some("Open"))
+    );
+    assert_eq!(issue["user"]["name"], "alice");
+    assert!(
+        issue["date_created"]
+            .as_str()
+            .is_some_and(|d| d.parse::<i64>().is_ok()),
+        "epoch string"
+    );
+    let (status, _) = s.request(
+        "POST",
+        "/api/0/tools/hammer/new_issue",
+        Some(&bob_full),
+        Some((
+            "application/json",
+            r#"{"title": "Rusty", "issue_content": "Oil it", "tag": ["rust", "head"]}"#,
+        )),
+    );
+    assert_eq!(status, 200);
+    let (status, err) = s.form(
+        "/api/0/tools/hammer/new_issue",
+        Some(&alice),
+        "title=No+body",
+    );
+    assert_eq!(
+        (status, err["errors"]["issue_content"][0].as_str()),
+        (400, Some("This field is required."))
+    );
+    let (_, listed) = s.get("/api/0/tools/hammer/issues?per_page=1", None);
+    assert_eq!(listed["total_issues"], 2);
+    assert_eq!(listed["issues"][0]["title"], "Rusty");
+    assert_eq!(listed["pagination"]["pages"], 2);
+    let (_, tagged) = s.get("/api/0/tools/hammer/issues?tags=bug", None);
+    assert_eq!(tagged["total_issues"], 1);
+    let (_, by_author) = s.get("/api/0/tools/hammer/issues?author=bob", None);
+    assert_eq!(by_author["issues"][0]["tags"], json!(["head", "rust"]));
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issues?per_page=101", None).0,
+        400
+    );
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issues?status=maybe", None).0,
+        400
+    );
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issue/9", None).1["error_code"],
+        "ENOISSUE"
+    );
+
+    // Comments, status, assignment; ACLs and roles.
+    let (status, _) = s.form(
+        "/api/0/tools/hammer/issue/1/comment",
+        Some(&bob_comment),
+        "comment=Glue+it",
+    );
+    assert_eq!(status, 200);
+    let (_, shown) = s.get("/api/0/tools/hammer/issue/1", None);
+    let cid = shown["comments"][0]["id"]
+        .as_str()
+        .expect("comment id")
+        .to_string();
+    assert_eq!(shown["comments"][0]["comment"], "Glue it");
+    let (_, one) = s.get(&format!("/api/0/tools/hammer/issue/1/comment/{cid}"), None);
+    assert_eq!(one["user"]["name"], "bob");
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issue/1/comment/nope", None).1["error_code"],
+        "ENOCOMMENT"
+    );
+    let (status, err) = s.form(
+        "/api/0/tools/hammer/issue/1/status",
+        Some(&bob_comment),
+        "status=Closed",
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (403, Some("ENOTHIGHENOUGH")),
+        "no ACL"
+    );
+    let (status, _) = s.form(
+        "/api/0/tools/hammer/issue/1/status",
+        Some(&bob_full),
+        "status=Closed&close_status=Fixed",
+    );
+    assert_eq!(status, 200, "bob has the ticket role");
+    let (_, closed) = s.get("/api/0/tools/hammer/issue/1", None);
+    assert_eq!(
+        (closed["status"].as_str(), closed["close_status"].as_str()),
+        (Some("Closed"), Some("Fixed"))
+    );
+    let (status, err) = s.form(
+        "/api/0/tools/anvil/new_issue",
+        Some(&bob_full),
+        "title=T&issue_content=C",
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (403, Some("ENOTHIGHENOUGH")),
+        "scoped to tools/hammer"
+    );
+    let (status, _) = s.form(
+        "/api/0/tools/hammer/issue/2/assign",
+        Some(&alice),
+        "assignee=bob",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issue/2", None).1["assignee"]["name"],
+        "bob"
+    );
+    f.ok(&["user", "add", "carol", "--email", "carol@example.org"]);
+    let carol = token(&f, "carol", &["--acl", "issue_change_status"]);
+    let (status, err) = s.form(
+        "/api/0/tools/hammer/issue/2/status",
+        Some(&carol),
+        "status=Closed",
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (403, Some("ENOTHIGHENOUGH")),
+        "the ACL is there, the role is not"
+    );
+    assert_eq!(
+        s.form("/api/0/tools/hammer/issue/2/comment", None, "comment=x")
+            .0,
+        401
+    );
+
+    // Revoked and expired tokens.
+    let id = f.json(&["--as", "carol", "token", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    f.ok(&["--as", "carol", "token", "revoke", &id]);
+    assert_eq!(s.get("/api/0/-/whoami", Some(&carol)).0, 401);
+
+    // Private projects are not there for outsiders.
+    f.ok(&["--as", "alice", "project", "create", "secret", "--private"]);
+    assert_eq!(
+        s.get("/api/0/secret/issues", None).1["error_code"],
+        "ENOPROJECT"
+    );
+    assert_eq!(s.get("/api/0/secret/issues", Some(&alice)).0, 200);
+    assert_eq!(s.get("/api/0/projects", None).1["total_projects"], 2);
+
+    // Pull requests are listed in Pagure's shape.
+    let (status, prs) = s.get("/api/0/tools/hammer/pull-requests", None);
+    assert_eq!((status, prs["total_requests"].as_u64()), (200, Some(0)));
+    assert_eq!(
+        s.get("/api/0/tools/hammer/pull-request/5", None).1["error_code"],
+        "ENOREQ"
+    );
+    f.ok(&[
+        "--as",
+        "alice",
+        "project",
+        "settings",
+        "tools/hammer",
+        "--set",
+        "pull_requests=false",
+    ]);
+    assert_eq!(
+        s.get("/api/0/tools/hammer/pull-requests", None).1["error_code"],
+        "EPULLREQUESTSDISABLED"
+    );
+    f.ok(&[
+        "--as",
+        "alice",
+        "project",
+        "settings",
+        "tools/hammer",
+        "--set",
+        "issue_tracker=false",
+    ]);
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issues", None).1["error_code"],
+        "ETRACKERDISABLED"
+    );
+
+    // Bad input: the right status and a Pagure error body, and the server keeps serving.
+    let (status, err) = s.request(
+        "POST",
+        "/api/0/tools/anvil/new_issue",
+        Some(&alice),
+        Some(("application/json", "{not json")),
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (400, Some("EINVALIDREQ"))
+    );
+    let (status, _) = s.request(
+        "POST",
+        "/api/0/tools/anvil/new_issue",
+        Some(&alice),
+        Some(("application/json", "[1, 2]")),
+    );
+    assert_eq!(status, 400);
+    let huge = "x".repeat((1 << 20) + 10);
+    let (status, err) = s.request(
+        "POST",
+        "/api/0/tools/anvil/new_issue",
+        Some(&alice),
+        Some(("text/plain", &huge)),
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (413, Some("EINVALIDREQ"))
+    );
+    for path in [
+        "/api/0/..%2Fetc/issues",
+        "/api/0/tools%2Fhammer/issues",
+        "/api/0/tools/../hammer",
+        "/api/0/nothing/at/all/here",
+    ] {
+        let (status, _) = s.get(path, None);
+        assert!(status == 400 || status == 404, "{path}: {status}");
+    }
+    assert_eq!(s.get("/api/0/version", None).0, 200, "still serving");
+}
+
+#[test]
+fn the_server_stops_cleanly_on_sigterm() {
+    let f = Forge::with_project();
+    let mut s = Server::start(&f);
+    assert_eq!(s.get("/api/0/version", None).0, 200);
+    let pid = s.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = s.child.wait().expect("wait");
+    assert!(status.success(), "exit status {status}");
+    assert!(TcpStream::connect(&s.addr).is_err(), "no longer listening");
+}

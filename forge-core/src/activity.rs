@@ -57,6 +57,17 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The commits a user made on one day (`YYYY-MM-DD`): project and commit id.
+    pub fn activity_on(&self, username: &str, day: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT project, commit_id FROM activity WHERE username = ?1 AND day = ?2 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map(params![username, day], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,13 @@ use forge_core::project::Project;
 use forge_core::role::Action;
 use forge_core::token::Token;
 use forge_core::Store;
+use forge_git::MergeStrategy;
+use forge_tickets::request::FlagStatus;
 use forge_tickets::view::IssueDetails;
-use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, PullFilter, PullRequests, Tracker};
+use forge_tickets::{
+    Actor, InlineTarget, IssueEdit, IssueFilter, NewFlag, NewIssue, NewPull, PullEdit, PullFilter,
+    PullRequests, Tracker,
+};
 use serde_json::{json, Map, Value};
 
 use crate::server::App;
@@ -275,6 +280,27 @@ impl Handler<'_> {
             }
             ("GET", ["projects"]) => self.projects(),
             ("POST", ["new"]) => self.new_project(),
+            ("POST", ["fork"]) => self.fork(),
+            ("GET", ["user", name, "activity", "stats"]) => {
+                self.store.user(name)?;
+                let days = self.store.activity_by_day(name, None)?;
+                Ok((200, json!(days)))
+            }
+            ("GET", ["user", name, "activity", day]) => {
+                self.store.user(name)?;
+                if chrono_day(day).is_none() {
+                    return Err(ApiError::field(
+                        "date",
+                        format!("`{day}` is not a YYYY-MM-DD date"),
+                    ));
+                }
+                let rows = self.store.activity_on(name, day)?;
+                let activities: Vec<Value> = rows
+                    .into_iter()
+                    .map(|(project, commit)| json!({"type": "committed", "project": project, "commit": commit}))
+                    .collect();
+                Ok((200, json!({"date": day, "activities": activities})))
+            }
             _ => self.project_route(m, &s),
         }
     }
@@ -549,9 +575,40 @@ impl Handler<'_> {
             private,
             &user,
         )?;
+        if let Some(exe) = &self.app.hooks_exe {
+            forge_tickets::hooks::install_project_hooks(exe, self.store, &self.app.home, &project)?;
+        }
         Ok((
             200,
             json!({"message": format!("Project \"{}\" created", project.full_name)}),
+        ))
+    }
+
+    fn fork(&self) -> ApiResult {
+        let user = self.acting(Action::ForkProject, None)?;
+        let f = self.fields()?;
+        let repo = f
+            .get("repo")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ApiError::field("repo", "This field is required."))?;
+        let full = match f.get("namespace").filter(|n| !n.is_empty()) {
+            Some(ns) => format!("{ns}/{repo}"),
+            None => repo.clone(),
+        };
+        let project = self
+            .store
+            .find_project(&full)?
+            .ok_or_else(|| ApiError::new(404, "ENOPROJECT", "Project not found"))?;
+        if !self.visible(&project, Some(&user))? {
+            return Err(ApiError::new(404, "ENOPROJECT", "Project not found"));
+        }
+        let path = forge_tickets::fork_project(self.store, &self.app.home, &project, &user)?;
+        if let Some(exe) = &self.app.hooks_exe {
+            forge_tickets::hooks::install_hooks(exe, &self.app.home, &path)?;
+        }
+        Ok((
+            200,
+            json!({"message": format!("Repo \"{full}\" cloned to \"forks/{user}/{full}\"")}),
         ))
     }
 
@@ -614,6 +671,29 @@ impl Handler<'_> {
                     .map(|b| b.name)
                     .collect();
                 Ok((200, json!({"total_tags": names.len(), "tags": names})))
+            }
+            ("GET", ["tags"]) => {
+                let tags = forge_tickets::index::tags(self.store.conn(), &project.full_name)?;
+                Ok((200, json!({"total_tags": tags.len(), "tags": tags})))
+            }
+            ("GET", ["contributors"]) => {
+                let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                for role in ["admin", "commit", "collaborator", "ticket"] {
+                    users.insert(role, Vec::new());
+                    groups.insert(role, Vec::new());
+                }
+                for m in self.store.members(&project)? {
+                    let target = if m.name.starts_with('@') {
+                        &mut groups
+                    } else {
+                        &mut users
+                    };
+                    if let Some(list) = target.get_mut(m.role.as_str()) {
+                        list.push(m.name.trim_start_matches('@').to_string());
+                    }
+                }
+                Ok((200, json!({"users": users, "groups": groups})))
             }
             ("GET", ["git", "urls"]) => Ok((
                 200,
@@ -941,7 +1021,208 @@ impl Handler<'_> {
                     .map_err(|_| ApiError::new(404, "ENOREQ", "Pull-Request not found"))?;
                 Ok((200, pr_json(&prs.show(actor, n)?)))
             }
+            ("POST", ["pull-request", "new"]) => {
+                let user = self.acting(Action::PullRequestCreate, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let need = |key: &str| {
+                    f.get(key)
+                        .filter(|v| !v.trim().is_empty())
+                        .cloned()
+                        .ok_or_else(|| ApiError::field(key, "This field is required."))
+                };
+                let new = NewPull {
+                    title: need("title")?,
+                    body: f.get("initial_comment").cloned().unwrap_or_default(),
+                    from_branch: need("branch_from")?,
+                    from_fork: f
+                        .get("repo_from_username")
+                        .cloned()
+                        .filter(|u| !u.is_empty()),
+                    from_url: None,
+                    to: Some(need("branch_to")?),
+                    assignee: None,
+                };
+                let pull = prs.create(&actor, new)?;
+                Ok((200, pr_json(&prs.show(&actor, pull.number)?)))
+            }
+            ("GET", ["pull-request", id, "flag"]) => {
+                let d = prs.show(actor, pr_number(id)?)?;
+                Ok((
+                    200,
+                    json!({"flags": d.flags.iter().map(flag_json).collect::<Vec<_>>()}),
+                ))
+            }
+            ("GET", ["pull-request", id, "diffstats"]) => {
+                let files = prs.diff(actor, pr_number(id)?, 0)?;
+                let stats: Map<String, Value> = files
+                    .iter()
+                    .map(|f| {
+                        let path = f
+                            .new_path
+                            .clone()
+                            .or_else(|| f.old_path.clone())
+                            .unwrap_or_default();
+                        let status = match f.status.as_str() {
+                            "added" => "A",
+                            "deleted" => "D",
+                            "renamed" => "R",
+                            _ => "M",
+                        };
+                        (
+                            path,
+                            json!({"lines_added": f.additions, "lines_removed": f.deletions,
+                                      "old_path": f.old_path, "status": status}),
+                        )
+                    })
+                    .collect();
+                Ok((200, Value::Object(stats)))
+            }
+            ("POST", ["pull-request", id, what]) => {
+                let n = pr_number(id)?;
+                let action = match *what {
+                    "comment" | "subscribe" => Action::PullRequestComment,
+                    "flag" => Action::PullRequestFlag,
+                    "merge" | "assign" => Action::PullRequestMerge,
+                    "close" | "reopen" => Action::PullRequestClose,
+                    _ => return Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
+                };
+                let user = self.acting(action, Some(&project.full_name))?;
+                let actor = Actor::for_user(self.store, project, &user)?;
+                let f = self.fields()?;
+                let message = match *what {
+                    "comment" => {
+                        let body = f
+                            .get("comment")
+                            .filter(|c| !c.trim().is_empty())
+                            .ok_or_else(|| ApiError::field("comment", "This field is required."))?;
+                        let inline = match (f.get("filename"), f.get("row")) {
+                            (Some(path), Some(row)) if !path.is_empty() => Some(InlineTarget {
+                                path: path.clone(),
+                                line: row
+                                    .parse()
+                                    .map_err(|_| ApiError::field("row", "must be a line number"))?,
+                                commit: f.get("commit").cloned().filter(|c| !c.is_empty()),
+                                side: forge_tickets::doc::Side::New,
+                            }),
+                            _ => None,
+                        };
+                        prs.comment(&actor, n, body, inline)?;
+                        "Comment added".to_string()
+                    }
+                    "flag" => {
+                        let name = f
+                            .get("username")
+                            .filter(|v| !v.is_empty())
+                            .cloned()
+                            .ok_or_else(|| {
+                                ApiError::field("username", "This field is required.")
+                            })?;
+                        let status_text =
+                            f.get("status").cloned().unwrap_or_else(|| "success".into());
+                        let status = FlagStatus::parse(&status_text).ok_or_else(|| {
+                            ApiError::field(
+                                "status",
+                                "success, failure, error, pending or canceled",
+                            )
+                        })?;
+                        let percent = f
+                            .get("percent")
+                            .filter(|p| !p.is_empty())
+                            .map(|p| {
+                                p.parse::<u8>().map_err(|_| {
+                                    ApiError::field("percent", "a number from 0 to 100")
+                                })
+                            })
+                            .transpose()?;
+                        let existed = prs.show(&actor, n)?.flags.iter().any(|fl| fl.name == name);
+                        let flag = NewFlag {
+                            name: name.clone(),
+                            status,
+                            percent,
+                            comment: f.get("comment").cloned().unwrap_or_default(),
+                            url: f.get("url").cloned().filter(|u| !u.is_empty()),
+                        };
+                        prs.flag(&actor, n, flag)?;
+                        let shown = prs.show(&actor, n)?;
+                        let flag = shown.flags.iter().find(|fl| fl.name == name).map(flag_json);
+                        return Ok((
+                            200,
+                            json!({
+                                "flag": flag, "uid": name,
+                                "message": if existed { "Flag updated" } else { "Flag added" },
+                            }),
+                        ));
+                    }
+                    "merge" => {
+                        prs.merge(&actor, n, MergeStrategy::MergeCommit)?;
+                        "Changes merged!".to_string()
+                    }
+                    "close" => {
+                        prs.close(&actor, n)?;
+                        "Pull-request closed!".to_string()
+                    }
+                    "reopen" => {
+                        prs.reopen(&actor, n)?;
+                        "Pull-request reopened!".to_string()
+                    }
+                    "assign" => {
+                        let assignee = f.get("assignee").cloned().filter(|a| !a.is_empty());
+                        prs.edit(
+                            &actor,
+                            n,
+                            PullEdit {
+                                assignee: Some(assignee),
+                                ..Default::default()
+                            },
+                        )?;
+                        "Request assigned".to_string()
+                    }
+                    _ => {
+                        let on = f
+                            .get("status")
+                            .is_none_or(|s| s == "true" || s == "1" || s == "on");
+                        prs.edit(
+                            &actor,
+                            n,
+                            PullEdit {
+                                watch: Some(on),
+                                ..Default::default()
+                            },
+                        )?;
+                        format!(
+                            "You are {} watching this pull-request",
+                            if on { "now" } else { "no longer" }
+                        )
+                    }
+                };
+                Ok((200, json!({"message": message})))
+            }
             _ => Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
         }
+    }
+}
+
+fn pr_number(id: &str) -> Result<u64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::new(404, "ENOREQ", "Pull-Request not found"))
+}
+
+fn flag_json(f: &forge_tickets::FlagView) -> Value {
+    json!({
+        "username": f.name, "status": f.status, "percent": f.percent, "comment": f.comment,
+        "url": f.url, "user": {"name": f.username}, "date_updated": epoch(&f.updated_at),
+    })
+}
+
+fn chrono_day(day: &str) -> Option<()> {
+    let parts: Vec<&str> = day.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+            y.parse::<u32>().ok()?;
+            ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(())
+        }
+        _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! let app = forge_http::App::new(forge_core::ForgeHome::new("forge-data"), Default::default());
+//! let app = forge_http::App::new(forge_core::ForgeHome::new("forge-data"), Default::default(), None);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! forge_http::serve(listener, app, forge_http::shutdown_signal()).await
 //! # }

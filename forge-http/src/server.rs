@@ -50,12 +50,24 @@ pub struct App {
     pub home: ForgeHome,
     /// Limits and timeouts.
     pub config: ServerConfig,
+    /// The forge executable the git hooks of new projects and forks call
+    /// (`None`: create them without hooks).
+    pub hooks_exe: Option<std::path::PathBuf>,
 }
 
 impl App {
-    /// An app serving `home` with `config`.
-    pub fn new(home: ForgeHome, config: ServerConfig) -> Arc<App> {
-        Arc::new(App { home, config })
+    /// An app serving `home` with `config`; projects and forks created
+    /// through it get hooks calling `hooks_exe`.
+    pub fn new(
+        home: ForgeHome,
+        config: ServerConfig,
+        hooks_exe: Option<std::path::PathBuf>,
+    ) -> Arc<App> {
+        Arc::new(App {
+            home,
+            config,
+            hooks_exe,
+        })
     }
 }
 

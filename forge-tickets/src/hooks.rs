@@ -19,6 +19,61 @@ use crate::magic::{issue_references, IssueReference};
 use crate::request::{self, RequestPath};
 use crate::{index, Actor, Error, PullRequests, Result, Tracker};
 
+/// The hooks forge installs.
+pub const HOOK_NAMES: [&str; 2] = ["pre-receive", "post-receive"];
+
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The script of hook `name`: it calls `forge_exe --home HOME hook NAME`.
+pub fn hook_script(forge_exe: &std::path::Path, home: &ForgeHome, name: &str) -> String {
+    let root = home.root();
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    format!(
+        "#!/bin/sh\n{}: forge checks the push (pre-receive) or sets its effects in motion\n\
+         # (post-receive), then runs the executables of hooks/{name}.d/ with the same input.\n\
+         exec {} --home {} hook {name}\n",
+        forge_git::HOOK_MARKER,
+        shell_quote(&forge_exe.display().to_string()),
+        shell_quote(&root.display().to_string())
+    )
+}
+
+/// Installs forge's hooks in one repository (idempotent; a user's own hook
+/// moves to `hooks/<name>.d/`).
+pub fn install_hooks(
+    forge_exe: &std::path::Path,
+    home: &ForgeHome,
+    repo: &std::path::Path,
+) -> Result<()> {
+    let repo = Repo::open(repo)?;
+    for name in HOOK_NAMES {
+        repo.install_hook(name, &hook_script(forge_exe, home, name))?;
+    }
+    Ok(())
+}
+
+/// Installs forge's hooks in every repository of a project and its forks;
+/// returns how many repositories that was.
+pub fn install_project_hooks(
+    forge_exe: &std::path::Path,
+    store: &Store,
+    home: &ForgeHome,
+    project: &Project,
+) -> Result<usize> {
+    let paths = home.project_paths(&project.full_name);
+    let mut repos = vec![paths.source, paths.docs, paths.tickets, paths.requests];
+    for user in store.forks(project)? {
+        repos.push(home.fork_path(&user, &project.full_name));
+    }
+    repos.retain(|p| p.join("HEAD").exists());
+    for repo in &repos {
+        install_hooks(forge_exe, home, repo)?;
+    }
+    Ok(repos.len())
+}
+
 /// At most this many new commits of one ref update are examined.
 const MAX_NEW_COMMITS: usize = 100_000;
 

@@ -385,3 +385,11 @@ pub fn count(
     )?;
     Ok(n as u64)
 }
+
+/// The tags used on a project's issues, sorted.
+pub fn tags(conn: &Connection, project: &str) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT tag FROM issue_tags WHERE project = ?1 ORDER BY tag")?;
+    let rows = stmt.query_map([project], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -8,57 +8,24 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use forge_core::project::Project;
 use forge_core::repo_access::RepoRef;
 use forge_core::{ForgeHome, Store};
-use forge_git::{Repo, HOOK_MARKER};
+use forge_git::Repo;
 use forge_tickets::hooks::{self, RefUpdate};
 
 use crate::cli::{HookName, HooksCommand};
 use crate::context::Ctx;
 
-const HOOKS: [&str; 2] = ["pre-receive", "post-receive"];
-
-fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
-fn script(name: &str, home: &Path) -> Result<String> {
-    let exe = std::env::current_exe().context("locating the forge executable")?;
-    let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
-    Ok(format!(
-        "#!/bin/sh\n{HOOK_MARKER}: forge checks the push (pre-receive) or sets its effects in motion\n\
-         # (post-receive), then runs the executables of hooks/{name}.d/ with the same input.\n\
-         exec {} --home {} hook {name}\n",
-        shell_quote(&exe.display().to_string()),
-        shell_quote(&home.display().to_string())
-    ))
-}
-
-/// The repositories of a project that exist on disk, its forks included.
-fn repositories(home: &ForgeHome, store: &Store, project: &Project) -> Result<Vec<PathBuf>> {
-    let paths = home.project_paths(&project.full_name);
-    let mut out = vec![paths.source, paths.docs, paths.tickets, paths.requests];
-    for user in store.forks(project)? {
-        out.push(home.fork_path(&user, &project.full_name));
-    }
-    out.retain(|p| p.join("HEAD").exists());
-    Ok(out)
+fn exe() -> Result<PathBuf> {
+    std::env::current_exe().context("locating the forge executable")
 }
 
 /// Installs forge's hooks in one repository (idempotent).
 pub fn install_in(home: &ForgeHome, repo: &Path) -> Result<()> {
-    let repo = Repo::open(repo)?;
-    for name in HOOKS {
-        repo.install_hook(name, &script(name, home.root())?)?;
-    }
-    Ok(())
+    Ok(hooks::install_hooks(&exe()?, home, repo)?)
 }
 
 /// Installs forge's hooks in every repository of a project.
 pub fn install_for_project(home: &ForgeHome, store: &Store, project: &Project) -> Result<usize> {
-    let repos = repositories(home, store, project)?;
-    for repo in &repos {
-        install_in(home, repo)?;
-    }
-    Ok(repos.len())
+    Ok(hooks::install_project_hooks(&exe()?, store, home, project)?)
 }
 
 pub fn install(cmd: HooksCommand, ctx: &Ctx) -> Result<()> {

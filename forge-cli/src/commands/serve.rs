@@ -26,7 +26,8 @@ pub fn run(bind: &str, ctx: &Ctx) -> Result<()> {
             "forge: serving {} on http://{addr} (Ctrl-C to stop)",
             home.root().display()
         );
-        let app = forge_http::App::new(home, forge_http::ServerConfig::default());
+        let exe = std::env::current_exe().ok();
+        let app = forge_http::App::new(home, forge_http::ServerConfig::default(), exe);
         forge_http::serve(listener, app, forge_http::shutdown_signal()).await?;
         eprintln!("forge: stopped");
         Ok(())

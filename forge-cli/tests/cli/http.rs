@@ -462,3 +462,190 @@ fn the_server_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status {status}");
     assert!(TcpStream::connect(&s.addr).is_err(), "no longer listening");
 }
+
+#[test]
+fn pull_requests_forks_and_activity_through_the_api() {
+    use crate::{clone_as, git};
+    let f = Forge::with_project();
+    let alice = token(&f, "alice", &["--acl", "pull_request_create,pull_request_comment,pull_request_flag,pull_request_merge,pull_request_close,fork_project,issue_create"]);
+    let bob = token(
+        &f,
+        "bob",
+        &[
+            "--acl",
+            "fork_project,pull_request_create,pull_request_comment,pull_request_merge",
+        ],
+    );
+    let work = f.dir.path().join("work");
+    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "one\ntwo\n").expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "Start"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "topic"]);
+    std::fs::write(work.join("a.txt"), "one\nTWO\n").expect("write");
+    git(&work, &["commit", "-qam", "Shout"]);
+    git(&work, &["push", "-q", "origin", "topic"]);
+    let s = Server::start(&f);
+
+    let (status, pr) = s.form(
+        "/api/0/tools/hammer/pull-request/new",
+        Some(&alice),
+        "title=Shout&branch_to=main&branch_from=topic&initial_comment=Louder",
+    );
+    assert_eq!(status, 200, "{pr}");
+    assert_eq!(
+        (
+            pr["id"].as_u64(),
+            pr["status"].as_str(),
+            pr["branch"].as_str(),
+            pr["branch_from"].as_str()
+        ),
+        (Some(1), Some("Open"), Some("main"), Some("topic"))
+    );
+    assert_eq!(pr["cached_merge_status"], "FFORWARD");
+    let (status, err) = s.form(
+        "/api/0/tools/hammer/pull-request/new",
+        Some(&alice),
+        "title=Self&branch_to=main&branch_from=main",
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (400, Some("EINVALIDREQ"))
+    );
+    assert_eq!(
+        s.form(
+            "/api/0/tools/hammer/pull-request/new",
+            Some(&alice),
+            "title=T"
+        )
+        .1["errors"]["branch_from"][0],
+        "This field is required."
+    );
+
+    assert_eq!(
+        s.form(
+            "/api/0/tools/hammer/pull-request/1/comment",
+            Some(&bob),
+            "comment=Why%3F&filename=a.txt&row=2"
+        )
+        .0,
+        200
+    );
+    let (status, flag) = s.form(
+        "/api/0/tools/hammer/pull-request/1/flag",
+        Some(&alice),
+        "username=ci&status=pending&percent=10&url=https://ci.example.org/1",
+    );
+    assert_eq!(
+        (status, flag["message"].as_str()),
+        (200, Some("Flag added"))
+    );
+    let (_, flag) = s.form(
+        "/api/0/tools/hammer/pull-request/1/flag",
+        Some(&alice),
+        "username=ci&status=success&percent=100",
+    );
+    assert_eq!(flag["message"], "Flag updated");
+    assert_eq!(flag["flag"]["status"], "success");
+    let (_, flags) = s.get("/api/0/tools/hammer/pull-request/1/flag", None);
+    assert_eq!(flags["flags"].as_array().map(Vec::len), Some(1));
+    let (_, stats) = s.get("/api/0/tools/hammer/pull-request/1/diffstats", None);
+    assert_eq!(
+        stats["a.txt"],
+        json!({"lines_added": 1, "lines_removed": 1, "old_path": "a.txt", "status": "M"})
+    );
+    let (_, shown) = s.get("/api/0/tools/hammer/pull-request/1", None);
+    assert_eq!(shown["comments"][0]["filename"], "a.txt");
+    assert_eq!(shown["comments"][0]["line"], 2);
+    let (status, err) = s.form("/api/0/tools/hammer/pull-request/1/merge", Some(&bob), "");
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (403, Some("ENOTHIGHENOUGH")),
+        "bob has no role"
+    );
+    assert_eq!(
+        s.form("/api/0/tools/hammer/pull-request/1/merge", Some(&alice), "")
+            .1["message"],
+        "Changes merged!"
+    );
+    assert_eq!(
+        s.get("/api/0/tools/hammer/pull-request/1", None).1["status"],
+        "Merged"
+    );
+    assert_eq!(
+        s.get("/api/0/tools/hammer/git/branches", None).1["branches"],
+        json!(["main", "topic"])
+    );
+
+    // A fork through the API gets forge's hooks, and takes its owner's pushes.
+    let (status, forked) = s.form("/api/0/fork", Some(&bob), "repo=hammer&namespace=tools");
+    assert_eq!(status, 200, "{forked}");
+    let fork = f.home().join("repos/forks/bob/tools/hammer.git");
+    assert!(std::fs::read_to_string(fork.join("hooks/pre-receive"))
+        .is_ok_and(|h| h.contains("hook pre-receive")));
+    assert_eq!(
+        s.get("/api/0/fork/bob/tools/hammer/git/branches", None).1["branches"],
+        json!(["main", "topic"])
+    );
+    assert_eq!(
+        s.get("/api/0/fork/carol/tools/hammer/git/branches", None).1["error_code"],
+        "ENOPROJECT"
+    );
+
+    // A conflicting request cannot be merged: 409.
+    git(&work, &["checkout", "-q", "main"]);
+    git(&work, &["pull", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "clash", "HEAD~1"]);
+    std::fs::write(work.join("a.txt"), "one\n2\n").expect("write");
+    git(&work, &["commit", "-qam", "Number"]);
+    git(&work, &["push", "-q", "origin", "clash"]);
+    let (_, clash) = s.form(
+        "/api/0/tools/hammer/pull-request/new",
+        Some(&alice),
+        "title=Clash&branch_to=main&branch_from=clash",
+    );
+    assert_eq!(clash["cached_merge_status"], "CONFLICTS");
+    let (status, err) = s.form(
+        &format!("/api/0/tools/hammer/pull-request/{}/merge", clash["id"]),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(
+        (status, err["error_code"].as_str()),
+        (409, Some("EMERGECONFLICT"))
+    );
+    let (_, closed) = s.form(
+        &format!("/api/0/tools/hammer/pull-request/{}/close", clash["id"]),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(closed["message"], "Pull-request closed!");
+    let (_, listed) = s.get("/api/0/tools/hammer/pull-requests?status=all", None);
+    assert_eq!(listed["total_requests"], 2);
+
+    // Contributors, issue tags, activity.
+    f.member("bob", "ticket");
+    let (_, contributors) = s.get("/api/0/tools/hammer/contributors", None);
+    assert_eq!(contributors["users"]["ticket"], json!(["bob"]));
+    s.form(
+        "/api/0/tools/hammer/new_issue",
+        Some(&alice),
+        "title=T&issue_content=C&tag=ui,bug",
+    );
+    assert_eq!(
+        s.get("/api/0/tools/hammer/tags", None).1["tags"],
+        json!(["bug", "ui"])
+    );
+    let (_, stats) = s.get("/api/0/user/alice/activity/stats", None);
+    let day = stats
+        .as_object()
+        .and_then(|d| d.keys().next().cloned())
+        .expect("a day of activity");
+    let (_, that_day) = s.get(&format!("/api/0/user/alice/activity/{day}"), None);
+    assert!(that_day["activities"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+    assert_eq!(s.get("/api/0/user/alice/activity/yesterday", None).0, 400);
+}

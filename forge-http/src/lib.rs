@@ -13,7 +13,8 @@
 //! ```
 
 mod api;
+mod git;
 mod server;
 
 pub use api::{ApiCall, ApiError, ERROR_CODES};
-pub use server::{handle, serve, shutdown_signal, App, ServerConfig};
+pub use server::{handle, serve, shutdown_signal, App, ResBody, ServerConfig};

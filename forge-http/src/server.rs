@@ -71,12 +71,28 @@ impl App {
     }
 }
 
-type Body = Full<Bytes>;
+/// The body of every response: a buffer, or git's output as it comes.
+pub type ResBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
+
+type Body = ResBody;
+
+/// A whole body from bytes.
+pub fn full(bytes: Bytes) -> ResBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A JSON error answer.
+pub fn error_response(status: u16, message: &str) -> Response<ResBody> {
+    let err = ApiError::new(status, "EINVALIDREQ", message);
+    json_response(err.status, &err.body())
+}
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
     let mut text = serde_json::to_vec(body).unwrap_or_default();
     text.push(b'\n');
-    let mut resp = Response::new(Full::new(Bytes::from(text)));
+    let mut resp = Response::new(full(Bytes::from(text)));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -96,6 +112,16 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
             .map(String::from)
     };
     let host = header(HOST).unwrap_or_else(|| "localhost".into());
+    if !path.starts_with("/api/") {
+        let resp = match crate::git::split_git_path(&path) {
+            Some((repo, rest)) => crate::git::serve_git(app.clone(), req, repo, rest).await,
+            None => {
+                let err = ApiError::new(404, "ENOENDPOINT", "not found");
+                json_response(err.status, &err.body())
+            }
+        };
+        return log(&method, &path, start, resp);
+    }
     let call_head = (
         req.uri().query().map(String::from),
         header(AUTHORIZATION),

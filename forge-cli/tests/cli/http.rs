@@ -649,3 +649,177 @@ fn pull_requests_forks_and_activity_through_the_api() {
         .is_some_and(|a| !a.is_empty()));
     assert_eq!(s.get("/api/0/user/alice/activity/yesterday", None).0, 400);
 }
+
+#[test]
+fn git_over_http_clones_anonymously_and_pushes_with_tokens() {
+    use crate::git;
+    let f = Forge::with_project();
+    let alice_push = token(&f, "alice", &["--acl", "commit"]);
+    let alice_read = token(&f, "alice", &["--acl", "issue_comment"]);
+    let bob_push = token(&f, "bob", &["--acl", "commit"]);
+    let s = Server::start(&f);
+    let top = f.dir.path().to_path_buf();
+    let run_git = |dir: &std::path::Path, args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env_remove("FORGE_USER")
+            .output()
+            .expect("git runs")
+    };
+    let url = |token: Option<&str>, repo: &str| match token {
+        Some(t) => format!("http://user:{t}@{}/{repo}", s.addr),
+        None => format!("http://{}/{repo}", s.addr),
+    };
+    let out = run_git(
+        &top,
+        &["clone", "-q", &url(None, "tools/hammer.git"), "work"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work = top.join("work");
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "over http\n").expect("write");
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.org",
+            "commit",
+            "-qm",
+            "Over HTTP",
+        ],
+    );
+
+    let push = |token: Option<&str>| {
+        run_git(
+            &work,
+            &["push", "-q", &url(token, "tools/hammer.git"), "HEAD:main"],
+        )
+    };
+    let out = push(None);
+    assert!(!out.status.success(), "anonymous push");
+    let out = push(Some(&alice_read));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = push(Some("WRONGTOKEN"));
+    assert!(!out.status.success());
+    let out = push(Some(&bob_push));
+    assert!(!out.status.success(), "bob has no role");
+    let out = push(Some(&alice_push));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = f.json(&["events", "-p", "tools/hammer"]);
+    let pushed = events
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == "git.push"))
+        .expect("git.push");
+    assert_eq!(pushed["actor"], "alice", "FORGE_USER reached the hooks");
+
+    // Fetch and clone again, and a protected-branch refusal comes back from the hook.
+    let out = run_git(
+        &top,
+        &["clone", "-q", &url(None, "tools/hammer.git"), "again"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(top.join("again/a.txt")).expect("file"),
+        "over http\n"
+    );
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.org",
+            "commit",
+            "-q",
+            "--amend",
+            "-m",
+            "Rewritten",
+        ],
+    );
+    let out = run_git(
+        &work,
+        &[
+            "push",
+            "-q",
+            "-f",
+            &url(Some(&alice_push), "tools/hammer.git"),
+            "HEAD:main",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rule `protected`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Private projects need a member's token even to read.
+    f.ok(&["--as", "alice", "project", "create", "secret", "--private"]);
+    let out = run_git(&top, &["ls-remote", &url(None, "secret.git")]);
+    assert!(!out.status.success());
+    let out = run_git(&top, &["ls-remote", &url(Some(&bob_push), "secret.git")]);
+    assert!(!out.status.success());
+    let out = run_git(&top, &["ls-remote", &url(Some(&alice_read), "secret.git")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_git(&top, &["ls-remote", &url(None, "tickets/tools/hammer.git")]);
+    assert!(out.status.success(), "public issues clone anonymously");
+
+    // Only the smart protocol, only forge repositories.
+    assert_eq!(s.raw("GET", "/tools/hammer.git/HEAD", None, None).0, 404);
+    assert_eq!(
+        s.raw("GET", "/tools/hammer.git/info/refs", None, None).0,
+        403
+    );
+    assert_eq!(
+        s.raw(
+            "GET",
+            "/..%2F..%2Fetc.git/info/refs?service=git-upload-pack",
+            None,
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        s.raw(
+            "GET",
+            "/nothing.git/info/refs?service=git-upload-pack",
+            None,
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        s.raw(
+            "GET",
+            "/../x.git/info/refs?service=git-upload-pack",
+            None,
+            None
+        )
+        .0,
+        404
+    );
+}

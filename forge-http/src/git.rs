@@ -1,0 +1,343 @@
+//! Git over smart HTTP, through git's own `git http-backend` (CGI), with
+//! both bodies streamed: a push is never held in memory.
+//!
+//! Reads are anonymous for public repositories; pushes (and reads of
+//! private ones) use HTTP Basic auth whose password is an API token (a push
+//! needs the `commit` ACL). The pusher reaches the hooks as `FORGE_USER`,
+//! and the hooks decide what lands.
+
+use std::pin::Pin;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
+use forge_core::role::Action;
+use forge_core::Store;
+use http_body::{Body, Frame};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::{Request, Response, StatusCode};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader, ReadBuf};
+use tokio::process::{ChildStdout, Command};
+
+use crate::api::ApiError;
+use crate::server::{error_response, App, ResBody};
+
+/// Splits `/<repo>.git/<rest>` into the repository and the rest, if the
+/// path names a git repository (the API lives under `/api/`).
+pub fn split_git_path(path: &str) -> Option<(String, String)> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    if decoded != path {
+        // Encoded characters in a repository path are a trick, not a name.
+        return None;
+    }
+    let rest = path.strip_prefix('/')?;
+    let at = rest.find(".git/")?;
+    let (repo, tail) = rest.split_at(at + 4);
+    Some((repo.to_string(), tail.trim_start_matches('/').to_string()))
+}
+
+fn plain(status: u16, message: &str) -> Response<ResBody> {
+    let mut resp = Response::new(crate::server::full(Bytes::from(format!("{message}\n"))));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn unauthorized(message: &str) -> Response<ResBody> {
+    let mut resp = plain(401, message);
+    resp.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"forge\""),
+    );
+    resp
+}
+
+/// The token given as the Basic password (or as `Authorization: token`).
+fn presented_token(req: &Request<Incoming>) -> Option<String> {
+    let header = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    if let Some(b64) = header.strip_prefix("Basic ") {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (_, password) = text.split_once(':')?;
+        return Some(password.to_string());
+    }
+    header.strip_prefix("token ").map(|t| t.trim().to_string())
+}
+
+struct Decision {
+    repo_dir: std::path::PathBuf,
+    user: Option<String>,
+}
+
+/// Who asks, and may they: run on a blocking thread (SQLite, git index sync).
+fn decide(
+    app: &App,
+    repo: &str,
+    writes: bool,
+    token: Option<&str>,
+) -> Result<Decision, Response<ResBody>> {
+    let bad = |e: ApiError| plain(e.status, &e.message);
+    let target = RepoRef::parse(repo).map_err(|e| plain(404, &e.to_string()))?;
+    let store = Store::open(&app.home.db_path())
+        .map_err(|_| plain(500, "the forge's database cannot be opened"))?;
+    let not_found = || plain(404, &format!("repository `{}` not found", target.display()));
+    let project = store
+        .find_project(&target.project)
+        .map_err(|e| bad(e.into()))?
+        .ok_or_else(not_found)?;
+    let token = match token {
+        Some(secret) => Some(
+            store
+                .verify_token(secret)
+                .map_err(|_| unauthorized("invalid or expired token"))?,
+        ),
+        None => None,
+    };
+    if writes {
+        match &token {
+            None => {
+                return Err(unauthorized(
+                    "pushing needs a token with the `commit` ACL as the password",
+                ))
+            }
+            Some(t) if !t.allows(Action::Commit, Some(&project.full_name)) => {
+                return Err(plain(
+                    403,
+                    "the token does not allow `commit` on this project",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let who = match &token {
+        Some(t) => GitIdentity::User {
+            name: t.user.clone(),
+            role: store
+                .role_of(&project, &t.user)
+                .map_err(|e| bad(e.into()))?,
+        },
+        None => GitIdentity::Anonymous,
+    };
+    let private_issues = match target.kind {
+        RepoKind::Tickets | RepoKind::Requests => {
+            let tracker = forge_tickets::Tracker::open_for_project(&store, &app.home, &project)
+                .map_err(|e| bad(e.into()))?;
+            tracker.sync().map_err(|e| bad(e.into()))?;
+            forge_tickets::index::has_private_issues(store.conn(), &project.full_name)
+                .map_err(|e| bad(e.into()))?
+        }
+        _ => false,
+    };
+    let facts = RepoFacts {
+        private_project: project.private,
+        private_issues,
+    };
+    if !repo_access::may_read(&who, &target, facts) {
+        return Err(if token.is_none() {
+            unauthorized("authentication required")
+        } else {
+            not_found()
+        });
+    }
+    if writes && !repo_access::may_write(&who, &target, facts) {
+        return Err(plain(
+            403,
+            &format!("you may not push to {}", target.display()),
+        ));
+    }
+    let repo_dir = target.path_in(&app.home);
+    if !repo_dir.join("HEAD").exists() {
+        return Err(not_found());
+    }
+    Ok(Decision {
+        repo_dir,
+        user: token.map(|t| t.user),
+    })
+}
+
+/// Serves one git request.
+pub async fn serve_git(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    repo: String,
+    rest: String,
+) -> Response<ResBody> {
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let service = match (req.method().as_str(), rest.as_str()) {
+        ("GET", "info/refs") => match query.split('&').find_map(|kv| kv.strip_prefix("service=")) {
+            Some(s @ ("git-upload-pack" | "git-receive-pack")) => s.to_string(),
+            _ => return plain(403, "only the smart HTTP protocol is served"),
+        },
+        ("POST", s @ ("git-upload-pack" | "git-receive-pack")) => s.to_string(),
+        _ => return plain(404, "not found"),
+    };
+    let writes = service == "git-receive-pack";
+    let token = presented_token(&req);
+    let decided = {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || decide(&app, &repo, writes, token.as_deref())).await
+    };
+    let decision = match decided {
+        Ok(Ok(d)) => d,
+        Ok(Err(resp)) => return resp,
+        Err(_) => return error_response(500, "internal error"),
+    };
+    let Some(parent) = decision.repo_dir.parent() else {
+        return plain(404, "not found");
+    };
+    let name = decision
+        .repo_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut cmd = Command::new("git");
+    cmd.arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", parent)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", format!("/{name}/{rest}"))
+        .env("REQUEST_METHOD", req.method().as_str())
+        .env("QUERY_STRING", &query)
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .env(
+            "FORGE_HOME",
+            app.home
+                .root()
+                .canonicalize()
+                .unwrap_or_else(|_| app.home.root().to_path_buf()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(user) = &decision.user {
+        cmd.env("REMOTE_USER", user).env("FORGE_USER", user);
+    }
+    let length = header("content-length");
+    if !length.is_empty() {
+        cmd.env("CONTENT_LENGTH", length);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return error_response(500, &format!("running git http-backend: {e}")),
+    };
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return error_response(500, "git http-backend has no pipes");
+    };
+    // The request body goes to git as it arrives.
+    let mut body = req.into_body();
+    tokio::spawn(async move {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            if let Ok(data) = frame.into_data() {
+                if stdin.write_all(&data).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = stdin.shutdown().await;
+    });
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    // CGI headers, then the body as git writes it.
+    let mut reader = BufReader::new(stdout);
+    let mut resp = Response::builder();
+    let mut status = 200u16;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return error_response(502, &format!("reading git http-backend: {e}")),
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("status") {
+                status = v
+                    .trim()
+                    .split(' ')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(200);
+            } else {
+                resp = resp.header(k.trim(), v.trim());
+            }
+        }
+    }
+    let body = ChildBody { out: reader }.boxed_unsync();
+    resp.status(status)
+        .body(body)
+        .unwrap_or_else(|_| error_response(502, "git http-backend sent malformed headers"))
+}
+
+/// A response body read from git's output as the client takes it.
+struct ChildBody {
+    out: BufReader<ChildStdout>,
+}
+
+impl Body for ChildBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut read = ReadBuf::new(&mut buf);
+        match Pin::new(&mut self.out).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) if read.filled().is_empty() => Poll::Ready(None),
+            Poll::Ready(Ok(())) => {
+                Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(read.filled())))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_paths_split_or_are_refused() {
+        assert_eq!(
+            split_git_path("/tools/hammer.git/info/refs"),
+            Some(("tools/hammer.git".into(), "info/refs".into()))
+        );
+        assert_eq!(
+            split_git_path("/forks/bob/hammer.git/git-upload-pack"),
+            Some(("forks/bob/hammer.git".into(), "git-upload-pack".into()))
+        );
+        assert_eq!(split_git_path("/api/0/version"), None);
+        assert_eq!(split_git_path("/tools%2Fhammer.git/info/refs"), None);
+        assert_eq!(split_git_path("/..%2F..%2Fetc.git/info/refs"), None);
+    }
+}

@@ -76,23 +76,51 @@ fn presented_token(req: &Request<Incoming>) -> Option<String> {
     header.strip_prefix("token ").map(|t| t.trim().to_string())
 }
 
+/// Why a git request is refused: status, message, and whether to ask for credentials.
+struct Refusal {
+    status: u16,
+    message: String,
+    ask: bool,
+}
+
+impl Refusal {
+    fn new(status: u16, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+            ask: false,
+        }
+    }
+
+    fn ask(message: &str) -> Refusal {
+        Refusal {
+            status: 401,
+            message: message.into(),
+            ask: true,
+        }
+    }
+
+    fn response(&self) -> Response<ResBody> {
+        if self.ask {
+            unauthorized(&self.message)
+        } else {
+            plain(self.status, &self.message)
+        }
+    }
+}
+
 struct Decision {
     repo_dir: std::path::PathBuf,
     user: Option<String>,
 }
 
 /// Who asks, and may they: run on a blocking thread (SQLite, git index sync).
-fn decide(
-    app: &App,
-    repo: &str,
-    writes: bool,
-    token: Option<&str>,
-) -> Result<Decision, Response<ResBody>> {
-    let bad = |e: ApiError| plain(e.status, &e.message);
-    let target = RepoRef::parse(repo).map_err(|e| plain(404, &e.to_string()))?;
+fn decide(app: &App, repo: &str, writes: bool, token: Option<&str>) -> Result<Decision, Refusal> {
+    let bad = |e: ApiError| Refusal::new(e.status, e.message);
+    let target = RepoRef::parse(repo).map_err(|e| Refusal::new(404, e.to_string()))?;
     let store = Store::open(&app.home.db_path())
-        .map_err(|_| plain(500, "the forge's database cannot be opened"))?;
-    let not_found = || plain(404, &format!("repository `{}` not found", target.display()));
+        .map_err(|_| Refusal::new(500, "the forge's database cannot be opened"))?;
+    let not_found = || Refusal::new(404, format!("repository `{}` not found", target.display()));
     let project = store
         .find_project(&target.project)
         .map_err(|e| bad(e.into()))?
@@ -101,19 +129,19 @@ fn decide(
         Some(secret) => Some(
             store
                 .verify_token(secret)
-                .map_err(|_| unauthorized("invalid or expired token"))?,
+                .map_err(|_| Refusal::ask("invalid or expired token"))?,
         ),
         None => None,
     };
     if writes {
         match &token {
             None => {
-                return Err(unauthorized(
+                return Err(Refusal::ask(
                     "pushing needs a token with the `commit` ACL as the password",
                 ))
             }
             Some(t) if !t.allows(Action::Commit, Some(&project.full_name)) => {
-                return Err(plain(
+                return Err(Refusal::new(
                     403,
                     "the token does not allow `commit` on this project",
                 ))
@@ -146,15 +174,15 @@ fn decide(
     };
     if !repo_access::may_read(&who, &target, facts) {
         return Err(if token.is_none() {
-            unauthorized("authentication required")
+            Refusal::ask("authentication required")
         } else {
             not_found()
         });
     }
     if writes && !repo_access::may_write(&who, &target, facts) {
-        return Err(plain(
+        return Err(Refusal::new(
             403,
-            &format!("you may not push to {}", target.display()),
+            format!("you may not push to {}", target.display()),
         ));
     }
     let repo_dir = target.path_in(&app.home);
@@ -191,7 +219,7 @@ pub async fn serve_git(
     };
     let decision = match decided {
         Ok(Ok(d)) => d,
-        Ok(Err(resp)) => return resp,
+        Ok(Err(refusal)) => return refusal.response(),
         Err(_) => return error_response(500, "internal error"),
     };
     let Some(parent) = decision.repo_dir.parent() else {

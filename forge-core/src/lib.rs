@@ -17,6 +17,7 @@
 //! ```
 
 pub mod activity;
+pub mod commit_flag;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -695,6 +695,72 @@ impl Handler<'_> {
                 }
                 Ok((200, json!({"users": users, "groups": groups})))
             }
+            ("GET", ["c", hash, "flag"]) => {
+                let flags = self.store.commit_flags(&project.full_name, hash)?;
+                Ok((
+                    200,
+                    json!({"total_flags": flags.len(), "flags": flags.iter().map(commit_flag_json).collect::<Vec<_>>()}),
+                ))
+            }
+            ("POST", ["c", hash, "flag"]) => {
+                let user = self.acting(Action::CommitFlag, Some(&project.full_name))?;
+                let role = self.store.role_of(&project, &user)?;
+                if role < Some(forge_core::role::Role::Collaborator) {
+                    return Err(ApiError::new(
+                        403,
+                        "ENOTHIGHENOUGH",
+                        format!("{user} may not flag commits of `{}`", project.full_name),
+                    ));
+                }
+                let repo = forge_git::Repo::open(&repo_path).map_err(forge_tickets::Error::from)?;
+                let commit = repo.resolve(hash).map_err(|_| {
+                    ApiError::new(
+                        404,
+                        "EINVALIDREQ",
+                        format!("no commit `{hash}` in `{}`", project.full_name),
+                    )
+                })?;
+                let f = self.fields()?;
+                let name = f
+                    .get("username")
+                    .filter(|v| !v.is_empty())
+                    .cloned()
+                    .ok_or_else(|| ApiError::field("username", "This field is required."))?;
+                let flag = forge_core::commit_flag::CommitFlag {
+                    commit: commit.to_string(),
+                    name: name.clone(),
+                    status: f.get("status").cloned().unwrap_or_else(|| "success".into()),
+                    percent: f
+                        .get("percent")
+                        .filter(|p| !p.is_empty())
+                        .map(|p| {
+                            p.parse::<u8>()
+                                .map_err(|_| ApiError::field("percent", "a number from 0 to 100"))
+                        })
+                        .transpose()?,
+                    comment: f.get("comment").cloned().unwrap_or_default(),
+                    url: f.get("url").cloned().filter(|u| !u.is_empty()),
+                    username: user,
+                    created_at: 0,
+                    updated_at: 0,
+                };
+                if let Some(url) = &flag.url {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return Err(ApiError::field("url", "an http(s) URL"));
+                    }
+                }
+                let replaced = self.store.set_commit_flag(&project.full_name, &flag)?;
+                let stored = self
+                    .store
+                    .commit_flag(&project.full_name, &flag.commit, &name)?;
+                Ok((
+                    200,
+                    json!({
+                        "flag": stored.as_ref().map(commit_flag_json), "uid": name,
+                        "message": if replaced { "Flag updated" } else { "Flag added" },
+                    }),
+                ))
+            }
             ("GET", ["git", "urls"]) => Ok((
                 200,
                 json!({
@@ -1225,4 +1291,12 @@ fn chrono_day(day: &str) -> Option<()> {
         }
         _ => None,
     }
+}
+
+fn commit_flag_json(f: &forge_core::commit_flag::CommitFlag) -> Value {
+    json!({
+        "commit_hash": f.commit, "username": f.name, "status": f.status, "percent": f.percent,
+        "comment": f.comment, "url": f.url, "user": {"name": f.username},
+        "date_created": f.created_at.to_string(), "date_updated": f.updated_at.to_string(),
+    })
 }

@@ -648,6 +648,54 @@ fn pull_requests_forks_and_activity_through_the_api() {
         .as_array()
         .is_some_and(|a| !a.is_empty()));
     assert_eq!(s.get("/api/0/user/alice/activity/yesterday", None).0, 400);
+
+    // Commit flags.
+    let alice_ci = token(&f, "alice", &["--acl", "commit_flag"]);
+    let head = git(&work, &["rev-parse", "main"]).trim().to_string();
+    let path = format!("/api/0/tools/hammer/c/{head}/flag");
+    let (status, added) = s.form(
+        &path,
+        Some(&alice_ci),
+        "username=ci&status=pending&percent=5&url=https://ci.example.org/9&comment=running",
+    );
+    assert_eq!(
+        (status, added["message"].as_str()),
+        (200, Some("Flag added")),
+        "{added}"
+    );
+    let (_, updated) = s.form(
+        &path,
+        Some(&alice_ci),
+        "username=ci&status=success&percent=100",
+    );
+    assert_eq!(
+        (
+            updated["message"].as_str(),
+            updated["flag"]["status"].as_str()
+        ),
+        (Some("Flag updated"), Some("success"))
+    );
+    let (_, flags) = s.get(&path, None);
+    assert_eq!(flags["total_flags"], 1);
+    assert_eq!(flags["flags"][0]["commit_hash"], head.as_str());
+    assert_eq!(
+        s.form(&path, Some(&alice_ci), "username=ci&status=great").0,
+        400
+    );
+    assert_eq!(
+        s.form(&path, Some(&bob), "username=ci&status=success").0,
+        403,
+        "no commit_flag ACL"
+    );
+    assert_eq!(
+        s.form(
+            "/api/0/tools/hammer/c/0123456789012345678901234567890123456789/flag",
+            Some(&alice_ci),
+            "username=ci"
+        )
+        .0,
+        404
+    );
 }
 
 #[test]

@@ -63,3 +63,20 @@ run events -p demo/hammer --since "${since:-0}"
 echo "The issues and pull requests live in git: $FORGE_HOME/tickets/demo/hammer.git, $FORGE_HOME/requests/demo/hammer.git"
 git --git-dir "$FORGE_HOME/tickets/demo/hammer.git" log --format='  %h %an: %s' -4
 git --git-dir "$FORGE_HOME/requests/demo/hammer.git" log --format='  %h %an: %s' -4
+
+# Last, serve the demo home over HTTP: clone it, post issues to it.
+[ "${FORGE_DEMO_SERVE:-1}" = 1 ] || exit 0
+bind="${FORGE_DEMO_BIND:-127.0.0.1:8080}"
+secret=$("$FORGE" --as alice token create --acl issue_create,issue_comment,issue_change_status,commit \
+    --description "demo token" | tail -n 1)
+cat <<TXT
+
+A token for alice (shown once): export TOKEN=$secret
+Now serving the demo home. In another terminal, with the address printed below:
+  git clone http://$bind/demo/hammer.git
+  curl -s http://$bind/api/0/demo/hammer/issues
+  curl -s -H "Authorization: token \$TOKEN" -d title=Hello -d issue_content=World http://$bind/api/0/demo/hammer/new_issue
+  git push http://alice:\$TOKEN@$bind/demo/hammer.git HEAD:my-branch
+Stop with Ctrl-C.
+TXT
+exec "$FORGE" serve --bind "$bind"

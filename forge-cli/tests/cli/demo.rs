@@ -1,6 +1,8 @@
-//! The README's quick start command runs to the end.
+//! The README's quick start command runs to the end, then serves the demo
+//! home: a new user can clone it over HTTP and post an issue to it.
 
-use std::process::Command;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::process::{Command, Stdio};
 
 #[test]
 fn the_quick_start_demo_runs() {
@@ -12,6 +14,7 @@ fn the_quick_start_demo_runs() {
         .env("FORGE", env!("CARGO_BIN_EXE_forge"))
         .env_remove("FORGE_HOME")
         .env_remove("FORGE_USER")
+        .env("FORGE_DEMO_SERVE", "0")
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -34,4 +37,79 @@ fn the_quick_start_demo_runs() {
         dir.path().join("forge-data/forge.db").exists(),
         "the demo uses ./forge-data"
     );
+}
+
+#[test]
+fn the_quick_start_ends_serving_the_demo_home() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo.sh");
+    let mut child = KillOnDrop(
+        Command::new("bash")
+            .arg(script)
+            .current_dir(dir.path())
+            .env("FORGE", env!("CARGO_BIN_EXE_forge"))
+            .env("FORGE_DEMO_BIND", "127.0.0.1:0")
+            .env_remove("FORGE_HOME")
+            .env_remove("FORGE_USER")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bash runs"),
+    );
+    let child = &mut child.0;
+    // The demo's output up to the token it prints; the server keeps stdout open.
+    let mut out_lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let token = loop {
+        let line = out_lines
+            .next()
+            .expect("the demo prints a token")
+            .expect("line");
+        if let Some(t) = line.split("export TOKEN=").nth(1) {
+            break t.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in out_lines.by_ref() {});
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server starts").expect("line");
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let clone = dir.path().join("clone");
+    let out = Command::new("git")
+        .args(["clone", "-q", &format!("http://{addr}/demo/hammer.git")])
+        .arg(&clone)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(clone.join("README").exists());
+    let body = "title=Hello&issue_content=From+the+quick+start";
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        stream,
+        "POST /api/0/demo/hammer/new_issue HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {token}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"message\":\"Issue created\""), "{answer}");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_pull_requests.sql"),
     include_str!("../migrations/0007_ssh_keys_and_activity.sql"),
     include_str!("../migrations/0008_commit_flags.sql"),
+    include_str!("../migrations/0009_issue_count_index.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

@@ -183,7 +183,13 @@ pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Value) {
         let store = stores
             .get(&db)
             .ok_or_else(|| ApiError::new(500, "EINVALIDREQ", "no store"))?;
-        Handler { app, store, call }.route()
+        Handler {
+            app,
+            store,
+            call,
+            names: RefCell::default(),
+        }
+        .route()
     });
     match result {
         Ok(ok) => ok,
@@ -195,6 +201,8 @@ struct Handler<'a> {
     app: &'a App,
     store: &'a Store,
     call: &'a ApiCall,
+    /// Full names by username, looked up once per request.
+    names: RefCell<HashMap<String, String>>,
 }
 
 /// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
@@ -363,13 +371,23 @@ impl Handler<'_> {
     }
 
     fn user_json(&self, name: &str) -> Value {
-        let full = self
-            .store
-            .find_user(name)
-            .ok()
-            .flatten()
-            .map(|u| u.full_name)
-            .unwrap_or_default();
+        let cached = self.names.borrow().get(name).cloned();
+        let full = match cached {
+            Some(full) => full,
+            None => {
+                let full = self
+                    .store
+                    .find_user(name)
+                    .ok()
+                    .flatten()
+                    .map(|u| u.full_name)
+                    .unwrap_or_default();
+                self.names
+                    .borrow_mut()
+                    .insert(name.to_string(), full.clone());
+                full
+            }
+        };
         json!({"name": name, "fullname": full, "url_path": format!("user/{name}")})
     }
 
@@ -854,10 +872,11 @@ impl Handler<'_> {
                 let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
                 filter.limit = per_page;
                 filter.offset = offset;
-                let mut items = Vec::new();
-                for summary in tracker.list(actor, &filter)? {
-                    items.push(self.issue_json(&tracker.issue(actor, summary.id)?));
-                }
+                let items: Vec<Value> = tracker
+                    .list_details(actor, &filter)?
+                    .iter()
+                    .map(|i| self.issue_json(i))
+                    .collect();
                 Ok((
                     200,
                     json!({"issues": items, "total_issues": total, "pagination": pagination,

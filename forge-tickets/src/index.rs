@@ -3,6 +3,7 @@
 //! Rows are keyed by the project's full name, so the same tables serve a
 //! forge home (many projects) and an offline clone (one).
 
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::{CommentDoc, IssueDoc};
@@ -289,6 +290,52 @@ pub struct ListedIssue {
     pub updated_at: i64,
 }
 
+/// The FROM and WHERE of a listing with only the filters given, so that
+/// SQLite can use the index of each (a `?N IS NULL OR ...` clause defeats them).
+fn filter_where(
+    project: &str,
+    filter: &IssueFilter,
+    viewer: &str,
+    member: bool,
+) -> (String, Vec<(&'static str, SqlValue)>) {
+    let text = |s: &str| SqlValue::Text(s.to_string());
+    let mut params = vec![(":project", text(project))];
+    let mut sql = match &filter.tag {
+        Some(tag) => {
+            params.push((":tag", text(tag)));
+            "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number \
+             WHERE t.project = :project AND t.tag = :tag"
+                .to_string()
+        }
+        None => "issues i WHERE i.project = :project".to_string(),
+    };
+    for (column, name, value) in [
+        ("status", ":status", &filter.status),
+        ("assignee", ":assignee", &filter.assignee),
+        ("author", ":author", &filter.author),
+        ("milestone", ":milestone", &filter.milestone),
+    ] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND i.{column} = {name}"));
+            params.push((name, text(v)));
+        }
+    }
+    if !member {
+        sql.push_str(" AND (i.private = 0 OR i.author = :viewer OR i.assignee = :viewer)");
+        params.push((":viewer", text(viewer)));
+    }
+    (sql, params)
+}
+
+fn named<'a>(
+    params: &'a [(&'static str, SqlValue)],
+) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
+    params
+        .iter()
+        .map(|(k, v)| (*k, v as &dyn rusqlite::ToSql))
+        .collect()
+}
+
 /// Lists issues newest first. `viewer` and `member` decide which private issues show.
 pub fn list(
     conn: &Connection,
@@ -297,40 +344,30 @@ pub fn list(
     viewer: &str,
     member: bool,
 ) -> Result<Vec<ListedIssue>> {
-    let from = if filter.tag.is_some() {
-        "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number WHERE t.project = ?1 AND t.tag = ?2"
-    } else {
-        "issues i WHERE i.project = ?1 AND ?2 IS NULL"
-    };
+    let (from, mut params) = filter_where(project, filter, viewer, member);
+    params.push((
+        ":limit",
+        SqlValue::Integer(filter.limit.min(i64::MAX as usize) as i64),
+    ));
+    params.push((
+        ":offset",
+        SqlValue::Integer(filter.offset.min(i64::MAX as usize) as i64),
+    ));
+    // `+ 0`: a bare bound LIMIT lets SQLite plan with its value, which makes
+    // it re-prepare the statement at every execution (a quarter of the
+    // HTTP API's time before this); an expression does not.
     let sql = format!(
         "SELECT i.doc, i.comment_count, i.updated_at FROM {from}
-           AND (?3 IS NULL OR i.status = ?3) AND (?4 IS NULL OR i.assignee = ?4)
-           AND (?5 IS NULL OR i.author = ?5) AND (?6 IS NULL OR i.milestone = ?6)
-           AND (i.private = 0 OR ?7 OR i.author = ?8 OR i.assignee = ?8)
-         ORDER BY i.number DESC LIMIT ?9 OFFSET ?10"
+         ORDER BY i.number DESC LIMIT :limit + 0 OFFSET :offset + 0"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            project,
-            filter.tag,
-            filter.status,
-            filter.assignee,
-            filter.author,
-            filter.milestone,
-            member,
-            viewer,
-            filter.limit as i64,
-            filter.offset as i64
-        ],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        },
-    )?;
+    let rows = stmt.query_map(named(&params).as_slice(), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (doc, comments, updated_at) = row?;
@@ -359,30 +396,10 @@ pub fn count(
     viewer: &str,
     member: bool,
 ) -> Result<u64> {
-    let from = if filter.tag.is_some() {
-        "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number WHERE t.project = ?1 AND t.tag = ?2"
-    } else {
-        "issues i WHERE i.project = ?1 AND ?2 IS NULL"
-    };
-    let sql = format!(
-        "SELECT count(*) FROM {from}
-           AND (?3 IS NULL OR i.status = ?3) AND (?4 IS NULL OR i.assignee = ?4)
-           AND (?5 IS NULL OR i.author = ?5) AND (?6 IS NULL OR i.milestone = ?6)
-           AND (i.private = 0 OR ?7 OR i.author = ?8 OR i.assignee = ?8)"
-    );
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(
-        params![
-            project,
-            filter.tag,
-            filter.status,
-            filter.assignee,
-            filter.author,
-            filter.milestone,
-            member,
-            viewer
-        ],
-        |r| r.get(0),
-    )?;
+    let (from, params) = filter_where(project, filter, viewer, member);
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM {from}"))?
+        .query_row(named(&params).as_slice(), |r| r.get(0))?;
     Ok(n as u64)
 }
 
@@ -392,4 +409,37 @@ pub fn tags(conn: &Connection, project: &str) -> Result<Vec<String>> {
         conn.prepare_cached("SELECT DISTINCT tag FROM issue_tags WHERE project = ?1 ORDER BY tag")?;
     let rows = stmt.query_map([project], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The comments of several issues at once, oldest first, by issue number.
+pub fn comments_of(
+    conn: &Connection,
+    project: &str,
+    numbers: &[u64],
+) -> Result<std::collections::HashMap<u64, Vec<CommentDoc>>> {
+    let mut out: std::collections::HashMap<u64, Vec<CommentDoc>> = std::collections::HashMap::new();
+    if numbers.is_empty() {
+        return Ok(out);
+    }
+    let (lo, hi) = (
+        numbers.iter().min().copied().unwrap_or(0),
+        numbers.iter().max().copied().unwrap_or(0),
+    );
+    // One range scan over the (project, number, comment_id) index instead of
+    // one query per issue; issues outside the page are dropped here.
+    let mut stmt = conn.prepare_cached(
+        "SELECT number, doc FROM issue_comments WHERE project = ?1 AND number BETWEEN ?2 AND ?3
+         ORDER BY number, created_at, comment_id",
+    )?;
+    let wanted: std::collections::HashSet<u64> = numbers.iter().copied().collect();
+    let rows = stmt.query_map(params![project, lo as i64, hi as i64], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (n, raw) = row?;
+        if wanted.contains(&n) {
+            out.entry(n).or_default().push(serde_json::from_str(&raw)?);
+        }
+    }
+    Ok(out)
 }

@@ -180,7 +180,7 @@ pub fn list(conn: &Connection, project: &str, filter: &PullFilter) -> Result<Vec
         "SELECT doc, comment_count, updated_at FROM pull_requests
          WHERE project = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR author = ?3)
            AND (?4 IS NULL OR assignee = ?4)
-         ORDER BY number DESC LIMIT ?5 OFFSET ?6",
+         ORDER BY number DESC LIMIT ?5 + 0 OFFSET ?6 + 0",
     )?;
     let rows = stmt.query_map(
         params![

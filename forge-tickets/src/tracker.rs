@@ -1050,6 +1050,41 @@ impl<'s> Tracker<'s> {
         Ok(rows.into_iter().map(IssueSummary::from).collect())
     }
 
+    /// Like [`list`](Self::list), each issue with its whole fields and
+    /// comments (one sync and two queries for the page, what the HTTP API
+    /// lists).
+    pub fn list_details(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<IssueDetails>> {
+        if !forge_core::role::can_read(&viewer.access(false)) {
+            return Err(Error::Core(forge_core::Error::not_found(
+                "project",
+                &self.project,
+            )));
+        }
+        self.sync()?;
+        let rows = index::list(
+            self.store.conn(),
+            &self.project,
+            filter,
+            &viewer.username,
+            viewer.role.is_some(),
+        )?;
+        let numbers: Vec<u64> = rows.iter().map(|r| r.doc.number).collect();
+        let mut comments = index::comments_of(self.store.conn(), &self.project, &numbers)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let list = comments.remove(&row.doc.number).unwrap_or_default();
+                let updated_at = forge_core::time::epoch_to_rfc3339(row.updated_at)
+                    .unwrap_or_else(|| row.doc.updated_at.clone());
+                IssueDetails::new(
+                    row.doc,
+                    list.into_iter().map(CommentView::from).collect(),
+                    updated_at,
+                )
+            })
+            .collect())
+    }
+
     /// How many issues [`list`](Self::list) would give without its limit.
     pub fn count(&self, viewer: &Actor, filter: &IssueFilter) -> Result<u64> {
         if !forge_core::role::can_read(&viewer.access(false)) {

@@ -245,7 +245,7 @@ impl Store {
             .prepare_cached(
                 "SELECT k.key_type, u.username, p.full_name, k.push FROM ssh_keys k
                  LEFT JOIN users u ON u.id = k.user_id LEFT JOIN projects p ON p.id = k.project_id
-                 WHERE k.key_blob = ?1",
+                 WHERE k.key_blob = +?1",
             )?
             .query_row([blob], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;

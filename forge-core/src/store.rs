@@ -66,6 +66,11 @@ impl Store {
         Ok(Store { conn, path: None })
     }
 
+    /// The database file (`None` in memory).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
     /// The connection, for the typed query functions of other crates.
     pub fn conn(&self) -> &Connection {
         &self.conn

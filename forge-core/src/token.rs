@@ -127,7 +127,7 @@ impl Store {
     pub fn verify_token(&self, secret: &str) -> Result<Token> {
         let presented = hash(secret);
         let (token, stored) = self
-            .token_where("t.hash = ?1", &presented)?
+            .token_where("t.hash = +?1", &presented)?
             .ok_or(Error::InvalidToken)?;
         // The lookup matched on the hash already; compare again in constant time so
         // the decision itself does not depend on how many bytes matched.
@@ -150,7 +150,7 @@ impl Store {
             .query_map([user.id], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
         ids.iter()
-            .map(|id| Ok(self.token_where("t.id = ?1", id)?.map(|(t, _)| t)))
+            .map(|id| Ok(self.token_where("t.id = +?1", id)?.map(|(t, _)| t)))
             .filter_map(Result::transpose)
             .collect()
     }

@@ -63,7 +63,7 @@ impl Store {
         for (i, email) in emails.iter().enumerate() {
             let taken: Option<String> = tx
                 .query_row(
-                    "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = ?1",
+                    "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = +?1",
                     [email],
                     |r| r.get(0),
                 )
@@ -113,7 +113,7 @@ impl Store {
         let username: Option<String> = self
             .conn()
             .query_row(
-                "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = ?1",
+                "SELECT u.username FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.email = +?1",
                 [email],
                 |r| r.get(0),
             )

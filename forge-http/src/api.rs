@@ -166,6 +166,46 @@ type ApiResult = Result<(u16, Value), ApiError>;
 thread_local! {
     /// One SQLite connection per forge home per worker thread.
     static STORES: RefCell<HashMap<PathBuf, Store>> = RefCell::new(HashMap::new());
+    /// Issue counts by (database, project, indexed commit, filter, viewer):
+    /// the index only changes with the commit it reflects, so an entry can
+    /// never be stale; counting thousands of rows is the listing's dearest part.
+    static COUNTS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+}
+
+/// The number of issues a listing matches, counted once per index state.
+fn cached_count(
+    store: &Store,
+    tracker: &Tracker<'_>,
+    viewer: &Actor,
+    filter: &IssueFilter,
+) -> Result<u64, ApiError> {
+    tracker.sync()?;
+    let commit =
+        forge_tickets::index::indexed_commit(store.conn(), tracker.project())?.unwrap_or_default();
+    let key = format!(
+        "{:?}\u{0}{}\u{0}{commit}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+        store.path(),
+        tracker.project(),
+        filter.status,
+        filter.tag,
+        filter.assignee,
+        filter.author,
+        filter.milestone,
+        viewer.username,
+        viewer.role.is_some()
+    );
+    if let Some(n) = COUNTS.with(|c| c.borrow().get(&key).copied()) {
+        return Ok(n);
+    }
+    let n = tracker.count(viewer, filter)?;
+    COUNTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 4096 {
+            c.clear();
+        }
+        c.insert(key, n);
+    });
+    Ok(n)
 }
 
 /// Answers one call: a status and a JSON body.
@@ -868,7 +908,7 @@ impl Handler<'_> {
                     limit: 0,
                     offset: 0,
                 };
-                let total = tracker.count(actor, &filter)?;
+                let total = cached_count(self.store, &tracker, actor, &filter)?;
                 let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
                 filter.limit = per_page;
                 filter.offset = offset;

@@ -304,7 +304,7 @@ fn filter_where(
         Some(tag) => {
             params.push((":tag", text(tag)));
             "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number \
-             WHERE t.project = :project AND t.tag = :tag"
+             WHERE t.project = +:project AND t.tag = +:tag"
                 .to_string()
         }
         None => "issues i WHERE i.project = :project".to_string(),

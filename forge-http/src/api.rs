@@ -170,6 +170,31 @@ thread_local! {
     /// the index only changes with the commit it reflects, so an entry can
     /// never be stale; counting thousands of rows is the listing's dearest part.
     static COUNTS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    /// Tickets repositories kept open per worker thread (opening one reads
+    /// several config files; refs and objects are still read fresh).
+    static REPOS: RefCell<HashMap<PathBuf, std::rc::Rc<forge_git::Repo>>> = RefCell::new(HashMap::new());
+}
+
+/// The tracker of a project, on a tickets repository kept open by this thread.
+fn tracker<'s>(store: &'s Store, app: &App, project: &Project) -> Result<Tracker<'s>, ApiError> {
+    let path = app.home.project_paths(&project.full_name).tickets;
+    let cached = REPOS.with(|r| r.borrow().get(&path).cloned());
+    let repo = match cached {
+        Some(repo) => repo,
+        None => {
+            let repo =
+                std::rc::Rc::new(forge_git::Repo::open(&path).map_err(forge_tickets::Error::from)?);
+            REPOS.with(|r| {
+                let mut r = r.borrow_mut();
+                if r.len() > 256 {
+                    r.clear();
+                }
+                r.insert(path, repo.clone());
+            });
+            repo
+        }
+    };
+    Ok(Tracker::with_repo(store, repo, project)?)
 }
 
 /// The number of issues a listing matches, counted once per index state.
@@ -880,7 +905,7 @@ impl Handler<'_> {
         project: &Project,
         actor: &Actor,
     ) -> ApiResult {
-        let tracker = Tracker::open_for_project(self.store, &self.app.home, project)?;
+        let tracker = tracker(self.store, self.app, project)?;
         let number = |text: &str| -> Result<u64, ApiError> {
             text.parse()
                 .map_err(|_| ApiError::new(404, "ENOISSUE", "Issue not found"))

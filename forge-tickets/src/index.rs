@@ -292,6 +292,8 @@ pub struct ListedIssue {
 
 /// The FROM and WHERE of a listing with only the filters given, so that
 /// SQLite can use the index of each (a `?N IS NULL OR ...` clause defeats them).
+/// Parameters are written `+:name`: the bundled SQLite otherwise re-prepares
+/// some cached statements at every use (see `PROJECT_COLUMNS` in forge-core).
 fn filter_where(
     project: &str,
     filter: &IssueFilter,
@@ -307,7 +309,7 @@ fn filter_where(
              WHERE t.project = +:project AND t.tag = +:tag"
                 .to_string()
         }
-        None => "issues i WHERE i.project = :project".to_string(),
+        None => "issues i WHERE i.project = +:project".to_string(),
     };
     for (column, name, value) in [
         ("status", ":status", &filter.status),
@@ -316,12 +318,12 @@ fn filter_where(
         ("milestone", ":milestone", &filter.milestone),
     ] {
         if let Some(v) = value {
-            sql.push_str(&format!(" AND i.{column} = {name}"));
+            sql.push_str(&format!(" AND i.{column} = +{name}"));
             params.push((name, text(v)));
         }
     }
     if !member {
-        sql.push_str(" AND (i.private = 0 OR i.author = :viewer OR i.assignee = :viewer)");
+        sql.push_str(" AND (i.private = 0 OR i.author = +:viewer OR i.assignee = +:viewer)");
         params.push((":viewer", text(viewer)));
     }
     (sql, params)

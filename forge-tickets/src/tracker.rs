@@ -2,6 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use forge_core::name::{self, printable};
 use forge_core::project::{FieldKind, Project, ProjectSettings};
@@ -168,7 +169,7 @@ impl IssueEdit {
 /// The issues of one project: a tickets repository and its index.
 pub struct Tracker<'s> {
     pub(crate) store: &'s Store,
-    pub(crate) repo: Repo,
+    pub(crate) repo: Rc<Repo>,
     pub(crate) project: String,
     pub(crate) branch: String,
     settings: Option<ProjectSettings>,
@@ -275,6 +276,12 @@ impl<'s> Tracker<'s> {
     /// Opens the tracker of a project of a forge home.
     pub fn open_for_project(store: &'s Store, home: &ForgeHome, project: &Project) -> Result<Self> {
         let repo = Repo::open(&home.project_paths(&project.full_name).tickets)?;
+        Self::with_repo(store, Rc::new(repo), project)
+    }
+
+    /// The tracker of a project whose tickets repository the caller already
+    /// opened (a server keeps it open across requests).
+    pub fn with_repo(store: &'s Store, repo: Rc<Repo>, project: &Project) -> Result<Self> {
         let branch = repo.head_branch()?;
         Ok(Tracker {
             store,
@@ -294,7 +301,7 @@ impl<'s> Tracker<'s> {
         let branch = repo.head_branch()?;
         Ok(Tracker {
             store,
-            repo,
+            repo: Rc::new(repo),
             project: project.into(),
             branch,
             settings: None,

@@ -20,6 +20,18 @@ pub struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Work against a forge server's API instead of a local home (issue commands).
+    #[arg(long, global = true, value_name = "URL", env = "FORGE_REMOTE")]
+    pub remote: Option<String>,
+    /// API token for --remote.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "FORGE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -7,9 +7,19 @@ use forge_core::{ForgeHome, Store};
 use forge_git::Repo;
 use forge_tickets::{Actor, PullRequests, Tracker};
 
+/// A forge server to work against.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// Base URL (`http://host:port`).
+    pub url: String,
+    /// API token.
+    pub token: Option<String>,
+}
+
 /// Global options every command sees.
 pub struct Ctx {
     pub json: bool,
+    remote: Option<Remote>,
     as_user: Option<String>,
     home: ForgeHome,
     clone: Option<PathBuf>,
@@ -33,10 +43,25 @@ impl Ctx {
             as_user.or_else(|| std::env::var("FORGE_USER").ok().filter(|v| !v.is_empty()));
         Ctx {
             json,
+            remote: None,
             as_user,
             home: ForgeHome::new(home),
             clone,
         }
+    }
+
+    /// Sets the server to work against (`--remote`, `--token`).
+    pub fn with_remote(mut self, url: Option<String>, token: Option<String>) -> Self {
+        self.remote = url.map(|url| Remote {
+            url: url.trim_end_matches('/').to_string(),
+            token,
+        });
+        self
+    }
+
+    /// The server given with --remote, if any.
+    pub fn remote(&self) -> Option<Remote> {
+        self.remote.clone()
     }
 
     pub fn home(&self) -> Result<&ForgeHome> {

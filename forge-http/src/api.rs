@@ -878,7 +878,7 @@ impl Handler<'_> {
     fn issue_json(&self, i: &IssueDetails) -> Value {
         let user = |u: &Option<String>| u.as_ref().map(|u| self.user_json(u));
         json!({
-            "id": i.id, "title": i.title, "content": i.body,
+            "id": i.id, "uid": i.uid, "title": i.title, "content": i.body, "watchers": i.watchers,
             "status": if i.status == "open" { "Open" } else { "Closed" },
             "close_status": i.close_reason,
             "date_created": epoch(&i.created_at), "last_updated": epoch(&i.updated_at),

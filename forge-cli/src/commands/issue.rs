@@ -15,6 +15,9 @@ fn optional(value: Option<String>) -> Option<Option<String>> {
 }
 
 pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
+    if let Some(remote) = ctx.remote() {
+        return crate::remote::issue(cmd, ctx, &remote);
+    }
     match cmd {
         IssueCommand::New {
             project,
@@ -89,37 +92,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 offset: 0,
             };
             ctx.with_tracker(project.project.as_deref(), |t, actor| {
-                let issues = t.list(&actor, &filter)?;
-                if ctx.json {
-                    return output::json(&issues);
-                }
-                if issues.is_empty() {
-                    say!("no issues match");
-                    return Ok(());
-                }
-                let rows: Vec<Vec<String>> = issues
-                    .into_iter()
-                    .map(|i| {
-                        vec![
-                            format!("#{}", i.id),
-                            i.status.to_string(),
-                            output::clip(&i.title, 50),
-                            i.author,
-                            i.assignee.unwrap_or_default(),
-                            i.tags.into_iter().collect::<Vec<_>>().join(","),
-                            i.comments.to_string(),
-                            i.updated_at,
-                        ]
-                    })
-                    .collect();
-                output::table(
-                    &[
-                        "ID", "STATUS", "TITLE", "AUTHOR", "ASSIGNEE", "TAGS", "COMMENTS",
-                        "UPDATED",
-                    ],
-                    &rows,
-                );
-                Ok(())
+                print_list(t.list(&actor, &filter)?, ctx)
             })
         }
         IssueCommand::Show { project, id } => {
@@ -221,7 +194,7 @@ fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
     })
 }
 
-fn print_issue(i: &IssueDetails) {
+pub(crate) fn print_issue(i: &IssueDetails) {
     say!(
         "#{} {} [{}{}]",
         i.id,
@@ -287,4 +260,37 @@ fn print_issue(i: &IssueDetails) {
         );
         say!("{}", c.body.trim_end());
     }
+}
+
+/// Prints a listing (a table, or JSON with --json).
+pub(crate) fn print_list(issues: Vec<forge_tickets::view::IssueSummary>, ctx: &Ctx) -> Result<()> {
+    if ctx.json {
+        return output::json(&issues);
+    }
+    if issues.is_empty() {
+        say!("no issues match");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = issues
+        .into_iter()
+        .map(|i| {
+            vec![
+                format!("#{}", i.id),
+                i.status.to_string(),
+                output::clip(&i.title, 50),
+                i.author,
+                i.assignee.unwrap_or_default(),
+                i.tags.into_iter().collect::<Vec<_>>().join(","),
+                i.comments.to_string(),
+                i.updated_at,
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "ID", "STATUS", "TITLE", "AUTHOR", "ASSIGNEE", "TAGS", "COMMENTS", "UPDATED",
+        ],
+        &rows,
+    );
+    Ok(())
 }

@@ -6,7 +6,7 @@ mod group;
 pub(crate) mod hooks;
 mod import;
 mod init;
-mod issue;
+pub(crate) mod issue;
 mod merge_driver;
 mod pr;
 mod project;
@@ -23,7 +23,8 @@ use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx::new(cli.home, cli.repo, cli.as_user, cli.json);
+    let ctx =
+        Ctx::new(cli.home, cli.repo, cli.as_user, cli.json).with_remote(cli.remote, cli.token);
     match cli.command {
         Command::Init => init::run(&ctx),
         Command::User(cmd) => user::run(cmd, &ctx),

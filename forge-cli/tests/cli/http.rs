@@ -871,3 +871,140 @@ fn git_over_http_clones_anonymously_and_pushes_with_tokens() {
         404
     );
 }
+
+#[test]
+fn the_cli_works_against_a_remote_forge_with_the_same_output() {
+    let f = Forge::with_project();
+    f.member("bob", "ticket");
+    let alice = token(
+        &f,
+        "alice",
+        &["--acl", "issue_create,issue_comment,issue_change_status"],
+    );
+    let s = Server::start(&f);
+    let url = format!("http://{}", s.addr);
+    let remote = |token: &str, args: &[&str]| {
+        let mut all = vec!["--remote", url.as_str(), "--token", token];
+        all.extend_from_slice(args);
+        all.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| f.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let said = run(remote(
+        &alice,
+        &[
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            "Loose",
+            "--body",
+            "It wobbles",
+            "--tag",
+            "bug",
+        ],
+    ));
+    assert_eq!(said, "opened issue #1 in tools/hammer: Loose\n");
+    run(remote(
+        &alice,
+        &[
+            "issue",
+            "comment",
+            "-p",
+            "tools/hammer",
+            "1",
+            "--body",
+            "Glue it",
+        ],
+    ));
+    let err = f.fails(
+        &remote(
+            &alice,
+            &["issue", "new", "-p", "tools/hammer", "--title", "Rusty"],
+        )
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert!(err.contains("needs --body"), "{err}");
+    run(remote(
+        &alice,
+        &[
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            "Rusty",
+            "--body",
+            "Oil it",
+        ],
+    ));
+    run(remote(
+        &alice,
+        &[
+            "issue",
+            "close",
+            "-p",
+            "tools/hammer",
+            "2",
+            "--reason",
+            "Fixed",
+        ],
+    ));
+    for args in [
+        vec![
+            "issue",
+            "list",
+            "-p",
+            "tools/hammer",
+            "--status",
+            "all",
+            "--json",
+        ],
+        vec!["issue", "list", "-p", "tools/hammer", "--tag", "bug"],
+        vec!["issue", "show", "-p", "tools/hammer", "1", "--json"],
+        vec!["issue", "show", "-p", "tools/hammer", "2"],
+    ] {
+        let local = f.ok(&args);
+        let far = run(remote(&alice, &args));
+        assert_eq!(far, local, "{args:?}");
+    }
+    // Errors come back as the server said them.
+    let err = f.fails(&["--remote", &url, "issue", "show", "-p", "tools/hammer", "9"]);
+    assert!(err.contains("ENOISSUE"), "{err}");
+    let err = f.fails(&[
+        "--remote",
+        &url,
+        "--token",
+        "BAD",
+        "issue",
+        "list",
+        "-p",
+        "tools/hammer",
+    ]);
+    assert!(err.contains("EINVALIDTOK"), "{err}");
+    let err = f.fails(&[
+        "--remote",
+        &url,
+        "issue",
+        "comment",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--body",
+        "x",
+    ]);
+    assert!(err.contains("needs a token"), "{err}");
+    let out = f
+        .command(&["issue", "list", "-p", "tools/hammer", "--json"])
+        .env("FORGE_REMOTE", &url)
+        .env("FORGE_TOKEN", &alice)
+        .output()
+        .expect("forge runs");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        f.ok(&["issue", "list", "-p", "tools/hammer", "--json"])
+    );
+}

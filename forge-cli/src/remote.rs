@@ -349,3 +349,204 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
         IssueCommand::Edit(_) => bail!("`issue edit` does not work with --remote yet; use the API's assign, milestone and custom endpoints"),
     }
 }
+
+fn static_str(value: &str, known: &[&'static str]) -> &'static str {
+    known
+        .iter()
+        .find(|k| **k == value)
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// A pull request of the API in the local shape.
+fn pull(p: &Value) -> forge_tickets::PullDetails {
+    use forge_tickets::{FlagView, PullCommentView, PullDetails, SourceView};
+    let flags = p["flags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| FlagView {
+                    name: f["username"].as_str().unwrap_or_default().to_string(),
+                    status: static_str(
+                        f["status"].as_str().unwrap_or_default(),
+                        &["success", "failure", "error", "pending", "canceled"],
+                    ),
+                    percent: f["percent"].as_u64().map(|p| p.min(100) as u8),
+                    comment: f["comment"].as_str().unwrap_or_default().to_string(),
+                    url: f["url"].as_str().map(String::from),
+                    username: name(&f["user"]).unwrap_or_default(),
+                    updated_at: rfc3339(&f["date_updated"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let comments = p["comments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| PullCommentView {
+                    id: c["id"].as_str().unwrap_or_default().to_string(),
+                    author: name(&c["user"]).unwrap_or_default(),
+                    body: c["comment"].as_str().unwrap_or_default().to_string(),
+                    created_at: rfc3339(&c["date_created"]),
+                    edited_at: (!c["edited_on"].is_null()).then(|| rfc3339(&c["edited_on"])),
+                    path: c["filename"].as_str().map(String::from),
+                    line: c["line"].as_u64().map(|l| l as u32),
+                    side: serde_json::from_value(c["side"].clone()).ok(),
+                    commit: c["commit"].as_str().map(String::from),
+                    outdated: c["outdated"].as_bool().unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    PullDetails {
+        id: p["id"].as_u64().unwrap_or_default(),
+        title: p["title"].as_str().unwrap_or_default().to_string(),
+        body: p["initial_comment"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        status: match p["status"].as_str() {
+            Some("Open") => "open",
+            Some("Merged") => "merged",
+            _ => "closed",
+        },
+        author: name(&p["user"]).unwrap_or_default(),
+        assignee: name(&p["assignee"]),
+        tags: strings(&p["tags"]),
+        source: SourceView {
+            repo: p["source"]["repo"].as_str().unwrap_or_default().to_string(),
+            branch: p["source"]["branch"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        },
+        target: p["branch"].as_str().unwrap_or_default().to_string(),
+        head: p["commit_stop"].as_str().unwrap_or_default().to_string(),
+        base: p["base"].as_str().unwrap_or_default().to_string(),
+        commits: serde_json::from_value(p["commits"].clone()).unwrap_or_default(),
+        merge_status: p["merge_status"]
+            .as_str()
+            .map(|s| static_str(s, &["up-to-date", "fast-forward", "merge", "conflicts"])),
+        conflicts: serde_json::from_value(p["conflicts"].clone()).unwrap_or_default(),
+        score: p["score"].as_i64().unwrap_or_default(),
+        votes: serde_json::from_value(p["votes"].clone()).unwrap_or_default(),
+        flags,
+        linked_issues: numbers(&p["linked_issues"]),
+        comments,
+        merge_commit: p["merge_commit"].as_str().map(String::from),
+        closed_by: p["closed_by"].as_str().map(String::from),
+        closed_at: (!p["closed_at"].is_null()).then(|| rfc3339(&p["closed_at"])),
+        watchers: strings(&p["watchers"]),
+        created_at: rfc3339(&p["date_created"]),
+        updated_at: rfc3339(&p["last_updated"]),
+    }
+}
+
+/// Runs a pull-request command against the server (list, show, comment,
+/// merge, close, reopen).
+pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
+    use crate::cli::{PrCommand, PrStatusArg};
+    let client = Client::new(remote);
+    let show = |project: &str, id: u64| -> Result<forge_tickets::PullDetails> {
+        Ok(pull(
+            &client.get(&format!("{project}/pull-request/{id}"), &[])?,
+        ))
+    };
+    match cmd {
+        PrCommand::List { project, status, author, assignee, limit } => {
+            let project = project_of(project.project)?;
+            let status = match status {
+                PrStatusArg::Open => "Open",
+                PrStatusArg::Closed => "Closed",
+                PrStatusArg::Merged => "Merged",
+                PrStatusArg::All => "All",
+            };
+            let mut query = vec![("status", status.to_string()), ("per_page", limit.min(100).to_string())];
+            for (key, value) in [("author", author), ("assignee", assignee)] {
+                if let Some(v) = value {
+                    query.push((key, v));
+                }
+            }
+            let answer = client.get(&format!("{project}/pull-requests"), &query)?;
+            let pulls: Vec<forge_tickets::PullSummary> = answer["requests"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|p| {
+                            let d = pull(p);
+                            forge_tickets::PullSummary {
+                                id: d.id,
+                                title: d.title,
+                                status: d.status,
+                                author: d.author,
+                                assignee: d.assignee,
+                                source: d.source,
+                                target: d.target,
+                                head: d.head,
+                                tags: d.tags,
+                                created_at: d.created_at,
+                                updated_at: d.updated_at,
+                                comments: d.comments.len() as u64,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            crate::commands::pr::print_list(pulls, ctx)
+        }
+        PrCommand::Show { project, id } => {
+            let details = show(&project_of(project.project)?, id)?;
+            if ctx.json {
+                output::json(&details)
+            } else {
+                crate::commands::pr::print_details(&details);
+                Ok(())
+            }
+        }
+        PrCommand::Comment { project, id, body, path, line, commit, .. } => {
+            let project = project_of(project.project)?;
+            let mut form = vec![("comment", body)];
+            if let (Some(path), Some(line)) = (path, line) {
+                form.push(("filename", path));
+                form.push(("row", line.to_string()));
+                if let Some(c) = commit {
+                    form.push(("commit", c));
+                }
+            }
+            client.post(&format!("{project}/pull-request/{id}/comment"), &form)?;
+            let details = show(&project, id)?;
+            let comment = details.comments.last().cloned().ok_or_else(|| anyhow!("the comment is not there after posting it"))?;
+            if ctx.json {
+                output::json(&comment)
+            } else {
+                say!("commented on pull request #{id} ({})", comment.id);
+                Ok(())
+            }
+        }
+        PrCommand::Close { project, id } => {
+            let project = project_of(project.project)?;
+            client.post(&format!("{project}/pull-request/{id}/close"), &[])?;
+            say!("closed pull request #{id}");
+            Ok(())
+        }
+        PrCommand::Reopen { project, id } => {
+            let project = project_of(project.project)?;
+            client.post(&format!("{project}/pull-request/{id}/reopen"), &[])?;
+            say!("reopened pull request #{id}");
+            Ok(())
+        }
+        PrCommand::Merge { project, id, .. } => {
+            let project = project_of(project.project)?;
+            client.post(&format!("{project}/pull-request/{id}/merge"), &[])?;
+            let details = show(&project, id)?;
+            say!(
+                "merged pull request #{id} into {} ({})",
+                details.target,
+                details.merge_commit.as_deref().map(|m| &m[..10.min(m.len())]).unwrap_or_default()
+            );
+            Ok(())
+        }
+        _ => bail!("this pull-request command does not work with --remote yet (list, show, comment, merge, close and reopen do)"),
+    }
+}

@@ -1119,11 +1119,19 @@ impl Handler<'_> {
                 "date_created": epoch(&d.created_at), "last_updated": epoch(&d.updated_at),
                 "closed_at": d.closed_at.as_deref().map(epoch), "merge_commit": d.merge_commit,
                 "tags": d.tags, "threshold_reached": null,
+                // forge's own fields, beside Pagure's (what `forge --remote pr` prints)
+                "source": {"repo": d.source.repo, "branch": d.source.branch},
+                "base": d.base, "commits": d.commits, "merge_status": d.merge_status,
+                "conflicts": d.conflicts, "score": d.score, "votes": d.votes,
+                "flags": d.flags.iter().map(flag_json).collect::<Vec<_>>(),
+                "linked_issues": d.linked_issues, "watchers": d.watchers,
+                "closed_by": d.closed_by,
                 "cached_merge_status": match d.merge_status { Some("conflicts") => "CONFLICTS", Some("fast-forward") => "FFORWARD", Some("merge") => "MERGE", Some("up-to-date") => "NO_CHANGE", _ => "unknown" },
                 "comments": d.comments.iter().map(|c| json!({
                     "id": c.id, "comment": c.body, "date_created": epoch(&c.created_at),
                     "user": self.user_json(&c.author), "commit": c.commit, "filename": c.path, "line": c.line,
                     "tree": null, "parent": null, "edited_on": c.edited_at.as_deref().map(epoch), "notification": false,
+                    "side": c.side, "outdated": c.outdated,
                 })).collect::<Vec<_>>(),
             })
         };

@@ -12,6 +12,8 @@
 //! # }
 //! ```
 
+#![recursion_limit = "256"]
+
 mod api;
 mod git;
 mod server;

@@ -8,7 +8,7 @@ mod import;
 mod init;
 pub(crate) mod issue;
 mod merge_driver;
-mod pr;
+pub(crate) mod pr;
 mod project;
 mod reindex;
 pub(crate) mod repo;

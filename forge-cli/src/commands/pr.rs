@@ -16,7 +16,7 @@ fn short(id: &str) -> &str {
     &id[..10.min(id.len())]
 }
 
-fn print_details(p: &PullDetails) {
+pub(crate) fn print_details(p: &PullDetails) {
     say!("#{} {} [{}]", p.id, p.title, p.status);
     say!(
         "{} {} {} commit(s) from {}:{} into {}",
@@ -83,6 +83,9 @@ fn print_details(p: &PullDetails) {
 }
 
 pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
+    if let Some(remote) = ctx.remote() {
+        return crate::remote::pr(cmd, ctx, &remote);
+    }
     match cmd {
         PrCommand::New {
             project,
@@ -139,33 +142,7 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
                 limit,
                 offset: 0,
             };
-            let pulls = prs.list(&actor, &filter)?;
-            if ctx.json {
-                return output::json(&pulls);
-            }
-            if pulls.is_empty() {
-                say!("no pull requests match");
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = pulls
-                .into_iter()
-                .map(|p| {
-                    vec![
-                        format!("#{}", p.id),
-                        p.status.to_string(),
-                        output::clip(&p.title, 50),
-                        p.author,
-                        format!("{}:{}", p.source.repo, p.source.branch),
-                        p.target,
-                        p.updated_at,
-                    ]
-                })
-                .collect();
-            output::table(
-                &["ID", "STATUS", "TITLE", "AUTHOR", "FROM", "TO", "UPDATED"],
-                &rows,
-            );
-            Ok(())
+            print_list(prs.list(&actor, &filter)?, ctx)
         }),
         PrCommand::Show { project, id } => {
             ctx.with_pulls(project.project.as_deref(), |prs, actor| {
@@ -385,4 +362,34 @@ fn done(
         );
         Ok(())
     }
+}
+
+/// Prints a listing of pull requests (a table, or JSON with --json).
+pub(crate) fn print_list(pulls: Vec<forge_tickets::PullSummary>, ctx: &Ctx) -> Result<()> {
+    if ctx.json {
+        return output::json(&pulls);
+    }
+    if pulls.is_empty() {
+        say!("no pull requests match");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = pulls
+        .into_iter()
+        .map(|p| {
+            vec![
+                format!("#{}", p.id),
+                p.status.to_string(),
+                output::clip(&p.title, 50),
+                p.author,
+                format!("{}:{}", p.source.repo, p.source.branch),
+                p.target,
+                p.updated_at,
+            ]
+        })
+        .collect();
+    output::table(
+        &["ID", "STATUS", "TITLE", "AUTHOR", "FROM", "TO", "UPDATED"],
+        &rows,
+    );
+    Ok(())
 }

@@ -996,6 +996,92 @@ fn the_cli_works_against_a_remote_forge_with_the_same_output() {
         "x",
     ]);
     assert!(err.contains("needs a token"), "{err}");
+    // Pull requests too.
+    let alice_pr = token(
+        &f,
+        "alice",
+        &[
+            "--acl",
+            "pull_request_comment,pull_request_merge,pull_request_close",
+        ],
+    );
+    let work = f.dir.path().join("work");
+    crate::clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    crate::git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "one\n").expect("write");
+    crate::git(&work, &["add", "-A"]);
+    crate::git(&work, &["commit", "-qm", "Start"]);
+    crate::git(&work, &["push", "-q", "origin", "main"]);
+    crate::git(&work, &["checkout", "-q", "-b", "topic"]);
+    std::fs::write(work.join("a.txt"), "ONE\n").expect("write");
+    crate::git(&work, &["commit", "-qam", "Shout"]);
+    crate::git(&work, &["push", "-q", "origin", "topic"]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "pr",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Shout",
+        "--from",
+        "topic",
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "pr",
+        "flag",
+        "-p",
+        "tools/hammer",
+        "3",
+        "--name",
+        "ci",
+        "--status",
+        "success",
+        "--percent",
+        "100",
+    ]);
+    run(remote(
+        &alice_pr,
+        &[
+            "pr",
+            "comment",
+            "-p",
+            "tools/hammer",
+            "3",
+            "--body",
+            "Why?",
+            "--path",
+            "a.txt",
+            "--line",
+            "1",
+        ],
+    ));
+    for args in [
+        vec!["pr", "list", "-p", "tools/hammer", "--json"],
+        vec!["pr", "list", "-p", "tools/hammer"],
+        vec!["pr", "show", "-p", "tools/hammer", "3", "--json"],
+        vec!["pr", "show", "-p", "tools/hammer", "3"],
+    ] {
+        let local = f.ok(&args);
+        let far = run(remote(&alice_pr, &args));
+        assert_eq!(far, local, "{args:?}");
+    }
+    let merged = run(remote(
+        &alice_pr,
+        &["pr", "merge", "-p", "tools/hammer", "3"],
+    ));
+    assert!(
+        merged.starts_with("merged pull request #3 into main"),
+        "{merged}"
+    );
+    assert_eq!(
+        f.json(&["pr", "show", "-p", "tools/hammer", "3"])["status"],
+        "merged"
+    );
+
     let out = f
         .command(&["issue", "list", "-p", "tools/hammer", "--json"])
         .env("FORGE_REMOTE", &url)

@@ -11,6 +11,9 @@ Figures:
     wrk with 2 threads and 32 connections for 10 s (requests/s, p99).
   * `POST /api/0/big/new_issue` (form body, a token): wrk, 2 threads, 8
     connections, 10 s; each request is one commit in the tickets repository.
+  * `git clone` of a 10,000-commit repository over forge's HTTP, against the
+    same clone from `git http-backend` behind Python's minimal CGI server
+    (http.server's CGIHTTPRequestHandler), alternately.
 """
 
 import json
@@ -94,5 +97,86 @@ def http_api(tmp, forge, runs):
         server.wait()
 
 
+CGI_SERVER = """
+import http.server, os, sys
+class H(http.server.CGIHTTPRequestHandler):
+    cgi_directories = ["/cgi-bin"]
+    def log_message(self, *args):
+        pass
+os.chdir(sys.argv[1])
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+"""
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def clone(tmp, forge, runs):
+    import shutil
+    import statistics
+    from timing import summary, timed
+    from pr import history_stream
+    home = os.path.join(tmp, "home")
+    env = dict(os.environ, FORGE_HOME=home, FORGE_USER="alice")
+    run([forge, "init"], env=env)
+    run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
+    run([forge, "project", "create", "big"], env=env)
+    repo = os.path.join(home, "repos", "big.git")
+    print("building a 10,000-commit repository (2,000 files)...")
+    run(["git", "--git-dir", repo, "fast-import", "--quiet"], stdin=history_stream(10_000, 2_000, 9_900, 1).encode())
+    run(["git", "--git-dir", repo, "gc", "--quiet"])
+    # The minimal CGI server: git http-backend as cgi-bin/git, same repository.
+    # (Run as root, it runs scripts as `nobody`, who must reach the repository.)
+    os.chmod(tmp, 0o755)
+    root = os.path.join(tmp, "cgi")
+    os.makedirs(os.path.join(root, "cgi-bin"))
+    script = os.path.join(root, "cgi-bin", "git")
+    with open(script, "w") as f:
+        # Python's CGI server runs scripts as `nobody` when started as root,
+        # so git must be told the repository (owned by root) is safe.
+        f.write(f"#!/bin/sh\nGIT_PROJECT_ROOT='{os.path.dirname(repo)}' GIT_HTTP_EXPORT_ALL=1 "
+                "exec git -c safe.directory='*' http-backend\n")
+    os.chmod(script, 0o755)
+    with open(os.path.join(tmp, "cgi_server.py"), "w") as f:
+        f.write(CGI_SERVER)
+    forge_port, cgi_port = free_port(), free_port()
+    servers = [
+        subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{forge_port}"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(["python3", os.path.join(tmp, "cgi_server.py"), root, str(cgi_port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        wait_port(forge_port)
+        wait_port(cgi_port)
+        urls = [("forge", f"http://127.0.0.1:{forge_port}/big.git"),
+                ("cgi", f"http://127.0.0.1:{cgi_port}/cgi-bin/git/big.git")]
+        samples = {"forge": [], "cgi": []}
+        for n in range(runs):
+            for name, url in (urls if n % 2 == 0 else list(reversed(urls))):
+                dest = os.path.join(tmp, f"clone-{name}")
+                shutil.rmtree(dest, ignore_errors=True)
+                samples[name].append(timed(["git", "clone", "-q", "--bare", url, dest]))
+        counts = [run(["git", "--git-dir", os.path.join(tmp, f"clone-{n}"), "rev-list", "--count", "--all"]).decode().strip()
+                  for n in ("forge", "cgi")]
+        if counts[0] != counts[1] or counts[0] == "0":
+            raise SystemExit(f"the clones differ: {counts}")
+        print(f"both clones have {counts[0]} commits")
+        print(f"git clone over forge serve:            {summary(samples['forge'])}")
+        print(f"git clone over http-backend + CGI:     {summary(samples['cgi'])}")
+        print(f"ratio of medians: {statistics.median(samples['forge']) / statistics.median(samples['cgi']):.2f}x")
+    finally:
+        for s in servers:
+            s.terminate()
+            s.wait()
+
+
 if __name__ == "__main__":
-    bench_main([("api", http_api)], default_runs=3)
+    bench_main([("api", http_api), ("clone", clone)], default_runs=3)

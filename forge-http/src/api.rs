@@ -208,7 +208,7 @@ fn cached_count(
     let commit =
         forge_tickets::index::indexed_commit(store.conn(), tracker.project())?.unwrap_or_default();
     let key = format!(
-        "{:?}\u{0}{}\u{0}{commit}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+        "{:?}\u{0}{}\u{0}{commit}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
         store.path(),
         tracker.project(),
         filter.status,
@@ -216,6 +216,8 @@ fn cached_count(
         filter.assignee,
         filter.author,
         filter.milestone,
+        filter.priority,
+        filter.since,
         viewer.username,
         viewer.role.is_some()
     );
@@ -930,6 +932,26 @@ impl Handler<'_> {
                     assignee: q.get("assignee").cloned(),
                     author: q.get("author").cloned(),
                     milestone: q.get("milestones").cloned(),
+                    priority: q.get("priority").cloned().filter(|p| !p.is_empty()),
+                    since: match q.get("since") {
+                        None => None,
+                        Some(v) => Some(since(v).ok_or_else(|| {
+                            ApiError::field(
+                                "since",
+                                format!("`{v}` is neither epoch seconds nor YYYY-MM-DD"),
+                            )
+                        })?),
+                    },
+                    ascending: match q.get("order").map(|o| o.to_ascii_lowercase()).as_deref() {
+                        None | Some("desc") => false,
+                        Some("asc") => true,
+                        Some(other) => {
+                            return Err(ApiError::field(
+                                "order",
+                                format!("`{other}` is not asc or desc"),
+                            ))
+                        }
+                    },
                     limit: 0,
                     offset: 0,
                 };
@@ -1391,4 +1413,13 @@ fn commit_flag_json(f: &forge_core::commit_flag::CommitFlag) -> Value {
         "comment": f.comment, "url": f.url, "user": {"name": f.username},
         "date_created": f.created_at.to_string(), "date_updated": f.updated_at.to_string(),
     })
+}
+
+/// `since`: epoch seconds, or a `YYYY-MM-DD` day (UTC midnight).
+fn since(text: &str) -> Option<i64> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    chrono_day(text)?;
+    forge_core::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
 }

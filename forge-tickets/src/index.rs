@@ -274,6 +274,12 @@ pub struct IssueFilter {
     pub author: Option<String>,
     /// Only issues in this milestone.
     pub milestone: Option<String>,
+    /// Only issues with this priority.
+    pub priority: Option<String>,
+    /// Only issues with activity at or after this time (epoch seconds).
+    pub since: Option<i64>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
     /// At most this many (newest first).
     pub limit: usize,
     /// Skip this many first.
@@ -316,11 +322,16 @@ fn filter_where(
         ("assignee", ":assignee", &filter.assignee),
         ("author", ":author", &filter.author),
         ("milestone", ":milestone", &filter.milestone),
+        ("priority", ":priority", &filter.priority),
     ] {
         if let Some(v) = value {
             sql.push_str(&format!(" AND i.{column} = +{name}"));
             params.push((name, text(v)));
         }
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(" AND i.updated_at >= +:since");
+        params.push((":since", SqlValue::Integer(since)));
     }
     if !member {
         sql.push_str(" AND (i.private = 0 OR i.author = +:viewer OR i.assignee = +:viewer)");
@@ -360,7 +371,8 @@ pub fn list(
     // HTTP API's time before this); an expression does not.
     let sql = format!(
         "SELECT i.doc, i.comment_count, i.updated_at FROM {from}
-         ORDER BY i.number DESC LIMIT :limit + 0 OFFSET :offset + 0"
+         ORDER BY i.number {} LIMIT :limit + 0 OFFSET :offset + 0",
+        if filter.ascending { "ASC" } else { "DESC" }
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(named(&params).as_slice(), |r| {

@@ -90,6 +90,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 milestone,
                 limit,
                 offset: 0,
+                ..Default::default()
             };
             ctx.with_tracker(project.project.as_deref(), |t, actor| {
                 print_list(t.list(&actor, &filter)?, ctx)

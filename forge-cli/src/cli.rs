@@ -71,11 +71,12 @@ pub enum Command {
         #[arg(value_enum)]
         name: HookName,
     },
-    /// Run the HTTP server (REST API) on the forge home.
+    /// Run the HTTP server (REST API, git over HTTP) on the forge home.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: String,
+        /// Address to listen on (default: forge.toml's [server] bind, or
+        /// $FORGE_BIND, or 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
     },
     /// API tokens of the acting user.
     #[command(subcommand)]

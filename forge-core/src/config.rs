@@ -6,6 +6,11 @@
 //! remote = true
 //! # Let remote URLs point at loopback and private addresses (tests, closed networks).
 //! allow_local_remotes = false
+//!
+//! [server]
+//! bind = "127.0.0.1:8080"       # FORGE_BIND overrides
+//! max_body_bytes = 1048576      # FORGE_MAX_BODY_BYTES
+//! request_timeout_secs = 30     # FORGE_REQUEST_TIMEOUT_SECS
 //! ```
 
 use std::path::Path;
@@ -20,6 +25,55 @@ use crate::{Error, Result};
 pub struct Config {
     /// Pull-request settings.
     pub pull_requests: PullRequestConfig,
+    /// `forge serve` settings.
+    pub server: ServerSettings,
+}
+
+/// `[server]` of `forge.toml`; each key can be overridden by an environment
+/// variable (`FORGE_BIND`, `FORGE_MAX_BODY_BYTES`, `FORGE_REQUEST_TIMEOUT_SECS`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub bind: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Longest time one request may take.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl ServerSettings {
+    /// Applies the environment overrides, naming a bad value.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        if let Some(bind) = var("FORGE_BIND").filter(|v| !v.is_empty()) {
+            self.bind = bind;
+        }
+        let number = |name: &str, text: String| -> Result<u64> {
+            text.trim().parse::<u64>().map_err(|_| {
+                Error::invalid(
+                    format!("environment variable {name}"),
+                    format!("`{text}` is not a whole number"),
+                )
+            })
+        };
+        if let Some(v) = var("FORGE_MAX_BODY_BYTES").filter(|v| !v.is_empty()) {
+            self.max_body_bytes = number("FORGE_MAX_BODY_BYTES", v)? as usize;
+        }
+        if let Some(v) = var("FORGE_REQUEST_TIMEOUT_SECS").filter(|v| !v.is_empty()) {
+            self.request_timeout_secs = number("FORGE_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        Ok(self)
+    }
 }
 
 /// `[pull_requests]` of `forge.toml`.

@@ -4,9 +4,21 @@ use anyhow::{Context as _, Result};
 
 use crate::context::Ctx;
 
-pub fn run(bind: &str, ctx: &Ctx) -> Result<()> {
+pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // the home must exist
     let home = ctx.home()?.clone();
+    let settings = forge_core::config::Config::load(&home.config_path())?
+        .server
+        .with_env(|k| std::env::var(k).ok())?;
+    let bind = bind
+        .map(String::from)
+        .unwrap_or_else(|| settings.bind.clone());
+    let bind = bind.as_str();
+    let config = forge_http::ServerConfig {
+        max_body: settings.max_body_bytes,
+        request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
+        ..Default::default()
+    };
     use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -27,7 +39,7 @@ pub fn run(bind: &str, ctx: &Ctx) -> Result<()> {
             home.root().display()
         );
         let exe = std::env::current_exe().ok();
-        let app = forge_http::App::new(home, forge_http::ServerConfig::default(), exe);
+        let app = forge_http::App::new(home, config, exe);
         forge_http::serve(listener, app, forge_http::shutdown_signal()).await?;
         eprintln!("forge: stopped");
         Ok(())

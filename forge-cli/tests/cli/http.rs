@@ -1094,3 +1094,49 @@ fn the_cli_works_against_a_remote_forge_with_the_same_output() {
         f.ok(&["issue", "list", "-p", "tools/hammer", "--json"])
     );
 }
+
+#[test]
+fn forge_toml_and_the_environment_configure_the_server() {
+    let f = Forge::with_project();
+    std::fs::write(
+        f.home().join("forge.toml"),
+        "[server]\nmax_body_bytes = 100\n",
+    )
+    .expect("forge.toml");
+    let mut child = f
+        .command(&["serve"])
+        .env("FORGE_BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("forge serve starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .expect("line");
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let s = Server { child, addr };
+    let small = "title=T&issue_content=C";
+    assert_ne!(s.form("/api/0/tools/hammer/new_issue", None, small).0, 413);
+    let big = format!("title=T&issue_content={}", "x".repeat(200));
+    assert_eq!(
+        s.form("/api/0/tools/hammer/new_issue", None, &big).0,
+        413,
+        "forge.toml's limit"
+    );
+    drop(s);
+    let err = f
+        .command(&["serve"])
+        .env("FORGE_BIND", "127.0.0.1:0")
+        .env("FORGE_REQUEST_TIMEOUT_SECS", "soon")
+        .output()
+        .expect("forge runs");
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("FORGE_REQUEST_TIMEOUT_SECS"));
+}

@@ -69,12 +69,7 @@ def http_api(tmp, forge, runs):
     server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port)
         url = f"http://127.0.0.1:{port}/api/0/big/issues?per_page=50"
         body = run(["curl", "-s", url]).decode()
         print(f"one page: {len(body)} bytes, {len(json.loads(body)['issues'])} issues of {json.loads(body)['total_issues']}")

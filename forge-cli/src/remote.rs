@@ -241,12 +241,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             private,
         } => {
             let project = project_of(project.project)?;
-            let body = match (body, body_file) {
-                (Some(b), _) => b,
-                (None, Some(path)) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading body file {}", path.display()))?,
-                (None, None) => String::new(),
-            };
+            let body = crate::commands::issue::read_body(body, body_file)?;
             if body.trim().is_empty() {
                 bail!("a remote forge needs --body for a new issue (Pagure's API requires the content)");
             }

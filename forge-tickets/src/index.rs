@@ -12,18 +12,33 @@ use crate::Result;
 /// The commit the index reflects: `None` never indexed, `Some("")` indexed
 /// while the branch was still unborn.
 pub fn indexed_commit(conn: &Connection, project: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT commit_id FROM ticket_sync WHERE project = ?1")?
-        .query_row([project], |r| r.get(0))
-        .optional()?)
+    sync_state(conn, "ticket_sync", project)
 }
 
 /// Records the commit the index now reflects.
 pub fn set_indexed_commit(conn: &Connection, project: &str, commit: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO ticket_sync (project, commit_id) VALUES (?1, ?2)
-         ON CONFLICT (project) DO UPDATE SET commit_id = ?2",
-    )?
+    set_sync_state(conn, "ticket_sync", project, commit)
+}
+
+/// The commit recorded in a sync-state table (`ticket_sync`, `request_sync`).
+pub(crate) fn sync_state(conn: &Connection, table: &str, project: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT commit_id FROM {table} WHERE project = ?1"))?
+        .query_row([project], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records the commit in a sync-state table.
+pub(crate) fn set_sync_state(
+    conn: &Connection,
+    table: &str,
+    project: &str,
+    commit: &str,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (project, commit_id) VALUES (?1, ?2)
+         ON CONFLICT (project) DO UPDATE SET commit_id = ?2"
+    ))?
     .execute(params![project, commit])?;
     Ok(())
 }

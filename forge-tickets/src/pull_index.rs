@@ -9,20 +9,12 @@ use crate::Result;
 
 /// The commit the request index reflects (`Some("")`: an unborn branch).
 pub fn indexed_commit(conn: &Connection, project: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT commit_id FROM request_sync WHERE project = ?1")?
-        .query_row([project], |r| r.get(0))
-        .optional()?)
+    index::sync_state(conn, "request_sync", project)
 }
 
 /// Records the commit the request index now reflects.
 pub fn set_indexed_commit(conn: &Connection, project: &str, commit: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO request_sync (project, commit_id) VALUES (?1, ?2)
-         ON CONFLICT (project) DO UPDATE SET commit_id = ?2",
-    )?
-    .execute(params![project, commit])?;
-    Ok(())
+    index::set_sync_state(conn, "request_sync", project, commit)
 }
 
 /// Drops every indexed request and comment of a project.

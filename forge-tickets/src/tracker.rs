@@ -1040,41 +1040,42 @@ impl<'s> Tracker<'s> {
 
     /// Lists issues, newest first.
     pub fn list(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<IssueSummary>> {
-        if !forge_core::role::can_read(&viewer.access(false)) {
-            return Err(Error::Core(forge_core::Error::not_found(
-                "project",
-                &self.project,
-            )));
-        }
+        Ok(self
+            .listed(viewer, filter)?
+            .into_iter()
+            .map(IssueSummary::from)
+            .collect())
+    }
+
+    /// The rows of a listing, synced first, as the viewer may see them.
+    fn listed(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<index::ListedIssue>> {
+        self.check_readable(viewer)?;
         self.sync()?;
-        let rows = index::list(
+        index::list(
             self.store.conn(),
             &self.project,
             filter,
             &viewer.username,
             viewer.role.is_some(),
-        )?;
-        Ok(rows.into_iter().map(IssueSummary::from).collect())
+        )
+    }
+
+    fn check_readable(&self, viewer: &Actor) -> Result<()> {
+        if forge_core::role::can_read(&viewer.access(false)) {
+            Ok(())
+        } else {
+            Err(Error::Core(forge_core::Error::not_found(
+                "project",
+                &self.project,
+            )))
+        }
     }
 
     /// Like [`list`](Self::list), each issue with its whole fields and
     /// comments (one sync and two queries for the page, what the HTTP API
     /// lists).
     pub fn list_details(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<IssueDetails>> {
-        if !forge_core::role::can_read(&viewer.access(false)) {
-            return Err(Error::Core(forge_core::Error::not_found(
-                "project",
-                &self.project,
-            )));
-        }
-        self.sync()?;
-        let rows = index::list(
-            self.store.conn(),
-            &self.project,
-            filter,
-            &viewer.username,
-            viewer.role.is_some(),
-        )?;
+        let rows = self.listed(viewer, filter)?;
         let numbers: Vec<u64> = rows.iter().map(|r| r.doc.number).collect();
         let mut comments = index::comments_of(self.store.conn(), &self.project, &numbers)?;
         Ok(rows
@@ -1094,12 +1095,7 @@ impl<'s> Tracker<'s> {
 
     /// How many issues [`list`](Self::list) would give without its limit.
     pub fn count(&self, viewer: &Actor, filter: &IssueFilter) -> Result<u64> {
-        if !forge_core::role::can_read(&viewer.access(false)) {
-            return Err(Error::Core(forge_core::Error::not_found(
-                "project",
-                &self.project,
-            )));
-        }
+        self.check_readable(viewer)?;
         self.sync()?;
         index::count(
             self.store.conn(),

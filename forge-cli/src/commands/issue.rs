@@ -30,19 +30,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
             milestone,
             private,
         } => {
-            let body = match (body, body_file) {
-                (Some(b), _) => b,
-                (None, Some(path)) if path.as_os_str() == "-" => {
-                    let mut s = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut s)
-                        .context("reading the body from stdin")?;
-                    s
-                }
-                (None, Some(path)) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading body file {}", path.display()))?,
-                (None, None) => String::new(),
-            };
+            let body = read_body(body, body_file)?;
             let new = NewIssue {
                 title,
                 body,
@@ -294,4 +282,21 @@ pub(crate) fn print_list(issues: Vec<forge_tickets::view::IssueSummary>, ctx: &C
         &rows,
     );
     Ok(())
+}
+
+/// The body given with --body, or read from --body-file (`-`: stdin).
+pub(crate) fn read_body(body: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
+    Ok(match (body, file) {
+        (Some(b), _) => b,
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading the body from stdin")?;
+            s
+        }
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .with_context(|| format!("reading body file {}", path.display()))?,
+        (None, None) => String::new(),
+    })
 }

@@ -24,8 +24,12 @@ impl Drop for Server {
 
 impl Server {
     fn start(forge: &Forge) -> Server {
-        let mut child = forge
-            .command(&["serve", "--bind", "127.0.0.1:0"])
+        Server::from(forge.command(&["serve", "--bind", "127.0.0.1:0"]))
+    }
+
+    /// Starts a `forge serve` command and waits until it says where it listens.
+    fn from(mut command: Command) -> Server {
+        let mut child = command
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -1103,25 +1107,9 @@ fn forge_toml_and_the_environment_configure_the_server() {
         "[server]\nmax_body_bytes = 100\n",
     )
     .expect("forge.toml");
-    let mut child = f
-        .command(&["serve"])
-        .env("FORGE_BIND", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("forge serve starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .expect("line");
-        if let Some(rest) = line.split("on http://").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    let s = Server { child, addr };
+    let mut command = f.command(&["serve"]);
+    command.env("FORGE_BIND", "127.0.0.1:0");
+    let s = Server::from(command);
     let small = "title=T&issue_content=C";
     assert_ne!(s.form("/api/0/tools/hammer/new_issue", None, small).0, 413);
     let big = format!("title=T&issue_content={}", "x".repeat(200));

@@ -20,6 +20,7 @@ use forge_tickets::{
     Actor, InlineTarget, IssueEdit, IssueFilter, NewFlag, NewIssue, NewPull, PullEdit, PullFilter,
     PullRequests, Tracker,
 };
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::server::App;
@@ -236,9 +237,9 @@ fn cached_count(
 }
 
 /// Answers one call: a status and a JSON body.
-pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Value) {
+pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Vec<u8>) {
     let db = app.home.db_path();
-    let result = STORES.with(|stores| {
+    let result: Result<(u16, Vec<u8>), ApiError> = STORES.with(|stores| {
         let mut stores = stores.borrow_mut();
         if !stores.contains_key(&db) {
             let store = Store::open(&db).map_err(|e| {
@@ -250,18 +251,29 @@ pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Value) {
         let store = stores
             .get(&db)
             .ok_or_else(|| ApiError::new(500, "EINVALIDREQ", "no store"))?;
-        Handler {
+        let handler = Handler {
             app,
             store,
             call,
             names: RefCell::default(),
-        }
-        .route()
+            prerendered: RefCell::default(),
+        };
+        let (status, value) = handler.route()?;
+        Ok(match handler.prerendered.take() {
+            Some(bytes) => (status, bytes),
+            None => (status, to_bytes(&value)),
+        })
     });
     match result {
         Ok(ok) => ok,
-        Err(e) => (e.status, e.body()),
+        Err(e) => (e.status, to_bytes(&e.body())),
     }
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut text = serde_json::to_vec(value).unwrap_or_default();
+    text.push(b'\n');
+    text
 }
 
 struct Handler<'a> {
@@ -270,6 +282,9 @@ struct Handler<'a> {
     call: &'a ApiCall,
     /// Full names by username, looked up once per request.
     names: RefCell<HashMap<String, String>>,
+    /// An answer already serialized (the issue listing writes its JSON
+    /// straight from typed structs); it replaces the returned value.
+    prerendered: RefCell<Option<Vec<u8>>>,
 }
 
 /// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
@@ -438,24 +453,7 @@ impl Handler<'_> {
     }
 
     fn user_json(&self, name: &str) -> Value {
-        let cached = self.names.borrow().get(name).cloned();
-        let full = match cached {
-            Some(full) => full,
-            None => {
-                let full = self
-                    .store
-                    .find_user(name)
-                    .ok()
-                    .flatten()
-                    .map(|u| u.full_name)
-                    .unwrap_or_default();
-                self.names
-                    .borrow_mut()
-                    .insert(name.to_string(), full.clone());
-                full
-            }
-        };
-        json!({"name": name, "fullname": full, "url_path": format!("user/{name}")})
+        serde_json::to_value(self.user_out(name)).unwrap_or_default()
     }
 
     fn query(&self) -> HashMap<String, String> {
@@ -878,26 +876,78 @@ impl Handler<'_> {
     }
 
     fn issue_json(&self, i: &IssueDetails) -> Value {
-        let user = |u: &Option<String>| u.as_ref().map(|u| self.user_json(u));
-        json!({
-            "id": i.id, "uid": i.uid, "title": i.title, "content": i.body, "watchers": i.watchers,
-            "status": if i.status == "open" { "Open" } else { "Closed" },
-            "close_status": i.close_reason,
-            "date_created": epoch(&i.created_at), "last_updated": epoch(&i.updated_at),
-            "closed_at": i.closed_at.as_deref().map(epoch),
-            "closed_by": user(&i.closed_by),
-            "user": self.user_json(&i.author), "assignee": user(&i.assignee),
-            "tags": i.tags, "milestone": i.milestone, "priority": i.priority, "private": i.private,
-            "depends": i.depends.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "blocks": i.blocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "custom_fields": i.custom_fields.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-            "comments": i.comments.iter().map(|c| json!({
-                "id": c.id, "comment": c.body, "date_created": epoch(&c.created_at),
-                "user": self.user_json(&c.author), "parent": null,
-                "edited_on": c.edited_at.as_deref().map(epoch), "editor": null,
-                "notification": false, "reactions": c.reactions,
-            })).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self.issue_out(i)).unwrap_or_default()
+    }
+
+    fn user_out(&self, name: &str) -> UserOut {
+        let cached = self.names.borrow().get(name).cloned();
+        let fullname = match cached {
+            Some(full) => full,
+            None => {
+                let full = self
+                    .store
+                    .find_user(name)
+                    .ok()
+                    .flatten()
+                    .map(|u| u.full_name)
+                    .unwrap_or_default();
+                self.names
+                    .borrow_mut()
+                    .insert(name.to_string(), full.clone());
+                full
+            }
+        };
+        UserOut {
+            fullname,
+            name: name.to_string(),
+            url_path: format!("user/{name}"),
+        }
+    }
+
+    /// An issue in Pagure's shape, as typed fields (keys in sorted order).
+    fn issue_out<'i>(&self, i: &'i IssueDetails) -> IssueOut<'i> {
+        let user = |u: &Option<String>| u.as_ref().map(|u| self.user_out(u));
+        IssueOut {
+            assignee: user(&i.assignee),
+            blocks: i.blocks.iter().map(ToString::to_string).collect(),
+            close_status: i.close_reason.as_deref(),
+            closed_at: i.closed_at.as_deref().map(epoch),
+            closed_by: user(&i.closed_by),
+            comments: i
+                .comments
+                .iter()
+                .map(|c| CommentOut {
+                    comment: &c.body,
+                    date_created: epoch(&c.created_at),
+                    edited_on: c.edited_at.as_deref().map(epoch),
+                    editor: None,
+                    id: &c.id,
+                    notification: false,
+                    parent: None,
+                    reactions: &c.reactions,
+                    user: self.user_out(&c.author),
+                })
+                .collect(),
+            content: &i.body,
+            custom_fields: i
+                .custom_fields
+                .iter()
+                .map(|(name, value)| FieldOut { name, value })
+                .collect(),
+            date_created: epoch(&i.created_at),
+            depends: i.depends.iter().map(ToString::to_string).collect(),
+            id: i.id,
+            last_updated: epoch(&i.updated_at),
+            milestone: i.milestone.as_deref(),
+            priority: i.priority.as_deref(),
+            private: i.private,
+            status: if i.status == "open" { "Open" } else { "Closed" },
+            tags: &i.tags,
+            title: &i.title,
+            uid: &i.uid,
+            user: self.user_out(&i.author),
+            watchers: &i.watchers,
+        }
     }
 
     fn issue_route(
@@ -959,17 +1009,19 @@ impl Handler<'_> {
                 let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
                 filter.limit = per_page;
                 filter.offset = offset;
-                let items: Vec<Value> = tracker
-                    .list_details(actor, &filter)?
-                    .iter()
-                    .map(|i| self.issue_json(i))
-                    .collect();
-                Ok((
-                    200,
-                    json!({"issues": items, "total_issues": total, "pagination": pagination,
-                                "args": {"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
-                                          "author": q.get("author"), "milestones": q.get("milestones")}}),
-                ))
+                let details = tracker.list_details(actor, &filter)?;
+                let issues: Vec<IssueOut<'_>> = details.iter().map(|i| self.issue_out(i)).collect();
+                let args = json!({"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
+                                  "author": q.get("author"), "milestones": q.get("milestones"),
+                                  "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});
+                let page = IssuesPage {
+                    args,
+                    issues,
+                    pagination,
+                    total_issues: total,
+                };
+                self.prerendered.replace(Some(to_bytes(&page)));
+                Ok((200, Value::Null))
             }
             ("POST", ["new_issue"]) => {
                 let user = self.acting(Action::IssueCreate, Some(&project.full_name))?;
@@ -1422,4 +1474,68 @@ fn since(text: &str) -> Option<i64> {
     }
     chrono_day(text)?;
     forge_core::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
+}
+
+/// A user in Pagure's shape.
+#[derive(Serialize)]
+struct UserOut {
+    fullname: String,
+    name: String,
+    url_path: String,
+}
+
+/// A comment in Pagure's shape.
+#[derive(Serialize)]
+struct CommentOut<'i> {
+    comment: &'i str,
+    date_created: String,
+    edited_on: Option<String>,
+    editor: Option<UserOut>,
+    id: &'i str,
+    notification: bool,
+    parent: Option<u64>,
+    reactions: &'i BTreeMap<String, std::collections::BTreeSet<String>>,
+    user: UserOut,
+}
+
+/// A custom field in Pagure's shape.
+#[derive(Serialize)]
+struct FieldOut<'i> {
+    name: &'i str,
+    value: &'i str,
+}
+
+/// An issue in Pagure's shape (plus forge's `uid` and `watchers`).
+#[derive(Serialize)]
+struct IssueOut<'i> {
+    assignee: Option<UserOut>,
+    blocks: Vec<String>,
+    close_status: Option<&'i str>,
+    closed_at: Option<String>,
+    closed_by: Option<UserOut>,
+    comments: Vec<CommentOut<'i>>,
+    content: &'i str,
+    custom_fields: Vec<FieldOut<'i>>,
+    date_created: String,
+    depends: Vec<String>,
+    id: u64,
+    last_updated: String,
+    milestone: Option<&'i str>,
+    priority: Option<&'i str>,
+    private: bool,
+    status: &'static str,
+    tags: &'i std::collections::BTreeSet<String>,
+    title: &'i str,
+    uid: &'i str,
+    user: UserOut,
+    watchers: &'i std::collections::BTreeSet<String>,
+}
+
+/// A page of the issue listing.
+#[derive(Serialize)]
+struct IssuesPage<'i> {
+    args: Value,
+    issues: Vec<IssueOut<'i>>,
+    pagination: Value,
+    total_issues: u64,
 }

@@ -89,6 +89,14 @@ pub fn error_response(status: u16, message: &str) -> Response<ResBody> {
     json_response(err.status, &err.body())
 }
 
+fn bytes_response(status: u16, body: Vec<u8>) -> Response<Body> {
+    let mut resp = Response::new(full(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
     let mut text = serde_json::to_vec(body).unwrap_or_default();
     text.push(b'\n');
@@ -168,7 +176,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
         tokio::task::spawn_blocking(move || api::dispatch(&app, &call))
     };
     let resp = match tokio::time::timeout(app.config.request_timeout, worker).await {
-        Ok(Ok((status, body))) => json_response(status, &body),
+        Ok(Ok((status, body))) => bytes_response(status, body),
         // A panic in one request is that request's 500, not the server's end.
         Ok(Err(_)) => {
             let err = ApiError::new(

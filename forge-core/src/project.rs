@@ -539,10 +539,10 @@ impl Store {
         }
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.role, r.branches FROM project_user_roles r JOIN users u ON u.id = r.user_id
-             WHERE r.project_id = ?1 AND u.username = +?2
+             WHERE r.project_id = +?1 AND u.username = +?2
              UNION ALL
              SELECT r.role, r.branches FROM project_group_roles r JOIN group_members m ON m.group_id = r.group_id
-             JOIN users u ON u.id = m.user_id WHERE r.project_id = ?1 AND u.username = +?2",
+             JOIN users u ON u.id = m.user_id WHERE r.project_id = +?1 AND u.username = +?2",
         )?;
         let rows = stmt
             .query_map(params![project.id, username], |r| {
@@ -568,10 +568,10 @@ impl Store {
         }
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.role FROM project_user_roles r JOIN users u ON u.id = r.user_id
-             WHERE r.project_id = ?1 AND u.username = +?2
+             WHERE r.project_id = +?1 AND u.username = +?2
              UNION ALL
              SELECT r.role FROM project_group_roles r JOIN group_members m ON m.group_id = r.group_id
-             JOIN users u ON u.id = m.user_id WHERE r.project_id = ?1 AND u.username = +?2",
+             JOIN users u ON u.id = m.user_id WHERE r.project_id = +?1 AND u.username = +?2",
         )?;
         let roles = stmt
             .query_map(params![project.id, username], |r| r.get::<_, String>(0))?

@@ -92,11 +92,8 @@ impl Store {
     pub fn find_user(&self, username: &str) -> Result<Option<User>> {
         let row = self
             .conn()
-            .query_row(
-                "SELECT id, username, full_name FROM users WHERE username = ?1",
-                [username],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT id, username, full_name FROM users WHERE username = +?1")?
+            .query_row([username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         row.map(|(id, username, full_name)| self.user_with_emails(id, username, full_name))
             .transpose()
@@ -139,7 +136,7 @@ impl Store {
 
     fn user_with_emails(&self, id: i64, username: String, full_name: String) -> Result<User> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT email FROM user_emails WHERE user_id = ?1 ORDER BY is_default DESC, email",
+            "SELECT email FROM user_emails WHERE user_id = +?1 ORDER BY is_default DESC, email",
         )?;
         let emails = stmt
             .query_map([id], |r| r.get(0))?

@@ -457,7 +457,7 @@ pub fn comments_of(
     // One range scan over the (project, number, comment_id) index instead of
     // one query per issue; issues outside the page are dropped here.
     let mut stmt = conn.prepare_cached(
-        "SELECT number, doc FROM issue_comments WHERE project = ?1 AND number BETWEEN ?2 AND ?3
+        "SELECT number, doc FROM issue_comments WHERE project = +?1 AND number BETWEEN +?2 AND +?3
          ORDER BY number, created_at, comment_id",
     )?;
     let wanted: std::collections::HashSet<u64> = numbers.iter().copied().collect();

@@ -638,17 +638,9 @@ impl Handler<'_> {
     fn new_project(&self) -> ApiResult {
         let user = self.acting(Action::CreateProject, None)?;
         let f = self.fields()?;
-        let name = f
-            .get("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| ApiError::field("name", "This field is required."))?;
-        let full = match f.get("namespace").filter(|n| !n.is_empty()) {
-            Some(ns) => format!("{ns}/{name}"),
-            None => name.clone(),
-        };
-        let private = f
-            .get("private")
-            .is_some_and(|v| v == "true" || v == "1" || v == "on");
+        let name = required(&f, "name")?;
+        let full = with_namespace(&f, name);
+        let private = truthy(&f, "private");
         let description = f.get("description").cloned().unwrap_or_default();
         let project = forge_tickets::create_project(
             self.store,
@@ -670,14 +662,8 @@ impl Handler<'_> {
     fn fork(&self) -> ApiResult {
         let user = self.acting(Action::ForkProject, None)?;
         let f = self.fields()?;
-        let repo = f
-            .get("repo")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| ApiError::field("repo", "This field is required."))?;
-        let full = match f.get("namespace").filter(|n| !n.is_empty()) {
-            Some(ns) => format!("{ns}/{repo}"),
-            None => repo.clone(),
-        };
+        let repo = required(&f, "repo")?;
+        let full = with_namespace(&f, repo);
         let project = self
             .store
             .find_project(&full)?
@@ -1027,14 +1013,8 @@ impl Handler<'_> {
                 let user = self.acting(Action::IssueCreate, Some(&project.full_name))?;
                 let actor = Actor::for_user(self.store, project, &user)?;
                 let f = self.fields()?;
-                let title = f
-                    .get("title")
-                    .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| ApiError::field("title", "This field is required."))?;
-                let content = f
-                    .get("issue_content")
-                    .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| ApiError::field("issue_content", "This field is required."))?;
+                let title = required(&f, "title")?;
+                let content = required(&f, "issue_content")?;
                 let new = NewIssue {
                     title: title.clone(),
                     body: content.clone(),
@@ -1051,9 +1031,7 @@ impl Handler<'_> {
                     assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
                     priority: f.get("priority").cloned().filter(|a| !a.is_empty()),
                     milestone: f.get("milestone").cloned().filter(|a| !a.is_empty()),
-                    private: f
-                        .get("private")
-                        .is_some_and(|v| v == "true" || v == "1" || v == "on"),
+                    private: truthy(&f, "private"),
                     ..Default::default()
                 };
                 let issue = tracker.create_issue(&actor, new)?;
@@ -1083,10 +1061,7 @@ impl Handler<'_> {
                 let user = self.acting(Action::IssueComment, Some(&project.full_name))?;
                 let actor = Actor::for_user(self.store, project, &user)?;
                 let f = self.fields()?;
-                let comment = f
-                    .get("comment")
-                    .filter(|c| !c.trim().is_empty())
-                    .ok_or_else(|| ApiError::field("comment", "This field is required."))?;
+                let comment = required(&f, "comment")?;
                 tracker.comment(&actor, number(id)?, comment)?;
                 Ok((200, json!({"message": "Comment added"})))
             }
@@ -1324,10 +1299,7 @@ impl Handler<'_> {
                 let f = self.fields()?;
                 let message = match *what {
                     "comment" => {
-                        let body = f
-                            .get("comment")
-                            .filter(|c| !c.trim().is_empty())
-                            .ok_or_else(|| ApiError::field("comment", "This field is required."))?;
+                        let body = required(&f, "comment")?;
                         let inline = match (f.get("filename"), f.get("row")) {
                             (Some(path), Some(row)) if !path.is_empty() => Some(InlineTarget {
                                 path: path.clone(),
@@ -1538,4 +1510,25 @@ struct IssuesPage<'i> {
     issues: Vec<IssueOut<'i>>,
     pagination: Value,
     total_issues: u64,
+}
+
+/// A posted field that must be there and not blank.
+fn required<'f>(f: &'f HashMap<String, String>, key: &str) -> Result<&'f String, ApiError> {
+    f.get(key)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::field(key, "This field is required."))
+}
+
+/// A posted flag: `true`, `1` or `on`.
+fn truthy(f: &HashMap<String, String>, key: &str) -> bool {
+    f.get(key)
+        .is_some_and(|v| v == "true" || v == "1" || v == "on")
+}
+
+/// `name` under the posted `namespace`, if any.
+fn with_namespace(f: &HashMap<String, String>, name: &str) -> String {
+    match f.get("namespace").filter(|n| !n.is_empty()) {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
 }

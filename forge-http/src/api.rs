@@ -270,7 +270,7 @@ pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Vec<u8>) {
     }
 }
 
-fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     let mut text = serde_json::to_vec(value).unwrap_or_default();
     text.push(b'\n');
     text

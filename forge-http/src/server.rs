@@ -98,13 +98,7 @@ fn bytes_response(status: u16, body: Vec<u8>) -> Response<Body> {
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
-    let mut text = serde_json::to_vec(body).unwrap_or_default();
-    text.push(b'\n');
-    let mut resp = Response::new(full(Bytes::from(text)));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
+    bytes_response(status, crate::api::to_bytes(body))
 }
 
 /// Answers one request: the router every frontend (tests in-process, the

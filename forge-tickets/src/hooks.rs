@@ -22,7 +22,8 @@ use crate::{index, Actor, Error, PullRequests, Result, Tracker};
 /// The hooks forge installs.
 pub const HOOK_NAMES: [&str; 2] = ["pre-receive", "post-receive"];
 
-fn shell_quote(word: &str) -> String {
+/// Quotes a word for `sh` (hook scripts, forced commands).
+pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 

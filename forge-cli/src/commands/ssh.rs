@@ -10,15 +10,11 @@ use std::os::unix::process::CommandExt as _;
 use anyhow::{anyhow, bail, Context as _, Result};
 use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
 use forge_core::sshkey::{KeyOwner, PublicKey};
+use forge_tickets::hooks::shell_quote;
 use forge_tickets::{PullRequests, Tracker};
 
 use crate::cli::SshCommand;
 use crate::context::Ctx;
-
-/// Quotes a word for `sh`.
-fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
 
 pub fn run(cmd: SshCommand, ctx: &Ctx) -> Result<()> {
     match cmd {

@@ -107,6 +107,8 @@ pub enum KeyOwner {
     User(String),
     /// A project's deploy key.
     Deploy {
+        /// The key's id (what `forge ssh serve --deploy-key` takes).
+        id: i64,
         /// The project.
         project: String,
         /// Whether it may push.
@@ -229,30 +231,23 @@ impl Store {
             .optional()?)
     }
 
-    /// The id of a key (for the forced command of a deploy key).
-    pub fn key_id(&self, blob: &str) -> Result<Option<i64>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT id FROM ssh_keys WHERE key_blob = ?1")?
-            .query_row([blob], |r| r.get(0))
-            .optional()?)
-    }
-
     /// Who a key presented to sshd belongs to, if anyone.
     pub fn key_owner(&self, key_type: &str, blob: &str) -> Result<Option<KeyOwner>> {
-        let row: Option<(String, Option<String>, Option<String>, bool)> = self
+        let row: Option<(String, Option<String>, Option<String>, bool, i64)> = self
             .conn()
             .prepare_cached(
-                "SELECT k.key_type, u.username, p.full_name, k.push FROM ssh_keys k
+                "SELECT k.key_type, u.username, p.full_name, k.push, k.id FROM ssh_keys k
                  LEFT JOIN users u ON u.id = k.user_id LEFT JOIN projects p ON p.id = k.project_id
                  WHERE k.key_blob = +?1",
             )?
-            .query_row([blob], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([blob], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .optional()?;
         Ok(match row {
-            Some((t, Some(user), _, _)) if t == key_type => Some(KeyOwner::User(user)),
-            Some((t, None, Some(project), push)) if t == key_type => {
-                Some(KeyOwner::Deploy { project, push })
+            Some((t, Some(user), _, _, _)) if t == key_type => Some(KeyOwner::User(user)),
+            Some((t, None, Some(project), push, id)) if t == key_type => {
+                Some(KeyOwner::Deploy { id, project, push })
             }
             _ => None,
         })
@@ -298,9 +293,11 @@ mod tests {
         );
         let deploy = PublicKey::parse(&test_key(2))?;
         store.add_deploy_key(&project, &deploy, false)?;
+        let deploy_id = store.deploy_keys(&project)?[0].id;
         assert_eq!(
             store.key_owner("ssh-ed25519", &deploy.blob)?,
             Some(KeyOwner::Deploy {
+                id: deploy_id,
                 project: "hammer".into(),
                 push: false
             })

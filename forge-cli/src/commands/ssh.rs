@@ -31,10 +31,7 @@ fn authorized_keys(key_type: &str, key: &str, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let who = match store.key_owner(&key.key_type, &key.blob)? {
         Some(KeyOwner::User(user)) => user,
-        Some(KeyOwner::Deploy { .. }) => match store.key_id(&key.blob)? {
-            Some(id) => format!("--deploy-key {id}"),
-            None => return Ok(()),
-        },
+        Some(KeyOwner::Deploy { id, .. }) => format!("--deploy-key {id}"),
         None => return Ok(()),
     };
     let exe = std::env::current_exe().context("locating the forge executable")?;

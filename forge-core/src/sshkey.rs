@@ -233,7 +233,7 @@ impl Store {
 
     /// Who a key presented to sshd belongs to, if anyone.
     pub fn key_owner(&self, key_type: &str, blob: &str) -> Result<Option<KeyOwner>> {
-        let row: Option<(String, Option<String>, Option<String>, bool, i64)> = self
+        let row: Option<(String, Option<KeyOwner>)> = self
             .conn()
             .prepare_cached(
                 "SELECT k.key_type, u.username, p.full_name, k.push, k.id FROM ssh_keys k
@@ -241,16 +241,22 @@ impl Store {
                  WHERE k.key_blob = +?1",
             )?
             .query_row([blob], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                let owner = match (
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ) {
+                    (Some(user), _) => Some(KeyOwner::User(user)),
+                    (None, Some(project)) => Some(KeyOwner::Deploy {
+                        id: r.get(4)?,
+                        project,
+                        push: r.get(3)?,
+                    }),
+                    (None, None) => None,
+                };
+                Ok((r.get(0)?, owner))
             })
             .optional()?;
-        Ok(match row {
-            Some((t, Some(user), _, _, _)) if t == key_type => Some(KeyOwner::User(user)),
-            Some((t, None, Some(project), push, id)) if t == key_type => {
-                Some(KeyOwner::Deploy { id, project, push })
-            }
-            _ => None,
-        })
+        Ok(row.and_then(|(t, owner)| if t == key_type { owner } else { None }))
     }
 }
 

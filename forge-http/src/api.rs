@@ -238,19 +238,7 @@ fn cached_count(
 
 /// Answers one call: a status and a JSON body.
 pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Vec<u8>) {
-    let db = app.home.db_path();
-    let result: Result<(u16, Vec<u8>), ApiError> = STORES.with(|stores| {
-        let mut stores = stores.borrow_mut();
-        if !stores.contains_key(&db) {
-            let store = Store::open(&db).map_err(|e| {
-                tracing::error!(error = %e, "opening the store");
-                ApiError::new(500, "EINVALIDREQ", "the forge's database cannot be opened")
-            })?;
-            stores.insert(db.clone(), store);
-        }
-        let store = stores
-            .get(&db)
-            .ok_or_else(|| ApiError::new(500, "EINVALIDREQ", "no store"))?;
+    let result = with_store(app, |store| {
         let handler = Handler {
             app,
             store,
@@ -268,6 +256,29 @@ pub fn dispatch(app: &App, call: &ApiCall) -> (u16, Vec<u8>) {
         Ok(ok) => ok,
         Err(e) => (e.status, to_bytes(&e.body())),
     }
+}
+
+/// Runs `f` with this worker thread's connection to the home's database,
+/// opened on first use.
+pub(crate) fn with_store<T>(
+    app: &App,
+    f: impl FnOnce(&Store) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let db = app.home.db_path();
+    STORES.with(|stores| {
+        let mut stores = stores.borrow_mut();
+        if !stores.contains_key(&db) {
+            let store = Store::open(&db).map_err(|e| {
+                tracing::error!(error = %e, "opening the store");
+                ApiError::new(500, "EINVALIDREQ", "the forge's database cannot be opened")
+            })?;
+            stores.insert(db.clone(), store);
+        }
+        let store = stores
+            .get(&db)
+            .ok_or_else(|| ApiError::new(500, "EINVALIDREQ", "no store"))?;
+        f(store)
+    })
 }
 
 pub(crate) fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {

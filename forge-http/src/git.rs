@@ -114,12 +114,24 @@ struct Decision {
     user: Option<String>,
 }
 
-/// Who asks, and may they: run on a blocking thread (SQLite, git index sync).
+/// Who asks, and may they: run on a blocking thread (SQLite, git index
+/// sync), on the thread's connection to the database.
 fn decide(app: &App, repo: &str, writes: bool, token: Option<&str>) -> Result<Decision, Refusal> {
+    crate::api::with_store(app, |store| {
+        Ok(decide_with(store, app, repo, writes, token))
+    })
+    .unwrap_or_else(|e| Err(Refusal::new(e.status, e.message)))
+}
+
+fn decide_with(
+    store: &Store,
+    app: &App,
+    repo: &str,
+    writes: bool,
+    token: Option<&str>,
+) -> Result<Decision, Refusal> {
     let bad = |e: ApiError| Refusal::new(e.status, e.message);
     let target = RepoRef::parse(repo).map_err(|e| Refusal::new(404, e.to_string()))?;
-    let store = Store::open(&app.home.db_path())
-        .map_err(|_| Refusal::new(500, "the forge's database cannot be opened"))?;
     let not_found = || Refusal::new(404, format!("repository `{}` not found", target.display()));
     let project = store
         .find_project(&target.project)
@@ -160,7 +172,7 @@ fn decide(app: &App, repo: &str, writes: bool, token: Option<&str>) -> Result<De
     };
     let private_issues = match target.kind {
         RepoKind::Tickets | RepoKind::Requests => {
-            let tracker = forge_tickets::Tracker::open_for_project(&store, &app.home, &project)
+            let tracker = forge_tickets::Tracker::open_for_project(store, &app.home, &project)
                 .map_err(|e| bad(e.into()))?;
             tracker.sync().map_err(|e| bad(e.into()))?;
             forge_tickets::index::has_private_issues(store.conn(), &project.full_name)

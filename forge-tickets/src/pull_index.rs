@@ -95,7 +95,7 @@ pub fn delete_request(conn: &Connection, project: &str, number: u64) -> Result<(
 }
 
 /// The table of pull-request comments.
-const PR_COMMENTS: &str = "pr_comments";
+pub(crate) const PR_COMMENTS: &str = "pr_comments";
 
 /// An indexed comment of a request.
 pub fn comment(

@@ -29,7 +29,7 @@ use crate::request::{
     self, parse_comment, parse_request, request_path, Flag, FlagStatus, PullCommit, PullDoc,
     PullStatus, RequestPath, Source,
 };
-use crate::sync::SyncReport;
+use crate::sync::{apply_comment, CommentKind, SyncReport};
 use crate::tracker::{Actor, Tracker};
 use crate::{Error, Result};
 
@@ -1788,40 +1788,18 @@ impl Applier<'_> {
         raw: Option<&str>,
         actor: &str,
     ) -> Result<()> {
-        let old = pull_index::comment(self.conn, self.project, n, id)?;
-        match (&old, new) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => {
-                pull_index::delete_comment(self.conn, self.project, n, id)?;
-                self.event("pr.comment.deleted", actor, n, json!({"comment_id": id}))?;
-            }
-            (None, Some(c)) => {
-                pull_index::put_comment(self.conn, self.project, n, c, raw)?;
-                let inline = c
-                    .anchor
-                    .as_ref()
-                    .map(|a| json!({"path": a.path, "line": a.line}));
-                self.event(
-                    "pr.comment.added",
-                    &c.author,
-                    n,
-                    json!({"comment_id": id, "inline": inline}),
-                )?;
-            }
-            (Some(o), Some(c)) => {
-                if o == c {
-                    return Ok(());
-                }
-                pull_index::put_comment(self.conn, self.project, n, c, raw)?;
-                if o.body != c.body {
-                    self.event(
-                        "pr.comment.edited",
-                        c.editor.as_deref().unwrap_or(actor),
-                        n,
-                        json!({"comment_id": id}),
-                    )?;
-                }
-            }
+        let kind = CommentKind {
+            table: pull_index::PR_COMMENTS,
+            prefix: "pr",
+            inline: true,
+            reactions: false,
+        };
+        let Some(events) = apply_comment(self.conn, &kind, (self.project, n, id), new, raw, actor)?
+        else {
+            return Ok(());
+        };
+        for (kind, who, fields) in events {
+            self.event(&kind, &who, n, fields)?;
         }
         self.report.comments += 1;
         self.stale.insert(n);

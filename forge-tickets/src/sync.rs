@@ -184,54 +184,99 @@ impl Applier<'_> {
         raw: Option<&str>,
         actor: &str,
     ) -> Result<()> {
-        let old = index::comment(self.conn, self.project, number, id)?;
-        match (&old, new) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => {
-                index::delete_comment(self.conn, self.project, number, id)?;
-                self.event(
-                    "issue.comment.deleted",
-                    actor,
-                    number,
-                    json!({"comment_id": id}),
-                )?;
-            }
-            (None, Some(c)) => {
-                index::put_comment(self.conn, self.project, number, c, raw)?;
-                self.event(
-                    "issue.comment.added",
-                    &c.author,
-                    number,
-                    json!({"comment_id": id}),
-                )?;
-            }
-            (Some(o), Some(c)) => {
-                if o == c {
-                    return Ok(());
-                }
-                index::put_comment(self.conn, self.project, number, c, raw)?;
-                if o.body != c.body {
-                    self.event(
-                        "issue.comment.edited",
-                        c.editor.as_deref().unwrap_or(actor),
-                        number,
-                        json!({"comment_id": id}),
-                    )?;
-                }
-                if o.reactions != c.reactions {
-                    self.event(
-                        "issue.comment.reaction",
-                        actor,
-                        number,
-                        json!({"comment_id": id, "reactions": c.reactions}),
-                    )?;
-                }
-            }
+        let change = (self.project, number, id);
+        let Some(events) = apply_comment(self.conn, &ISSUE_COMMENTS, change, new, raw, actor)?
+        else {
+            return Ok(());
+        };
+        for (kind, who, fields) in events {
+            self.event(&kind, &who, number, fields)?;
         }
         self.report.comments += 1;
         self.stale_activity.insert(number);
         Ok(())
     }
+}
+
+/// Where the comments of issues or of pull requests live and what their
+/// events are called.
+pub(crate) struct CommentKind {
+    /// Index table.
+    pub table: &'static str,
+    /// Event name prefix (`issue`, `pr`).
+    pub prefix: &'static str,
+    /// Whether `added` events say where an inline comment points.
+    pub inline: bool,
+    /// Whether reactions make events.
+    pub reactions: bool,
+}
+
+/// Comments of issues.
+pub(crate) const ISSUE_COMMENTS: CommentKind = CommentKind {
+    table: index::ISSUE_COMMENTS,
+    prefix: "issue",
+    inline: false,
+    reactions: true,
+};
+
+/// An event to append: kind, actor, fields.
+pub(crate) type PendingEvent = (String, String, Value);
+
+/// Writes a comment's new version (or its deletion) to its index table and
+/// returns the events that makes; `None` when nothing changed.
+pub(crate) fn apply_comment(
+    conn: &Connection,
+    kind: &CommentKind,
+    (project, number, id): (&str, u64, &str),
+    new: Option<&CommentDoc>,
+    raw: Option<&str>,
+    actor: &str,
+) -> Result<Option<Vec<PendingEvent>>> {
+    let name = |what: &str| format!("{}.comment.{what}", kind.prefix);
+    let old = index::comment_in(conn, kind.table, project, number, id)?;
+    let mut events = Vec::new();
+    match (&old, new) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            index::delete_comment_in(conn, kind.table, project, number, id)?;
+            events.push((
+                name("deleted"),
+                actor.to_string(),
+                json!({"comment_id": id}),
+            ));
+        }
+        (None, Some(c)) => {
+            index::put_comment_in(conn, kind.table, project, number, c, raw)?;
+            let fields = if kind.inline {
+                let inline = c
+                    .anchor
+                    .as_ref()
+                    .map(|a| json!({"path": a.path, "line": a.line}));
+                json!({"comment_id": id, "inline": inline})
+            } else {
+                json!({"comment_id": id})
+            };
+            events.push((name("added"), c.author.clone(), fields));
+        }
+        (Some(o), Some(c)) => {
+            if o == c {
+                return Ok(None);
+            }
+            index::put_comment_in(conn, kind.table, project, number, c, raw)?;
+            if o.body != c.body {
+                let editor = c.editor.as_deref().unwrap_or(actor).to_string();
+                events.push((name("edited"), editor, json!({"comment_id": id})));
+            }
+            if kind.reactions && o.reactions != c.reactions {
+                events.push((
+                    name("reaction"),
+                    actor.to_string(),
+                    json!({"comment_id": id, "reactions": c.reactions}),
+                ));
+            }
+        }
+    }
+    Ok(Some(events))
 }
 
 fn commit_text(c: Option<CommitId>) -> String {

@@ -271,7 +271,6 @@ pub struct PullRequests<'s> {
     store: &'s Store,
     home: ForgeHome,
     project: Project,
-    config: Config,
     requests: Repo,
     source: Repo,
     branch: String,
@@ -300,7 +299,6 @@ impl<'s> PullRequests<'s> {
             store,
             home: home.clone(),
             project: project.clone(),
-            config: Config::load(&home.config_path())?,
             requests,
             source: Repo::open(&paths.source)?,
             branch,
@@ -521,8 +519,9 @@ impl<'s> PullRequests<'s> {
                 Ok(self.source.fetch_local_branch(&path, branch, into)?)
             }
             (None, Some(url)) => {
-                if !self.config.pull_requests.remote || !self.project.settings.remote_pull_requests
-                {
+                // forge.toml is read only here, the one place that needs it.
+                let config = Config::load(&self.home.config_path())?.pull_requests;
+                if !config.remote || !self.project.settings.remote_pull_requests {
                     return Err(Error::invalid(
                         format!("remote `{}`", printable(url)),
                         "pull requests from remote URLs are disabled here",
@@ -532,7 +531,7 @@ impl<'s> PullRequests<'s> {
                     url,
                     branch,
                     into,
-                    self.config.pull_requests.allow_local_remotes,
+                    config.allow_local_remotes,
                 )?)
             }
             (None, None) => {

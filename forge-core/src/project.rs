@@ -344,8 +344,17 @@ fn project_from_row(r: &Row<'_>) -> rusqlite::Result<(Project, String)> {
 // A bound text parameter compared in a join (`p.full_name = ?1` here) makes
 // the bundled SQLite re-prepare the cached statement at every use; written
 // `+?1` it plans the same and does not (measured: 20 µs down to 3 µs).
-const PROJECT_COLUMNS: &str = "p.id, p.full_name, p.namespace, p.name, p.description, p.private,
-     u.username, p.settings, p.created_at FROM projects p JOIN users u ON u.id = p.owner_id";
+/// `SELECT` of the columns [`project_from_row`] reads, then `$tail`: a
+/// literal, so looking a project up builds no string.
+macro_rules! select_projects {
+    ($tail:literal) => {
+        concat!(
+            "SELECT p.id, p.full_name, p.namespace, p.name, p.description, p.private,
+             u.username, p.settings, p.created_at FROM projects p JOIN users u ON u.id = p.owner_id ",
+            $tail
+        )
+    };
+}
 
 impl Store {
     /// Creates a project owned by `owner` (who becomes its admin).
@@ -381,10 +390,9 @@ impl Store {
 
     /// The project named `full_name`, if any.
     pub fn find_project(&self, full_name: &str) -> Result<Option<Project>> {
-        let sql = format!("SELECT {PROJECT_COLUMNS} WHERE p.full_name = +?1");
         let row = self
             .conn()
-            .prepare_cached(&sql)?
+            .prepare_cached(select_projects!("WHERE p.full_name = +?1"))?
             .query_row([full_name], project_from_row)
             .optional()?;
         row.map(|(mut p, settings)| {
@@ -402,8 +410,9 @@ impl Store {
 
     /// All projects, by name.
     pub fn list_projects(&self) -> Result<Vec<Project>> {
-        let sql = format!("SELECT {PROJECT_COLUMNS} ORDER BY p.full_name");
-        let mut stmt = self.conn().prepare(&sql)?;
+        let mut stmt = self
+            .conn()
+            .prepare(select_projects!("ORDER BY p.full_name"))?;
         let rows = stmt
             .query_map([], project_from_row)?
             .collect::<Result<Vec<_>, _>>()?;

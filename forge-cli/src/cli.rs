@@ -137,6 +137,14 @@ pub enum UserCommand {
         #[arg(long, default_value = "")]
         full_name: String,
     },
+    /// Change a user's display name.
+    Edit {
+        /// Username.
+        name: String,
+        /// New display name.
+        #[arg(long)]
+        full_name: String,
+    },
     /// List users.
     List,
     /// Manage a user's SSH keys.

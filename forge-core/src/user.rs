@@ -35,16 +35,21 @@ fn validate_email(email: &str) -> Result<()> {
     }
 }
 
+fn validate_full_name(username: &str, full_name: &str) -> Result<()> {
+    if full_name.chars().any(char::is_control) || full_name.len() > 255 {
+        return Err(Error::invalid(
+            format!("full name of `{}`", name::printable(username)),
+            "control characters or longer than 255 bytes",
+        ));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Adds a user with its email addresses (the first is the default).
     pub fn add_user(&self, username: &str, full_name: &str, emails: &[&str]) -> Result<User> {
         name::validate("user", username)?;
-        if full_name.chars().any(char::is_control) || full_name.len() > 255 {
-            return Err(Error::invalid(
-                format!("full name of `{username}`"),
-                "control characters or longer than 255 bytes",
-            ));
-        }
+        validate_full_name(username, full_name)?;
         for email in emails {
             validate_email(email)?;
         }
@@ -86,6 +91,19 @@ impl Store {
             full_name: full_name.into(),
             emails: emails.iter().map(|e| e.to_string()).collect(),
         })
+    }
+
+    /// Changes the display name of a user.
+    pub fn set_full_name(&self, username: &str, full_name: &str) -> Result<User> {
+        validate_full_name(username, full_name)?;
+        let changed = self.conn().execute(
+            "UPDATE users SET full_name = ?2 WHERE username = ?1",
+            params![username, full_name],
+        )?;
+        if changed == 0 {
+            return Err(Error::not_found("user", name::printable(username)));
+        }
+        self.user(username)
     }
 
     /// The user named `username`, if any.

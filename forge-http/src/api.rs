@@ -17,8 +17,8 @@ use forge_git::MergeStrategy;
 use forge_tickets::request::FlagStatus;
 use forge_tickets::view::IssueDetails;
 use forge_tickets::{
-    Actor, InlineTarget, IssueEdit, IssueFilter, NewFlag, NewIssue, NewPull, PullEdit, PullFilter,
-    PullRequests, Tracker,
+    Actor, IndexView, InlineTarget, IssueEdit, IssueFilter, NewFlag, NewIssue, NewPull, PullEdit,
+    PullFilter, PullRequests, Tracker,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -167,51 +167,46 @@ type ApiResult = Result<(u16, Value), ApiError>;
 thread_local! {
     /// One SQLite connection per forge home per worker thread.
     static STORES: RefCell<HashMap<PathBuf, Store>> = RefCell::new(HashMap::new());
-    /// Issue counts by (database, project, indexed commit, filter, viewer):
-    /// the index only changes with the commit it reflects, so an entry can
-    /// never be stale; counting thousands of rows is the listing's dearest part.
-    static COUNTS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
     /// Tickets repositories kept open per worker thread (opening one reads
-    /// several config files; refs and objects are still read fresh).
-    static REPOS: RefCell<HashMap<PathBuf, std::rc::Rc<forge_git::Repo>>> = RefCell::new(HashMap::new());
+    /// several config files; refs and objects are still read fresh), with the
+    /// branch their HEAD named then.
+    static REPOS: RefCell<HashMap<PathBuf, (std::rc::Rc<forge_git::Repo>, String)>> = RefCell::new(HashMap::new());
 }
 
 /// The tracker of a project, on a tickets repository kept open by this thread.
 fn tracker<'s>(store: &'s Store, app: &App, project: &Project) -> Result<Tracker<'s>, ApiError> {
     let path = app.home.project_paths(&project.full_name).tickets;
     let cached = REPOS.with(|r| r.borrow().get(&path).cloned());
-    let repo = match cached {
-        Some(repo) => repo,
+    let (repo, branch) = match cached {
+        Some(open) => open,
         None => {
-            let repo =
-                std::rc::Rc::new(forge_git::Repo::open(&path).map_err(forge_tickets::Error::from)?);
+            let repo = forge_git::Repo::open(&path).map_err(forge_tickets::Error::from)?;
+            let branch = repo.head_branch().map_err(forge_tickets::Error::from)?;
+            let open = (std::rc::Rc::new(repo), branch);
             REPOS.with(|r| {
                 let mut r = r.borrow_mut();
                 if r.len() > 256 {
                     r.clear();
                 }
-                r.insert(path, repo.clone());
+                r.insert(path, open.clone());
             });
-            repo
+            open
         }
     };
-    Ok(Tracker::with_repo(store, repo, project)?)
+    Ok(Tracker::with_repo(store, repo, branch, project))
 }
 
 /// The number of issues a listing matches, counted once per index state.
 fn cached_count(
-    store: &Store,
-    tracker: &Tracker<'_>,
+    app: &App,
+    project: &str,
+    view: &IndexView<'_, '_>,
     viewer: &Actor,
     filter: &IssueFilter,
 ) -> Result<u64, ApiError> {
-    tracker.sync()?;
-    let commit =
-        forge_tickets::index::indexed_commit(store.conn(), tracker.project())?.unwrap_or_default();
     let key = format!(
-        "{:?}\u{0}{}\u{0}{commit}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
-        store.path(),
-        tracker.project(),
+        "{project}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+        view.commit(),
         filter.status,
         filter.tag,
         filter.assignee,
@@ -222,17 +217,11 @@ fn cached_count(
         viewer.username,
         viewer.role.is_some()
     );
-    if let Some(n) = COUNTS.with(|c| c.borrow().get(&key).copied()) {
+    if let Some(n) = app.caches.count(&key) {
         return Ok(n);
     }
-    let n = tracker.count(viewer, filter)?;
-    COUNTS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() > 4096 {
-            c.clear();
-        }
-        c.insert(key, n);
-    });
+    let n = view.count(filter)?;
+    app.caches.put_count(key, n);
     Ok(n)
 }
 
@@ -901,6 +890,75 @@ impl Handler<'_> {
         }
     }
 
+    /// The issues `numbers` in Pagure's JSON shape, from the server's cache
+    /// where they were rendered from the same index state and show the same
+    /// full names, else rendered now (and kept).
+    fn rendered_issues(
+        &self,
+        project: &str,
+        view: &IndexView<'_, '_>,
+        numbers: &[u64],
+    ) -> Result<Vec<std::sync::Arc<[u8]>>, ApiError> {
+        let caches = &self.app.caches;
+        let mut found = caches.rendered(project, view.commit(), numbers);
+        for slot in found.iter_mut() {
+            let current = slot.as_ref().is_some_and(|r| {
+                r.users
+                    .iter()
+                    .all(|(name, full)| self.user_out(name).fullname == *full)
+            });
+            if !current {
+                *slot = None;
+            }
+        }
+        let missing: Vec<u64> = numbers
+            .iter()
+            .zip(&found)
+            .filter(|(_, r)| r.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        let mut fresh = HashMap::new();
+        if !missing.is_empty() {
+            let commit: std::sync::Arc<str> = view.commit().into();
+            let mut keep = Vec::new();
+            for issue in view.details(&missing)? {
+                let mut names: Vec<&str> = [&issue.assignee, &issue.closed_by]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .chain([issue.author.as_str()])
+                    .chain(issue.comments.iter().map(|c| c.author.as_str()))
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                let users = names
+                    .into_iter()
+                    .map(|n| (n.to_string(), self.user_out(n).fullname))
+                    .collect();
+                let json: std::sync::Arc<[u8]> = serde_json::to_vec(&self.issue_out(&issue))
+                    .map_err(|_| ApiError::new(500, "EINVALIDREQ", "internal error"))?
+                    .into();
+                fresh.insert(issue.id, json.clone());
+                keep.push((
+                    issue.id,
+                    crate::cache::Rendered {
+                        commit: commit.clone(),
+                        users,
+                        json,
+                    },
+                ));
+            }
+            caches.put_rendered(project, keep);
+        }
+        // An issue missing from both was deleted or hidden since the
+        // numbers were read: it is left out.
+        Ok(numbers
+            .iter()
+            .zip(found)
+            .filter_map(|(n, r)| r.map(|r| r.json).or_else(|| fresh.remove(n)))
+            .collect())
+    }
+
     /// An issue in Pagure's shape, as typed fields (keys in sorted order).
     fn issue_out<'i>(&self, i: &'i IssueDetails) -> IssueOut<'i> {
         let user = |u: &Option<String>| u.as_ref().map(|u| self.user_out(u));
@@ -1002,22 +1060,32 @@ impl Handler<'_> {
                     limit: 0,
                     offset: 0,
                 };
-                let total = cached_count(self.store, &tracker, actor, &filter)?;
+                let view = tracker.view(actor)?;
+                let total = cached_count(self.app, &project.full_name, &view, actor, &filter)?;
                 let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
                 filter.limit = per_page;
                 filter.offset = offset;
-                let details = tracker.list_details(actor, &filter)?;
-                let issues: Vec<IssueOut<'_>> = details.iter().map(|i| self.issue_out(i)).collect();
+                let numbers = view.numbers(&filter)?;
+                let issues = self.rendered_issues(&project.full_name, &view, &numbers)?;
                 let args = json!({"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
                                   "author": q.get("author"), "milestones": q.get("milestones"),
                                   "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});
-                let page = IssuesPage {
-                    args,
-                    issues,
-                    pagination,
-                    total_issues: total,
-                };
-                self.prerendered.replace(Some(to_bytes(&page)));
+                // The keys in the order serde_json's maps give the others.
+                let mut out =
+                    Vec::with_capacity(issues.iter().map(|i| i.len() + 1).sum::<usize>() + 1024);
+                out.extend_from_slice(b"{\"args\":");
+                out.extend_from_slice(&serde_json::to_vec(&args).unwrap_or_default());
+                out.extend_from_slice(b",\"issues\":[");
+                for (i, issue) in issues.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(issue);
+                }
+                out.extend_from_slice(b"],\"pagination\":");
+                out.extend_from_slice(&serde_json::to_vec(&pagination).unwrap_or_default());
+                out.extend_from_slice(format!(",\"total_issues\":{total}}}\n").as_bytes());
+                self.prerendered.replace(Some(out));
                 Ok((200, Value::Null))
             }
             ("POST", ["new_issue"]) => {
@@ -1512,15 +1580,6 @@ struct IssueOut<'i> {
     uid: &'i str,
     user: UserOut,
     watchers: &'i std::collections::BTreeSet<String>,
-}
-
-/// A page of the issue listing.
-#[derive(Serialize)]
-struct IssuesPage<'i> {
-    args: Value,
-    issues: Vec<IssueOut<'i>>,
-    pagination: Value,
-    total_issues: u64,
 }
 
 /// A posted field that must be there and not blank.

@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod api;
+mod cache;
 mod git;
 mod server;
 

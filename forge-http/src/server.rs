@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// How many API requests run at once, each on a thread of its own with
+    /// its own database connection (more wait their turn): a few per core
+    /// keeps the threads' caches warm and the cores busy without thrashing.
+    pub workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +43,7 @@ impl Default for ServerConfig {
             max_head: 64 << 10,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
         }
     }
 }
@@ -53,6 +58,10 @@ pub struct App {
     /// The forge executable the git hooks of new projects and forks call
     /// (`None`: create them without hooks).
     pub hooks_exe: Option<std::path::PathBuf>,
+    /// Permits for API requests running at once (`config.workers`).
+    workers: Arc<tokio::sync::Semaphore>,
+    /// Counts and rendered issues kept between requests.
+    pub(crate) caches: crate::cache::Caches,
 }
 
 impl App {
@@ -65,6 +74,8 @@ impl App {
     ) -> Arc<App> {
         Arc::new(App {
             home,
+            workers: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
+            caches: Default::default(),
             config,
             hooks_exe,
         })
@@ -167,7 +178,17 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     };
     let worker = {
         let app = app.clone();
-        tokio::task::spawn_blocking(move || api::dispatch(&app, &call))
+        async move {
+            // The permit goes with the work: a request past its time
+            // still holds it until its thread is done.
+            let permit = app.workers.clone().acquire_owned().await;
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                api::dispatch(&app, &call)
+            })
+            .await
+        }
     };
     let resp = match tokio::time::timeout(app.config.request_timeout, worker).await {
         Ok(Ok((status, body))) => bytes_response(status, body),

@@ -23,7 +23,9 @@ pub fn set_indexed_commit(conn: &Connection, project: &str, commit: &str) -> Res
 /// The commit recorded in a sync-state table (`ticket_sync`, `request_sync`).
 pub(crate) fn sync_state(conn: &Connection, table: &str, project: &str) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT commit_id FROM {table} WHERE project = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT commit_id FROM {table} WHERE project = +?1"
+        ))?
         .query_row([project], |r| r.get(0))
         .optional()?)
 }
@@ -407,6 +409,73 @@ pub fn list(
         });
     }
     Ok(out)
+}
+
+/// The numbers [`list`] would give, without reading the documents.
+pub fn list_numbers(
+    conn: &Connection,
+    project: &str,
+    filter: &IssueFilter,
+    viewer: &str,
+    member: bool,
+) -> Result<Vec<u64>> {
+    let (from, mut params) = filter_where(project, filter, viewer, member);
+    params.push((
+        ":limit",
+        SqlValue::Integer(filter.limit.min(i64::MAX as usize) as i64),
+    ));
+    params.push((
+        ":offset",
+        SqlValue::Integer(filter.offset.min(i64::MAX as usize) as i64),
+    ));
+    let sql = format!(
+        "SELECT i.number FROM {from} ORDER BY i.number {} LIMIT :limit + 0 OFFSET :offset + 0",
+        if filter.ascending { "ASC" } else { "DESC" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(named(&params).as_slice(), |r| r.get::<_, i64>(0))?;
+    rows.map(|n| Ok(n? as u64)).collect()
+}
+
+/// The rows of the given issues that `viewer` may see, in the order of
+/// `numbers` (missing or hidden ones left out).
+pub fn listed_by_numbers(
+    conn: &Connection,
+    project: &str,
+    numbers: &[u64],
+    viewer: &str,
+    member: bool,
+) -> Result<Vec<ListedIssue>> {
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted = serde_json::to_string(numbers)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.doc, i.comment_count, i.updated_at FROM issues i
+         WHERE i.project = +?1 AND i.number IN (SELECT value FROM json_each(+?2))
+           AND (+?3 OR i.private = 0 OR i.author = +?4 OR i.assignee = +?4)",
+    )?;
+    let rows = stmt.query_map(params![project, wanted, member, viewer], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut by_number = std::collections::HashMap::new();
+    for row in rows {
+        let (doc, comments, updated_at) = row?;
+        let doc: IssueDoc = serde_json::from_str(&doc)?;
+        by_number.insert(
+            doc.number,
+            ListedIssue {
+                doc,
+                comments: comments as u64,
+                updated_at,
+            },
+        );
+    }
+    Ok(numbers.iter().filter_map(|n| by_number.remove(n)).collect())
 }
 
 /// Whether a project has private issues (its tickets and requests

@@ -47,7 +47,7 @@ pub use pulls::{
     PullRequests, PullSummary, SourceView,
 };
 pub use sync::SyncReport;
-pub use tracker::{create_project, fork_project, Actor, IssueEdit, NewIssue, Tracker};
+pub use tracker::{create_project, fork_project, Actor, IndexView, IssueEdit, NewIssue, Tracker};
 
 /// Result of ticket operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

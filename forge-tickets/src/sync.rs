@@ -365,6 +365,18 @@ impl Tracker<'_> {
         Ok(report)
     }
 
+    /// Syncs when the branch moved, and gives the commit the index then
+    /// reflects (empty while the branch is unborn).
+    pub(crate) fn sync_commit(&self) -> Result<String> {
+        let tip = commit_text(self.repo.branch_tip(&self.branch)?);
+        if index::indexed_commit(self.store.conn(), &self.project)?.as_deref() == Some(tip.as_str())
+        {
+            return Ok(tip);
+        }
+        self.sync()?;
+        Ok(index::indexed_commit(self.store.conn(), &self.project)?.unwrap_or_default())
+    }
+
     fn sync_in(&self, tx: &Connection, indexed: Option<String>) -> Result<SyncReport> {
         let tip = self.repo.branch_tip(&self.branch)?;
         if indexed.as_deref() == Some(commit_text(tip).as_str()) {

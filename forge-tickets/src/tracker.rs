@@ -276,14 +276,15 @@ impl<'s> Tracker<'s> {
     /// Opens the tracker of a project of a forge home.
     pub fn open_for_project(store: &'s Store, home: &ForgeHome, project: &Project) -> Result<Self> {
         let repo = Repo::open(&home.project_paths(&project.full_name).tickets)?;
-        Self::with_repo(store, Rc::new(repo), project)
+        let branch = repo.head_branch()?;
+        Ok(Self::with_repo(store, Rc::new(repo), branch, project))
     }
 
     /// The tracker of a project whose tickets repository the caller already
-    /// opened (a server keeps it open across requests).
-    pub fn with_repo(store: &'s Store, repo: Rc<Repo>, project: &Project) -> Result<Self> {
-        let branch = repo.head_branch()?;
-        Ok(Tracker {
+    /// opened (a server keeps it open across requests), with the branch its
+    /// HEAD named when opened (`Repo::head_branch`).
+    pub fn with_repo(store: &'s Store, repo: Rc<Repo>, branch: String, project: &Project) -> Self {
+        Tracker {
             store,
             repo,
             project: project.full_name.clone(),
@@ -292,7 +293,7 @@ impl<'s> Tracker<'s> {
             shared_numbering: true,
             known_users: true,
             warnings: RefCell::default(),
-        })
+        }
     }
 
     /// Opens the tracker of an offline clone of a tickets repository; the
@@ -1038,6 +1039,18 @@ impl<'s> Tracker<'s> {
         ))
     }
 
+    /// The index synced once, for several reads that must agree (a page and
+    /// its count) and that a cache may key on its commit.
+    pub fn view<'a>(&'a self, viewer: &'a Actor) -> Result<IndexView<'a, 's>> {
+        self.check_readable(viewer)?;
+        let commit = self.sync_commit()?;
+        Ok(IndexView {
+            tracker: self,
+            viewer,
+            commit,
+        })
+    }
+
     /// Lists issues, newest first.
     pub fn list(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<IssueSummary>> {
         Ok(self
@@ -1076,6 +1089,10 @@ impl<'s> Tracker<'s> {
     /// lists).
     pub fn list_details(&self, viewer: &Actor, filter: &IssueFilter) -> Result<Vec<IssueDetails>> {
         let rows = self.listed(viewer, filter)?;
+        self.with_comments(rows)
+    }
+
+    fn with_comments(&self, rows: Vec<index::ListedIssue>) -> Result<Vec<IssueDetails>> {
         let numbers: Vec<u64> = rows.iter().map(|r| r.doc.number).collect();
         let mut comments = index::comments_of(self.store.conn(), &self.project, &numbers)?;
         Ok(rows
@@ -1115,5 +1132,60 @@ impl<'s> Tracker<'s> {
             since,
             limit,
         )?)
+    }
+}
+
+/// The index of a project as of one sync ([`Tracker::view`]), read as one
+/// viewer may see it.
+pub struct IndexView<'a, 's> {
+    tracker: &'a Tracker<'s>,
+    viewer: &'a Actor,
+    commit: String,
+}
+
+impl IndexView<'_, '_> {
+    /// The tickets commit the index reflects (empty while the branch is
+    /// unborn): everything read through this view is a function of it.
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+
+    /// How many issues match `filter` (its limit and offset aside).
+    pub fn count(&self, filter: &IssueFilter) -> Result<u64> {
+        let t = self.tracker;
+        index::count(
+            t.store.conn(),
+            &t.project,
+            filter,
+            &self.viewer.username,
+            self.viewer.role.is_some(),
+        )
+    }
+
+    /// The numbers of the issues matching `filter`, in its order, within
+    /// its limit and offset.
+    pub fn numbers(&self, filter: &IssueFilter) -> Result<Vec<u64>> {
+        let t = self.tracker;
+        index::list_numbers(
+            t.store.conn(),
+            &t.project,
+            filter,
+            &self.viewer.username,
+            self.viewer.role.is_some(),
+        )
+    }
+
+    /// The given issues in full with their comments, in the order given;
+    /// those that do not exist or that the viewer may not see are left out.
+    pub fn details(&self, numbers: &[u64]) -> Result<Vec<IssueDetails>> {
+        let t = self.tracker;
+        let rows = index::listed_by_numbers(
+            t.store.conn(),
+            &t.project,
+            numbers,
+            &self.viewer.username,
+            self.viewer.role.is_some(),
+        )?;
+        t.with_comments(rows)
     }
 }

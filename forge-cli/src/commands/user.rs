@@ -24,6 +24,14 @@ pub fn run(cmd: UserCommand, ctx: &Ctx) -> Result<()> {
                 say!("added user {}", user.username);
             }
         }
+        UserCommand::Edit { name, full_name } => {
+            let user = store.set_full_name(&name, &full_name)?;
+            if ctx.json {
+                output::json(&user)?;
+            } else {
+                say!("user {} is now named {:?}", user.username, user.full_name);
+            }
+        }
         UserCommand::List => {
             let users = store.list_users()?;
             if ctx.json {

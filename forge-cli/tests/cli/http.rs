@@ -1128,3 +1128,97 @@ fn forge_toml_and_the_environment_configure_the_server() {
     assert!(!err.status.success());
     assert!(String::from_utf8_lossy(&err.stderr).contains("FORGE_REQUEST_TIMEOUT_SECS"));
 }
+
+/// The listing assembles pages from issues rendered earlier (kept per
+/// indexed commit and full names): every kind of change must still show at
+/// once, and a private issue rendered for a member must not leak to others.
+#[test]
+fn the_issue_listing_shows_every_change_while_pages_are_cached() {
+    let f = Forge::with_project();
+    f.member("bob", "ticket");
+    let alice = token(&f, "alice", &["--acl", "issue_create,issue_comment"]);
+    for n in 1..=3 {
+        f.ok(&[
+            "--as",
+            "alice",
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            &format!("Issue {n}"),
+            "--body",
+            "text",
+        ]);
+    }
+    f.ok_line("--as bob issue new -p tools/hammer --title Secret --body hidden --private");
+    let s = Server::start(&f);
+    let list = |token: Option<&str>| {
+        let (status, page) = s.get("/api/0/tools/hammer/issues?status=all", token);
+        assert_eq!(status, 200, "{page}");
+        page
+    };
+    let titles = |page: &Value| -> Vec<String> {
+        page["issues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .map(|i| i["title"].as_str().expect("title").to_string())
+            .collect()
+    };
+    // A member's page renders the private issue; an anonymous page, asked
+    // next (same commit), must not show it.
+    assert_eq!(titles(&list(Some(&alice)))[0], "Secret");
+    let anonymous = list(None);
+    assert_eq!(titles(&anonymous), ["Issue 3", "Issue 2", "Issue 1"]);
+    assert_eq!(anonymous["total_issues"], 3);
+    assert_eq!(anonymous, list(None), "the same page twice is the same");
+
+    // A comment through the API.
+    let (status, _) = s.form(
+        "/api/0/tools/hammer/issue/2/comment",
+        Some(&alice),
+        "comment=First+comment",
+    );
+    assert_eq!(status, 200);
+    let page = list(None);
+    assert_eq!(page["issues"][1]["comments"][0]["comment"], "First comment");
+    assert_eq!(page["issues"][0]["comments"], json!([]));
+
+    // A close by another process (the CLI on the same home).
+    f.ok_line("--as alice issue close 3 -p tools/hammer");
+    let page = list(None);
+    assert_eq!(page["issues"][0]["status"], "Closed");
+    let (_, open) = s.get("/api/0/tools/hammer/issues", None);
+    assert_eq!(titles(&open), ["Issue 2", "Issue 1"]);
+
+    // A hand-pushed edit of a document.
+    f.push_by_hand("alice", |clone| {
+        let path = std::fs::read_dir(clone)
+            .expect("clone")
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .map(|d| d.path().join("issue.json"))
+            .find(|p| {
+                std::fs::read_to_string(p)
+                    .map(|t| t.contains("\"Issue 1\""))
+                    .unwrap_or(false)
+            })
+            .expect("issue 1's document");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("\"Issue 1\"", "\"Issue one\"")).expect("write");
+    });
+    assert_eq!(titles(&list(None)), ["Issue 3", "Issue 2", "Issue one"]);
+
+    // A new full name (not in the tickets repository at all).
+    assert_eq!(list(None)["issues"][0]["user"]["fullname"], "Alice");
+    f.ok_line("user edit alice --full-name Alicia");
+    let page = list(None);
+    for issue in page["issues"].as_array().expect("issues") {
+        assert_eq!(issue["user"]["fullname"], "Alicia", "{issue}");
+    }
+    assert_eq!(
+        page["issues"][1]["comments"][0]["user"]["fullname"],
+        "Alicia"
+    );
+}

@@ -28,6 +28,7 @@ mod pack;
 mod refs;
 mod remote;
 mod repo;
+mod writers;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
@@ -35,6 +36,7 @@ pub use hooks::HOOK_MARKER;
 pub use merge::{MergeStatus, MergeStrategy};
 pub use remote::{check_remote_url, is_local_address, remote_host};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
+pub use writers::WriteGuard;
 
 /// What went wrong in a git operation, naming the repository or object.
 #[derive(Debug, thiserror::Error)]

@@ -209,6 +209,15 @@ impl Repo {
         })
     }
 
+    /// Waits until no other thread of this process is writing this
+    /// repository through [`write_lock`](Self::write_lock), and keeps others
+    /// out until the guard drops. Branch updates stay compare-and-swap (other
+    /// processes are not covered); this only spares threads of one process
+    /// from retrying against each other.
+    pub fn write_lock(&self) -> crate::WriteGuard {
+        crate::WriteGuard::acquire(self.repo.path())
+    }
+
     /// The path the repository was opened at.
     pub fn path(&self) -> &Path {
         &self.path

@@ -394,6 +394,7 @@ impl<'s> PullRequests<'s> {
     where
         F: FnMut(Option<CommitId>) -> Result<Vec<Change>>,
     {
+        let _writing = self.requests.write_lock();
         let mut failure = None;
         let mut parent = None;
         let mut changes = Vec::new();
@@ -1479,6 +1480,10 @@ impl PullRequests<'_> {
         if indexed.as_deref() == Some(commit_text(tip).as_str()) {
             return Ok(SyncReport::default());
         }
+        // A thread of this process may be between its commit and its index
+        // update: wait for it, then look again.
+        let _writing = self.requests.write_lock();
+        let tip = self.requests.branch_tip(&self.branch)?;
         let tx = self.begin()?;
         let indexed = pull_index::indexed_commit(&tx, self.full_name())?;
         let report = self.sync_in(&tx, indexed, tip)?;

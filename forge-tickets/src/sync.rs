@@ -356,8 +356,11 @@ impl Tracker<'_> {
         if indexed.as_deref() == Some(commit_text(tip).as_str()) {
             return Ok(SyncReport::default());
         }
+        // A thread of this process may be between its commit and its index
+        // update: wait for it rather than sync its commit twice.
+        let _writing = self.repo.write_lock();
         let tx = self.begin()?;
-        // Re-read under the write lock: another process may have synced meanwhile.
+        // Re-read under the write lock: another writer may have synced meanwhile.
         let indexed = index::indexed_commit(&tx, &self.project)?;
         let report = self.sync_in(&tx, indexed)?;
         tx.commit()?;

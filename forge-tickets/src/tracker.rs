@@ -381,6 +381,9 @@ impl<'s> Tracker<'s> {
             actor.email.clone()
         };
         let identity = Identity::new(&actor.username, email);
+        // Held through the index update too, so that the index sees this
+        // process's commits in order and takes the fast path.
+        let _writing = self.repo.write_lock();
         let mut failure = None;
         let mut written = Vec::new();
         let mut committed = Vec::new();

@@ -1222,3 +1222,44 @@ fn the_issue_listing_shows_every_change_while_pages_are_cached() {
         "Alicia"
     );
 }
+
+/// Many clients creating issues at once: every one is answered 200 with a
+/// number of its own, none is lost, and the index agrees with git.
+#[test]
+fn concurrent_issue_creation_loses_nothing() {
+    let f = Forge::with_project();
+    let alice = token(&f, "alice", &["--acl", "issue_create"]);
+    let s = std::sync::Arc::new(Server::start(&f));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (s, alice) = (s.clone(), alice.clone());
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| {
+                        let (status, body) = s.form(
+                            "/api/0/tools/hammer/new_issue",
+                            Some(&alice),
+                            &format!("title=From+{t}+number+{i}&issue_content=x"),
+                        );
+                        assert_eq!(status, 200, "{body}");
+                        body["issue"]["id"].as_u64().expect("id")
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("client thread"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=80).collect::<Vec<u64>>());
+    let (_, page) = s.get("/api/0/tools/hammer/issues?per_page=100", None);
+    assert_eq!(page["total_issues"], 80);
+    // The CLI (its own process, reading git) sees the same 80.
+    let listed = f.json_line("issue list -p tools/hammer --limit 100");
+    assert_eq!(listed.as_array().expect("list").len(), 80);
+    // One commit per issue.
+    let commits = crate::git(&f.tickets_repo(), &["rev-list", "--count", "main"]);
+    assert_eq!(commits.trim(), "80");
+}

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::cli::{IssueCommand, StatusArg};
 use crate::commands::issue::{print_issue, print_list};
+use crate::commands::pr::short;
 use crate::context::{Ctx, Remote};
 use crate::output;
 
@@ -245,8 +246,16 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             if body.trim().is_empty() {
                 bail!("a remote forge needs --body for a new issue (Pagure's API requires the content)");
             }
-            let mut form = vec![("title", title), ("issue_content", body), ("tag", tag.join(","))];
-            for (key, value) in [("assignee", assignee), ("priority", priority), ("milestone", milestone)] {
+            let mut form = vec![
+                ("title", title),
+                ("issue_content", body),
+                ("tag", tag.join(",")),
+            ];
+            for (key, value) in [
+                ("assignee", assignee),
+                ("priority", priority),
+                ("milestone", milestone),
+            ] {
                 if let Some(v) = value {
                     form.push((key, v));
                 }
@@ -279,7 +288,12 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 StatusArg::All => "All",
             };
             let mut query = vec![("status", status.to_string())];
-            for (key, value) in [("tags", tag), ("assignee", assignee), ("author", author), ("milestones", milestone)] {
+            for (key, value) in [
+                ("tags", tag),
+                ("assignee", assignee),
+                ("author", author),
+                ("milestones", milestone),
+            ] {
                 if let Some(v) = value {
                     query.push((key, v));
                 }
@@ -313,7 +327,10 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
         }
         IssueCommand::Comment { project, id, body } => {
             let project = project_of(project.project)?;
-            client.post(&format!("{project}/issue/{id}/comment"), &[("comment", body)])?;
+            client.post(
+                &format!("{project}/issue/{id}/comment"),
+                &[("comment", body)],
+            )?;
             let issue = show(&project, id)?;
             let comment = issue
                 .comments
@@ -327,7 +344,11 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 Ok(())
             }
         }
-        IssueCommand::Close { project, id, reason } => {
+        IssueCommand::Close {
+            project,
+            id,
+            reason,
+        } => {
             let project = project_of(project.project)?;
             let mut form = vec![("status", "Closed".to_string())];
             if let Some(r) = reason {
@@ -338,11 +359,65 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
         }
         IssueCommand::Reopen { project, id } => {
             let project = project_of(project.project)?;
-            client.post(&format!("{project}/issue/{id}/status"), &[("status", "Open".to_string())])?;
+            client.post(
+                &format!("{project}/issue/{id}/status"),
+                &[("status", "Open".to_string())],
+            )?;
             finish(&project, id, "reopened")
         }
-        IssueCommand::Edit(_) => bail!("`issue edit` does not work with --remote yet; use the API's assign, milestone and custom endpoints"),
+        IssueCommand::Edit(args) => {
+            let project = project_of(args.project.project.clone())?;
+            let id = args.id;
+            let form = edit_form(args)?;
+            let form: Vec<(&str, String)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            client.post(&format!("{project}/issue/{id}"), &form)?;
+            finish(&project, id, "edited")
+        }
     }
+}
+
+/// The form of `POST <repo>/issue/<id>` for an `issue edit`.
+fn edit_form(args: crate::cli::EditArgs) -> Result<Vec<(String, String)>> {
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (key, value) in [
+        ("title", args.title),
+        ("issue_content", args.body),
+        ("assignee", args.assignee),
+        ("priority", args.priority),
+        ("milestone", args.milestone),
+    ] {
+        if let Some(v) = value {
+            form.push((key.into(), v));
+        }
+    }
+    for (key, list) in [("add_tag", args.add_tag), ("remove_tag", args.remove_tag)] {
+        if !list.is_empty() {
+            form.push((key.into(), list.join(",")));
+        }
+    }
+    for (key, list) in [("depends", args.depends), ("blocks", args.blocks)] {
+        if !list.is_empty() {
+            let list: Vec<String> = list.iter().map(u64::to_string).collect();
+            form.push((key.into(), list.join(",")));
+        }
+    }
+    if args.private || args.public {
+        form.push(("private".into(), args.private.to_string()));
+    }
+    if args.watch || args.unwatch {
+        form.push(("watch".into(), args.watch.to_string()));
+    }
+    for f in &args.field {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid --field `{f}`: expected NAME=VALUE"))?;
+        form.push((format!("field:{k}"), v.to_string()));
+    }
+    if form.is_empty() {
+        bail!("nothing to change: give at least one of --title, --body, --add-tag, --remove-tag, --assignee, --priority, --milestone, --field, --depends, --blocks, --private, --public, --watch, --unwatch");
+    }
+    Ok(form)
 }
 
 fn static_str(value: &str, known: &[&'static str]) -> &'static str {
@@ -448,8 +523,30 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             &client.get(&format!("{project}/pull-request/{id}"), &[])?,
         ))
     };
+    let done = |d: &forge_tickets::PullDetails, verb: &str| -> Result<()> {
+        if ctx.json {
+            return output::json(d);
+        }
+        let status = match d.merge_status {
+            Some(s) => format!("; merge status {s}"),
+            None => String::new(),
+        };
+        say!(
+            "{verb} pull request #{}: {} head {}{status}",
+            d.id,
+            d.status,
+            short(&d.head)
+        );
+        Ok(())
+    };
     match cmd {
-        PrCommand::List { project, status, author, assignee, limit } => {
+        PrCommand::List {
+            project,
+            status,
+            author,
+            assignee,
+            limit,
+        } => {
             let project = project_of(project.project)?;
             let status = match status {
                 PrStatusArg::Open => "Open",
@@ -457,7 +554,10 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 PrStatusArg::Merged => "Merged",
                 PrStatusArg::All => "All",
             };
-            let mut query = vec![("status", status.to_string()), ("per_page", limit.min(100).to_string())];
+            let mut query = vec![
+                ("status", status.to_string()),
+                ("per_page", limit.min(100).to_string()),
+            ];
             for (key, value) in [("author", author), ("assignee", assignee)] {
                 if let Some(v) = value {
                     query.push((key, v));
@@ -499,7 +599,15 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 Ok(())
             }
         }
-        PrCommand::Comment { project, id, body, path, line, commit, .. } => {
+        PrCommand::Comment {
+            project,
+            id,
+            body,
+            path,
+            line,
+            commit,
+            ..
+        } => {
             let project = project_of(project.project)?;
             let mut form = vec![("comment", body)];
             if let (Some(path), Some(line)) = (path, line) {
@@ -511,7 +619,11 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             }
             client.post(&format!("{project}/pull-request/{id}/comment"), &form)?;
             let details = show(&project, id)?;
-            let comment = details.comments.last().cloned().ok_or_else(|| anyhow!("the comment is not there after posting it"))?;
+            let comment = details
+                .comments
+                .last()
+                .cloned()
+                .ok_or_else(|| anyhow!("the comment is not there after posting it"))?;
             if ctx.json {
                 output::json(&comment)
             } else {
@@ -522,26 +634,224 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
         PrCommand::Close { project, id } => {
             let project = project_of(project.project)?;
             client.post(&format!("{project}/pull-request/{id}/close"), &[])?;
-            say!("closed pull request #{id}");
-            Ok(())
+            done(&show(&project, id)?, "closed")
         }
         PrCommand::Reopen { project, id } => {
             let project = project_of(project.project)?;
             client.post(&format!("{project}/pull-request/{id}/reopen"), &[])?;
-            say!("reopened pull request #{id}");
-            Ok(())
+            done(&show(&project, id)?, "reopened")
         }
-        PrCommand::Merge { project, id, .. } => {
+        PrCommand::Refresh { project, id } => {
             let project = project_of(project.project)?;
-            client.post(&format!("{project}/pull-request/{id}/merge"), &[])?;
-            let details = show(&project, id)?;
+            let d = pull(&client.post(&format!("{project}/pull-request/{id}/refresh"), &[])?);
+            if ctx.json {
+                return output::json(&d);
+            }
+            let status = match (d.status, d.merge_status) {
+                ("open", Some(s)) => format!("; merge status {s}"),
+                _ => String::new(),
+            };
             say!(
-                "merged pull request #{id} into {} ({})",
-                details.target,
-                details.merge_commit.as_deref().map(|m| &m[..10.min(m.len())]).unwrap_or_default()
+                "refreshed pull request #{id}: {} head {} ({} commit(s)){status}",
+                d.status,
+                short(&d.head),
+                d.commits.len()
             );
             Ok(())
         }
-        _ => bail!("this pull-request command does not work with --remote yet (list, show, comment, merge, close and reopen do)"),
+        PrCommand::Merge {
+            project,
+            id,
+            strategy,
+        } => {
+            use crate::cli::StrategyArg;
+            let project = project_of(project.project)?;
+            let strategy = match strategy {
+                StrategyArg::Ff => "ff",
+                StrategyArg::Merge => "merge",
+                StrategyArg::Squash => "squash",
+                StrategyArg::Rebase => "rebase",
+            };
+            let answer = client.post(
+                &format!("{project}/pull-request/{id}/merge"),
+                &[("strategy", strategy.to_string())],
+            )?;
+            let details = show(&project, id)?;
+            let merge_commit = details.merge_commit.clone().unwrap_or_default();
+            let closed: Vec<u64> =
+                serde_json::from_value(answer["closed_issues"].clone()).unwrap_or_default();
+            if ctx.json {
+                return output::json(&serde_json::json!({
+                    "id": id,
+                    "status": details.status,
+                    "merge_commit": merge_commit,
+                    "target": details.target,
+                    "closed_issues": closed,
+                }));
+            }
+            say!(
+                "merged pull request #{id} into {} ({})",
+                details.target,
+                short(&merge_commit)
+            );
+            for n in closed {
+                say!("closed issue #{n}");
+            }
+            Ok(())
+        }
+        PrCommand::New {
+            project,
+            title,
+            body,
+            from,
+            from_fork,
+            from_url,
+            to,
+            assignee,
+        } => {
+            let project = project_of(project.project)?;
+            let mut form = vec![
+                ("title", title),
+                ("initial_comment", body),
+                ("branch_from", from),
+            ];
+            for (key, value) in [
+                ("repo_from_username", from_fork),
+                ("repo_from_url", from_url),
+                ("branch_to", to),
+                ("assignee", assignee),
+            ] {
+                if let Some(v) = value {
+                    form.push((key, v));
+                }
+            }
+            let d = pull(&client.post(&format!("{project}/pull-request/new"), &form)?);
+            if ctx.json {
+                return output::json(&d);
+            }
+            say!(
+                "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
+                d.id,
+                d.title,
+                d.commits.len(),
+                d.source.repo,
+                d.source.branch,
+                d.target
+            );
+            Ok(())
+        }
+        PrCommand::Diff { project, id } => {
+            let project = project_of(project.project)?;
+            let answer = client.get(&format!("{project}/pull-request/{id}/diff"), &[])?;
+            let views: Vec<forge_tickets::view::FileDiffView> =
+                serde_json::from_value(answer["files"].clone()).map_err(|e| {
+                    anyhow!("{} answered a diff this forge cannot read: {e}", remote.url)
+                })?;
+            if ctx.json {
+                return output::json(&views);
+            }
+            let files = views
+                .iter()
+                .map(|v| {
+                    v.to_diff().ok_or_else(|| {
+                        anyhow!(
+                            "{} answered a file status or mode git does not write",
+                            remote.url
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            crate::commands::repo::print_diff(&files);
+            Ok(())
+        }
+        PrCommand::Flag {
+            project,
+            id,
+            name,
+            status,
+            percent,
+            comment,
+            url,
+        } => {
+            let project = project_of(project.project)?;
+            if forge_tickets::request::FlagStatus::parse(&status).is_none() {
+                bail!("invalid flag status `{status}`: expected success, failure, error, pending or canceled");
+            }
+            let mut form = vec![
+                ("username", name.clone()),
+                ("status", status.clone()),
+                ("comment", comment),
+            ];
+            if let Some(p) = percent {
+                form.push(("percent", p.to_string()));
+            }
+            if let Some(u) = url {
+                form.push(("url", u));
+            }
+            client.post(&format!("{project}/pull-request/{id}/flag"), &form)?;
+            let d = show(&project, id)?;
+            if ctx.json {
+                return output::json(&d.flags);
+            }
+            say!(
+                "flag {name} is {status} on pull request #{id} ({})",
+                short(&d.head)
+            );
+            Ok(())
+        }
+        PrCommand::Vote { project, id, vote } => {
+            let project = project_of(project.project)?;
+            let up = matches!(vote, crate::cli::VoteArg::Up);
+            let answer = client.post(
+                &format!("{project}/pull-request/{id}/vote"),
+                &[("vote", if up { "up" } else { "down" }.to_string())],
+            )?;
+            let score = answer["score"].as_i64().unwrap_or_default();
+            if ctx.json {
+                return output::json(
+                    &serde_json::json!({"id": id, "score": score, "votes": answer["votes"]}),
+                );
+            }
+            say!("voted on pull request #{id}; score {score:+}");
+            Ok(())
+        }
+        PrCommand::Edit {
+            project,
+            id,
+            title,
+            body,
+            assignee,
+            tag,
+            untag,
+            watch,
+            unwatch,
+        } => {
+            let project = project_of(project.project)?;
+            let mut form = Vec::new();
+            for (key, value) in [
+                ("title", title),
+                ("initial_comment", body),
+                ("assignee", assignee),
+            ] {
+                if let Some(v) = value {
+                    form.push((key, v));
+                }
+            }
+            if !tag.is_empty() {
+                form.push(("add_tag", tag.join(",")));
+            }
+            if !untag.is_empty() {
+                form.push(("remove_tag", untag.join(",")));
+            }
+            if watch || unwatch {
+                form.push(("watch", watch.to_string()));
+            }
+            let d = pull(&client.post(&format!("{project}/pull-request/{id}"), &form)?);
+            if ctx.json {
+                return output::json(&d);
+            }
+            say!("edited pull request #{id}");
+            Ok(())
+        }
     }
 }

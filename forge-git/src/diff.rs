@@ -35,6 +35,20 @@ impl FileStatus {
             FileStatus::TypeChanged => "type-changed",
         }
     }
+
+    /// The status named by [`as_str`](Self::as_str).
+    pub fn parse(name: &str) -> Option<FileStatus> {
+        [
+            FileStatus::Added,
+            FileStatus::Deleted,
+            FileStatus::Modified,
+            FileStatus::Renamed,
+            FileStatus::Copied,
+            FileStatus::TypeChanged,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 /// One changed file.

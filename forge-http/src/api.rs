@@ -15,7 +15,7 @@ use forge_core::token::Token;
 use forge_core::Store;
 use forge_git::MergeStrategy;
 use forge_tickets::request::FlagStatus;
-use forge_tickets::view::IssueDetails;
+use forge_tickets::view::{FileDiffView, IssueDetails};
 use forge_tickets::{
     Actor, IndexView, InlineTarget, IssueEdit, IssueFilter, NewFlag, NewIssue, NewPull, PullEdit,
     PullFilter, PullRequests, Tracker,
@@ -1205,6 +1205,101 @@ impl Handler<'_> {
                     json!({"message": format!("Successfully edited issue #{n}")}),
                 ))
             }
+            ("POST", ["issue", id]) => {
+                let f = self.fields()?;
+                let n = number(id)?;
+                let list = |key: &str| -> Vec<String> {
+                    f.get(key)
+                        .map(|v| {
+                            v.split(',')
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let issues = |key: &str| -> Result<Vec<u64>, ApiError> {
+                    list(key)
+                        .iter()
+                        .map(|v| {
+                            v.trim_start_matches('#').parse().map_err(|_| {
+                                ApiError::field(key, format!("`{v}` is not an issue number"))
+                            })
+                        })
+                        .collect()
+                };
+                let optional = |key: &str| {
+                    f.get(key)
+                        .map(|v| Some(v.clone()).filter(|v| !v.is_empty()))
+                };
+                let flag = |key: &str| -> Result<Option<bool>, ApiError> {
+                    match f.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+                        None => Ok(None),
+                        Some("true" | "1" | "on") => Ok(Some(true)),
+                        Some("false" | "0" | "off") => Ok(Some(false)),
+                        Some(other) => Err(ApiError::field(
+                            key,
+                            format!("`{other}` is not true or false"),
+                        )),
+                    }
+                };
+                let edit = IssueEdit {
+                    title: f.get("title").cloned(),
+                    body: f.get("issue_content").cloned(),
+                    add_tags: list("add_tag"),
+                    remove_tags: list("remove_tag"),
+                    assignee: optional("assignee"),
+                    priority: optional("priority"),
+                    milestone: optional("milestone"),
+                    fields: f
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.strip_prefix("field:")?.to_string(), v.clone()))
+                        })
+                        .collect(),
+                    depends: issues("depends")?,
+                    blocks: issues("blocks")?,
+                    private: flag("private")?,
+                    watch: flag("watch")?,
+                };
+                if edit == IssueEdit::default() {
+                    return Err(ApiError::new(400, "EINVALIDREQ", "nothing to change: give title, issue_content, add_tag, remove_tag, assignee, priority, milestone, field:NAME, depends, blocks, private or watch"));
+                }
+                // Each part of the change needs the token's right for it.
+                let mut actions = vec![];
+                if edit.assignee.is_some() {
+                    actions.push(Action::IssueAssign);
+                }
+                if edit.milestone.is_some() {
+                    actions.push(Action::IssueUpdateMilestone);
+                }
+                if edit.watch.is_some() {
+                    actions.push(Action::IssueComment);
+                }
+                if edit.title.is_some()
+                    || edit.body.is_some()
+                    || !edit.add_tags.is_empty()
+                    || !edit.remove_tags.is_empty()
+                    || edit.priority.is_some()
+                    || !edit.fields.is_empty()
+                    || !edit.depends.is_empty()
+                    || !edit.blocks.is_empty()
+                    || edit.private.is_some()
+                {
+                    actions.push(Action::IssueUpdate);
+                }
+                let mut user = String::new();
+                for action in actions {
+                    user = self.acting(action, Some(&project.full_name))?;
+                }
+                let actor = Actor::for_user(self.store, project, &user)?;
+                tracker.edit(&actor, n, edit)?;
+                Ok((
+                    200,
+                    json!({"issue": self.issue_json(&tracker.issue(&actor, n)?), "message": "Issue edited"}),
+                ))
+            }
             ("POST", ["issue", id, "custom", field]) => {
                 let user = self.acting(Action::IssueUpdate, Some(&project.full_name))?;
                 let actor = Actor::for_user(self.store, project, &user)?;
@@ -1325,12 +1420,83 @@ impl Handler<'_> {
                         .get("repo_from_username")
                         .cloned()
                         .filter(|u| !u.is_empty()),
-                    from_url: None,
-                    to: Some(need("branch_to")?),
-                    assignee: None,
+                    // forge's own: a branch of any git URL (behind the
+                    // server's remote-URL rules), and an assignee at once.
+                    from_url: f.get("repo_from_url").cloned().filter(|u| !u.is_empty()),
+                    // Pagure requires it; forge defaults to the default branch.
+                    to: f.get("branch_to").cloned().filter(|b| !b.trim().is_empty()),
+                    assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
                 };
+                if new.assignee.is_some() {
+                    self.acting(Action::PullRequestMerge, Some(&project.full_name))?;
+                }
                 let pull = prs.create(&actor, new)?;
                 Ok((200, pr_json(&prs.show(&actor, pull.number)?)))
+            }
+            ("GET", ["pull-request", id, "diff"]) => {
+                let files = prs.diff(actor, pr_number(id)?, PATCH_LIMIT)?;
+                let files: Vec<FileDiffView> = files.iter().map(FileDiffView::from).collect();
+                Ok((200, json!({ "files": files })))
+            }
+            ("POST", ["pull-request", id]) => {
+                let n = pr_number(id)?;
+                let f = self.fields()?;
+                let list = |key: &str| -> Vec<String> {
+                    f.get(key)
+                        .map(|v| {
+                            v.split(',')
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let watch = match f.get("watch").map(|v| v.to_ascii_lowercase()).as_deref() {
+                    None => None,
+                    Some("true" | "1" | "on") => Some(true),
+                    Some("false" | "0" | "off") => Some(false),
+                    Some(other) => {
+                        return Err(ApiError::field(
+                            "watch",
+                            format!("`{other}` is not true or false"),
+                        ))
+                    }
+                };
+                let edit = PullEdit {
+                    title: f.get("title").cloned(),
+                    body: f.get("initial_comment").cloned(),
+                    assignee: f
+                        .get("assignee")
+                        .map(|a| Some(a.clone()).filter(|a| !a.is_empty())),
+                    add_tags: list("add_tag"),
+                    remove_tags: list("remove_tag"),
+                    watch,
+                };
+                if edit == PullEdit::default() {
+                    return Err(ApiError::new(400, "EINVALIDREQ", "nothing to change: give title, initial_comment, assignee, add_tag, remove_tag or watch"));
+                }
+                let mut actions = vec![];
+                if edit.title.is_some()
+                    || edit.body.is_some()
+                    || !edit.add_tags.is_empty()
+                    || !edit.remove_tags.is_empty()
+                {
+                    actions.push(Action::PullRequestCreate);
+                }
+                if edit.assignee.is_some() {
+                    actions.push(Action::PullRequestMerge);
+                }
+                if edit.watch.is_some() {
+                    actions.push(Action::PullRequestComment);
+                }
+                let mut user = String::new();
+                for action in actions {
+                    user = self.acting(action, Some(&project.full_name))?;
+                }
+                let actor = Actor::for_user(self.store, project, &user)?;
+                prs.edit(&actor, n, edit)?;
+                Ok((200, pr_json(&prs.show(&actor, n)?)))
             }
             ("GET", ["pull-request", id, "flag"]) => {
                 let d = prs.show(actor, pr_number(id)?)?;
@@ -1371,6 +1537,10 @@ impl Handler<'_> {
                     "flag" => Action::PullRequestFlag,
                     "merge" | "assign" => Action::PullRequestMerge,
                     "close" | "reopen" => Action::PullRequestClose,
+                    // forge's own: voting is commenting +1/-1, and refreshing
+                    // follows the source branch the author pushed.
+                    "vote" => Action::PullRequestComment,
+                    "refresh" => Action::PullRequestCreate,
                     _ => return Err(ApiError::new(404, "ENOENDPOINT", "no such API endpoint")),
                 };
                 let user = self.acting(action, Some(&project.full_name))?;
@@ -1438,8 +1608,42 @@ impl Handler<'_> {
                         ));
                     }
                     "merge" => {
-                        prs.merge(&actor, n, MergeStrategy::MergeCommit)?;
-                        "Changes merged!".to_string()
+                        let strategy = match f.get("strategy").map(String::as_str) {
+                            None | Some("" | "merge") => MergeStrategy::MergeCommit,
+                            Some("ff") => MergeStrategy::FastForward,
+                            Some("squash") => MergeStrategy::Squash,
+                            Some("rebase") => MergeStrategy::Rebase,
+                            Some(other) => {
+                                return Err(ApiError::field(
+                                    "strategy",
+                                    format!("`{other}` is not merge, ff, squash or rebase"),
+                                ))
+                            }
+                        };
+                        let outcome = prs.merge(&actor, n, strategy)?;
+                        // forge's own beside Pagure's message: what happened.
+                        return Ok((
+                            200,
+                            json!({"message": "Changes merged!", "merge_commit": outcome.merge_commit,
+                                   "closed_issues": outcome.closed_issues}),
+                        ));
+                    }
+                    "vote" => {
+                        let up = match f.get("vote").map(String::as_str) {
+                            Some("up" | "+1") => true,
+                            Some("down" | "-1") => false,
+                            _ => return Err(ApiError::field("vote", "up or down")),
+                        };
+                        prs.vote(&actor, n, up)?;
+                        let d = prs.show(&actor, n)?;
+                        return Ok((
+                            200,
+                            json!({"message": "Vote recorded", "score": d.score, "votes": d.votes}),
+                        ));
+                    }
+                    "refresh" => {
+                        prs.refresh(&actor, n)?;
+                        return Ok((200, pr_json(&prs.show(&actor, n)?)));
                     }
                     "close" => {
                         prs.close(&actor, n)?;
@@ -1485,6 +1689,9 @@ impl Handler<'_> {
         }
     }
 }
+
+/// Largest patch of one file a diff answer carries (as `forge pr diff`).
+const PATCH_LIMIT: usize = 1 << 20;
 
 fn pr_number(id: &str) -> Result<u64, ApiError> {
     id.parse()

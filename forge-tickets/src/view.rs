@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use forge_git::{FileDiff, FileStatus};
+use serde::{Deserialize, Serialize};
 
 use crate::doc::{CommentDoc, IssueDoc};
 use crate::index::ListedIssue;
@@ -158,5 +159,96 @@ impl IssueDetails {
             updated_at,
             comments,
         }
+    }
+}
+
+/// A changed file as `--json` and the HTTP API show it (keys in the order
+/// the CLI always printed them; modes in octal as git writes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDiffView {
+    /// Lines added.
+    pub additions: usize,
+    /// Whether git sees binary content.
+    pub binary: bool,
+    /// Lines removed.
+    pub deletions: usize,
+    /// Mode after (`100644`...; `000000` when absent).
+    pub new_mode: String,
+    /// Path after.
+    pub new_path: Option<String>,
+    /// Mode before.
+    pub old_mode: String,
+    /// Path before.
+    pub old_path: Option<String>,
+    /// Unified patch (absent for binary files or past the size limit).
+    pub patch: Option<String>,
+    /// `added`, `modified`, `renamed`...
+    pub status: String,
+}
+
+impl From<&FileDiff> for FileDiffView {
+    fn from(f: &FileDiff) -> Self {
+        FileDiffView {
+            additions: f.additions,
+            binary: f.binary,
+            deletions: f.deletions,
+            new_mode: format!("{:06o}", f.new_mode),
+            new_path: f.new_path.clone(),
+            old_mode: format!("{:06o}", f.old_mode),
+            old_path: f.old_path.clone(),
+            patch: f.patch.clone(),
+            status: f.status.as_str().to_string(),
+        }
+    }
+}
+
+impl FileDiffView {
+    /// Back to the library's type; `None` when the status or a mode is not
+    /// one git writes.
+    pub fn to_diff(&self) -> Option<FileDiff> {
+        Some(FileDiff {
+            old_path: self.old_path.clone(),
+            new_path: self.new_path.clone(),
+            status: FileStatus::parse(&self.status)?,
+            old_mode: u32::from_str_radix(&self.old_mode, 8).ok()?,
+            new_mode: u32::from_str_radix(&self.new_mode, 8).ok()?,
+            binary: self.binary,
+            additions: self.additions,
+            deletions: self.deletions,
+            patch: self.patch.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_diff_survives_its_json_view() {
+        let diff = FileDiff {
+            old_path: Some("a.txt".into()),
+            new_path: Some("b.txt".into()),
+            status: FileStatus::Renamed,
+            old_mode: 0o100644,
+            new_mode: 0o100755,
+            binary: false,
+            additions: 2,
+            deletions: 1,
+            patch: Some("@@ -1 +1,2 @@\n-x\n+y\n+z\n".into()),
+        };
+        let view = FileDiffView::from(&diff);
+        assert_eq!(
+            (view.old_mode.as_str(), view.status.as_str()),
+            ("100644", "renamed")
+        );
+        let text = serde_json::to_string(&view).expect("json");
+        let back: FileDiffView = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back.to_diff(), Some(diff));
+        let bad = FileDiffView {
+            status: "exploded".into(),
+            ..view
+        };
+        assert_eq!(bad.to_diff(), None);
     }
 }

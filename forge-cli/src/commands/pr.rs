@@ -12,7 +12,7 @@ use crate::commands::repo::{diff_json, print_diff, PATCH_LIMIT};
 use crate::context::Ctx;
 use crate::output;
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[..10.min(id.len())]
 }
 

@@ -68,11 +68,7 @@ pub(crate) fn print_diff(files: &[FileDiff]) {
 pub(crate) fn diff_json(files: &[FileDiff]) -> serde_json::Value {
     json!(files
         .iter()
-        .map(|f| json!({
-            "old_path": f.old_path, "new_path": f.new_path, "status": f.status.as_str(),
-            "old_mode": format!("{:06o}", f.old_mode), "new_mode": format!("{:06o}", f.new_mode),
-            "binary": f.binary, "additions": f.additions, "deletions": f.deletions, "patch": f.patch,
-        }))
+        .map(forge_tickets::view::FileDiffView::from)
         .collect::<Vec<_>>())
 }
 

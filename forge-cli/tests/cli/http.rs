@@ -1263,3 +1263,263 @@ fn concurrent_issue_creation_loses_nothing() {
     let commits = crate::git(&f.tickets_repo(), &["rev-list", "--count", "main"]);
     assert_eq!(commits.trim(), "80");
 }
+
+/// `issue edit` and every pull-request command through the API: each one's
+/// output is what the local command prints for the same state.
+#[test]
+fn the_remote_cli_edits_issues_and_drives_pull_requests() {
+    let f = Forge::with_project();
+    f.member("bob", "ticket");
+    let alice = token(
+        &f,
+        "alice",
+        &["--acl", "issue_create,issue_comment,issue_update,issue_assign,pull_request_create,pull_request_comment,pull_request_merge,pull_request_flag,pull_request_close"],
+    );
+    let s = Server::start(&f);
+    let url = format!("http://{}", s.addr);
+    let remote = |args: &[&str]| {
+        let mut all = vec!["--remote", url.as_str(), "--token", alice.as_str()];
+        all.extend_from_slice(args);
+        f.ok(&all)
+    };
+    let remote_fails = |args: &[&str]| {
+        let mut all = vec!["--remote", url.as_str(), "--token", alice.as_str()];
+        all.extend_from_slice(args);
+        f.fails(&all)
+    };
+    f.ok_line("--as alice issue new -p tools/hammer --title Loose --body wobbly");
+    f.ok_line("--as alice issue new -p tools/hammer --title Glue --body sticky");
+
+    // issue edit
+    let edited = remote(&[
+        "issue",
+        "edit",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--title",
+        "Very loose",
+        "--add-tag",
+        "ui",
+        "--add-tag",
+        "bug",
+        "--assignee",
+        "bob",
+        "--depends",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(edited, f.ok_line("issue show -p tools/hammer 1 --json"));
+    let shown = f.json_line("issue show -p tools/hammer 1");
+    assert_eq!(shown["title"], "Very loose");
+    assert_eq!(shown["tags"], json!(["bug", "ui"]));
+    assert_eq!(shown["assignee"], "bob");
+    assert_eq!(shown["depends"], json!([2]));
+    assert_eq!(
+        remote(&[
+            "issue",
+            "edit",
+            "-p",
+            "tools/hammer",
+            "1",
+            "--remove-tag",
+            "ui",
+            "--private"
+        ]),
+        "edited issue #1\n"
+    );
+    let shown = f.json_line("--as alice issue show -p tools/hammer 1");
+    assert_eq!(
+        (shown["tags"].clone(), shown["private"].clone()),
+        (json!(["bug"]), json!(true))
+    );
+    let err = remote_fails(&["issue", "edit", "-p", "tools/hammer", "1"]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = remote_fails(&[
+        "issue",
+        "edit",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--assignee",
+        "nobody",
+    ]);
+    assert!(err.contains("nobody"), "{err}");
+
+    // A branch to propose.
+    let work = f.dir.path().join("work");
+    crate::clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    crate::git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "one\ntwo\n").expect("write");
+    crate::git(&work, &["add", "-A"]);
+    crate::git(&work, &["commit", "-qm", "Start"]);
+    crate::git(&work, &["push", "-q", "origin", "main"]);
+    crate::git(&work, &["checkout", "-q", "-b", "topic"]);
+    std::fs::write(work.join("a.txt"), "ONE\ntwo\n").expect("write");
+    std::fs::write(work.join("b.txt"), "new\n").expect("write");
+    crate::git(&work, &["add", "-A"]);
+    crate::git(&work, &["commit", "-qm", "Shout"]);
+    crate::git(&work, &["push", "-q", "origin", "topic"]);
+
+    // pr new, diff, flag, vote, edit, refresh, merge
+    assert_eq!(
+        remote(&[
+            "pr",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            "Shout",
+            "--body",
+            "Fixes #2",
+            "--from",
+            "topic",
+            "--assignee",
+            "bob"
+        ]),
+        "opened pull request #3: Shout (1 commit(s), tools/hammer:topic into main)\n"
+    );
+    assert_eq!(f.json_line("pr show -p tools/hammer 3")["assignee"], "bob");
+    for args in [
+        vec!["pr", "diff", "-p", "tools/hammer", "3"],
+        vec!["pr", "diff", "-p", "tools/hammer", "3", "--json"],
+    ] {
+        assert_eq!(remote(&args), f.ok(&args), "{args:?}");
+    }
+    let head = f.json_line("pr show -p tools/hammer 3")["head"]
+        .as_str()
+        .expect("head")
+        .to_string();
+    assert_eq!(
+        remote(&[
+            "pr",
+            "flag",
+            "-p",
+            "tools/hammer",
+            "3",
+            "--name",
+            "ci",
+            "--status",
+            "pending",
+            "--percent",
+            "50"
+        ]),
+        format!("flag ci is pending on pull request #3 ({})\n", &head[..10])
+    );
+    let flags = remote(&[
+        "pr",
+        "flag",
+        "-p",
+        "tools/hammer",
+        "3",
+        "--name",
+        "ci",
+        "--status",
+        "success",
+        "--json",
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&flags).expect("json"),
+        f.json_line("pr show -p tools/hammer 3")["flags"]
+    );
+    let err = remote_fails(&[
+        "pr",
+        "flag",
+        "-p",
+        "tools/hammer",
+        "3",
+        "--name",
+        "ci",
+        "--status",
+        "great",
+    ]);
+    assert!(err.contains("invalid flag status"), "{err}");
+    let err = remote_fails(&["pr", "vote", "-p", "tools/hammer", "3", "up"]);
+    assert!(err.contains("cannot vote on their own"), "{err}");
+    let bob = token(&f, "bob", &["--acl", "pull_request_comment"]);
+    let voted = f.ok(&[
+        "--remote",
+        &url,
+        "--token",
+        &bob,
+        "pr",
+        "vote",
+        "-p",
+        "tools/hammer",
+        "3",
+        "up",
+    ]);
+    assert_eq!(voted, "voted on pull request #3; score +1\n");
+    let edited = remote(&[
+        "pr",
+        "edit",
+        "-p",
+        "tools/hammer",
+        "3",
+        "--title",
+        "Shout louder",
+        "--tag",
+        "ready",
+        "--json",
+    ]);
+    assert_eq!(edited, f.ok_line("pr show -p tools/hammer 3 --json"));
+    assert_eq!(
+        f.json_line("pr show -p tools/hammer 3")["title"],
+        "Shout louder"
+    );
+
+    std::fs::write(work.join("b.txt"), "newer\n").expect("write");
+    crate::git(&work, &["commit", "-qam", "More"]);
+    crate::git(&work, &["push", "-q", "origin", "topic"]);
+    let refreshed = remote(&["pr", "refresh", "-p", "tools/hammer", "3"]);
+    assert!(refreshed.contains("(2 commit(s))"), "{refreshed}");
+    // The local command, on the state the remote one left, says the same.
+    assert_eq!(
+        refreshed,
+        f.ok_line("--as alice pr refresh -p tools/hammer 3")
+    );
+
+    let merged = remote(&[
+        "pr",
+        "merge",
+        "-p",
+        "tools/hammer",
+        "3",
+        "--strategy",
+        "squash",
+        "--json",
+    ]);
+    let merged: Value = serde_json::from_str(&merged).expect("json");
+    let shown = f.json_line("pr show -p tools/hammer 3");
+    assert_eq!(merged["status"], "merged");
+    assert_eq!(merged["merge_commit"], shown["merge_commit"]);
+    assert_eq!(merged["closed_issues"], json!([2]));
+    assert_eq!(
+        f.json_line("issue show -p tools/hammer 2")["status"],
+        "closed"
+    );
+    // A squash is one new commit on main.
+    let log = crate::git(
+        &f.home().join("repos/tools/hammer.git"),
+        &["log", "--format=%s", "main"],
+    );
+    assert_eq!(log.lines().count(), 2, "{log}");
+
+    // close and reopen print what the local commands print.
+    crate::git(&work, &["checkout", "-q", "-b", "other", "main"]);
+    std::fs::write(work.join("c.txt"), "c\n").expect("write");
+    crate::git(&work, &["add", "-A"]);
+    crate::git(&work, &["commit", "-qm", "Other"]);
+    crate::git(&work, &["push", "-q", "origin", "other"]);
+    f.ok_line("--as alice pr new -p tools/hammer --title Other --from other");
+    let closed_far = remote(&["pr", "close", "-p", "tools/hammer", "4"]);
+    let reopened_here = f.ok_line("--as alice pr reopen -p tools/hammer 4");
+    let closed_here = f.ok_line("--as alice pr close -p tools/hammer 4");
+    let reopened_far = remote(&["pr", "reopen", "-p", "tools/hammer", "4"]);
+    assert!(
+        closed_far.starts_with("closed pull request #4: closed head "),
+        "{closed_far}"
+    );
+    assert_eq!(closed_far, closed_here);
+    assert_eq!(reopened_far, reopened_here);
+}

@@ -890,6 +890,28 @@ impl Handler<'_> {
         }
     }
 
+    /// Runs a ticket write of `project` in the server's group commit: with
+    /// the writes other requests queued meanwhile, as one batch.
+    fn queued_write(&self, project: &Project, write: crate::queue::Write) -> Result<u64, ApiError> {
+        let path = self.app.home.project_paths(&project.full_name).tickets;
+        self.app.writes.submit(&path, write, |writes| {
+            let count = writes.len();
+            let run = |repo: &std::rc::Rc<forge_git::Repo>| -> Result<Vec<Result<u64, ApiError>>, ApiError> {
+                let branch = repo.head_branch().map_err(forge_tickets::Error::from)?;
+                let tracker = Tracker::with_repo(self.store, repo.clone(), branch, project);
+                Ok(writes.into_iter().map(|w| w(&tracker)).collect())
+            };
+            match forge_git::Repo::with_staged_commits(&path, run) {
+                Ok(Ok(results)) => results,
+                Ok(Err(e)) => vec![Err(e); count],
+                Err(e) => {
+                    let e = ApiError::from(forge_tickets::Error::from(e));
+                    vec![Err(e); count]
+                }
+            }
+        })
+    }
+
     /// The issues `numbers` in Pagure's JSON shape, from the server's cache
     /// where they were rendered from the same index state and show the same
     /// full names, else rendered now (and kept).
@@ -1113,10 +1135,13 @@ impl Handler<'_> {
                     private: truthy(&f, "private"),
                     ..Default::default()
                 };
-                let issue = tracker.create_issue(&actor, new)?;
+                let number = self.queued_write(project, {
+                    let actor = actor.clone();
+                    Box::new(move |t: &Tracker<'_>| Ok(t.create_issue(&actor, new)?.number))
+                })?;
                 Ok((
                     200,
-                    json!({"issue": self.issue_json(&tracker.issue(&actor, issue.number)?), "message": "Issue created"}),
+                    json!({"issue": self.issue_json(&tracker.issue(&actor, number)?), "message": "Issue created"}),
                 ))
             }
             ("GET", ["issue", id]) => {
@@ -1140,8 +1165,16 @@ impl Handler<'_> {
                 let user = self.acting(Action::IssueComment, Some(&project.full_name))?;
                 let actor = Actor::for_user(self.store, project, &user)?;
                 let f = self.fields()?;
-                let comment = required(&f, "comment")?;
-                tracker.comment(&actor, number(id)?, comment)?;
+                let comment = required(&f, "comment")?.clone();
+                let n = number(id)?;
+                self.queued_write(project, {
+                    let actor = actor.clone();
+                    Box::new(move |t: &Tracker<'_>| {
+                        t.comment(&actor, n, &comment)
+                            .map(|_| n)
+                            .map_err(ApiError::from)
+                    })
+                })?;
                 Ok((200, json!({"message": "Comment added"})))
             }
             ("POST", ["issue", id, "status"]) => {

@@ -17,6 +17,7 @@
 mod api;
 mod cache;
 mod git;
+mod queue;
 mod server;
 
 pub use api::{ApiCall, ApiError, ERROR_CODES};

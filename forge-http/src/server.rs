@@ -62,6 +62,8 @@ pub struct App {
     workers: Arc<tokio::sync::Semaphore>,
     /// Counts and rendered issues kept between requests.
     pub(crate) caches: crate::cache::Caches,
+    /// Ticket writes waiting for their batch (group commit).
+    pub(crate) writes: crate::queue::WriteQueues,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             home,
             workers: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
             caches: Default::default(),
+            writes: Default::default(),
             config,
             hooks_exe,
         })

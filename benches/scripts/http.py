@@ -8,7 +8,8 @@ Run from the repository root (wrk from Debian's packages: apt-get install wrk):
 
 Figures:
   * `GET /api/0/big/issues?per_page=50` on a project with 10,000 issues:
-    wrk with 2 threads and 32 connections for 10 s (requests/s, p99).
+    wrk with 2 threads and 32 connections for 10 s (requests/s, p99); then
+    the same load going through every page of every status in turn.
   * `POST /api/0/big/new_issue` (form body, a token): wrk, 2 threads, 8
     connections, 10 s; each request is one commit in the tickets repository.
   * `git clone` of a 10,000-commit repository over forge's HTTP, against the
@@ -77,6 +78,20 @@ def http_api(tmp, forge, runs):
         for _ in range(runs):
             rps, p99, bad = wrk(["-t2", "-c32", "-d10s", url])
             print(f"GET issues?per_page=50, 2 threads x 32 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        # Every page of every status in turn (450 URLs): no single page
+        # answered over and over.
+        pages = os.path.join(tmp, "pages.lua")
+        with open(pages, "w") as f:
+            f.write('counter = 0\n'
+                    'request = function()\n'
+                    '  counter = counter + 1\n'
+                    '  local status = ({"Open", "Closed", "All"})[counter % 3 + 1]\n'
+                    '  local page = math.floor(counter / 3) % 150 + 1\n'
+                    '  return wrk.format(nil, "/api/0/big/issues?per_page=50&status=" .. status .. "&page=" .. page)\n'
+                    'end\n')
+        for _ in range(runs):
+            rps, p99, bad = wrk(["-t2", "-c32", "-d10s", "-s", pages, url])
+            print(f"GET issues, pages 1-150 of Open/Closed/All in turn: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
         lua = os.path.join(tmp, "post.lua")
         with open(lua, "w") as f:
             f.write('wrk.method = "POST"\n'

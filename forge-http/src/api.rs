@@ -196,15 +196,15 @@ fn tracker<'s>(store: &'s Store, app: &App, project: &Project) -> Result<Tracker
     Ok(Tracker::with_repo(store, repo, branch, project))
 }
 
-/// The number of issues a listing matches, counted once per index state.
-fn cached_count(
-    app: &App,
+/// What identifies a listing's result under the index state: project,
+/// indexed commit, filters and viewer (order, limit and offset aside).
+fn listing_key(
     project: &str,
     view: &IndexView<'_, '_>,
     viewer: &Actor,
     filter: &IssueFilter,
-) -> Result<u64, ApiError> {
-    let key = format!(
+) -> String {
+    format!(
         "{project}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
         view.commit(),
         filter.status,
@@ -216,13 +216,61 @@ fn cached_count(
         filter.since,
         viewer.username,
         viewer.role.is_some()
-    );
-    if let Some(n) = app.caches.count(&key) {
-        return Ok(n);
+    )
+}
+
+/// Pages past this offset are cut from the whole listing, read once per
+/// index state and kept: SQLite skips an offset row by row.
+const DEEP_OFFSET: usize = 500;
+
+/// One page of a listing: the numbers of its issues and how many match in
+/// all. Counts are kept per index state; deep pages come from the whole
+/// listing, kept likewise.
+fn listing_page(
+    app: &App,
+    key: &str,
+    view: &IndexView<'_, '_>,
+    filter: &IssueFilter,
+    page: impl FnOnce(u64) -> Result<(usize, usize), ApiError>,
+) -> Result<(u64, Vec<u64>), ApiError> {
+    let slice = |all: &[u64], per_page: usize, offset: usize| -> Vec<u64> {
+        if filter.ascending {
+            all.iter()
+                .rev()
+                .skip(offset)
+                .take(per_page)
+                .copied()
+                .collect()
+        } else {
+            all.iter().skip(offset).take(per_page).copied().collect()
+        }
+    };
+    if let Some(all) = app.caches.listing(key) {
+        let (per_page, offset) = page(all.len() as u64)?;
+        return Ok((all.len() as u64, slice(&all, per_page, offset)));
     }
-    let n = view.count(filter)?;
-    app.caches.put_count(key, n);
-    Ok(n)
+    let total = match app.caches.count(key) {
+        Some(n) => n,
+        None => {
+            let n = view.count(filter)?;
+            app.caches.put_count(key.to_string(), n);
+            n
+        }
+    };
+    let (per_page, offset) = page(total)?;
+    if offset < DEEP_OFFSET {
+        let mut filter = filter.clone();
+        filter.limit = per_page;
+        filter.offset = offset;
+        return Ok((total, view.numbers(&filter)?));
+    }
+    let mut whole = filter.clone();
+    whole.ascending = false;
+    whole.limit = usize::MAX >> 1;
+    whole.offset = 0;
+    let all: std::sync::Arc<[u64]> = view.numbers(&whole)?.into();
+    app.caches.put_listing(key.to_string(), all.clone());
+    Ok((all.len() as u64, slice(&all, per_page, offset)))
 }
 
 /// Answers one call: a status and a JSON body.
@@ -1053,7 +1101,7 @@ impl Handler<'_> {
                         ))
                     }
                 };
-                let mut filter = IssueFilter {
+                let filter = IssueFilter {
                     status,
                     tag: q.get("tags").cloned().filter(|t| !t.is_empty()),
                     assignee: q.get("assignee").cloned(),
@@ -1083,11 +1131,13 @@ impl Handler<'_> {
                     offset: 0,
                 };
                 let view = tracker.view(actor)?;
-                let total = cached_count(self.app, &project.full_name, &view, actor, &filter)?;
-                let (per_page, offset, pagination) = self.page(total, &self.call.path)?;
-                filter.limit = per_page;
-                filter.offset = offset;
-                let numbers = view.numbers(&filter)?;
+                let key = listing_key(&project.full_name, &view, actor, &filter);
+                let mut pagination = Value::Null;
+                let (total, numbers) = listing_page(self.app, &key, &view, &filter, |total| {
+                    let (per_page, offset, links) = self.page(total, &self.call.path)?;
+                    pagination = links;
+                    Ok((per_page, offset))
+                })?;
                 let issues = self.rendered_issues(&project.full_name, &view, &numbers)?;
                 let args = json!({"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
                                   "author": q.get("author"), "milestones": q.get("milestones"),

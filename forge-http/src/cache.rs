@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 const MAX_RENDERED_BYTES: usize = 64 << 20;
 /// Past this many counts, the cache starts over.
 const MAX_COUNTS: usize = 16_384;
+/// Past this many issue numbers in kept listings, the cache starts over.
+const MAX_LISTED_NUMBERS: usize = 4 << 20;
 
 /// One issue in Pagure's JSON shape.
 #[derive(Debug, Clone)]
@@ -38,6 +40,9 @@ struct RenderedIssues {
 pub(crate) struct Caches {
     counts: Mutex<HashMap<String, u64>>,
     issues: Mutex<RenderedIssues>,
+    /// Whole listings (issue numbers, newest first) and how many numbers
+    /// they hold in all.
+    listings: Mutex<(HashMap<String, Arc<[u64]>>, usize)>,
 }
 
 /// A poisoned lock only means a request panicked while holding it; the map
@@ -59,6 +64,25 @@ impl Caches {
             counts.clear();
         }
         counts.insert(key, n);
+    }
+
+    /// A whole listing recorded under `key` (which must name the indexed
+    /// commit): every matching number, newest first.
+    pub fn listing(&self, key: &str) -> Option<Arc<[u64]>> {
+        lock(&self.listings).0.get(key).cloned()
+    }
+
+    /// Records a whole listing.
+    pub fn put_listing(&self, key: String, numbers: Arc<[u64]>) {
+        let mut listings = lock(&self.listings);
+        if listings.1 + numbers.len() > MAX_LISTED_NUMBERS {
+            listings.0.clear();
+            listings.1 = 0;
+        }
+        listings.1 += numbers.len();
+        if let Some(old) = listings.0.insert(key, numbers) {
+            listings.1 -= old.len();
+        }
     }
 
     /// The rendered issues of `project` among `numbers` that were rendered
@@ -139,6 +163,19 @@ mod tests {
         let got = c.rendered("p", "c", &[1, 2]);
         assert!(got[0].is_none() && got[1].is_some());
         assert_eq!(lock(&c.issues).bytes, big.len());
+    }
+
+    #[test]
+    fn listings_are_kept_by_key_within_their_bound() {
+        let c = Caches::default();
+        c.put_listing("a".into(), vec![3, 2, 1].into());
+        assert_eq!(c.listing("a").as_deref(), Some(&[3u64, 2, 1][..]));
+        c.put_listing("a".into(), vec![4, 3, 2, 1].into());
+        assert_eq!(lock(&c.listings).1, 4);
+        assert!(c.listing("b").is_none());
+        c.put_listing("big".into(), vec![0; MAX_LISTED_NUMBERS].into());
+        assert!(c.listing("a").is_none(), "started over");
+        assert!(c.listing("big").is_some());
     }
 
     #[test]

@@ -1523,3 +1523,66 @@ fn the_remote_cli_edits_issues_and_drives_pull_requests() {
     assert_eq!(closed_far, closed_here);
     assert_eq!(reopened_far, reopened_here);
 }
+
+/// Deep pages come from a whole listing kept per index state: they must be
+/// the same issues the shallow way gives, in either order, and follow a write.
+#[test]
+fn deep_pages_of_the_issue_listing_are_right() {
+    let f = Forge::with_project();
+    f.push_by_hand("alice", |clone| {
+        for i in 1..=620u64 {
+            let dir = clone.join(format!("{:02}/{i}", i % 100));
+            std::fs::create_dir_all(&dir).expect("dir");
+            let doc = json!({
+                "assignee": null, "author": "alice", "blocks": [], "body": "text",
+                "close_reason": null, "closed_at": null, "closed_by": null,
+                "created_at": "2026-11-23T00:00:00Z", "custom_fields": {}, "depends": [],
+                "milestone": null, "number": i, "priority": null, "private": false, "schema": 1,
+                "status": if i % 4 == 0 { "closed" } else { "open" }, "tags": [],
+                "title": format!("Issue {i}"), "uid": format!("{i:032x}"),
+                "updated_at": "2026-11-23T00:00:00Z", "watchers": ["alice"],
+            });
+            let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+            std::fs::write(dir.join("issue.json"), text).expect("write");
+        }
+    });
+    let s = Server::start(&f);
+    let ids = |query: &str| -> (Vec<u64>, Value) {
+        let (status, page) = s.get(&format!("/api/0/tools/hammer/issues?{query}"), None);
+        assert_eq!(status, 200, "{page}");
+        let ids = page["issues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .map(|i| i["id"].as_u64().expect("id"))
+            .collect();
+        (ids, page)
+    };
+    // Newest first: page p of size 1 is issue 621 - p, deep or not.
+    for p in [1, 2, 499, 500, 501, 502, 600, 620] {
+        assert_eq!(
+            ids(&format!("status=all&per_page=1&page={p}")).0,
+            [621 - p],
+            "page {p}"
+        );
+        assert_eq!(
+            ids(&format!("status=all&per_page=1&page={p}&order=asc")).0,
+            [p],
+            "asc page {p}"
+        );
+    }
+    let (deep, page) = ids("status=all&per_page=2&page=300");
+    assert_eq!(deep, [22, 21]);
+    assert_eq!(page["total_issues"], 620);
+    assert_eq!(page["pagination"]["pages"], 310);
+    assert_eq!(ids("status=all&per_page=2&page=311").0, Vec::<u64>::new());
+    // Open ones only (three of four): the 400th open issue, newest first.
+    let open: Vec<u64> = (1..=620).rev().filter(|i| i % 4 != 0).collect();
+    assert_eq!(ids("per_page=1&page=400").0, [open[399]]);
+    assert_eq!(ids("per_page=3&page=150").0, open[447..450].to_vec());
+    // A write makes a new index state: the deep page follows it.
+    f.ok_line("--as alice issue new -p tools/hammer --title Newest --body x");
+    assert_eq!(ids("status=all&per_page=1&page=600").0, [22]);
+    assert_eq!(ids("status=all&per_page=1&page=600&order=asc").0, [600]);
+    assert_eq!(ids("status=all&per_page=1&page=1").1["total_issues"], 621);
+}

@@ -42,8 +42,11 @@ pub(crate) struct Caches {
     issues: Mutex<RenderedIssues>,
     /// Whole listings (issue numbers, newest first) and how many numbers
     /// they hold in all.
-    listings: Mutex<(HashMap<String, Arc<[u64]>>, usize)>,
+    listings: Mutex<Listings>,
 }
+
+/// Whole listings by key, and how many numbers they hold in all.
+type Listings = (HashMap<String, Arc<[u64]>>, usize);
 
 /// A poisoned lock only means a request panicked while holding it; the map
 /// itself is still whole (entries are inserted in one step).

@@ -12,6 +12,7 @@ Figures:
     the same load going through every page of every status in turn.
   * `POST /api/0/big/new_issue` (form body, a token): wrk, 2 threads, 8
     connections, 10 s; each request is one commit in the tickets repository.
+  * Both at once: the listing on 30 connections while 2 others post.
   * `git clone` of a 10,000-commit repository over forge's HTTP, against the
     same clone from `git http-backend` behind Python's minimal CGI server
     (http.server's CGIHTTPRequestHandler), alternately.
@@ -102,6 +103,17 @@ def http_api(tmp, forge, runs):
         for _ in range(runs):
             rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, post])
             print(f"POST new_issue, 2 threads x 8 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        # Reads while writes keep changing the index state (every write
+        # makes the kept counts, listings and rendered issues of the project
+        # stale): one wrk posting on 2 connections, another listing on 30.
+        for _ in range(runs):
+            writer = subprocess.Popen(["wrk", "--latency", "-t1", "-c2", "-d10s", "-s", lua, post],
+                                      stdout=subprocess.PIPE)
+            rps, p99, bad = wrk(["-t1", "-c30", "-d10s", url])
+            out = writer.communicate()[0].decode()
+            posts = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+            print(f"GET issues?per_page=50 on 30 connections while 2 others post: {rps:,.0f} requests/s, "
+                  f"p99 {p99:.1f} ms, non-2xx {bad}; posts {posts:,.0f}/s")
     finally:
         server.terminate()
         server.wait()

@@ -117,6 +117,35 @@ def http_api(tmp, forge, runs):
     finally:
         server.terminate()
         server.wait()
+    pagure_write(tmp, os.path.join(home, "tickets", "big.git"), runs)
+
+
+def pagure_write(tmp, tickets, runs):
+    """The git work Pagure does for one new issue, on the same repository.
+
+    Pagure's `pagure.lib.git._update_git` (run by a Celery worker for each
+    issue or comment written) clones the ticket repository into a temporary
+    folder, writes the issue's JSON file there, commits, and pushes back.
+    The same steps with the git binary, timed, n=`runs` (its Flask and
+    SQLAlchemy work comes on top).
+    """
+    import shutil
+    from timing import summary, timed
+    # A plain bare copy: forge's hooks on the original would judge the pushes.
+    bare = os.path.join(tmp, "pagure-tickets.git")
+    run(["git", "clone", "-q", "--bare", tickets, bare])
+    tickets = bare
+    samples = []
+    for n in range(max(runs, 3)):
+        clone = os.path.join(tmp, f"pagure-clone-{n}")
+        env = dict(os.environ, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@example.org",
+                   GIT_COMMITTER_NAME="a", GIT_COMMITTER_EMAIL="a@example.org")
+        script = (f"git clone -q --branch main '{tickets}' '{clone}' && cd '{clone}' && "
+                  f"echo '{{\"title\": \"issue {n}\"}}' > new-issue-{n} && git add -A && "
+                  f"git commit -qm 'new issue' && git push -q origin HEAD:refs/heads/pagure-{n}")
+        samples.append(timed(["sh", "-c", script], env=env))
+        shutil.rmtree(clone, ignore_errors=True)
+    print(f"Pagure's git work for one issue write (clone, write, commit, push) on the 10,000-issue repository: {summary(samples)}")
 
 
 CGI_SERVER = """

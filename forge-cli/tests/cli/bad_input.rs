@@ -64,6 +64,21 @@ fn duplicates_and_invalid_names_are_refused() {
         Some(1),
         "nothing half-created"
     );
+    // A display name: no control characters, an existing user.
+    let err = f.fails(&["user", "edit", "alice", "--full-name", "Al\u{7}ice"]);
+    assert!(one_line(&err).contains("full name of `alice`"), "{err}");
+    let err = f.fails(&["user", "edit", "nobody", "--full-name", "No One"]);
+    assert!(one_line(&err).contains("nobody"), "{err}");
+    let alice = f.json_line("user list")[0].clone();
+    assert_eq!(
+        alice["full_name"], "Alice",
+        "unchanged by the refused edits"
+    );
+    assert_eq!(
+        f.ok(&["user", "edit", "alice", "--full-name", "Alice L."]),
+        "user alice is now named \"Alice L.\"\n"
+    );
+    assert_eq!(f.json_line("user list")[0]["full_name"], "Alice L.");
 }
 
 #[test]

@@ -523,22 +523,8 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             &client.get(&format!("{project}/pull-request/{id}"), &[])?,
         ))
     };
-    let done = |d: &forge_tickets::PullDetails, verb: &str| -> Result<()> {
-        if ctx.json {
-            return output::json(d);
-        }
-        let status = match d.merge_status {
-            Some(s) => format!("; merge status {s}"),
-            None => String::new(),
-        };
-        say!(
-            "{verb} pull request #{}: {} head {}{status}",
-            d.id,
-            d.status,
-            short(&d.head)
-        );
-        Ok(())
-    };
+    let done =
+        |d: &forge_tickets::PullDetails, verb: &str| crate::commands::pr::print_done(d, verb, ctx);
     match cmd {
         PrCommand::List {
             project,

@@ -140,6 +140,52 @@ type Nested<'a> = BTreeMap<&'a str, Vec<(&'a str, Option<&'a [u8]>)>>;
 /// Seconds without a write after which the background pack may run.
 const IDLE_SECONDS: u64 = 5;
 
+/// Whether a background job holds `lock`; one older than `stale_seconds`
+/// died, and its lock is removed.
+fn maintenance_running(lock: &Path, stale_seconds: u64) -> bool {
+    if let Ok(meta) = std::fs::metadata(lock) {
+        let age = meta.modified().ok().and_then(|t| t.elapsed().ok());
+        if age.is_none_or(|age| age.as_secs() <= stale_seconds) {
+            return true;
+        }
+        let _ = std::fs::remove_file(lock);
+    }
+    false
+}
+
+/// Runs the shell `script` (`args` as `$1`...) in the background, holding
+/// `lock`, which the script removes when done. Nothing runs when another
+/// job took the lock first.
+fn spawn_maintenance(lock: &Path, script: &str, args: &[&std::ffi::OsStr]) {
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(lock)
+        .is_err()
+    {
+        return;
+    }
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("forge-maintenance")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        // Reap it from a thread so a long-running process leaves no zombie;
+        // a short-lived one exits first and the waiter is re-parented.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+}
+
 /// Packs past which the background maintenance runs `git gc --auto` (git's
 /// default `gc.autoPackLimit`).
 const AUTO_PACK_LIMIT: usize = 50;
@@ -511,41 +557,16 @@ impl Repo {
             return;
         }
         let lock = git_dir.join("forge-repack.lock");
-        if let Ok(meta) = std::fs::metadata(&lock) {
-            let age = meta.modified().ok().and_then(|t| t.elapsed().ok());
-            if age.is_none_or(|age| age.as_secs() <= 600) {
-                return; // one is running
-            }
-            let _ = std::fs::remove_file(&lock);
-        }
-        if std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-            .is_err()
-        {
+        if maintenance_running(&lock, 600) {
             return;
         }
         // No delta search, no compression, no bitmaps: this runs often, on
         // small packs; `git gc` does the thorough job later.
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#"git --git-dir="$1" -c pack.compression=0 -c pack.writeReverseIndex=false repack -d -q --geometric=2 --window=0 --no-write-bitmap-index; rm -f "$2""#)
-            .arg("forge-repack")
-            .arg(git_dir)
-            .arg(&lock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        match child {
-            Ok(mut child) => {
-                std::thread::spawn(move || child.wait());
-            }
-            Err(_) => {
-                let _ = std::fs::remove_file(&lock);
-            }
-        }
+        spawn_maintenance(
+            &lock,
+            r#"git --git-dir="$1" -c pack.compression=0 -c pack.writeReverseIndex=false repack -d -q --geometric=2 --window=0 --no-write-bitmap-index; rm -f "$2""#,
+            &[git_dir.as_os_str(), lock.as_os_str()],
+        );
     }
 
     /// The objects a commit may have added over its parent: itself, its
@@ -758,12 +779,8 @@ impl Repo {
         // A waiter is already there (checked before the costlier count below);
         // one whose lock is over an hour old died and is replaced.
         let lock = git_dir.join("forge-maintenance.lock");
-        if let Ok(meta) = std::fs::metadata(&lock) {
-            let age = meta.modified().ok().and_then(|t| t.elapsed().ok());
-            if age.is_none_or(|age| age.as_secs() <= 3600) {
-                return;
-            }
-            let _ = std::fs::remove_file(&lock);
+        if maintenance_running(&lock, 3600) {
+            return;
         }
         // Like git itself: estimate the loose count from one of the 256 fan-out folders.
         let loose = std::fs::read_dir(git_dir.join("objects").join("17"))
@@ -783,14 +800,6 @@ impl Repo {
                 return;
             }
         }
-        if std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-            .is_err()
-        {
-            return; // a waiter is already there
-        }
         let script = r#"
             i=0
             while [ "$i" -lt 600 ]; do
@@ -802,29 +811,17 @@ impl Repo {
             git --git-dir="$1" -c gc.auto="$5" -c gc.autoDetach=false gc --auto --quiet
             rm -f "$3"
         "#;
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("forge-maintenance")
-            .arg(git_dir)
-            .arg(&marker)
-            .arg(&lock)
-            .arg(IDLE_SECONDS.to_string())
-            .arg(AUTO_PACK_LOOSE_OBJECTS.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        match child {
-            // Reap it from a thread so a long-running process leaves no zombie;
-            // a short-lived one exits first and the waiter is re-parented.
-            Ok(mut child) => {
-                std::thread::spawn(move || child.wait());
-            }
-            Err(_) => {
-                let _ = std::fs::remove_file(&lock);
-            }
-        }
+        spawn_maintenance(
+            &lock,
+            script,
+            &[
+                git_dir.as_os_str(),
+                marker.as_os_str(),
+                lock.as_os_str(),
+                IDLE_SECONDS.to_string().as_ref(),
+                AUTO_PACK_LOOSE_OBJECTS.to_string().as_ref(),
+            ],
+        );
     }
 
     /// Whether a background pack is waiting or running.
@@ -1201,6 +1198,18 @@ mod tests {
         Identity::new("alice", "alice@example.org")
     }
 
+    fn assert_fsck(path: &Path) {
+        let fsck = Command::new("git")
+            .args(["--git-dir", &path.to_string_lossy(), "fsck", "--strict"])
+            .output()
+            .expect("git runs");
+        assert!(
+            fsck.status.success(),
+            "{}",
+            String::from_utf8_lossy(&fsck.stderr)
+        );
+    }
+
     fn loose_and_packs(dir: &Path) -> (usize, usize) {
         let objects = dir.join("objects");
         let mut loose = 0;
@@ -1255,15 +1264,7 @@ mod tests {
         let after = loose_and_packs(&path);
         assert_eq!(after.0, before.0, "no loose object written");
         assert_eq!(after.1, before.1 + 1, "one pack");
-        let fsck = Command::new("git")
-            .args(["--git-dir", &path.to_string_lossy(), "fsck", "--strict"])
-            .output()
-            .expect("git runs");
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
+        assert_fsck(&path);
         Ok(())
     }
 
@@ -1305,15 +1306,7 @@ mod tests {
             );
         }
         assert_eq!(fresh.log_range(first, tip, 100)?.len(), 30);
-        let fsck = Command::new("git")
-            .args(["--git-dir", &path.to_string_lossy(), "fsck", "--strict"])
-            .output()
-            .expect("git runs");
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
+        assert_fsck(&path);
         assert!(loose <= 4, "the first commit's objects only: {loose}");
         Ok(())
     }

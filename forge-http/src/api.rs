@@ -1291,17 +1291,7 @@ impl Handler<'_> {
             ("POST", ["issue", id]) => {
                 let f = self.fields()?;
                 let n = number(id)?;
-                let list = |key: &str| -> Vec<String> {
-                    f.get(key)
-                        .map(|v| {
-                            v.split(',')
-                                .map(str::trim)
-                                .filter(|t| !t.is_empty())
-                                .map(String::from)
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
+                let list = |key: &str| comma_list(&f, key);
                 let issues = |key: &str| -> Result<Vec<u64>, ApiError> {
                     list(key)
                         .iter()
@@ -1316,17 +1306,7 @@ impl Handler<'_> {
                     f.get(key)
                         .map(|v| Some(v.clone()).filter(|v| !v.is_empty()))
                 };
-                let flag = |key: &str| -> Result<Option<bool>, ApiError> {
-                    match f.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
-                        None => Ok(None),
-                        Some("true" | "1" | "on") => Ok(Some(true)),
-                        Some("false" | "0" | "off") => Ok(Some(false)),
-                        Some(other) => Err(ApiError::field(
-                            key,
-                            format!("`{other}` is not true or false"),
-                        )),
-                    }
-                };
+                let flag = |key: &str| true_or_false(&f, key);
                 let edit = IssueEdit {
                     title: f.get("title").cloned(),
                     body: f.get("issue_content").cloned(),
@@ -1524,28 +1504,8 @@ impl Handler<'_> {
             ("POST", ["pull-request", id]) => {
                 let n = pr_number(id)?;
                 let f = self.fields()?;
-                let list = |key: &str| -> Vec<String> {
-                    f.get(key)
-                        .map(|v| {
-                            v.split(',')
-                                .map(str::trim)
-                                .filter(|t| !t.is_empty())
-                                .map(String::from)
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                let watch = match f.get("watch").map(|v| v.to_ascii_lowercase()).as_deref() {
-                    None => None,
-                    Some("true" | "1" | "on") => Some(true),
-                    Some("false" | "0" | "off") => Some(false),
-                    Some(other) => {
-                        return Err(ApiError::field(
-                            "watch",
-                            format!("`{other}` is not true or false"),
-                        ))
-                    }
-                };
+                let list = |key: &str| comma_list(&f, key);
+                let watch = true_or_false(&f, "watch")?;
                 let edit = PullEdit {
                     title: f.get("title").cloned(),
                     body: f.get("initial_comment").cloned(),
@@ -1877,6 +1837,32 @@ fn required<'f>(f: &'f HashMap<String, String>, key: &str) -> Result<&'f String,
     f.get(key)
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| ApiError::field(key, "This field is required."))
+}
+
+/// A posted comma-separated list, blanks dropped.
+fn comma_list(f: &HashMap<String, String>, key: &str) -> Vec<String> {
+    f.get(key)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A posted yes/no field: `None` when absent, an error when it is neither.
+fn true_or_false(f: &HashMap<String, String>, key: &str) -> Result<Option<bool>, ApiError> {
+    match f.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(None),
+        Some("true" | "1" | "on") => Ok(Some(true)),
+        Some("false" | "0" | "off") => Ok(Some(false)),
+        Some(other) => Err(ApiError::field(
+            key,
+            format!("`{other}` is not true or false"),
+        )),
+    }
 }
 
 /// A posted flag: `true`, `1` or `on`.

@@ -347,21 +347,26 @@ fn done(
     id: u64,
     verb: &str,
 ) -> Result<()> {
-    let details = prs.show(actor, id)?;
+    print_done(&prs.show(actor, id)?, verb, ctx)
+}
+
+/// What a command that changed a pull request prints: the request (with
+/// --json), else one line with its status, head and merge status.
+pub(crate) fn print_done(details: &PullDetails, verb: &str, ctx: &Ctx) -> Result<()> {
     if ctx.json {
-        output::json(&details)
-    } else {
-        let status = match details.merge_status {
-            Some(s) => format!("; merge status {s}"),
-            None => String::new(),
-        };
-        say!(
-            "{verb} pull request #{id}: {} head {}{status}",
-            details.status,
-            short(&details.head)
-        );
-        Ok(())
+        return output::json(details);
     }
+    let status = match details.merge_status {
+        Some(s) => format!("; merge status {s}"),
+        None => String::new(),
+    };
+    say!(
+        "{verb} pull request #{}: {} head {}{status}",
+        details.id,
+        details.status,
+        short(&details.head)
+    );
+    Ok(())
 }
 
 /// Prints a listing of pull requests (a table, or JSON with --json).

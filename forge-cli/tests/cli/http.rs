@@ -1586,3 +1586,120 @@ fn deep_pages_of_the_issue_listing_are_right() {
     assert_eq!(ids("status=all&per_page=1&page=600&order=asc").0, [600]);
     assert_eq!(ids("status=all&per_page=1&page=1").1["total_issues"], 621);
 }
+
+/// The endpoints forge adds beside Pagure's refuse bad calls like the others:
+/// no token 401, a missing ACL 403, bad fields 400 naming the field, unknown
+/// numbers 404 — and a refused call changes nothing.
+#[test]
+fn the_edit_diff_vote_and_refresh_endpoints_refuse_bad_calls() {
+    let f = Forge::with_project();
+    f.member("bob", "ticket");
+    f.ok_line("--as alice issue new -p tools/hammer --title Loose --body wobbly");
+    let update_only = token(&f, "alice", &["--acl", "issue_update"]);
+    let pr_comment = token(&f, "bob", &["--acl", "pull_request_comment"]);
+    let s = Server::start(&f);
+    let code = |(status, body): (u16, Value)| {
+        (
+            status,
+            body["error_code"].as_str().unwrap_or("").to_string(),
+        )
+    };
+
+    assert_eq!(
+        code(s.form("/api/0/tools/hammer/issue/1", None, "title=New")),
+        (401, "EINVALIDTOK".into())
+    );
+    assert_eq!(
+        code(s.form(
+            "/api/0/tools/hammer/issue/1",
+            Some(&update_only),
+            "assignee=bob"
+        )),
+        (403, "ENOTHIGHENOUGH".into()),
+        "assigning needs issue_assign"
+    );
+    let (status, body) = s.form(
+        "/api/0/tools/hammer/issue/1",
+        Some(&update_only),
+        "private=maybe",
+    );
+    assert_eq!(status, 400);
+    assert!(body["errors"]["private"].is_array(), "{body}");
+    let (status, body) = s.form(
+        "/api/0/tools/hammer/issue/1",
+        Some(&update_only),
+        "depends=two",
+    );
+    assert_eq!(status, 400);
+    assert!(body["errors"]["depends"].is_array(), "{body}");
+    assert_eq!(
+        code(s.form("/api/0/tools/hammer/issue/1", Some(&update_only), "")).0,
+        400
+    );
+    assert_eq!(
+        code(s.form(
+            "/api/0/tools/hammer/issue/77",
+            Some(&update_only),
+            "title=x"
+        )),
+        (404, "ENOISSUE".into())
+    );
+    assert_eq!(
+        f.json_line("issue show -p tools/hammer 1")["title"],
+        "Loose",
+        "unchanged"
+    );
+    let (status, body) = s.form(
+        "/api/0/tools/hammer/issue/1",
+        Some(&update_only),
+        "title=Tight&add_tag=ui",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["issue"]["tags"], json!(["ui"]));
+
+    assert_eq!(
+        code(s.get("/api/0/tools/hammer/pull-request/9/diff", None)),
+        (404, "ENOREQ".into())
+    );
+    assert_eq!(
+        code(s.form(
+            "/api/0/tools/hammer/pull-request/9/vote",
+            Some(&pr_comment),
+            "vote=up"
+        )),
+        (404, "ENOREQ".into())
+    );
+    let (status, body) = s.form(
+        "/api/0/tools/hammer/pull-request/9/vote",
+        Some(&pr_comment),
+        "vote=sideways",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errors"]["vote"].is_array(), "{body}");
+    assert_eq!(
+        code(s.form(
+            "/api/0/tools/hammer/pull-request/9/refresh",
+            Some(&pr_comment),
+            ""
+        )),
+        (403, "ENOTHIGHENOUGH".into()),
+        "refreshing needs pull_request_create"
+    );
+    assert_eq!(
+        code(s.form(
+            "/api/0/tools/hammer/pull-request/9",
+            Some(&pr_comment),
+            "title=x"
+        )),
+        (403, "ENOTHIGHENOUGH".into())
+    );
+    let (status, body) = s.form(
+        "/api/0/tools/hammer/pull-request/9/merge",
+        Some(&pr_comment),
+        "strategy=octopus",
+    );
+    assert_eq!(
+        status, 403,
+        "merging needs pull_request_merge first: {body}"
+    );
+}

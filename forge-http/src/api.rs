@@ -942,19 +942,26 @@ impl Handler<'_> {
     /// the writes other requests queued meanwhile, as one batch.
     fn queued_write(&self, project: &Project, write: crate::queue::Write) -> Result<u64, ApiError> {
         let path = self.app.home.project_paths(&project.full_name).tickets;
-        self.app.writes.submit(&path, write, |writes| {
+        self.app.writes.submit(&path, write, |mut writes| {
             let count = writes.len();
-            let run = |repo: &std::rc::Rc<forge_git::Repo>| -> Result<Vec<Result<u64, ApiError>>, ApiError> {
-                let branch = repo.head_branch().map_err(forge_tickets::Error::from)?;
-                let tracker = Tracker::with_repo(self.store, repo.clone(), branch, project);
-                Ok(writes.into_iter().map(|w| w(&tracker)).collect())
-            };
-            match forge_git::Repo::with_staged_commits(&path, run) {
-                Ok(Ok(results)) => results,
-                Ok(Err(e)) => vec![Err(e); count],
-                Err(e) => {
-                    let e = ApiError::from(forge_tickets::Error::from(e));
-                    vec![Err(e); count]
+            // A branch moved by another process (a push, the CLI) during the
+            // batch lands nothing of it: the batch runs again on the new tip.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let run = |repo: &std::rc::Rc<forge_git::Repo>| -> Result<Vec<Result<u64, ApiError>>, ApiError> {
+                    let branch = repo.head_branch().map_err(forge_tickets::Error::from)?;
+                    let tracker = Tracker::with_repo(self.store, repo.clone(), branch, project);
+                    Ok(writes.iter_mut().map(|w| w(&tracker)).collect())
+                };
+                match forge_git::Repo::with_staged_commits(&path, run) {
+                    Ok(Ok(results)) => return results,
+                    Ok(Err(e)) => return vec![Err(e); count],
+                    Err(forge_git::Error::Contended { .. }) if attempts < 8 => continue,
+                    Err(e) => {
+                        let e = ApiError::from(forge_tickets::Error::from(e));
+                        return vec![Err(e); count];
+                    }
                 }
             }
         })
@@ -1187,7 +1194,7 @@ impl Handler<'_> {
                 };
                 let number = self.queued_write(project, {
                     let actor = actor.clone();
-                    Box::new(move |t: &Tracker<'_>| Ok(t.create_issue(&actor, new)?.number))
+                    Box::new(move |t: &Tracker<'_>| Ok(t.create_issue(&actor, new.clone())?.number))
                 })?;
                 Ok((
                     200,

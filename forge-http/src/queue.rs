@@ -17,9 +17,9 @@ use forge_tickets::Tracker;
 
 use crate::api::ApiError;
 
-/// One write: runs on the leader's thread with the batch's tracker; gives
-/// the number it made or touched.
-pub(crate) type Write = Box<dyn FnOnce(&Tracker<'_>) -> Result<u64, ApiError> + Send>;
+/// One write: runs on the leader's thread with the batch's tracker (again
+/// if the batch has to be redone); gives the number it made or touched.
+pub(crate) type Write = Box<dyn FnMut(&Tracker<'_>) -> Result<u64, ApiError> + Send>;
 
 enum Reply {
     Done(Result<u64, ApiError>),

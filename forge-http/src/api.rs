@@ -949,13 +949,33 @@ impl Handler<'_> {
             let mut attempts = 0;
             loop {
                 attempts += 1;
+                // The batch's index updates stay in one transaction until
+                // its commits are on the branch: no other connection sees
+                // the index ahead of git (and a failed batch leaves none).
+                let mut index = None;
                 let run = |repo: &std::rc::Rc<forge_git::Repo>| -> Result<Vec<Result<u64, ApiError>>, ApiError> {
+                    index = Some(forge_tickets::IndexTx::begin(self.store.conn())?);
                     let branch = repo.head_branch().map_err(forge_tickets::Error::from)?;
                     let tracker = Tracker::with_repo(self.store, repo.clone(), branch, project);
                     Ok(writes.iter_mut().map(|w| w(&tracker)).collect())
                 };
-                match forge_git::Repo::with_staged_commits(&path, run) {
-                    Ok(Ok(results)) => return results,
+                let landed = forge_git::Repo::with_staged_commits(&path, run);
+                let committed = match (&landed, index) {
+                    (Ok(Ok(_)), Some(tx)) => tx.commit().map_err(ApiError::from),
+                    _ => Ok(()), // dropped: rolled back
+                };
+                match landed {
+                    Ok(Ok(results)) => {
+                        return match committed {
+                            Ok(()) => results,
+                            // On the branch but not indexed: the next read
+                            // syncs it; the writes themselves landed.
+                            Err(e) => {
+                                tracing::warn!(error = %e.message, "indexing a batch of writes");
+                                results
+                            }
+                        };
+                    }
                     Ok(Err(e)) => return vec![Err(e); count],
                     Err(forge_git::Error::Contended { .. }) if attempts < 8 => continue,
                     Err(e) => {

@@ -37,7 +37,9 @@ mod pulls;
 pub mod request;
 mod sync;
 mod tracker;
+mod tx;
 pub mod view;
+pub use tx::IndexTx;
 
 pub use error::Error;
 pub use index::IssueFilter;

@@ -18,7 +18,7 @@ use forge_core::project::Project;
 use forge_core::role::{can_read, Action};
 use forge_core::{time, ForgeHome, Store};
 use forge_git::{Change, CommitId, FileDiff, Identity, MergeStatus, MergeStrategy, Repo};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -1465,11 +1465,8 @@ impl<'s> PullRequests<'s> {
 
 /// Syncing the request index with the requests repository.
 impl PullRequests<'_> {
-    fn begin(&self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(rusqlite::Transaction::new_unchecked(
-            self.store.conn(),
-            TransactionBehavior::Immediate,
-        )?)
+    fn begin(&self) -> Result<crate::tx::IndexTx<'_>> {
+        crate::tx::IndexTx::begin(self.store.conn())
     }
 
     /// Brings the index up to date with the requests branch, reading only

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use forge_core::event::{self, NewEvent};
 use forge_git::{Change, CommitId};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::doc::{self, CommentDoc, DocPath, IssueDoc, Status};
@@ -284,11 +284,8 @@ fn commit_text(c: Option<CommitId>) -> String {
 }
 
 impl Tracker<'_> {
-    fn begin(&self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(rusqlite::Transaction::new_unchecked(
-            self.store.conn(),
-            TransactionBehavior::Immediate,
-        )?)
+    fn begin(&self) -> Result<crate::tx::IndexTx<'_>> {
+        crate::tx::IndexTx::begin(self.store.conn())
     }
 
     fn applier<'a>(&'a self, conn: &'a Connection, emit: bool) -> Applier<'a> {

@@ -1264,6 +1264,11 @@ fn concurrent_issue_creation_loses_nothing() {
                 "--body",
                 "x",
             ]);
+            // Reading meanwhile never finds the index ahead of git (the
+            // server indexes a batch only once it is on the branch).
+            let listed = f.run(&["issue", "list", "-p", "tools/hammer", "--limit", "1"]);
+            let warnings = String::from_utf8_lossy(&listed.stderr).to_string();
+            assert!(listed.status.success() && warnings.is_empty(), "{warnings}");
             made["id"].as_u64().expect("id")
         })
         .collect();

@@ -987,6 +987,24 @@ impl Handler<'_> {
         })
     }
 
+    /// An issue edit through the group commit.
+    fn queued_edit(
+        &self,
+        project: &Project,
+        actor: &Actor,
+        n: u64,
+        edit: IssueEdit,
+    ) -> Result<u64, ApiError> {
+        let actor = actor.clone();
+        self.queued_write(
+            project,
+            Box::new(move |t: &Tracker<'_>| {
+                t.edit(&actor, n, edit.clone())?;
+                Ok(n)
+            }),
+        )
+    }
+
     /// The issues `numbers` in Pagure's JSON shape, from the server's cache
     /// where they were rendered from the same index state and show the same
     /// full names, else rendered now (and kept).
@@ -1265,10 +1283,23 @@ impl Handler<'_> {
                             .get("close_status")
                             .map(String::as_str)
                             .filter(|r| !r.is_empty());
-                        tracker.close(&actor, n, reason)?;
+                        let reason = reason.map(String::from);
+                        self.queued_write(project, {
+                            let actor = actor.clone();
+                            Box::new(move |t: &Tracker<'_>| {
+                                t.close(&actor, n, reason.as_deref())?;
+                                Ok(n)
+                            })
+                        })?;
                     }
                     Some("open") => {
-                        tracker.reopen(&actor, n)?;
+                        self.queued_write(project, {
+                            let actor = actor.clone();
+                            Box::new(move |t: &Tracker<'_>| {
+                                t.reopen(&actor, n)?;
+                                Ok(n)
+                            })
+                        })?;
                     }
                     _ => return Err(ApiError::field("status", "Open or Closed")),
                 }
@@ -1309,7 +1340,7 @@ impl Handler<'_> {
                         ..Default::default()
                     },
                 };
-                tracker.edit(&actor, n, edit)?;
+                self.queued_edit(project, &actor, n, edit)?;
                 Ok((
                     200,
                     json!({"message": format!("Successfully edited issue #{n}")}),
@@ -1384,7 +1415,7 @@ impl Handler<'_> {
                     user = self.acting(action, Some(&project.full_name))?;
                 }
                 let actor = Actor::for_user(self.store, project, &user)?;
-                tracker.edit(&actor, n, edit)?;
+                self.queued_edit(project, &actor, n, edit)?;
                 Ok((
                     200,
                     json!({"issue": self.issue_json(&tracker.issue(&actor, n)?), "message": "Issue edited"}),
@@ -1396,7 +1427,8 @@ impl Handler<'_> {
                 let f = self.fields()?;
                 let n = number(id)?;
                 let value = f.get("value").cloned().unwrap_or_default();
-                tracker.edit(
+                self.queued_edit(
+                    project,
                     &actor,
                     n,
                     IssueEdit {

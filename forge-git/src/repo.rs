@@ -1285,13 +1285,32 @@ mod tests {
                 })
             })??;
         }
-        // The background repack (one at a time) may still run: wait for it.
-        for _ in 0..200 {
-            if !path.join("forge-repack.lock").exists() {
+        // The background repack runs one at a time; batches written while
+        // it ran wait for the next one, which the next batch starts. Wait
+        // for each, and write one more batch while packs are still many.
+        let wait = || {
+            for _ in 0..400 {
+                if !path.join("forge-repack.lock").exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        };
+        for extra in 0..5 {
+            wait();
+            if loose_and_packs(&path).1 <= SMALL_PACKS + 1 {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            Repo::with_staged_commits(&path, |staged| {
+                staged.commit_with("main", &who(), &format!("extra {extra}"), |_| {
+                    Ok(vec![Change::put(
+                        format!("extra/{extra}.json"),
+                        b"x".to_vec(),
+                    )])
+                })
+            })??;
         }
+        wait();
         let (loose, packs) = loose_and_packs(&path);
         assert!(
             packs <= SMALL_PACKS + 1,
@@ -1305,7 +1324,15 @@ mod tests {
                 Some(n.to_string().into_bytes())
             );
         }
-        assert_eq!(fresh.log_range(first, tip, 100)?.len(), 30);
+        let batches = fresh.log_range(first, tip, 100)?;
+        assert_eq!(
+            batches
+                .iter()
+                .filter(|c| c.title.starts_with("batch "))
+                .count(),
+            30,
+            "one commit per write"
+        );
         assert_fsck(&path);
         assert!(loose <= 4, "the first commit's objects only: {loose}");
         Ok(())

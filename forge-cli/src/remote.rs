@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::cli::{IssueCommand, StatusArg};
 use crate::commands::issue::{print_issue, print_list};
-use crate::commands::pr::short;
 use crate::context::{Ctx, Remote};
 use crate::output;
 
@@ -630,20 +629,7 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
         PrCommand::Refresh { project, id } => {
             let project = project_of(project.project)?;
             let d = pull(&client.post(&format!("{project}/pull-request/{id}/refresh"), &[])?);
-            if ctx.json {
-                return output::json(&d);
-            }
-            let status = match (d.status, d.merge_status) {
-                ("open", Some(s)) => format!("; merge status {s}"),
-                _ => String::new(),
-            };
-            say!(
-                "refreshed pull request #{id}: {} head {} ({} commit(s)){status}",
-                d.status,
-                short(&d.head),
-                d.commits.len()
-            );
-            Ok(())
+            crate::commands::pr::print_refreshed(&d, ctx)
         }
         PrCommand::Merge {
             project,
@@ -663,27 +649,16 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 &[("strategy", strategy.to_string())],
             )?;
             let details = show(&project, id)?;
-            let merge_commit = details.merge_commit.clone().unwrap_or_default();
             let closed: Vec<u64> =
                 serde_json::from_value(answer["closed_issues"].clone()).unwrap_or_default();
-            if ctx.json {
-                return output::json(&serde_json::json!({
-                    "id": id,
-                    "status": details.status,
-                    "merge_commit": merge_commit,
-                    "target": details.target,
-                    "closed_issues": closed,
-                }));
-            }
-            say!(
-                "merged pull request #{id} into {} ({})",
-                details.target,
-                short(&merge_commit)
-            );
-            for n in closed {
-                say!("closed issue #{n}");
-            }
-            Ok(())
+            crate::commands::pr::print_merged(
+                id,
+                details.status,
+                details.merge_commit.as_deref().unwrap_or_default(),
+                &details.target,
+                &closed,
+                ctx,
+            )
         }
         PrCommand::New {
             project,
@@ -712,19 +687,7 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 }
             }
             let d = pull(&client.post(&format!("{project}/pull-request/new"), &form)?);
-            if ctx.json {
-                return output::json(&d);
-            }
-            say!(
-                "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
-                d.id,
-                d.title,
-                d.commits.len(),
-                d.source.repo,
-                d.source.branch,
-                d.target
-            );
-            Ok(())
+            crate::commands::pr::print_opened(&d, ctx)
         }
         PrCommand::Diff { project, id } => {
             let project = project_of(project.project)?;
@@ -760,12 +723,10 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             url,
         } => {
             let project = project_of(project.project)?;
-            if forge_tickets::request::FlagStatus::parse(&status).is_none() {
-                bail!("invalid flag status `{status}`: expected success, failure, error, pending or canceled");
-            }
+            let status = crate::commands::pr::flag_status(&status)?.as_str();
             let mut form = vec![
                 ("username", name.clone()),
-                ("status", status.clone()),
+                ("status", status.to_string()),
                 ("comment", comment),
             ];
             if let Some(p) = percent {
@@ -775,15 +736,7 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 form.push(("url", u));
             }
             client.post(&format!("{project}/pull-request/{id}/flag"), &form)?;
-            let d = show(&project, id)?;
-            if ctx.json {
-                return output::json(&d.flags);
-            }
-            say!(
-                "flag {name} is {status} on pull request #{id} ({})",
-                short(&d.head)
-            );
-            Ok(())
+            crate::commands::pr::print_flagged(&show(&project, id)?, &name, status, ctx)
         }
         PrCommand::Vote { project, id, vote } => {
             let project = project_of(project.project)?;
@@ -793,13 +746,7 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 &[("vote", if up { "up" } else { "down" }.to_string())],
             )?;
             let score = answer["score"].as_i64().unwrap_or_default();
-            if ctx.json {
-                return output::json(
-                    &serde_json::json!({"id": id, "score": score, "votes": answer["votes"]}),
-                );
-            }
-            say!("voted on pull request #{id}; score {score:+}");
-            Ok(())
+            crate::commands::pr::print_voted(id, score, &answer["votes"], ctx)
         }
         PrCommand::Edit {
             project,

@@ -12,7 +12,7 @@ use crate::commands::repo::{diff_json, print_diff, PATCH_LIMIT};
 use crate::context::Ctx;
 use crate::output;
 
-pub(crate) fn short(id: &str) -> &str {
+fn short(id: &str) -> &str {
     &id[..10.min(id.len())]
 }
 
@@ -107,20 +107,7 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
                 assignee,
             };
             let pull = prs.create(&actor, new)?;
-            if ctx.json {
-                output::json(&prs.show(&actor, pull.number)?)
-            } else {
-                say!(
-                    "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
-                    pull.number,
-                    pull.title,
-                    pull.commits.len(),
-                    pull.source.repo,
-                    pull.source.branch,
-                    pull.target
-                );
-                Ok(())
-            }
+            print_opened(&prs.show(&actor, pull.number)?, ctx)
         }),
         PrCommand::List {
             project,
@@ -204,11 +191,7 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
             comment,
             url,
         } => ctx.with_pulls(project.project.as_deref(), |prs, actor| {
-            let status = FlagStatus::parse(&status).ok_or_else(|| {
-                anyhow!(
-                    "invalid flag status `{status}`: expected success, failure, error, pending or canceled"
-                )
-            })?;
+            let status = flag_status(&status)?;
             let flag = NewFlag {
                 name: name.clone(),
                 status,
@@ -216,28 +199,14 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
                 comment,
                 url,
             };
-            let pull = prs.flag(&actor, id, flag)?;
-            if ctx.json {
-                output::json(&prs.show(&actor, pull.number)?.flags)
-            } else {
-                say!(
-                    "flag {name} is {} on pull request #{id} ({})",
-                    status.as_str(),
-                    short(&pull.head)
-                );
-                Ok(())
-            }
+            prs.flag(&actor, id, flag)?;
+            print_flagged(&prs.show(&actor, id)?, &name, status.as_str(), ctx)
         }),
         PrCommand::Vote { project, id, vote } => {
             ctx.with_pulls(project.project.as_deref(), |prs, actor| {
                 prs.vote(&actor, id, matches!(vote, VoteArg::Up))?;
                 let details = prs.show(&actor, id)?;
-                if ctx.json {
-                    output::json(&json!({"id": id, "score": details.score, "votes": details.votes}))
-                } else {
-                    say!("voted on pull request #{id}; score {:+}", details.score);
-                    Ok(())
-                }
+                print_voted(id, details.score, &details.votes, ctx)
             })
         }
         PrCommand::Edit {
@@ -283,25 +252,14 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
                 StrategyArg::Rebase => MergeStrategy::Rebase,
             };
             let outcome = prs.merge(&actor, id, strategy)?;
-            if ctx.json {
-                output::json(&json!({
-                    "id": id,
-                    "status": outcome.request.status.as_str(),
-                    "merge_commit": outcome.merge_commit,
-                    "target": outcome.request.target,
-                    "closed_issues": outcome.closed_issues,
-                }))
-            } else {
-                say!(
-                    "merged pull request #{id} into {} ({})",
-                    outcome.request.target,
-                    short(&outcome.merge_commit)
-                );
-                for n in outcome.closed_issues {
-                    say!("closed issue #{n}");
-                }
-                Ok(())
-            }
+            print_merged(
+                id,
+                outcome.request.status.as_str(),
+                &outcome.merge_commit,
+                &outcome.request.target,
+                &outcome.closed_issues,
+                ctx,
+            )
         }),
         PrCommand::Close { project, id } => {
             ctx.with_pulls(project.project.as_deref(), |prs, actor| {
@@ -318,23 +276,8 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
         PrCommand::Refresh { project, id } => {
             ctx.with_pulls(project.project.as_deref(), |prs, actor| {
                 let pull = prs.refresh(&actor, id)?;
-                if ctx.json {
-                    return done(ctx, prs, &actor, pull.number, "refreshed");
-                }
-                // The refresh just analyzed the merge: this reads the cache.
-                let status = match &pull.status {
-                    forge_tickets::request::PullStatus::Open => {
-                        format!("; merge status {}", prs.merge_status(&pull)?.as_str())
-                    }
-                    _ => String::new(),
-                };
-                say!(
-                    "refreshed pull request #{id}: {} head {} ({} commit(s)){status}",
-                    pull.status.as_str(),
-                    short(&pull.head),
-                    pull.commits.len()
-                );
-                Ok(())
+                // The refresh just analyzed the merge: `show` reads the cache.
+                print_refreshed(&prs.show(&actor, pull.number)?, ctx)
             })
         }
     }
@@ -348,6 +291,106 @@ fn done(
     verb: &str,
 ) -> Result<()> {
     print_done(&prs.show(actor, id)?, verb, ctx)
+}
+
+/// A flag status named on the command line.
+pub(crate) fn flag_status(status: &str) -> Result<FlagStatus> {
+    FlagStatus::parse(status).ok_or_else(|| {
+        anyhow!(
+            "invalid flag status `{status}`: expected success, failure, error, pending or canceled"
+        )
+    })
+}
+
+/// What `pr new` prints (locally and against a remote forge).
+pub(crate) fn print_opened(d: &PullDetails, ctx: &Ctx) -> Result<()> {
+    if ctx.json {
+        return output::json(d);
+    }
+    say!(
+        "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
+        d.id,
+        d.title,
+        d.commits.len(),
+        d.source.repo,
+        d.source.branch,
+        d.target
+    );
+    Ok(())
+}
+
+/// What `pr flag` prints.
+pub(crate) fn print_flagged(d: &PullDetails, name: &str, status: &str, ctx: &Ctx) -> Result<()> {
+    if ctx.json {
+        return output::json(&d.flags);
+    }
+    say!(
+        "flag {name} is {status} on pull request #{} ({})",
+        d.id,
+        short(&d.head)
+    );
+    Ok(())
+}
+
+/// What `pr vote` prints.
+pub(crate) fn print_voted(
+    id: u64,
+    score: i64,
+    votes: &impl serde::Serialize,
+    ctx: &Ctx,
+) -> Result<()> {
+    if ctx.json {
+        return output::json(&json!({"id": id, "score": score, "votes": votes}));
+    }
+    say!("voted on pull request #{id}; score {score:+}");
+    Ok(())
+}
+
+/// What `pr merge` prints.
+pub(crate) fn print_merged(
+    id: u64,
+    status: &str,
+    merge_commit: &str,
+    target: &str,
+    closed_issues: &[u64],
+    ctx: &Ctx,
+) -> Result<()> {
+    if ctx.json {
+        return output::json(&json!({
+            "id": id,
+            "status": status,
+            "merge_commit": merge_commit,
+            "target": target,
+            "closed_issues": closed_issues,
+        }));
+    }
+    say!(
+        "merged pull request #{id} into {target} ({})",
+        short(merge_commit)
+    );
+    for n in closed_issues {
+        say!("closed issue #{n}");
+    }
+    Ok(())
+}
+
+/// What `pr refresh` prints.
+pub(crate) fn print_refreshed(d: &PullDetails, ctx: &Ctx) -> Result<()> {
+    if ctx.json {
+        return output::json(d);
+    }
+    let status = match (d.status, d.merge_status) {
+        ("open", Some(s)) => format!("; merge status {s}"),
+        _ => String::new(),
+    };
+    say!(
+        "refreshed pull request #{}: {} head {} ({} commit(s)){status}",
+        d.id,
+        d.status,
+        short(&d.head),
+        d.commits.len()
+    );
+    Ok(())
 }
 
 /// What a command that changed a pull request prints: the request (with

@@ -367,7 +367,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
         IssueCommand::Edit(args) => {
             let project = project_of(args.project.project.clone())?;
             let id = args.id;
-            let form = edit_form(args)?;
+            let form = edit_form(crate::commands::issue::edit_of(&args)?);
             let form: Vec<(&str, String)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
             client.post(&format!("{project}/issue/{id}"), &form)?;
@@ -376,47 +376,45 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
     }
 }
 
-/// The form of `POST <repo>/issue/<id>` for an `issue edit`.
-fn edit_form(args: crate::cli::EditArgs) -> Result<Vec<(String, String)>> {
+/// The form of `POST <repo>/issue/<id>` for an issue edit.
+fn edit_form(edit: forge_tickets::IssueEdit) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = Vec::new();
+    let mut put = |key: &str, value: String| form.push((key.to_string(), value));
+    for (key, value) in [("title", edit.title), ("issue_content", edit.body)] {
+        if let Some(v) = value {
+            put(key, v);
+        }
+    }
+    // `Some(None)` clears: an empty value.
     for (key, value) in [
-        ("title", args.title),
-        ("issue_content", args.body),
-        ("assignee", args.assignee),
-        ("priority", args.priority),
-        ("milestone", args.milestone),
+        ("assignee", edit.assignee),
+        ("priority", edit.priority),
+        ("milestone", edit.milestone),
     ] {
         if let Some(v) = value {
-            form.push((key.into(), v));
+            put(key, v.unwrap_or_default());
         }
     }
-    for (key, list) in [("add_tag", args.add_tag), ("remove_tag", args.remove_tag)] {
+    for (key, list) in [("add_tag", edit.add_tags), ("remove_tag", edit.remove_tags)] {
         if !list.is_empty() {
-            form.push((key.into(), list.join(",")));
+            put(key, list.join(","));
         }
     }
-    for (key, list) in [("depends", args.depends), ("blocks", args.blocks)] {
+    for (key, list) in [("depends", edit.depends), ("blocks", edit.blocks)] {
         if !list.is_empty() {
             let list: Vec<String> = list.iter().map(u64::to_string).collect();
-            form.push((key.into(), list.join(",")));
+            put(key, list.join(","));
         }
     }
-    if args.private || args.public {
-        form.push(("private".into(), args.private.to_string()));
+    for (key, value) in [("private", edit.private), ("watch", edit.watch)] {
+        if let Some(v) = value {
+            put(key, v.to_string());
+        }
     }
-    if args.watch || args.unwatch {
-        form.push(("watch".into(), args.watch.to_string()));
+    for (name, value) in edit.fields {
+        put(&format!("field:{name}"), value);
     }
-    for f in &args.field {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| anyhow!("invalid --field `{f}`: expected NAME=VALUE"))?;
-        form.push((format!("field:{k}"), v.to_string()));
-    }
-    if form.is_empty() {
-        bail!("nothing to change: give at least one of --title, --body, --add-tag, --remove-tag, --assignee, --priority, --milestone, --field, --depends, --blocks, --private, --public, --watch, --unwatch");
-    }
-    Ok(form)
+    form
 }
 
 fn static_str(value: &str, known: &[&'static str]) -> &'static str {

@@ -139,7 +139,8 @@ fn done(
     }
 }
 
-fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
+/// The change an `issue edit` asks for; an error when it asks for none.
+pub(crate) fn edit_of(args: &EditArgs) -> Result<IssueEdit> {
     let mut fields = Vec::new();
     for f in &args.field {
         let (k, v) = f
@@ -147,35 +148,33 @@ fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
             .ok_or_else(|| anyhow::anyhow!("invalid --field `{f}`: expected NAME=VALUE"))?;
         fields.push((k.to_string(), v.to_string()));
     }
+    let either = |yes: bool, no: bool| match (yes, no) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     let edit = IssueEdit {
-        title: args.title,
-        body: args.body,
-        add_tags: args.add_tag,
-        remove_tags: args.remove_tag,
-        assignee: optional(args.assignee),
-        priority: optional(args.priority),
-        milestone: optional(args.milestone),
+        title: args.title.clone(),
+        body: args.body.clone(),
+        add_tags: args.add_tag.clone(),
+        remove_tags: args.remove_tag.clone(),
+        assignee: optional(args.assignee.clone()),
+        priority: optional(args.priority.clone()),
+        milestone: optional(args.milestone.clone()),
         fields,
-        depends: args.depends,
-        blocks: args.blocks,
-        private: if args.private {
-            Some(true)
-        } else if args.public {
-            Some(false)
-        } else {
-            None
-        },
-        watch: if args.watch {
-            Some(true)
-        } else if args.unwatch {
-            Some(false)
-        } else {
-            None
-        },
+        depends: args.depends.clone(),
+        blocks: args.blocks.clone(),
+        private: either(args.private, args.public),
+        watch: either(args.watch, args.unwatch),
     };
     if edit == IssueEdit::default() {
         anyhow::bail!("nothing to change: give at least one of --title, --body, --add-tag, --remove-tag, --assignee, --priority, --milestone, --field, --depends, --blocks, --private, --public, --watch, --unwatch");
     }
+    Ok(edit)
+}
+
+fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
+    let edit = edit_of(&args)?;
     let id = args.id;
     ctx.with_tracker(args.project.project.as_deref(), |t, actor| {
         t.edit(&actor, id, edit)?;

@@ -117,6 +117,16 @@ impl Store {
             .transpose()
     }
 
+    /// The display name of a user, if the user exists (one query: what
+    /// pages that show users need, without their email addresses).
+    pub fn full_name(&self, username: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT full_name FROM users WHERE username = +?1")?
+            .query_row([username], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The user named `username`, or a not-found error naming it.
     pub fn user(&self, username: &str) -> Result<User> {
         self.find_user(username)?

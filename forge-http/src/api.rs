@@ -913,26 +913,26 @@ impl Handler<'_> {
         serde_json::to_value(self.issue_out(i)).unwrap_or_default()
     }
 
+    /// Runs `f` on the full name of `name` (empty for an unknown user),
+    /// looked up once per request.
+    fn with_full_name<T>(&self, name: &str, f: impl FnOnce(&str) -> T) -> T {
+        if let Some(full) = self.names.borrow().get(name) {
+            return f(full);
+        }
+        let full = self
+            .store
+            .full_name(name)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let out = f(&full);
+        self.names.borrow_mut().insert(name.to_string(), full);
+        out
+    }
+
     fn user_out(&self, name: &str) -> UserOut {
-        let cached = self.names.borrow().get(name).cloned();
-        let fullname = match cached {
-            Some(full) => full,
-            None => {
-                let full = self
-                    .store
-                    .find_user(name)
-                    .ok()
-                    .flatten()
-                    .map(|u| u.full_name)
-                    .unwrap_or_default();
-                self.names
-                    .borrow_mut()
-                    .insert(name.to_string(), full.clone());
-                full
-            }
-        };
         UserOut {
-            fullname,
+            fullname: self.with_full_name(name, str::to_string),
             name: name.to_string(),
             url_path: format!("user/{name}"),
         }
@@ -1020,7 +1020,7 @@ impl Handler<'_> {
             let current = slot.as_ref().is_some_and(|r| {
                 r.users
                     .iter()
-                    .all(|(name, full)| self.user_out(name).fullname == *full)
+                    .all(|(name, full)| self.with_full_name(name, |now| now == full))
             });
             if !current {
                 *slot = None;
@@ -1048,7 +1048,7 @@ impl Handler<'_> {
                 names.dedup();
                 let users = names
                     .into_iter()
-                    .map(|n| (n.to_string(), self.user_out(n).fullname))
+                    .map(|n| (n.to_string(), self.with_full_name(n, str::to_string)))
                     .collect();
                 let json: std::sync::Arc<[u8]> = serde_json::to_vec(&self.issue_out(&issue))
                     .map_err(|_| ApiError::new(500, "EINVALIDREQ", "internal error"))?

@@ -348,10 +348,20 @@ impl Tracker<'_> {
     /// Brings the index up to date with the tip of the tickets branch, reading
     /// only the paths that changed since the commit it reflects.
     pub fn sync(&self) -> Result<SyncReport> {
-        let tip = self.repo.branch_tip(&self.branch)?;
+        Ok(self.sync_and_commit()?.0)
+    }
+
+    /// Syncs when the branch moved, and gives the commit the index then
+    /// reflects (empty while the branch is unborn).
+    pub(crate) fn sync_commit(&self) -> Result<String> {
+        Ok(self.sync_and_commit()?.1)
+    }
+
+    fn sync_and_commit(&self) -> Result<(SyncReport, String)> {
+        let tip = commit_text(self.repo.branch_tip(&self.branch)?);
         let indexed = index::indexed_commit(self.store.conn(), &self.project)?;
-        if indexed.as_deref() == Some(commit_text(tip).as_str()) {
-            return Ok(SyncReport::default());
+        if indexed.as_deref() == Some(tip.as_str()) {
+            return Ok((SyncReport::default(), tip));
         }
         // A thread of this process may be between its commit and its index
         // update: wait for it rather than sync its commit twice.
@@ -360,21 +370,10 @@ impl Tracker<'_> {
         // Re-read under the write lock: another writer may have synced meanwhile.
         let indexed = index::indexed_commit(&tx, &self.project)?;
         let report = self.sync_in(&tx, indexed)?;
+        let now = index::indexed_commit(&tx, &self.project)?.unwrap_or_default();
         tx.commit()?;
         self.note(&report);
-        Ok(report)
-    }
-
-    /// Syncs when the branch moved, and gives the commit the index then
-    /// reflects (empty while the branch is unborn).
-    pub(crate) fn sync_commit(&self) -> Result<String> {
-        let tip = commit_text(self.repo.branch_tip(&self.branch)?);
-        if index::indexed_commit(self.store.conn(), &self.project)?.as_deref() == Some(tip.as_str())
-        {
-            return Ok(tip);
-        }
-        self.sync()?;
-        Ok(index::indexed_commit(self.store.conn(), &self.project)?.unwrap_or_default())
+        Ok((report, now))
     }
 
     fn sync_in(&self, tx: &Connection, indexed: Option<String>) -> Result<SyncReport> {

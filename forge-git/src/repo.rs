@@ -350,15 +350,11 @@ impl Repo {
         // Above the loose (1) and pack (2) backends: every write lands here.
         let _memory = odb.add_new_mempack_backend(1000).map_err(|e| repo.err(e))?;
         let out = f(&repo);
-        let (tips, mut objects) = match &repo.staged {
-            Some(staged) => {
-                let staged = staged.borrow();
-                let tips: Vec<(String, StagedTip)> =
-                    staged.tips.iter().map(|(b, t)| (b.clone(), *t)).collect();
-                (tips, staged.objects.clone())
-            }
-            None => (Vec::new(), Vec::new()),
-        };
+        let Staged { tips, mut objects } = repo
+            .staged
+            .as_ref()
+            .map(|s| std::mem::take(&mut *s.borrow_mut()))
+            .unwrap_or_default();
         if tips.is_empty() {
             return Ok(out);
         }

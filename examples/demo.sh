@@ -9,7 +9,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -z "${FORGE:-}" ]; then
-    cargo build -q -p forge-cli --manifest-path "$root/Cargo.toml"
+    # cargo shows what it compiles: the first build takes a few minutes.
+    echo "building forge (cargo build -p forge-cli)..." >&2
+    cargo build -p forge-cli --manifest-path "$root/Cargo.toml"
     FORGE="${CARGO_TARGET_DIR:-$root/target}/debug/forge"
 fi
 export FORGE_HOME="${FORGE_HOME:-$PWD/forge-data}"

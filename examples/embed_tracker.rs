@@ -13,8 +13,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&home.db_path())?;
     store.add_user("alice", "Alice Liddell", &["alice@example.org"])?;
     store.add_user("bob", "Bob", &["bob@example.org"])?;
-    let project =
-        forge_tickets::create_project(&store, &home, "tools/hammer", "A hammer", false, "alice")?;
+    let new = forge_tickets::NewProject {
+        full_name: "tools/hammer".into(),
+        description: "A hammer".into(),
+        private: false,
+        owner: "alice".into(),
+    };
+    let project = forge_tickets::create_project(&store, &home, &new, None)?;
 
     let tracker = Tracker::open_for_project(&store, &home, &project)?;
     let alice = Actor::for_user(&store, &project, "alice")?;

@@ -113,8 +113,13 @@ fn main() {
         );
 
         // The bulk path: many issues per commit, in another project.
-        let bulk_project = forge_tickets::create_project(&store, &home, "bulk", "", false, "alice")
-            .expect("bulk project");
+        let new = forge_tickets::NewProject {
+            full_name: "bulk".into(),
+            owner: "alice".into(),
+            ..Default::default()
+        };
+        let bulk_project =
+            forge_tickets::create_project(&store, &home, &new, None).expect("bulk project");
         let bulk = Tracker::open_for_project(&store, &home, &bulk_project).expect("tracker");
         let bulk_alice = Actor::for_user(&store, &bulk_project, "alice").expect("alice");
         let start = Instant::now();

@@ -79,7 +79,12 @@ pub fn home_with_project(root: &Path, project: &str) -> (ForgeHome, Store) {
             .add_user("bob", "Bob", &["bob@example.org"])
             .expect("bob");
     }
-    forge_tickets::create_project(&store, &home, project, "", false, "alice").expect("project");
+    let new = forge_tickets::NewProject {
+        full_name: project.into(),
+        owner: "alice".into(),
+        ..Default::default()
+    };
+    forge_tickets::create_project(&store, &home, &new, None).expect("project");
     (home, store)
 }
 

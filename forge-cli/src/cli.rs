@@ -656,14 +656,16 @@ pub enum IssueCommand {
     Show {
         #[command(flatten)]
         project: ProjectArg,
-        /// Issue number.
+        /// Issue number (`~N` for one made offline and not numbered yet).
+        #[arg(value_parser = issue_number)]
         id: u64,
     },
     /// Comment on an issue.
     Comment {
         #[command(flatten)]
         project: ProjectArg,
-        /// Issue number.
+        /// Issue number (`~N` for one made offline and not numbered yet).
+        #[arg(value_parser = issue_number)]
         id: u64,
         /// Comment (Markdown).
         #[arg(long)]
@@ -675,7 +677,8 @@ pub enum IssueCommand {
     Close {
         #[command(flatten)]
         project: ProjectArg,
-        /// Issue number.
+        /// Issue number (`~N` for one made offline and not numbered yet).
+        #[arg(value_parser = issue_number)]
         id: u64,
         /// Close reason (one of the project's list).
         #[arg(long)]
@@ -685,7 +688,8 @@ pub enum IssueCommand {
     Reopen {
         #[command(flatten)]
         project: ProjectArg,
-        /// Issue number.
+        /// Issue number (`~N` for one made offline and not numbered yet).
+        #[arg(value_parser = issue_number)]
         id: u64,
     },
 }
@@ -694,7 +698,8 @@ pub enum IssueCommand {
 pub struct EditArgs {
     #[command(flatten)]
     pub project: ProjectArg,
-    /// Issue number.
+    /// Issue number (`~N` for one made offline and not numbered yet).
+    #[arg(value_parser = issue_number)]
     pub id: u64,
     /// New title.
     #[arg(long)]
@@ -826,4 +831,11 @@ pub enum ImportCommand {
         /// Path of the Pagure tickets repository.
         path: PathBuf,
     },
+}
+
+/// An issue number: `12`, `#12`, or `~1` for one made offline.
+fn issue_number(text: &str) -> Result<u64, String> {
+    forge_tickets::parse_number(text).ok_or_else(|| {
+        format!("`{text}` is not an issue number (12, #12, or ~1 for one made offline)")
+    })
 }

@@ -25,6 +25,7 @@ pub mod group;
 pub mod home;
 pub mod name;
 pub mod project;
+pub mod push_rules;
 pub mod repo_access;
 pub mod role;
 pub mod sshkey;

@@ -1,12 +1,14 @@
-//! Which repository a git path names, and who may read or write it: the
-//! rules the SSH forced command, the HTTP git backend and the hooks share.
+//! Which repository a git path names, and who may read or write it: the one
+//! access decision ([`decide`]) the SSH forced command, the HTTP git backend
+//! and the hooks all call, on an identity resolved once ([`identity`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::home::ForgeHome;
 use crate::name;
+use crate::project::Project;
 use crate::role::Role;
-use crate::{Error, Result};
+use crate::{Error, Result, Store};
 
 /// One of a project's repositories.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +190,167 @@ pub fn may_write(who: &GitIdentity, repo: &RepoRef, facts: RepoFacts) -> bool {
             RepoKind::Tickets | RepoKind::Requests => role.is_some(),
         },
     }
+}
+
+/// Who says they are asking, before the store is consulted: what a door
+/// knows (the SSH key's owner, a token's user, `FORGE_USER` in a hook).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimant {
+    /// A username.
+    User(String),
+    /// A deploy key, by id.
+    DeployKey(i64),
+    /// Nobody.
+    Anonymous,
+}
+
+impl Claimant {
+    /// How messages name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Claimant::User(name) => name.clone(),
+            Claimant::DeployKey(id) => format!("deploy key {id}"),
+            Claimant::Anonymous => "an anonymous user".into(),
+        }
+    }
+}
+
+/// Resolves a claimant against a project: a registered user with their role
+/// there, or a registered deploy key; an unknown user is an error, an
+/// unknown deploy key is anonymous.
+pub fn identity(store: &Store, project: &Project, claimant: &Claimant) -> Result<GitIdentity> {
+    match claimant {
+        Claimant::User(name) => {
+            store.user(name)?;
+            Ok(GitIdentity::User {
+                name: name.clone(),
+                role: store.role_of(project, name)?,
+            })
+        }
+        Claimant::DeployKey(id) => Ok(match store.deploy_key(*id)? {
+            Some((project, push)) => GitIdentity::Deploy { project, push },
+            None => GitIdentity::Anonymous,
+        }),
+        Claimant::Anonymous => Ok(GitIdentity::Anonymous),
+    }
+}
+
+impl GitIdentity {
+    /// How messages name it.
+    pub fn describe(&self) -> String {
+        match self {
+            GitIdentity::User { name, .. } => name.clone(),
+            GitIdentity::Deploy { project, .. } => format!("a deploy key of {project}"),
+            GitIdentity::Anonymous => "an anonymous user".into(),
+        }
+    }
+}
+
+/// Why a git request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing there as far as this identity may know (also a private
+    /// repository asked for by someone who may not read it).
+    NotFound(String),
+    /// An anonymous request for what needs an identity.
+    NeedsIdentity(String),
+    /// Readable, but not writable by this identity.
+    Forbidden(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotFound(m) | Refusal::NeedsIdentity(m) | Refusal::Forbidden(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// What a push to a repository sets in motion, for the post-receive hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterPush {
+    /// The issue index syncs (a tickets push; or magic words from commits).
+    pub tickets: bool,
+    /// The request index syncs (a requests push; or requests refreshed from a branch).
+    pub requests: bool,
+    /// Commits land on branches: activity, magic words, pull-request refresh.
+    pub source: bool,
+}
+
+/// The access a git request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granted {
+    /// Fetch only.
+    Read,
+    /// Push too (branch rules come after, in pre-receive), with what must
+    /// follow the push.
+    Write(AfterPush),
+}
+
+impl RepoKind {
+    /// What a push here sets in motion.
+    pub fn after_push(&self) -> AfterPush {
+        match self {
+            RepoKind::Tickets => AfterPush {
+                tickets: true,
+                requests: false,
+                source: false,
+            },
+            RepoKind::Requests => AfterPush {
+                tickets: false,
+                requests: true,
+                source: false,
+            },
+            RepoKind::Source | RepoKind::Fork(_) => AfterPush {
+                tickets: true,
+                requests: true,
+                source: true,
+            },
+            RepoKind::Docs => AfterPush {
+                tickets: false,
+                requests: false,
+                source: false,
+            },
+        }
+    }
+}
+
+/// The access decision: may `who` use `service` on `repo`, given what is
+/// known of the project. Pure. Refusals say why, and never reveal a
+/// repository the identity may not read.
+pub fn decide(
+    who: &GitIdentity,
+    repo: &RepoRef,
+    facts: RepoFacts,
+    service: GitService,
+) -> std::result::Result<Granted, Refusal> {
+    if !may_read(who, repo, facts) {
+        let missing = format!("repository `{}` not found", repo.display());
+        return Err(match who {
+            GitIdentity::Anonymous => Refusal::NeedsIdentity(format!(
+                "{missing} (or it needs an identity: authentication required)"
+            )),
+            _ => Refusal::NotFound(missing),
+        });
+    }
+    if !service.writes() {
+        return Ok(Granted::Read);
+    }
+    if may_write(who, repo, facts) {
+        return Ok(Granted::Write(repo.kind.after_push()));
+    }
+    Err(match who {
+        GitIdentity::Anonymous => {
+            Refusal::NeedsIdentity(format!("pushing to {} needs an identity", repo.display()))
+        }
+        _ => Refusal::Forbidden(format!(
+            "permission denied: {} may not push to {}",
+            who.describe(),
+            repo.display()
+        )),
+    })
 }
 
 /// The git services a forge serves.

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_ssh_keys_and_activity.sql"),
     include_str!("../migrations/0008_commit_flags.sql"),
     include_str!("../migrations/0009_issue_count_index.sql"),
+    include_str!("../migrations/0010_document_engine.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

@@ -529,10 +529,31 @@ impl Repo {
         merger: &crate::Identity,
         message: &str,
     ) -> Result<CommitId, Error> {
+        self.merge_into_as(branch, expected, source, strategy, merger, merger, message)
+    }
+
+    /// Like [`merge_into`](Self::merge_into), with `author` as the author of
+    /// a squashed commit (the merger is its committer).
+    #[allow(clippy::too_many_arguments)]
+    pub fn merge_into_as(
+        &self,
+        branch: &str,
+        expected: CommitId,
+        source: CommitId,
+        strategy: MergeStrategy,
+        merger: &crate::Identity,
+        author: &crate::Identity,
+        message: &str,
+    ) -> Result<CommitId, Error> {
         let repo = self.git();
         let (status, merged, _) = self.analyze(expected, source)?;
         let conflict = |paths: &[String]| Error::MergeConflict(paths.join(", "));
         let sig = git2::Signature::now(&merger.name, &merger.email).map_err(|e| self.error(e))?;
+        let author_sig = if strategy == MergeStrategy::Squash {
+            git2::Signature::now(&author.name, &author.email).map_err(|e| self.error(e))?
+        } else {
+            sig.clone()
+        };
         let target = repo
             .find_commit(expected.oid())
             .map_err(|e| self.error(e))?;
@@ -554,7 +575,7 @@ impl Repo {
                 } else {
                     vec![&target, &theirs]
                 };
-                repo.commit(None, &sig, &sig, message, &tree, &parents)
+                repo.commit(None, &author_sig, &sig, message, &tree, &parents)
                     .map_err(|e| self.error(e))?
             }
             (_, MergeStrategy::Rebase) => {

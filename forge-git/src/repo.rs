@@ -961,6 +961,34 @@ impl Repo {
         failure.map_or(Ok(()), Err)
     }
 
+    /// The files directly in folder `dir` at `commit`, with their contents
+    /// (none when the folder does not exist).
+    pub fn files_under(
+        &self,
+        commit: CommitId,
+        dir: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let tree = self.commit_tree(commit)?;
+        let entry = match tree.get_path(Path::new(dir)) {
+            Ok(e) => e,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err(e)),
+        };
+        let Ok(sub) = self.repo.find_tree(entry.id()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in sub.iter() {
+            if item.kind() != Some(ObjectType::Blob) {
+                continue;
+            }
+            let Ok(name) = item.name() else { continue };
+            let blob = self.repo.find_blob(item.id()).map_err(|e| self.err(e))?;
+            out.push((format!("{dir}/{name}"), blob.content().to_vec()));
+        }
+        Ok(out)
+    }
+
     /// How many entries the root folder of `commit` has.
     pub fn top_level_entries(&self, commit: CommitId) -> Result<u64, Error> {
         Ok(self.commit_tree(commit)?.len() as u64)

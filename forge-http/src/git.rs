@@ -13,19 +13,19 @@ use std::task::{Context, Poll};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
+use forge_core::repo_access::{Claimant, GitService, Refusal, RepoRef};
 use forge_core::role::Action;
 use forge_core::Store;
+use forge_tickets::access::git_access;
 use http_body::{Body, Frame};
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader, ReadBuf};
 use tokio::process::{ChildStdout, Command};
 
-use crate::api::ApiError;
-use crate::server::{error_response, App, ResBody};
+use crate::app::{App, ResBody};
+use crate::error::ApiError;
 
 /// Splits `/<repo>.git/<rest>` into the repository and the rest, if the
 /// path names a git repository (the API lives under `/api/`).
@@ -44,7 +44,7 @@ pub fn split_git_path(path: &str) -> Option<(String, String)> {
 }
 
 fn plain(status: u16, message: &str) -> Response<ResBody> {
-    let mut resp = Response::new(crate::server::full(Bytes::from(format!("{message}\n"))));
+    let mut resp = Response::new(crate::app::full(Bytes::from(format!("{message}\n"))));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     resp.headers_mut().insert(
         CONTENT_TYPE,
@@ -63,7 +63,7 @@ fn unauthorized(message: &str) -> Response<ResBody> {
 }
 
 /// The token given as the Basic password (or as `Authorization: token`).
-fn presented_token(req: &Request<Incoming>) -> Option<String> {
+fn presented_token<B>(req: &Request<B>) -> Option<String> {
     let header = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     if let Some(b64) = header.strip_prefix("Basic ") {
         let raw = base64::engine::general_purpose::STANDARD
@@ -76,51 +76,39 @@ fn presented_token(req: &Request<Incoming>) -> Option<String> {
     header.strip_prefix("token ").map(|t| t.trim().to_string())
 }
 
-/// Why a git request is refused: status, message, and whether to ask for credentials.
-struct Refusal {
-    status: u16,
-    message: String,
-    ask: bool,
-}
-
-impl Refusal {
-    fn new(status: u16, message: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            message: message.into(),
-            ask: false,
-        }
-    }
-
-    fn ask(message: &str) -> Refusal {
-        Refusal {
-            status: 401,
-            message: message.into(),
-            ask: true,
-        }
-    }
-
-    fn response(&self) -> Response<ResBody> {
-        if self.ask {
-            unauthorized(&self.message)
-        } else {
-            plain(self.status, &self.message)
-        }
-    }
-}
-
 struct Decision {
     repo_dir: std::path::PathBuf,
     user: Option<String>,
 }
 
-/// Who asks, and may they: run on a blocking thread (SQLite, git index
-/// sync), on the thread's connection to the database.
-fn decide(app: &App, repo: &str, writes: bool, token: Option<&str>) -> Result<Decision, Refusal> {
-    crate::api::with_store(app, |store| {
+/// Why a git request is refused, and how the answer says it.
+enum Refused {
+    /// A plain-text answer with this status.
+    Plain(u16, String),
+    /// A 401 asking for credentials.
+    Ask(String),
+    /// A failure: the API's error answer.
+    Failed(Box<ApiError>),
+}
+
+impl Refused {
+    fn response(self) -> Response<ResBody> {
+        match self {
+            Refused::Plain(status, m) => plain(status, &m),
+            Refused::Ask(m) => unauthorized(&m),
+            Refused::Failed(e) => crate::app::error_response(&e),
+        }
+    }
+}
+
+/// Who asks, and may they: the token (a push needs its `commit` ACL),
+/// then the access decision every door shares. Runs on a blocking thread
+/// (SQLite, the index sync), on the thread's connection.
+fn decide(app: &App, repo: &str, writes: bool, token: Option<&str>) -> Result<Decision, Refused> {
+    crate::app::with_store(app, |store| {
         Ok(decide_with(store, app, repo, writes, token))
     })
-    .unwrap_or_else(|e| Err(Refusal::new(e.status, e.message)))
+    .unwrap_or_else(|e| Err(Refused::Failed(Box::new(e))))
 }
 
 fn decide_with(
@@ -129,91 +117,69 @@ fn decide_with(
     repo: &str,
     writes: bool,
     token: Option<&str>,
-) -> Result<Decision, Refusal> {
-    let bad = |e: ApiError| Refusal::new(e.status, e.message);
-    let target = RepoRef::parse(repo).map_err(|e| Refusal::new(404, e.to_string()))?;
-    let not_found = || Refusal::new(404, format!("repository `{}` not found", target.display()));
-    let project = store
-        .find_project(&target.project)
-        .map_err(|e| bad(e.into()))?
-        .ok_or_else(not_found)?;
+) -> Result<Decision, Refused> {
+    let failed = |e: forge_tickets::Error| Refused::Failed(Box::new(ApiError::from(e)));
+    let target = RepoRef::parse(repo).map_err(|e| Refused::Plain(404, e.to_string()))?;
     let token = match token {
         Some(secret) => Some(
             store
                 .verify_token(secret)
-                .map_err(|_| Refusal::ask("invalid or expired token"))?,
+                .map_err(|_| Refused::Ask("invalid or expired token".into()))?,
         ),
         None => None,
     };
     if writes {
-        match &token {
-            None => {
-                return Err(Refusal::ask(
-                    "pushing needs a token with the `commit` ACL as the password",
+        match (
+            &token,
+            store
+                .find_project(&target.project)
+                .map_err(|e| failed(e.into()))?,
+        ) {
+            (None, _) => {
+                return Err(Refused::Ask(
+                    "pushing needs a token with the `commit` ACL as the password".into(),
                 ))
             }
-            Some(t) if !t.allows(Action::Commit, Some(&project.full_name)) => {
-                return Err(Refusal::new(
+            (Some(t), Some(project)) if !t.allows(Action::Commit, Some(&project.full_name)) => {
+                return Err(Refused::Plain(
                     403,
-                    "the token does not allow `commit` on this project",
+                    "the token does not allow `commit` on this project".into(),
                 ))
             }
-            Some(_) => {}
+            _ => {}
         }
     }
-    let who = match &token {
-        Some(t) => GitIdentity::User {
-            name: t.user.clone(),
-            role: store
-                .role_of(&project, &t.user)
-                .map_err(|e| bad(e.into()))?,
-        },
-        None => GitIdentity::Anonymous,
+    let claimant = match &token {
+        Some(t) => Claimant::User(t.user.clone()),
+        None => Claimant::Anonymous,
     };
-    let private_issues = match target.kind {
-        RepoKind::Tickets | RepoKind::Requests => {
-            let tracker = forge_tickets::Tracker::open_for_project(store, &app.home, &project)
-                .map_err(|e| bad(e.into()))?;
-            tracker.sync().map_err(|e| bad(e.into()))?;
-            forge_tickets::index::has_private_issues(store.conn(), &project.full_name)
-                .map_err(|e| bad(e.into()))?
-        }
-        _ => false,
+    let service = if writes {
+        GitService::ReceivePack
+    } else {
+        GitService::UploadPack
     };
-    let facts = RepoFacts {
-        private_project: project.private,
-        private_issues,
-    };
-    if !repo_access::may_read(&who, &target, facts) {
-        return Err(if token.is_none() {
-            Refusal::ask("authentication required")
-        } else {
-            not_found()
-        });
+    match git_access(store, &app.home, &claimant, &target, service).map_err(failed)? {
+        Ok(access) => Ok(Decision {
+            repo_dir: access.dir,
+            user: token.map(|t| t.user),
+        }),
+        Err(Refusal::NeedsIdentity(m)) => Err(Refused::Ask(m)),
+        Err(Refusal::NotFound(m)) => Err(Refused::Plain(404, m)),
+        Err(Refusal::Forbidden(m)) => Err(Refused::Plain(403, m)),
     }
-    if writes && !repo_access::may_write(&who, &target, facts) {
-        return Err(Refusal::new(
-            403,
-            format!("you may not push to {}", target.display()),
-        ));
-    }
-    let repo_dir = target.path_in(&app.home);
-    if !repo_dir.join("HEAD").exists() {
-        return Err(not_found());
-    }
-    Ok(Decision {
-        repo_dir,
-        user: token.map(|t| t.user),
-    })
 }
 
 /// Serves one git request.
-pub async fn serve_git(
+pub async fn serve_git<B>(
     app: Arc<App>,
-    req: Request<Incoming>,
+    req: Request<B>,
     repo: String,
     rest: String,
-) -> Response<ResBody> {
+) -> Response<ResBody>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display + Send,
+{
     let query = req.uri().query().unwrap_or_default().to_string();
     let service = match (req.method().as_str(), rest.as_str()) {
         ("GET", "info/refs") => match query.split('&').find_map(|kv| kv.strip_prefix("service=")) {
@@ -231,8 +197,10 @@ pub async fn serve_git(
     };
     let decision = match decided {
         Ok(Ok(d)) => d,
-        Ok(Err(refusal)) => return refusal.response(),
-        Err(_) => return error_response(500, "internal error"),
+        Ok(Err(refused)) => return refused.response(),
+        Err(_) => {
+            return crate::app::error_response(&ApiError::internal("the access check panicked"))
+        }
     };
     let Some(parent) = decision.repo_dir.parent() else {
         return plain(404, "not found");
@@ -281,10 +249,14 @@ pub async fn serve_git(
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return error_response(500, &format!("running git http-backend: {e}")),
+        Err(e) => {
+            return crate::app::error_response(&ApiError::internal(format!(
+                "running git http-backend: {e}"
+            )))
+        }
     };
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return error_response(500, "git http-backend has no pipes");
+        return crate::app::error_response(&ApiError::internal("git http-backend has no pipes"));
     };
     // The request body goes to git as it arrives.
     let mut body = req.into_body();
@@ -311,7 +283,7 @@ pub async fn serve_git(
         match reader.read_line(&mut line).await {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return error_response(502, &format!("reading git http-backend: {e}")),
+            Err(e) => return plain(502, &format!("reading git http-backend: {e}")),
         }
         let line = line.trim_end();
         if line.is_empty() {
@@ -333,7 +305,7 @@ pub async fn serve_git(
     let body = ChildBody { out: reader }.boxed_unsync();
     resp.status(status)
         .body(body)
-        .unwrap_or_else(|_| error_response(502, "git http-backend sent malformed headers"))
+        .unwrap_or_else(|_| plain(502, "git http-backend sent malformed headers"))
 }
 
 /// A response body read from git's output as the client takes it.

@@ -1,24 +1,35 @@
-//! forge's HTTP server: Pagure's REST API v0 on tokio and hyper 1.
+//! forge's HTTP server: Pagure's REST API v0 and git over smart HTTP, on
+//! tokio and hyper 1.
 //!
-//! [`handle`] answers one request (tests call it in-process); [`serve`] runs
-//! it on a listener until a shutdown future completes, then lets requests in
-//! flight finish. The handlers call the same library functions as the CLI.
+//! [`app`] builds the whole service for a forge home; [`App::handle`]
+//! answers one request (tests call it in process, without a socket);
+//! [`serve`] runs it on a listener until a shutdown future completes, then
+//! lets requests in flight finish. Endpoints live by resource (`projects`,
+//! `issues`, `pulls`, `users`, `git`), call the same library functions as
+//! the CLI, and map errors to statuses in one place ([`ApiError`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! let app = forge_http::App::new(forge_core::ForgeHome::new("forge-data"), Default::default(), None);
+//! let app = forge_http::app(forge_core::ForgeHome::new("forge-data"), Default::default(), None);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! forge_http::serve(listener, app, forge_http::shutdown_signal()).await
 //! # }
 //! ```
 
-#![recursion_limit = "256"]
-
-mod api;
+mod app;
 mod cache;
+mod error;
+mod extract;
 mod git;
-mod queue;
+mod issues;
+pub mod pagure;
+mod projects;
+mod pulls;
+mod router;
 mod server;
+mod users;
 
-pub use api::{ApiCall, ApiError, ERROR_CODES};
-pub use server::{handle, serve, shutdown_signal, App, ResBody, ServerConfig};
+pub use app::{app, dispatch, error_response, full, App, ResBody, ServerConfig};
+pub use error::{ApiError, ERROR_CODES};
+pub use extract::ApiCall;
+pub use server::{serve, shutdown_signal};

@@ -1,14 +1,18 @@
 //! The JSON documents of the tickets repository and where they live.
 //!
-//! Layout (see docs/ticket-format.md): issue `N` lives in the folder
-//! `<N mod 100, two digits>/<N>/`, with its fields in `issue.json` and each
-//! comment in its own `comment-<id>.json`. Comments are separate files so
-//! that concurrent comments never touch the same file; folders are bucketed
-//! so no tree object grows past about a hundred entries per ten thousand issues.
+//! Layout (see docs/ticket-format.md and `engine::kind`): issue `N` lives in
+//! the folder `<N mod 100, two digits>/<N>/`, with its fields in `issue.json`
+//! and each comment in its own `comment-<id>.json`. Comments are separate
+//! files so that concurrent comments never touch the same file; folders are
+//! bucketed so no tree object grows past about a hundred entries per ten
+//! thousand issues. Comments of pull requests use the same [`CommentDoc`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+use crate::engine::kind::{self, DocFile, Slot, PROVISIONAL_BASE};
+use crate::issues::Issues;
 
 /// Version of the document format written by this forge.
 pub const SCHEMA: u32 = 1;
@@ -154,7 +158,7 @@ pub struct Anchor {
 
 /// The folder of issue `number`.
 pub fn issue_dir(number: u64) -> String {
-    format!("{:02}/{number}", number % 100)
+    Slot::Numbered(number).dir()
 }
 
 /// The path of an issue's fields.
@@ -167,60 +171,9 @@ pub fn comment_path(number: u64, comment_id: &str) -> String {
     format!("{}/comment-{comment_id}.json", issue_dir(number))
 }
 
-/// What a path of the tickets repository holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DocPath {
-    /// `issue.json` of an issue.
-    Issue(u64),
-    /// A comment of an issue.
-    Comment(u64, String),
-    /// Anything else (README, attachments...): not ticket data.
-    Other,
-}
-
-/// Classifies a path of the tickets repository.
-pub fn classify(path: &str) -> DocPath {
-    match split_doc_path(path, "issue.json") {
-        Some((n, None)) => DocPath::Issue(n),
-        Some((n, Some(id))) => DocPath::Comment(n, id),
-        None => DocPath::Other,
-    }
-}
-
-/// The number and comment id of a document path laid out as
-/// `<N mod 100>/<N>/<main_file>` (`None` as id) or
-/// `<N mod 100>/<N>/comment-<id>.json`; `None` for any other path. Shared by
-/// the tickets and the requests repositories.
-pub(crate) fn split_doc_path(path: &str, main_file: &str) -> Option<(u64, Option<String>)> {
-    let mut parts = path.split('/');
-    let (Some(bucket), Some(number), Some(file), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let n = number.parse::<u64>().ok()?;
-    if bucket != format!("{:02}", n % 100) || number != n.to_string() {
-        return None;
-    }
-    if file == main_file {
-        return Some((n, None));
-    }
-    match file
-        .strip_prefix("comment-")
-        .and_then(|f| f.strip_suffix(".json"))
-    {
-        Some(id) if valid_comment_id(id) => Some((n, Some(id.to_string()))),
-        _ => None,
-    }
-}
-
 /// Whether a string may be a comment id (it becomes part of a file name).
 pub fn valid_comment_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::engine::kind::valid_id(id)
 }
 
 /// Serializes a document: sorted keys, two-space indentation, final newline.
@@ -235,64 +188,49 @@ pub fn to_bytes<T: Serialize>(doc: &T) -> Vec<u8> {
     out
 }
 
-/// Parses an issue document, naming what is wrong.
+/// Parses an issue document at its path, naming what is wrong.
 pub fn parse_issue(path: &str, bytes: &[u8]) -> Result<IssueDoc, String> {
-    let doc: IssueDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
-    check_issue(&doc).map_err(|e| format!("{path}: {e}"))?;
-    if classify(path) != DocPath::Issue(doc.number) {
-        return Err(format!(
-            "{path}: holds issue {} but the path is for another issue",
-            doc.number
-        ));
+    match kind::classify(path, "issue.json") {
+        Some((slot, DocFile::Main)) => kind::parse_doc::<Issues>(&slot, path, bytes),
+        _ => Err(format!("{path}: not the path of an issue document")),
     }
-    Ok(doc)
 }
 
-/// Parses a comment document, naming what is wrong.
+/// Parses a comment document (of an issue or a pull request), naming what
+/// is wrong.
 pub fn parse_comment(path: &str, bytes: &[u8]) -> Result<CommentDoc, String> {
-    let doc: CommentDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
-    if doc.schema > SCHEMA {
+    let doc: CommentDoc = kind::parse_json(path, bytes)?;
+    let named = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_prefix("comment-"))
+        .and_then(|f| f.strip_suffix(".json"));
+    if named != Some(doc.id.as_str()) {
         return Err(format!(
-            "{path}: schema {} is newer than this forge knows",
-            doc.schema
+            "{path}: comment id `{}` does not match the file name",
+            doc.id
         ));
     }
-    match classify(path) {
-        DocPath::Comment(_, id) if id == doc.id => {}
-        _ => {
-            return Err(format!(
-                "{path}: comment id `{}` does not match the file name",
-                doc.id
-            ))
-        }
-    }
-    if forge_core::time::parse_rfc3339(&doc.created_at).is_none() {
-        return Err(format!(
-            "{path}: created_at `{}` is not an RFC 3339 time",
-            doc.created_at
-        ));
-    }
+    check_schema(doc.schema).map_err(|e| format!("{path}: {e}"))?;
+    check_times(&[
+        ("created_at", Some(&doc.created_at)),
+        ("edited_at", doc.edited_at.as_ref()),
+    ])
+    .map_err(|e| format!("{path}: {e}"))?;
     Ok(doc)
 }
 
-fn check_issue(doc: &IssueDoc) -> Result<(), String> {
-    if doc.schema > SCHEMA {
-        return Err(format!(
-            "schema {} is newer than this forge knows",
-            doc.schema
-        ));
+/// Refuses documents of a newer format.
+pub(crate) fn check_schema(schema: u32) -> Result<(), String> {
+    if schema > SCHEMA {
+        return Err(format!("schema {schema} is newer than this forge knows"));
     }
-    if doc.number == 0 {
-        return Err("number must be positive".into());
-    }
-    if doc.title.trim().is_empty() {
-        return Err("title is empty".into());
-    }
-    for (name, t) in [
-        ("created_at", Some(&doc.created_at)),
-        ("updated_at", Some(&doc.updated_at)),
-        ("closed_at", doc.closed_at.as_ref()),
-    ] {
+    Ok(())
+}
+
+/// Checks that the named times are RFC 3339.
+pub(crate) fn check_times(times: &[(&str, Option<&String>)]) -> Result<(), String> {
+    for (name, t) in times {
         if let Some(t) = t {
             if forge_core::time::parse_rfc3339(t).is_none() {
                 return Err(format!("{name} `{t}` is not an RFC 3339 time"));
@@ -300,6 +238,49 @@ fn check_issue(doc: &IssueDoc) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+pub(crate) fn check_issue(doc: &IssueDoc) -> Result<(), String> {
+    check_schema(doc.schema)?;
+    if doc.number >= PROVISIONAL_BASE {
+        return Err(format!(
+            "number {} is too large (at most {})",
+            doc.number,
+            PROVISIONAL_BASE - 1
+        ));
+    }
+    if doc.title.trim().is_empty() {
+        return Err("title is empty".into());
+    }
+    if !kind::valid_id(&doc.uid) {
+        return Err(format!(
+            "uid `{}` is not 1 to 64 letters, digits, - or _",
+            doc.uid
+        ));
+    }
+    check_times(&[
+        ("created_at", Some(&doc.created_at)),
+        ("updated_at", Some(&doc.updated_at)),
+        ("closed_at", doc.closed_at.as_ref()),
+    ])
+}
+
+impl CommentDoc {
+    /// A new comment by `author`, made now.
+    pub fn new(author: &str, body: &str, anchor: Option<Anchor>) -> CommentDoc {
+        let created_at = forge_core::time::now_rfc3339();
+        CommentDoc {
+            anchor,
+            author: author.to_string(),
+            body: body.to_string(),
+            id: new_comment_id(&created_at),
+            created_at,
+            edited_at: None,
+            editor: None,
+            reactions: BTreeMap::new(),
+            schema: SCHEMA,
+        }
+    }
 }
 
 /// A new random 32-hex-digit uid.
@@ -334,21 +315,7 @@ mod tests {
     fn paths_round_trip() {
         assert_eq!(issue_path(7), "07/7/issue.json");
         assert_eq!(issue_path(1234), "34/1234/issue.json");
-        assert_eq!(classify("34/1234/issue.json"), DocPath::Issue(1234));
-        assert_eq!(
-            classify(&comment_path(5, "x-1")),
-            DocPath::Comment(5, "x-1".into())
-        );
-        for other in [
-            "README.md",
-            "35/1234/issue.json",
-            "05/05/issue.json",
-            "05/5/a/issue.json",
-            "05/5/comment-.json",
-            "05/5/comment-a b.json",
-        ] {
-            assert_eq!(classify(other), DocPath::Other, "{other}");
-        }
+        assert_eq!(comment_path(5, "x-1"), "05/5/comment-x-1.json");
     }
 
     #[test]

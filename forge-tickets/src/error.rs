@@ -10,7 +10,7 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] forge_git::Error),
     /// No such issue (or not visible to the acting user).
-    #[error("issue #{number} not found in project `{project}`")]
+    #[error("issue #{} not found in project `{project}`", crate::display_number(*number))]
     NoIssue {
         /// The project.
         project: String,
@@ -65,9 +65,23 @@ pub enum Error {
     /// A stored index row could not be read back.
     #[error("index row is malformed: {0}")]
     Json(#[from] serde_json::Error),
+    /// A batch of writes was lost (its leader stopped).
+    #[error("{0}")]
+    Batch(String),
+    /// The error of a whole batch of writes, shared by each of them.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
 }
 
 impl Error {
+    /// The error itself, out of a batch's shared one.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Shared(e) => e.root(),
+            e => e,
+        }
+    }
+
     pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Core(forge_core::Error::invalid(what, reason))
     }

@@ -1,79 +1,26 @@
 //! What forge's git hooks decide and do: `pre_receive` checks a push
-//! against the project's rules before anything lands; `post_receive` sets
-//! its effects in motion (activity log, "Fixes #N", pull-request refresh,
-//! index sync, one event per ref update).
+//! against the access decision and the project's rules before anything
+//! lands; `post_receive` sets its effects in motion (activity log,
+//! "Fixes #N", pull-request refresh, index sync, numbers for issues made
+//! offline, one event per ref update).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use forge_core::activity::CommitActivity;
 use forge_core::event::{self, NewEvent};
 use forge_core::project::Project;
-use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
-use forge_core::role::{branch_matches, Role};
+use forge_core::push_rules::{self, RefFacts};
+use forge_core::repo_access::{Claimant, GitIdentity, GitService, Granted, RepoKind, RepoRef};
 use forge_core::{ForgeHome, Store};
 use forge_git::{CommitId, Repo};
 use serde_json::json;
 
-use crate::doc::{self, DocPath};
+use crate::access::git_access;
+use crate::engine::push::Violation;
+use crate::engine::rows;
 use crate::magic::{issue_references, IssueReference};
-use crate::request::{self, RequestPath};
-use crate::{index, Actor, Error, PullRequests, Result, Tracker};
-
-/// The hooks forge installs.
-pub const HOOK_NAMES: [&str; 2] = ["pre-receive", "post-receive"];
-
-/// Quotes a word for `sh` (hook scripts, forced commands).
-pub fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
-/// The script of hook `name`: it calls `forge_exe --home HOME hook NAME`.
-pub fn hook_script(forge_exe: &std::path::Path, home: &ForgeHome, name: &str) -> String {
-    let root = home.root();
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    format!(
-        "#!/bin/sh\n{}: forge checks the push (pre-receive) or sets its effects in motion\n\
-         # (post-receive), then runs the executables of hooks/{name}.d/ with the same input.\n\
-         exec {} --home {} hook {name}\n",
-        forge_git::HOOK_MARKER,
-        shell_quote(&forge_exe.display().to_string()),
-        shell_quote(&root.display().to_string())
-    )
-}
-
-/// Installs forge's hooks in one repository (idempotent; a user's own hook
-/// moves to `hooks/<name>.d/`).
-pub fn install_hooks(
-    forge_exe: &std::path::Path,
-    home: &ForgeHome,
-    repo: &std::path::Path,
-) -> Result<()> {
-    let repo = Repo::open(repo)?;
-    for name in HOOK_NAMES {
-        repo.install_hook(name, &hook_script(forge_exe, home, name))?;
-    }
-    Ok(())
-}
-
-/// Installs forge's hooks in every repository of a project and its forks;
-/// returns how many repositories that was.
-pub fn install_project_hooks(
-    forge_exe: &std::path::Path,
-    store: &Store,
-    home: &ForgeHome,
-    project: &Project,
-) -> Result<usize> {
-    let paths = home.project_paths(&project.full_name);
-    let mut repos = vec![paths.source, paths.docs, paths.tickets, paths.requests];
-    for user in store.forks(project)? {
-        repos.push(home.fork_path(&user, &project.full_name));
-    }
-    repos.retain(|p| p.join("HEAD").exists());
-    for repo in &repos {
-        install_hooks(forge_exe, home, repo)?;
-    }
-    Ok(repos.len())
-}
+use crate::{Actor, Error, PullRequests, Result, Tracker};
 
 /// At most this many new commits of one ref update are examined.
 const MAX_NEW_COMMITS: usize = 100_000;
@@ -135,44 +82,17 @@ fn short(c: CommitId) -> String {
     c.to_string()[..10].to_string()
 }
 
-/// Who pushes, resolved against the project.
-pub fn identity(
-    store: &Store,
-    project: &Project,
-    user: Option<&str>,
-    deploy_key: Option<i64>,
-) -> Result<GitIdentity> {
-    match (user, deploy_key) {
-        (Some(name), _) => {
-            store.user(name)?;
-            Ok(GitIdentity::User {
-                name: name.into(),
-                role: store.role_of(project, name)?,
-            })
-        }
-        (None, Some(id)) => match store.deploy_key(id)? {
-            Some((project, push)) => Ok(GitIdentity::Deploy { project, push }),
-            None => Ok(GitIdentity::Anonymous),
-        },
-        (None, None) => Ok(GitIdentity::Anonymous),
-    }
-}
-
-fn facts(store: &Store, project: &Project) -> Result<RepoFacts> {
-    Ok(RepoFacts {
-        private_project: project.private,
-        private_issues: index::has_private_issues(store.conn(), &project.full_name)?,
-    })
-}
-
 /// Checks a push before it lands. The first rule broken refuses the whole
-/// push, naming the rule, the ref and (for ticket data) the file.
+/// push, naming the rule, the ref and (for documents) the file. A push to a
+/// tickets or requests repository is checked change by change as if the
+/// pusher had made it through the CLI, and who pushed each new commit is
+/// recorded, so the events of the push name them.
 pub fn pre_receive(
     store: &Store,
     home: &ForgeHome,
     target: &RepoRef,
-    repo: &Repo,
-    who: &GitIdentity,
+    repo: &Rc<Repo>,
+    claimant: &Claimant,
     updates: &[RefUpdate],
 ) -> Result<()> {
     let all = updates
@@ -180,30 +100,41 @@ pub fn pre_receive(
         .map(|u| u.refname.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    if *who == GitIdentity::Anonymous {
+    if *claimant == Claimant::Anonymous {
         return Err(refuse(
             "identity",
             &all,
             "no forge user: push through `forge ssh serve` or HTTP, or set FORGE_USER",
         ));
     }
-    let project = store.project(&target.project)?;
-    if !repo_access::may_write(who, target, facts(store, &project)?) {
-        return Err(refuse(
-            "access",
-            &all,
-            format!("{} may not push to {}", who_name(who), target.display()),
-        ));
-    }
+    let access = match git_access(store, home, claimant, target, GitService::ReceivePack)? {
+        Ok(a) if matches!(a.granted, Granted::Write(_)) => a,
+        Ok(_) => return Err(refuse("access", &all, "read-only access")),
+        Err(refusal) => return Err(refuse("access", &all, refusal.to_string())),
+    };
+    let (project, who) = (&access.project, &access.who);
     match &target.kind {
-        RepoKind::Source => {
+        RepoKind::Source | RepoKind::Fork(_) => {
             for u in updates {
-                source_rules(store, &project, repo, who, u)?;
+                let facts = UpdateFacts {
+                    store,
+                    project,
+                    repo: repo.as_ref(),
+                    update: u,
+                };
+                if let Err(b) = push_rules::check_source_update(project, who, &facts)? {
+                    return Err(refuse(b.rule, &u.refname, b.reason));
+                }
             }
         }
         RepoKind::Tickets | RepoKind::Requests => {
-            let tracker = Tracker::open_for_project(store, home, &project)?;
+            let GitIdentity::User { name, .. } = who else {
+                return Err(refuse("access", &all, "only users push documents"));
+            };
+            let pusher = Actor::for_user(store, project, name)?;
             let main = repo.head_branch()?;
+            let known = repo.ref_tips()?;
+            let mut pushed = Vec::new();
             for u in updates {
                 if u.branch() != Some(main.as_str()) {
                     return Err(refuse(
@@ -219,174 +150,95 @@ pub fn pre_receive(
                         "the branch cannot be deleted",
                     ));
                 };
-                for path in repo.changed_paths(u.old, new)? {
-                    let Some(bytes) = repo.read_file(new, &path)? else {
-                        continue; // deleted
-                    };
-                    let checked = if target.kind == RepoKind::Tickets {
-                        check_ticket_file(&tracker, &path, &bytes)
-                    } else {
-                        check_request_file(&tracker, &path, &bytes)
-                    };
-                    if let Err(why) = checked {
-                        return Err(refuse("ticket data", &u.refname, why));
-                    }
+                // The pushed objects are visible through the hook's
+                // repository only (git keeps them in quarantine until the
+                // push is accepted).
+                let checked = if target.kind == RepoKind::Tickets {
+                    Tracker::with_repo(store, repo.clone(), main.clone(), project)
+                        .check_push(&pusher, u.old, new)?
+                } else {
+                    PullRequests::with_repo(store, home, project, repo.clone())?
+                        .check_push(&pusher, u.old, new)?
+                };
+                if let Err(Violation { rule, reason }) = checked {
+                    return Err(refuse(rule, &u.refname, reason));
                 }
+                pushed.extend(
+                    repo.new_commits(new, &known, MAX_NEW_COMMITS)?
+                        .into_iter()
+                        .map(|c| c.id.to_string()),
+                );
             }
+            rows::record_pushers(store.conn(), &project.full_name, &pushed, name)?;
         }
-        RepoKind::Docs | RepoKind::Fork(_) => {}
+        RepoKind::Docs => {}
     }
     Ok(())
 }
 
-fn who_name(who: &GitIdentity) -> String {
-    match who {
-        GitIdentity::User { name, .. } => name.clone(),
-        GitIdentity::Deploy { project, .. } => format!("a deploy key of {project}"),
-        GitIdentity::Anonymous => "an anonymous user".into(),
-    }
+/// What the push rules need to know of one ref update, read from git when asked.
+struct UpdateFacts<'a> {
+    store: &'a Store,
+    project: &'a Project,
+    repo: &'a Repo,
+    update: &'a RefUpdate,
 }
 
-fn check_ticket_file(tracker: &Tracker<'_>, path: &str, bytes: &[u8]) -> Result<(), String> {
-    let named = |e: Error| format!("{path}: {e}");
-    match doc::classify(path) {
-        DocPath::Issue(_) => {
-            let issue = doc::parse_issue(path, bytes)?;
-            tracker.check_issue_values(&issue).map_err(named)
-        }
-        DocPath::Comment(_, _) => {
-            let comment = doc::parse_comment(path, bytes)?;
-            tracker.check_comment_values(&comment).map_err(named)
-        }
-        DocPath::Other => Ok(()),
-    }
-}
+impl RefFacts for UpdateFacts<'_> {
+    type Error = Error;
 
-fn check_request_file(tracker: &Tracker<'_>, path: &str, bytes: &[u8]) -> Result<(), String> {
-    let named = |e: Error| format!("{path}: {e}");
-    match request::classify(path) {
-        RequestPath::Request(_) => {
-            let pull = request::parse_request(path, bytes)?;
-            tracker.check_request_values(&pull).map_err(named)
-        }
-        RequestPath::Comment(_, _) => {
-            let comment = request::parse_comment(path, bytes)?;
-            tracker.check_comment_values(&comment).map_err(named)
-        }
-        RequestPath::Other => Ok(()),
+    fn refname(&self) -> &str {
+        &self.update.refname
     }
-}
 
-fn source_rules(
-    store: &Store,
-    project: &Project,
-    repo: &Repo,
-    who: &GitIdentity,
-    u: &RefUpdate,
-) -> Result<()> {
-    let settings = &project.settings;
-    let r = u.refname.as_str();
-    if settings.pr_only {
-        return Err(refuse(
-            "pr_only",
-            r,
-            format!(
-                "`{}` takes changes through pull requests only: push to your fork and open one",
-                project.full_name
-            ),
-        ));
+    fn existed(&self) -> bool {
+        self.update.old.is_some()
     }
-    let role = match who {
-        GitIdentity::User { role, .. } => *role,
-        GitIdentity::Deploy { push: true, .. } => Some(Role::Commit),
-        _ => None,
-    };
-    if let Some(tag) = r.strip_prefix("refs/tags/") {
-        if role < Some(Role::Commit) {
-            return Err(refuse(
-                "tags",
-                r,
-                format!("only committers may push tags (`{tag}`)"),
-            ));
-        }
-        return Ok(());
+
+    fn exists(&self) -> bool {
+        self.update.new.is_some()
     }
-    let Some(branch) = u.branch() else {
-        return Err(refuse("refs", r, "only branches and tags can be pushed"));
-    };
-    if let GitIdentity::User {
-        name,
-        role: Some(Role::Collaborator),
-    } = who
-    {
-        if !store.may_write_branch(project, name, branch)? {
-            return Err(refuse(
-                "branches",
-                r,
-                format!("collaborator {name} may push only to the branches of their patterns"),
-            ));
-        }
+
+    fn fast_forward(&self) -> Result<bool> {
+        Ok(match (self.update.old, self.update.new) {
+            (Some(old), Some(new)) => self.repo.is_ancestor(old, new)?,
+            _ => true,
+        })
     }
-    let default = repo.head_branch()?;
-    let protected = (settings.protect_default_branch && branch == default)
-        || branch_matches(&settings.protected_branches.join(","), branch);
-    match (u.old, u.new) {
-        (Some(_), None) if protected => {
-            return Err(refuse(
-                "protected",
-                r,
-                format!("protected branch `{branch}` cannot be deleted"),
-            ))
-        }
-        (Some(old), Some(new)) if protected && !repo.is_ancestor(old, new)? => {
-            return Err(refuse(
-                "protected",
-                r,
-                format!(
-                "protected branch `{branch}` cannot be force-pushed ({} is not an ancestor of {})",
-                short(old),
-                short(new)
-            ),
-            ))
-        }
-        (None, Some(_)) if settings.no_new_branches && !repo.branches()?.is_empty() => {
-            return Err(refuse(
-                "no_new_branches",
-                r,
-                format!("`{}` does not take new branches", project.full_name),
-            ))
-        }
-        _ => {}
+
+    fn default_branch(&self) -> Result<String> {
+        Ok(self.repo.head_branch()?)
     }
-    if settings.require_signoff {
-        if let Some(new) = u.new {
-            let known: Vec<CommitId> = repo
-                .branches()?
-                .into_iter()
-                .chain(repo.tags()?)
-                .map(|b| b.commit)
-                .chain(u.old)
-                .collect();
-            for c in repo.new_commits(new, &known, MAX_NEW_COMMITS)? {
-                let signed = c
-                    .message
+
+    fn has_branches(&self) -> Result<bool> {
+        Ok(!self.repo.branches()?.is_empty())
+    }
+
+    fn may_write_branch(&self, user: &str, branch: &str) -> Result<bool> {
+        Ok(self.store.may_write_branch(self.project, user, branch)?)
+    }
+
+    fn first_unsigned(&self) -> Result<Option<(String, String)>> {
+        let Some(new) = self.update.new else {
+            return Ok(None);
+        };
+        let known: Vec<CommitId> = self
+            .repo
+            .ref_tips()?
+            .into_iter()
+            .chain(self.update.old)
+            .collect();
+        Ok(self
+            .repo
+            .new_commits(new, &known, MAX_NEW_COMMITS)?
+            .into_iter()
+            .find(|c| {
+                !c.message
                     .lines()
-                    .any(|l| l.trim_start().starts_with("Signed-off-by:"));
-                if !signed {
-                    return Err(refuse(
-                        "require_signoff",
-                        r,
-                        format!(
-                            "commit {} (`{}`) has no Signed-off-by line",
-                            short(c.id),
-                            c.title
-                        ),
-                    ));
-                }
-            }
-        }
+                    .any(|l| l.trim_start().starts_with("Signed-off-by:"))
+            })
+            .map(|c| (short(c.id), c.title)))
     }
-    Ok(())
 }
 
 /// What a post-receive did.
@@ -398,6 +250,8 @@ pub struct PostReceiveReport {
     pub closed_issues: Vec<u64>,
     /// Pull requests refreshed.
     pub refreshed: Vec<u64>,
+    /// Issues made offline that the forge numbered.
+    pub numbered: Vec<u64>,
     /// Events appended for the ref updates.
     pub events: usize,
     /// Things that went wrong without stopping the rest (the push has landed).
@@ -411,21 +265,17 @@ pub fn post_receive(
     home: &ForgeHome,
     target: &RepoRef,
     repo: &Repo,
-    who: &GitIdentity,
+    claimant: &Claimant,
     updates: &[RefUpdate],
 ) -> Result<PostReceiveReport> {
     let project = store.project(&target.project)?;
+    let who = forge_core::repo_access::identity(store, &project, claimant)?;
     let mut report = PostReceiveReport::default();
-    let actor = match who {
+    let actor = match &who {
         GitIdentity::User { name, .. } => Actor::for_user(store, &project, name)?,
-        _ => Actor {
-            username: "forge".into(),
-            email: String::new(),
-            role: Some(Role::Commit),
-            private_project: project.private,
-        },
+        _ => Actor::system(&project),
     };
-    let pusher = who_name(who);
+    let pusher = who.describe();
     // The ref tips before the push: every ref now, with the updated ones
     // at their old commits.
     let mut before: Vec<CommitId> = Vec::new();
@@ -500,7 +350,7 @@ pub fn post_receive(
             &NewEvent {
                 kind: "git.push",
                 project: &project.full_name,
-                actor: match who {
+                actor: match &who {
                     GitIdentity::User { name, .. } => name,
                     _ => &pusher,
                 },
@@ -521,6 +371,13 @@ pub fn post_receive(
         RepoKind::Tickets => {
             let tracker = Tracker::open_for_project(store, home, &project)?;
             tracker.sync()?;
+            // Issues made offline get their numbers, and their folders.
+            match tracker.settle_numbers(&actor) {
+                Ok(numbered) => report.numbered.extend(numbered),
+                Err(e) => report
+                    .warnings
+                    .push(format!("numbering issues made offline: {e}")),
+            }
             report.warnings.extend(tracker.take_warnings());
         }
         RepoKind::Requests => {
@@ -571,7 +428,22 @@ fn apply_magic_words(
         .iter()
         .find(|r| r.as_str() == "Fixed")
         .map(String::as_str);
+    // Each reference once (the first commit naming it), and those naming
+    // no issue reported together: a message naming thousands of numbers
+    // costs one index lookup each and one line.
+    tracker.sync()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut missing = Vec::new();
+    let mut failures = Vec::new();
     for (r, commit) in magic {
+        if !seen.insert(*r) {
+            continue;
+        }
+        let n = r.number();
+        if !tracker.exists_indexed(actor, n)? {
+            missing.push(n);
+            continue;
+        }
         let result = match r {
             IssueReference::Closes(n) => tracker
                 .comment(actor, *n, &format!("Fixed by commit {commit}."))
@@ -587,17 +459,43 @@ fn apply_magic_words(
                 .map(drop),
         };
         if let Err(e) = result {
-            let n = match r {
-                IssueReference::Closes(n) | IssueReference::Relates(n) => n,
-            };
-            report.warnings.push(format!(
+            failures.push(format!(
                 "issue #{n} named by commit {}: {e}",
                 short(*commit)
             ));
         }
     }
+    report.warnings.extend(summarized(failures));
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        let shown: Vec<String> = missing.iter().take(10).map(|n| format!("#{n}")).collect();
+        let more = missing.len().saturating_sub(shown.len());
+        report.warnings.push(format!(
+            "{} issue reference{} in the pushed commits name{} no issue of {}: {}{}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            if missing.len() == 1 { "s" } else { "" },
+            project.full_name,
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     report.warnings.extend(tracker.take_warnings());
     Ok(())
+}
+
+/// Up to ten warnings as they are, then one line counting the rest.
+fn summarized(mut warnings: Vec<String>) -> Vec<String> {
+    if warnings.len() > 10 {
+        let more = warnings.len() - 10;
+        warnings.truncate(10);
+        warnings.push(format!("... and {more} more like these"));
+    }
+    warnings
 }
 
 #[cfg(test)]

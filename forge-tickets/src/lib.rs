@@ -1,22 +1,26 @@
-//! Issues as JSON documents in git, and their SQLite projection.
+//! Issues and pull requests as JSON documents in git, and their SQLite
+//! projection, on one document engine.
 //!
-//! A [`Tracker`] drives the issues of one project: every change is one commit
-//! in the project's tickets repository (authored by the acting user), and the
-//! SQLite index is brought up to date — incrementally, from the paths that
-//! changed — before every read and after every write. The events of every
-//! change the index applies go to the durable event log in the same SQLite
-//! transaction, whether forge made the change or a plain `git push` brought it.
+//! The [`engine`] owns the life cycle every kind of document shares: a write
+//! is one commit in the kind's repository (authored by the acting user),
+//! applied to the SQLite index with its events in one transaction; a read
+//! first syncs the index incrementally with commits it has not seen (a plain
+//! `git push`, a crash between commit and index); pushed documents are
+//! checked against the rules of the service; a server batches concurrent
+//! writes ([`GroupCommit`]). [`Tracker`] (issues) and [`PullRequests`] are
+//! thin services over it.
 //!
 //! ```
 //! use forge_core::{ForgeHome, Store};
-//! use forge_tickets::{Actor, NewIssue, Tracker};
+//! use forge_tickets::{Actor, NewIssue, NewProject, Tracker};
 //! # fn main() -> Result<(), forge_tickets::Error> {
 //! # let dir = tempfile::tempdir().expect("tempdir");
 //! let home = ForgeHome::new(dir.path());
 //! let store = Store::open(&home.db_path())?;
 //! store.add_user("alice", "Alice", &["alice@example.org"])?;
-//! let project = store.create_project("hammer", "", false, "alice")?;
-//! let tracker = Tracker::create_for_project(&store, &home, &project)?;
+//! let new = NewProject { full_name: "hammer".into(), owner: "alice".into(), ..Default::default() };
+//! let project = forge_tickets::create_project(&store, &home, &new, None)?;
+//! let tracker = Tracker::open_for_project(&store, &home, &project)?;
 //! let alice = Actor::for_user(&store, &project, "alice")?;
 //! let issue = tracker.create_issue(&alice, NewIssue::titled("The handle is loose"))?;
 //! tracker.comment(&alice, issue.number, "Glue it.")?;
@@ -25,31 +29,33 @@
 //! # }
 //! ```
 
+pub mod access;
+mod actor;
+mod checks;
 pub mod doc;
+pub mod engine;
 mod error;
 pub mod hooks;
-pub mod index;
+mod issues;
 pub mod magic;
 pub mod merge;
 pub mod pagure;
-pub mod pull_index;
+pub mod provision;
 mod pulls;
 pub mod request;
-mod sync;
-mod tracker;
 mod tx;
 pub mod view;
-pub use tx::IndexTx;
 
+pub use actor::Actor;
+pub use engine::batch::GroupCommit;
+pub use engine::{display_number, parse_number, SyncReport};
 pub use error::Error;
-pub use index::IssueFilter;
-pub use pull_index::PullFilter;
+pub use issues::{IndexView, IssueEdit, IssueFilter, Issues, NewIssue, Tracker};
+pub use provision::{create_project, fork_project, NewProject};
 pub use pulls::{
     FlagView, InlineTarget, MergeOutcome, NewFlag, NewPull, PullCommentView, PullDetails, PullEdit,
-    PullRequests, PullSummary, SourceView,
+    PullFilter, PullRequests, PullSummary, Pulls, SourceView,
 };
-pub use sync::SyncReport;
-pub use tracker::{create_project, fork_project, Actor, IndexView, IssueEdit, NewIssue, Tracker};
 
 /// Result of ticket operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,12 +3,21 @@
 //! `Relates #4` only links it.
 
 /// What a reference to an issue asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IssueReference {
     /// Close the issue when merged.
     Closes(u64),
     /// Link the issue without closing it.
     Relates(u64),
+}
+
+impl IssueReference {
+    /// The issue it names.
+    pub fn number(self) -> u64 {
+        match self {
+            IssueReference::Closes(n) | IssueReference::Relates(n) => n,
+        }
+    }
 }
 
 const CLOSING: &[&str] = &[
@@ -24,6 +33,8 @@ pub fn issue_references(text: &str) -> Vec<IssueReference> {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut out: Vec<IssueReference> = Vec::new();
+    // Seen references, so that a text naming thousands stays linear.
+    let mut seen = std::collections::HashSet::new();
     let mut i = 0;
     while i < bytes.len() {
         let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
@@ -79,7 +90,7 @@ pub fn issue_references(text: &str) -> Vec<IssueReference> {
             } else {
                 IssueReference::Relates(n)
             };
-            if !out.contains(&r) {
+            if seen.insert(r) {
                 out.push(r);
             }
             j = end;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::doc::{CommentDoc, IssueDoc, Status, SCHEMA};
-use crate::tracker::{Actor, Tracker};
+use crate::{Actor, Tracker};
 use crate::{Error, Result};
 
 /// What an import did.
@@ -330,7 +330,8 @@ pub fn import(
                 format!("issue id {n} appears twice; nothing was imported"),
             ));
         }
-        if crate::index::issue(store.conn(), tracker.project(), n)?.is_some() {
+        if crate::engine::rows::doc::<crate::Issues>(store.conn(), tracker.project(), n)?.is_some()
+        {
             return Err(Error::invalid(
                 format!("issue #{n}"),
                 format!(

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::doc::{issue_dir, split_doc_path, CommentDoc, SCHEMA};
+use crate::doc::{check_schema, check_times, issue_dir, CommentDoc};
+use crate::engine::kind::{self, DocFile, PROVISIONAL_BASE};
+use crate::pulls::Pulls;
 
 /// A pull request's own fields (`request.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,81 +195,35 @@ pub fn request_path(number: u64) -> String {
     format!("{}/request.json", issue_dir(number))
 }
 
-/// What a path of the requests repository holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestPath {
-    /// `request.json` of a request.
-    Request(u64),
-    /// A comment of a request.
-    Comment(u64, String),
-    /// Anything else.
-    Other,
-}
-
-/// Classifies a path of the requests repository.
-pub fn classify(path: &str) -> RequestPath {
-    match split_doc_path(path, "request.json") {
-        Some((n, None)) => RequestPath::Request(n),
-        Some((n, Some(id))) => RequestPath::Comment(n, id),
-        None => RequestPath::Other,
-    }
-}
-
-/// Parses a request document, naming what is wrong.
+/// Parses a request document at its path, naming what is wrong.
 pub fn parse_request(path: &str, bytes: &[u8]) -> Result<PullDoc, String> {
-    let doc: PullDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
-    let fail = |why: String| Err(format!("{path}: {why}"));
-    if doc.schema > SCHEMA {
-        return fail(format!(
-            "schema {} is newer than this forge knows",
-            doc.schema
-        ));
+    match kind::classify(path, "request.json") {
+        Some((slot, DocFile::Main)) => kind::parse_doc::<Pulls>(&slot, path, bytes),
+        _ => Err(format!("{path}: not the path of a request document")),
     }
-    if classify(path) != RequestPath::Request(doc.number) || doc.number == 0 {
-        return fail(format!(
+}
+
+/// What serde cannot check of a request.
+pub(crate) fn check_request(doc: &PullDoc) -> Result<(), String> {
+    check_schema(doc.schema)?;
+    if doc.number == 0 || doc.number >= PROVISIONAL_BASE {
+        return Err(format!(
             "holds request {} but the path is for another request",
             doc.number
         ));
     }
     if doc.title.trim().is_empty() {
-        return fail("title is empty".into());
+        return Err("title is empty".into());
     }
-    for (name, t) in [
+    check_times(&[
         ("created_at", Some(&doc.created_at)),
         ("updated_at", Some(&doc.updated_at)),
         ("closed_at", doc.closed_at.as_ref()),
-    ] {
-        if let Some(t) = t {
-            if forge_core::time::parse_rfc3339(t).is_none() {
-                return fail(format!("{name} `{t}` is not an RFC 3339 time"));
-            }
-        }
-    }
+    ])?;
     if let Some((name, _)) = doc.votes.iter().find(|(_, v)| !matches!(v, -1 | 1)) {
-        return fail(format!("vote of `{name}` must be 1 or -1"));
+        return Err(format!("vote of `{name}` must be 1 or -1"));
     }
-    Ok(doc)
-}
-
-/// Parses a comment of a request, naming what is wrong.
-pub fn parse_comment(path: &str, bytes: &[u8]) -> Result<CommentDoc, String> {
-    let doc: CommentDoc = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
-    match classify(path) {
-        RequestPath::Comment(_, id) if id == doc.id => {}
-        _ => {
-            return Err(format!(
-                "{path}: comment id `{}` does not match the file name",
-                doc.id
-            ))
-        }
-    }
-    if doc.schema > SCHEMA || forge_core::time::parse_rfc3339(&doc.created_at).is_none() {
-        return Err(format!(
-            "{path}: unknown schema or created_at `{}` is not an RFC 3339 time",
-            doc.created_at
-        ));
-    }
-    Ok(doc)
+    Ok(())
 }
 
 /// The vote a comment casts: exactly `+1`, `-1`, `:thumbsup:` or `:thumbsdown:`.
@@ -298,6 +254,7 @@ pub fn score(doc: &PullDoc, comments: &[CommentDoc]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::SCHEMA;
 
     fn comment(author: &str, body: &str) -> CommentDoc {
         CommentDoc {
@@ -316,12 +273,7 @@ mod tests {
     #[test]
     fn paths_and_votes() {
         assert_eq!(request_path(7), "07/7/request.json");
-        assert_eq!(classify("07/7/request.json"), RequestPath::Request(7));
-        assert_eq!(
-            classify("07/7/comment-a.json"),
-            RequestPath::Comment(7, "a".into())
-        );
-        assert_eq!(classify("07/7/issue.json"), RequestPath::Other);
+        assert!(parse_request("07/7/issue.json", b"{}").is_err());
         assert_eq!(comment_vote(" +1 "), Some(1));
         assert_eq!(comment_vote(":thumbsdown:"), Some(-1));
         assert_eq!(comment_vote("+1 looks good"), None);

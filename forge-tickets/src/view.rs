@@ -6,12 +6,22 @@ use forge_git::{FileDiff, FileStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::{CommentDoc, IssueDoc};
-use crate::index::ListedIssue;
+use crate::issues::ListedIssue;
+
+/// A number as JSON: a number, or `"~1"` for one not given by the forge yet.
+fn number_json<S: serde::Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    if *n >= crate::engine::PROVISIONAL_BASE {
+        s.serialize_str(&crate::display_number(*n))
+    } else {
+        s.serialize_u64(*n)
+    }
+}
 
 /// An issue in a listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueSummary {
-    /// Number.
+    /// Number (`"~1"`: made offline, not numbered by the forge yet).
+    #[serde(serialize_with = "number_json")]
     pub id: u64,
     /// Title.
     pub title: String,
@@ -90,7 +100,8 @@ impl From<CommentDoc> for CommentView {
 /// One issue in full.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueDetails {
-    /// Number.
+    /// Number (`"~1"`: made offline, not numbered by the forge yet).
+    #[serde(serialize_with = "number_json")]
     pub id: u64,
     /// Stable unique id.
     pub uid: String,

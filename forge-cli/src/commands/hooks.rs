@@ -1,15 +1,16 @@
 //! `forge hooks install` and `forge hook NAME`: forge's git hooks.
 
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use forge_core::project::Project;
-use forge_core::repo_access::RepoRef;
+use forge_core::repo_access::{Claimant, RepoRef};
 use forge_core::{ForgeHome, Store};
 use forge_git::Repo;
 use forge_tickets::hooks::{self, RefUpdate};
+use forge_tickets::provision;
 
 use crate::cli::{HookName, HooksCommand};
 use crate::context::Ctx;
@@ -18,14 +19,19 @@ fn exe() -> Result<PathBuf> {
     std::env::current_exe().context("locating the forge executable")
 }
 
-/// Installs forge's hooks in one repository (idempotent).
-pub fn install_in(home: &ForgeHome, repo: &Path) -> Result<()> {
-    Ok(hooks::install_hooks(&exe()?, home, repo)?)
+/// The forge executable new projects' and forks' hooks call (this one).
+pub fn hooks_exe() -> Result<PathBuf> {
+    exe()
 }
 
 /// Installs forge's hooks in every repository of a project.
-pub fn install_for_project(home: &ForgeHome, store: &Store, project: &Project) -> Result<usize> {
-    Ok(hooks::install_project_hooks(&exe()?, store, home, project)?)
+fn install_for_project(home: &ForgeHome, store: &Store, project: &Project) -> Result<usize> {
+    Ok(provision::install_project_hooks(
+        &exe()?,
+        store,
+        home,
+        project,
+    )?)
 }
 
 pub fn install(cmd: HooksCommand, ctx: &Ctx) -> Result<()> {
@@ -72,17 +78,23 @@ pub fn run(name: HookName, ctx: &Ctx) -> Result<()> {
         )
     })?;
     let store = ctx.home_store()?;
-    let project = store.project(&target.project)?;
     let user = std::env::var("FORGE_USER").ok().filter(|u| !u.is_empty());
     let deploy = std::env::var("FORGE_DEPLOY_KEY")
         .ok()
         .and_then(|k| k.parse::<i64>().ok());
-    let who = hooks::identity(&store, &project, user.as_deref(), deploy)?;
-    let repo = Repo::open_in_hook(&here)?;
+    let claimant = match (user, deploy) {
+        (Some(name), _) => Claimant::User(name),
+        (None, Some(id)) => Claimant::DeployKey(id),
+        (None, None) => Claimant::Anonymous,
+    };
+    let repo = std::rc::Rc::new(Repo::open_in_hook(&here)?);
     if name == "pre-receive" {
-        hooks::pre_receive(&store, home, &target, &repo, &who, &updates)?;
+        hooks::pre_receive(&store, home, &target, &repo, &claimant, &updates)?;
     } else {
-        let report = hooks::post_receive(&store, home, &target, &repo, &who, &updates)?;
+        let report = hooks::post_receive(&store, home, &target, &repo, &claimant, &updates)?;
+        for n in &report.numbered {
+            eprintln!("forge: numbered issue #{n} (made offline)");
+        }
         for n in &report.closed_issues {
             eprintln!("forge: closed issue #{n}");
         }

@@ -4,7 +4,7 @@ use std::io::Read as _;
 
 use anyhow::{Context as _, Result};
 use forge_tickets::view::IssueDetails;
-use forge_tickets::{IssueEdit, IssueFilter, NewIssue};
+use forge_tickets::{display_number, IssueEdit, IssueFilter, NewIssue};
 
 use crate::cli::{EditArgs, IssueCommand, StatusArg};
 use crate::context::Ctx;
@@ -46,9 +46,14 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 if ctx.json {
                     output::json(&t.issue(&actor, issue.number)?)
                 } else {
+                    let provisional = if issue.number >= forge_tickets::engine::PROVISIONAL_BASE {
+                        " (numbered by the forge when pushed)"
+                    } else {
+                        ""
+                    };
                     say!(
-                        "opened issue #{} in {}: {}",
-                        issue.number,
+                        "opened issue #{} in {}: {}{provisional}",
+                        display_number(issue.number),
                         t.project(),
                         issue.title
                     );
@@ -101,7 +106,11 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 if ctx.json {
                     output::json(&forge_tickets::view::CommentView::from(comment))
                 } else {
-                    say!("commented on issue #{id} ({})", comment.id);
+                    say!(
+                        "commented on issue #{} ({})",
+                        display_number(id),
+                        comment.id
+                    );
                     Ok(())
                 }
             })
@@ -134,7 +143,7 @@ fn done(
     if ctx.json {
         output::json(&t.issue(actor, id)?)
     } else {
-        say!("{verb} issue #{id}");
+        say!("{verb} issue #{}", display_number(id));
         Ok(())
     }
 }
@@ -185,7 +194,7 @@ fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
 pub(crate) fn print_issue(i: &IssueDetails) {
     say!(
         "#{} {} [{}{}]",
-        i.id,
+        display_number(i.id),
         i.title,
         i.status,
         i.close_reason
@@ -263,7 +272,7 @@ pub(crate) fn print_list(issues: Vec<forge_tickets::view::IssueSummary>, ctx: &C
         .into_iter()
         .map(|i| {
             vec![
-                format!("#{}", i.id),
+                format!("#{}", display_number(i.id)),
                 i.status.to_string(),
                 output::clip(&i.title, 50),
                 i.author,

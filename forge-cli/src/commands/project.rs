@@ -35,10 +35,14 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             description,
             private,
         } => {
-            let owner = ctx.user()?;
-            let project =
-                forge_tickets::create_project(&store, home, &name, &description, private, owner)?;
-            crate::commands::hooks::install_for_project(home, &store, &project)?;
+            let new = forge_tickets::NewProject {
+                full_name: name,
+                description,
+                private,
+                owner: ctx.user()?.to_string(),
+            };
+            let hooks = crate::commands::hooks::hooks_exe()?;
+            let project = forge_tickets::create_project(&store, home, &new, Some(&hooks))?;
             if ctx.json {
                 output::json(&project)?;
             } else {
@@ -117,8 +121,8 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
         ProjectCommand::Fork { name } => {
             let user = ctx.user()?;
             let project = store.project(&name)?;
-            let path = forge_tickets::fork_project(&store, home, &project, user)?;
-            crate::commands::hooks::install_in(home, &path)?;
+            let hooks = crate::commands::hooks::hooks_exe()?;
+            let path = forge_tickets::fork_project(&store, home, &project, user, Some(&hooks))?;
             let fork = format!("forks/{user}/{}", project.full_name);
             if ctx.json {
                 output::json(&json!({"project": project.full_name, "fork": fork, "path": path}))?;

@@ -8,10 +8,10 @@
 use std::os::unix::process::CommandExt as _;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use forge_core::repo_access::{self, GitIdentity, RepoFacts, RepoKind, RepoRef};
+use forge_core::repo_access::{self, Claimant, RepoRef};
 use forge_core::sshkey::{KeyOwner, PublicKey};
-use forge_tickets::hooks::shell_quote;
-use forge_tickets::{PullRequests, Tracker};
+use forge_tickets::access::git_access;
+use forge_tickets::provision::shell_quote;
 
 use crate::cli::SshCommand;
 use crate::context::Ctx;
@@ -60,71 +60,27 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
     let repo = RepoRef::parse(&path)?;
     let store = ctx.home_store()?;
     let home = ctx.home()?;
-    let not_found = || anyhow!("repository `{}` not found", repo.display());
-    let project = store.find_project(&repo.project)?.ok_or_else(not_found)?;
-    let on_disk = repo.path_in(home);
-    if !on_disk.join("HEAD").exists() {
-        return Err(not_found());
-    }
-    let (who, env_name, env_value) = match (&user, deploy_key) {
-        (Some(name), _) => {
-            store.user(name)?;
-            let role = store.role_of(&project, name)?;
-            (
-                GitIdentity::User {
-                    name: name.clone(),
-                    role,
-                },
-                "FORGE_USER",
-                name.clone(),
-            )
-        }
+    let (claimant, env_name, env_value) = match (user, deploy_key) {
+        (Some(name), _) => (Claimant::User(name.clone()), "FORGE_USER", name),
         (None, Some(id)) => {
-            let (project, push) = store
-                .deploy_key(id)?
-                .ok_or_else(|| anyhow!("deploy key {id} is not registered"))?;
-            (
-                GitIdentity::Deploy { project, push },
-                "FORGE_DEPLOY_KEY",
-                id.to_string(),
-            )
+            if store.deploy_key(id)?.is_none() {
+                bail!("deploy key {id} is not registered");
+            }
+            (Claimant::DeployKey(id), "FORGE_DEPLOY_KEY", id.to_string())
         }
         (None, None) => bail!("serve needs a user or --deploy-key"),
     };
-    // Whether the issues hold private ones decides who may clone them:
-    // bring the index up to date with the repository first.
-    let private_issues = match repo.kind {
-        RepoKind::Tickets | RepoKind::Requests => {
-            let tracker = Tracker::open_for_project(&store, home, &project)?;
-            tracker.sync()?;
-            if repo.kind == RepoKind::Requests {
-                PullRequests::open(&store, home, &project)?.sync()?;
-            }
-            forge_tickets::index::has_private_issues(store.conn(), &project.full_name)?
-        }
-        _ => false,
+    let access = match git_access(&store, home, &claimant, &repo, service)? {
+        Ok(access) => access,
+        Err(refusal) => bail!("{refusal}"),
     };
-    let facts = RepoFacts {
-        private_project: project.private,
-        private_issues,
-    };
-    if !repo_access::may_read(&who, &repo, facts) {
-        return Err(not_found());
-    }
-    if service.writes() && !repo_access::may_write(&who, &repo, facts) {
-        let name = user.unwrap_or_else(|| format!("deploy key {}", env_value));
-        bail!(
-            "permission denied: {name} may not push to {}",
-            repo.display()
-        );
-    }
     let root = home
         .root()
         .canonicalize()
         .unwrap_or_else(|_| home.root().to_path_buf());
     let err = std::process::Command::new("git")
         .arg(service.subcommand())
-        .arg(&on_disk)
+        .arg(&access.dir)
         .env(env_name, &env_value)
         .env("FORGE_HOME", &root)
         .env_remove(if env_name == "FORGE_USER" {

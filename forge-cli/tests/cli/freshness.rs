@@ -17,10 +17,12 @@ fn a_plain_push_shows_on_the_next_read_with_events() {
             .replace("\"tags\": []", "\"tags\": [\"pushed\"]"),
     )
     .expect("write");
-    // A new issue written by hand, in the documented layout.
+    // A new issue written by hand, in the documented layout (by bob, who
+    // pushes it: a push may not open issues in someone else's name).
     let new_issue = text
         .replace("\"Original\"", "\"Made by hand\"")
-        .replace("\"number\": 1", "\"number\": 7");
+        .replace("\"number\": 1", "\"number\": 7")
+        .replace("\"author\": \"alice\"", "\"author\": \"bob\"");
     std::fs::create_dir_all(clone.join("07/7")).expect("mkdir");
     std::fs::write(
         clone.join("07/7/issue.json"),

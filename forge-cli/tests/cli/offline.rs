@@ -103,7 +103,8 @@ fn the_clone_is_configured_once_and_its_index_rebuilt_when_corrupt() {
     let a = f.dir.path().join("a");
     clone_as(&f.tickets_repo(), &a, "carol");
     let created = offline(&f, &a, &["issue", "new", "--title", "Offline"]);
-    assert_eq!(created["id"], 2);
+    // Made offline: a provisional number until the forge gives it one.
+    assert_eq!(created["id"], "~1");
     assert_eq!(created["author"], "carol");
     assert!(git(&a, &["config", "merge.forge-json.driver"]).contains("merge-driver %O %A %B %P"));
     let attributes = std::fs::read_to_string(a.join(".git/info/attributes")).expect("attributes");
@@ -114,9 +115,12 @@ fn the_clone_is_configured_once_and_its_index_rebuilt_when_corrupt() {
         attributes,
         "idempotent"
     );
-    // The working tree follows the commits forge makes.
+    // The working tree follows the commits forge makes; the new issue lives
+    // under its uid, where no other clone's can collide with it.
     assert_eq!(git(&a, &["status", "--porcelain"]), "");
-    assert!(a.join("02/2/issue.json").exists());
+    let uid = created["uid"].as_str().expect("uid");
+    assert!(a.join(format!("new/{uid}/issue.json")).exists());
+    assert!(!a.join("02/2/issue.json").exists());
 
     std::fs::write(a.join(".git/forge/index.db"), b"this is not a database").expect("write");
     for suffix in ["-wal", "-shm"] {

@@ -724,7 +724,9 @@ fn request_documents_pushed_by_hand_are_indexed_with_events() {
         "--as alice pr new -p {P} --title Before --from topic"
     ));
     forge.ok_line(&format!("--as alice pr comment -p {P} 1 --body first"));
-    forge.member("bob", "ticket");
+    // Retitling someone else's pull request takes the commit role, by push
+    // as through the CLI.
+    forge.member("bob", "commit");
 
     let requests = forge.home().join("requests/tools/hammer.git");
     let clone = forge.dir.path().join("requests-bob");

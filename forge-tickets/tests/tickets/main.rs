@@ -21,7 +21,12 @@ fn setup() -> Home {
     store
         .add_user("bob", "", &["bob@example.org"])
         .expect("bob");
-    forge_tickets::create_project(&store, &home, "hammer", "", false, "alice").expect("project");
+    let new = forge_tickets::NewProject {
+        full_name: "hammer".into(),
+        owner: "alice".into(),
+        ..Default::default()
+    };
+    forge_tickets::create_project(&store, &home, &new, None).expect("project");
     Home { _dir: dir, home }
 }
 

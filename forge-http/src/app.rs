@@ -1,0 +1,270 @@
+//! The whole service as one value: [`app`] builds it from a forge home, and
+//! [`App::handle`] answers one request — what the server does for each
+//! connection, and what tests call in process, without a socket.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use forge_core::{ForgeHome, Store};
+use forge_tickets::GroupCommit;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::{Request, Response, StatusCode};
+
+use crate::error::ApiError;
+use crate::extract::{ApiCall, Ctx};
+
+/// Limits and timeouts of the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted (413 past it).
+    pub max_body: usize,
+    /// Largest request head (request line and headers) accepted.
+    pub max_head: usize,
+    /// Longest time a request may take before the client gets a 503.
+    pub request_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// How many API requests run at once, each on a thread of its own with
+    /// its own database connection (more wait their turn): a few per core
+    /// keeps the threads' caches warm and the cores busy without thrashing.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body: 1 << 20,
+            max_head: 64 << 10,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
+        }
+    }
+}
+
+/// What every request shares: the forge home, the limits, the caches and
+/// the group commit of writes.
+#[derive(Debug)]
+pub struct App {
+    /// The forge home served.
+    pub home: ForgeHome,
+    /// Limits and timeouts.
+    pub config: ServerConfig,
+    /// The forge executable the git hooks of new projects and forks call
+    /// (`None`: create them without hooks).
+    pub hooks_exe: Option<PathBuf>,
+    /// Permits for API requests running at once (`config.workers`).
+    workers: Arc<tokio::sync::Semaphore>,
+    /// Counts and rendered issues kept between requests.
+    pub(crate) caches: crate::cache::Caches,
+    /// Writes waiting for their batch.
+    pub(crate) writes: GroupCommit,
+}
+
+/// Builds the whole service for `home`: projects and forks created through
+/// it get hooks calling `hooks_exe`.
+pub fn app(home: ForgeHome, config: ServerConfig, hooks_exe: Option<PathBuf>) -> Arc<App> {
+    Arc::new(App {
+        home,
+        workers: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
+        caches: Default::default(),
+        writes: Default::default(),
+        config,
+        hooks_exe,
+    })
+}
+
+impl App {
+    /// The same as [`app`].
+    pub fn new(home: ForgeHome, config: ServerConfig, hooks_exe: Option<PathBuf>) -> Arc<App> {
+        app(home, config, hooks_exe)
+    }
+}
+
+/// The body of every response: a buffer, or git's output as it comes.
+pub type ResBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// A whole body from bytes.
+pub fn full(bytes: Bytes) -> ResBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A JSON answer.
+pub(crate) fn json_response(status: u16, body: Vec<u8>) -> Response<ResBody> {
+    let mut resp = Response::new(full(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// An error answer (with `Retry-After` when it says when).
+pub fn error_response(err: &ApiError) -> Response<ResBody> {
+    let mut resp = json_response(err.status, to_bytes(&err.body()));
+    if let Some(seconds) = err.retry_after {
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if let Some(allow) = err.allow {
+        resp.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    resp
+}
+
+/// JSON text with a final newline.
+pub(crate) fn to_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut text = serde_json::to_vec(value).unwrap_or_default();
+    text.push(b'\n');
+    text
+}
+
+/// What an endpoint answers: a status and the JSON text.
+pub(crate) type Answer = Result<(u16, Vec<u8>), ApiError>;
+
+/// An answer of `value` with status 200.
+pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Answer {
+    Ok((200, to_bytes(value)))
+}
+
+thread_local! {
+    /// One SQLite connection per forge home per worker thread.
+    static STORES: RefCell<HashMap<PathBuf, Store>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` with this worker thread's connection to the home's database,
+/// opened on first use.
+pub(crate) fn with_store<T>(
+    app: &App,
+    f: impl FnOnce(&Store) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let db = app.home.db_path();
+    STORES.with(|stores| {
+        let mut stores = stores.borrow_mut();
+        if !stores.contains_key(&db) {
+            let store = Store::open(&db).map_err(ApiError::internal)?;
+            stores.insert(db.clone(), store);
+        }
+        let store = stores
+            .get(&db)
+            .ok_or_else(|| ApiError::internal("no store"))?;
+        f(store)
+    })
+}
+
+/// Answers one API call on this thread: a status and a JSON body.
+pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Vec<u8>), ApiError> {
+    with_store(app, |store| {
+        let ctx = Ctx::new(app, store, call)?;
+        crate::router::route(&ctx)
+    })
+}
+
+impl App {
+    /// Answers one request: git over HTTP, or the API. A panic in one
+    /// request is that request's 500; a request past its time is a 503.
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display + Send,
+    {
+        let start = Instant::now();
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let resp = self.clone().answer(req).await;
+        tracing::info!(
+            method,
+            path,
+            status = resp.status().as_u16(),
+            micros = start.elapsed().as_micros() as u64,
+            "request"
+        );
+        resp
+    }
+
+    async fn answer<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display + Send,
+    {
+        let path = req.uri().path().to_string();
+        if !path.starts_with("/api/") {
+            return match crate::git::split_git_path(&path) {
+                Some((repo, rest)) => crate::git::serve_git(self, req, repo, rest).await,
+                None => error_response(&ApiError::new(404, "ENOENDPOINT", "not found")),
+            };
+        }
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(String::from)
+        };
+        let host = header(HOST).unwrap_or_else(|| "localhost".into());
+        let (query, auth, content_type) = (
+            req.uri().query().map(String::from),
+            header(AUTHORIZATION),
+            header(CONTENT_TYPE),
+        );
+        let method = req.method().as_str().to_string();
+        let body = match Limited::new(req.into_body(), self.config.max_body)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(e) => {
+                let err = if e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    ApiError::new(
+                        413,
+                        "EINVALIDREQ",
+                        format!("the request body is over {} bytes", self.config.max_body),
+                    )
+                } else {
+                    ApiError::new(400, "EINVALIDREQ", "the request body could not be read")
+                };
+                return error_response(&err);
+            }
+        };
+        let call = ApiCall {
+            method,
+            path,
+            query,
+            auth,
+            content_type,
+            body,
+            base_url: format!("http://{host}"),
+        };
+        let app = self.clone();
+        let worker = async move {
+            // The permit goes with the work: a request past its time
+            // still holds it until its thread is done.
+            let permit = app.workers.clone().acquire_owned().await;
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                dispatch(&app, &call)
+            })
+            .await
+        };
+        match tokio::time::timeout(self.config.request_timeout, worker).await {
+            Ok(Ok(Ok((status, body)))) => json_response(status, body),
+            Ok(Ok(Err(err))) => error_response(&err),
+            // A panic in one request is that request's 500, not the server's end.
+            Ok(Err(_)) => error_response(&ApiError::internal("a request handler panicked")),
+            Err(_) => error_response(&ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(503, "EINVALIDREQ", "the request took too long")
+            }),
+        }
+    }
+}

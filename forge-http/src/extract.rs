@@ -1,0 +1,462 @@
+//! What a request brings, read strictly: its query, its form or JSON
+//! fields, its token; and the per-request context every endpoint gets.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use forge_core::project::Project;
+use forge_core::role::Action;
+use forge_core::token::Token;
+use forge_core::Store;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::pagure::{Pagination, User};
+
+/// One API request, as the endpoints see it.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    /// HTTP method.
+    pub method: String,
+    /// Path, still percent-encoded.
+    pub path: String,
+    /// Query string.
+    pub query: Option<String>,
+    /// The Authorization header.
+    pub auth: Option<String>,
+    /// The Content-Type header.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
+    /// `http://host` as the client named the server (for pagination links).
+    pub base_url: String,
+}
+
+/// Decodes one part of a query string or form (`+` is a space), naming it on failure.
+fn decode(part: &str, name: &str) -> Result<String, ApiError> {
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| ApiError::field(name, "is not valid percent-encoded UTF-8"))
+}
+
+/// A query string's parameters, read strictly: a parameter that does not
+/// decode is a 400 naming it, never silently "no filter".
+#[derive(Debug, Clone, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a query string.
+    pub fn parse(query: Option<&str>) -> Result<Query, ApiError> {
+        let mut out = Vec::new();
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = decode(k, "query")?;
+            let value = decode(v, &key)?;
+            out.push((key, value));
+        }
+        Ok(Query(out))
+    }
+
+    /// The first value of a parameter.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter's value, if given and not empty.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).filter(|v| !v.is_empty()).map(String::from)
+    }
+
+    /// A parameter that must be one of `choices` (case-insensitive), or absent.
+    pub fn choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> Result<Option<T>, ApiError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let lower = v.to_ascii_lowercase();
+        choices
+            .iter()
+            .find(|(name, _)| *name == lower)
+            .map(|(_, t)| Some(*t))
+            .ok_or_else(|| {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                ApiError::field(key, format!("`{v}` is not one of: {}", names.join(", ")))
+            })
+    }
+
+    /// A positive whole number, or `default` when absent.
+    pub fn positive(&self, key: &str, default: u64) -> Result<u64, ApiError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::field(key, format!("`{v}` is not a positive number"))),
+        }
+    }
+
+    fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+/// Posted fields, from a form or a JSON object (lists joined with commas).
+#[derive(Debug, Clone, Default)]
+pub struct Fields(HashMap<String, String>);
+
+impl Fields {
+    /// Reads a body as the content type says.
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Fields, ApiError> {
+        if body.is_empty() {
+            return Ok(Fields::default());
+        }
+        if content_type.is_some_and(|c| c.starts_with("application/json")) {
+            let value: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    format!("the JSON body is malformed: {e}"),
+                )
+            })?;
+            let Value::Object(map) = value else {
+                return Err(ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    "the JSON body must be an object",
+                ));
+            };
+            return Ok(Fields(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            Value::String(s) => s,
+                            Value::Array(items) => items
+                                .iter()
+                                .map(|i| {
+                                    i.as_str()
+                                        .map(String::from)
+                                        .unwrap_or_else(|| i.to_string())
+                                })
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        };
+                        (k, text)
+                    })
+                    .collect(),
+            ));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::new(400, "EINVALIDREQ", "the form body is not UTF-8"))?;
+        let mut out: HashMap<String, String> = HashMap::new();
+        for (k, v) in Query::parse(Some(text))?.0 {
+            out.entry(k)
+                .and_modify(|e| {
+                    e.push(',');
+                    e.push_str(&v);
+                })
+                .or_insert(v);
+        }
+        Ok(Fields(out))
+    }
+
+    /// A field as given.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.get(key)
+    }
+
+    /// A field's value, if given and not empty.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.0.get(key).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// `Some(None)` for a field given empty (clear), `Some(Some(v))` for a value.
+    pub fn optional(&self, key: &str) -> Option<Option<String>> {
+        self.0
+            .get(key)
+            .map(|v| Some(v.clone()).filter(|v| !v.is_empty()))
+    }
+
+    /// A field that must be there and not blank.
+    pub fn required(&self, key: &str) -> Result<&String, ApiError> {
+        self.0
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| ApiError::field(key, "This field is required."))
+    }
+
+    /// A comma-separated list, blanks dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.0
+            .get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A yes/no field: `None` when absent, an error when it is neither.
+    pub fn yes_no(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.0.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => Ok(None),
+            Some("true" | "1" | "on") => Ok(Some(true)),
+            Some("false" | "0" | "off") => Ok(Some(false)),
+            Some(other) => Err(ApiError::field(
+                key,
+                format!("`{other}` is not true or false"),
+            )),
+        }
+    }
+
+    /// A flag: `true`, `1` or `on`.
+    pub fn truthy(&self, key: &str) -> bool {
+        self.0
+            .get(key)
+            .is_some_and(|v| v == "true" || v == "1" || v == "on")
+    }
+
+    /// Fields whose names start with `prefix`, without it.
+    pub fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// What every endpoint gets: the server, this thread's store, the request,
+/// and what is looked up once per request.
+pub struct Ctx<'a> {
+    /// The server.
+    pub app: &'a App,
+    /// This worker thread's connection.
+    pub store: &'a Store,
+    /// The request.
+    pub call: &'a ApiCall,
+    /// Its query, parsed.
+    pub query: Query,
+    /// Full names by username, looked up once per request.
+    names: RefCell<HashMap<String, String>>,
+    /// The token, checked once.
+    token: RefCell<Option<Option<Token>>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of one request.
+    pub fn new(app: &'a App, store: &'a Store, call: &'a ApiCall) -> Result<Ctx<'a>, ApiError> {
+        Ok(Ctx {
+            app,
+            store,
+            call,
+            query: Query::parse(call.query.as_deref())?,
+            names: RefCell::default(),
+            token: RefCell::default(),
+        })
+    }
+
+    /// The posted fields.
+    pub fn fields(&self) -> Result<Fields, ApiError> {
+        Fields::parse(self.call.content_type.as_deref(), &self.call.body)
+    }
+
+    /// The token presented, if any; a bad, expired or revoked one is a 401.
+    pub fn token(&self) -> Result<Option<Token>, ApiError> {
+        if let Some(known) = self.token.borrow().as_ref() {
+            return Ok(known.clone());
+        }
+        let found = match &self.call.auth {
+            None => None,
+            Some(header) => {
+                let secret = header
+                    .strip_prefix("token ")
+                    .or_else(|| header.strip_prefix("Token "))
+                    .ok_or_else(|| {
+                        ApiError::new(401, "EINVALIDTOK", "expected `Authorization: token <key>`")
+                    })?;
+                Some(self.store.verify_token(secret.trim()).map_err(|_| {
+                    ApiError::new(
+                        401,
+                        "EINVALIDTOK",
+                        "Invalid or expired token. Please visit the settings page to get a new token.",
+                    )
+                })?)
+            }
+        };
+        *self.token.borrow_mut() = Some(found.clone());
+        Ok(found)
+    }
+
+    /// The user the token is for, if any.
+    pub fn viewer_name(&self) -> Result<Option<String>, ApiError> {
+        Ok(self.token()?.map(|t| t.user))
+    }
+
+    /// The user a token acts for, if it allows `action` on `project`.
+    pub fn acting(&self, action: Action, project: Option<&str>) -> Result<String, ApiError> {
+        let token = self.token()?.ok_or_else(|| {
+            ApiError::new(
+                401,
+                "EINVALIDTOK",
+                "this action needs a token (Authorization: token <key>)",
+            )
+        })?;
+        if !token.allows(action, project) {
+            return Err(ApiError::new(
+                403,
+                "ENOTHIGHENOUGH",
+                format!(
+                    "the token does not allow `{action}`{}",
+                    project.map(|p| format!(" on `{p}`")).unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(token.user)
+    }
+
+    /// The user a token acts for, if it allows every one of `actions`.
+    pub fn acting_for_all(&self, actions: &[Action], project: &str) -> Result<String, ApiError> {
+        let mut user = None;
+        for action in actions {
+            user = Some(self.acting(*action, Some(project))?);
+        }
+        user.ok_or_else(|| ApiError::new(400, "EINVALIDREQ", "nothing to change"))
+    }
+
+    /// Whether a viewer may see a project.
+    pub fn visible(&self, project: &Project, viewer: Option<&str>) -> Result<bool, ApiError> {
+        if !project.private {
+            return Ok(true);
+        }
+        Ok(match viewer {
+            Some(v) => self.store.role_of(project, v)?.is_some(),
+            None => false,
+        })
+    }
+
+    /// Runs `f` on the full name of `name` (empty for an unknown user),
+    /// looked up once per request.
+    pub fn with_full_name<T>(&self, name: &str, f: impl FnOnce(&str) -> T) -> T {
+        if let Some(full) = self.names.borrow().get(name) {
+            return f(full);
+        }
+        let full = self
+            .store
+            .full_name(name)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let out = f(&full);
+        self.names.borrow_mut().insert(name.to_string(), full);
+        out
+    }
+
+    /// A user in Pagure's shape.
+    pub fn user(&self, name: &str) -> User {
+        User::new(name, self.with_full_name(name, str::to_string))
+    }
+
+    /// The page asked for (`page`, `per_page`) of `total` items: how many
+    /// per page, the offset, and the links.
+    pub fn page(&self, total: u64) -> Result<(usize, usize, Pagination), ApiError> {
+        let q = &self.query;
+        let per_page = q.positive("per_page", 20)?;
+        if per_page > 100 {
+            return Err(ApiError::field("per_page", "at most 100"));
+        }
+        let page = q.positive("page", 1)?;
+        let offset = (page - 1)
+            .checked_mul(per_page)
+            .and_then(|o| usize::try_from(o).ok())
+            .ok_or_else(|| ApiError::field("page", format!("`{page}` is past the last page")))?;
+        let pages = total.div_ceil(per_page).max(1);
+        let mut keep: Vec<(String, String)> = q
+            .pairs()
+            .iter()
+            .filter(|(k, _)| k.as_str() != "page" && k.as_str() != "per_page")
+            .cloned()
+            .collect();
+        keep.sort();
+        let link = |p: u64| {
+            let mut params = keep.clone();
+            params.push(("per_page".into(), per_page.to_string()));
+            params.push(("page".into(), p.to_string()));
+            format!(
+                "{}{}?{}",
+                self.call.base_url,
+                self.call.path,
+                serde_urlencoded::to_string(&params).unwrap_or_default()
+            )
+        };
+        let pagination = Pagination {
+            page,
+            pages,
+            per_page,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            first: link(1),
+            last: link(pages),
+        };
+        Ok((per_page as usize, offset, pagination))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_or_name_the_bad_parameter() {
+        let q = Query::parse(Some("status=Open&tags=a+b&x=%C3%A9&empty=&flag")).expect("query");
+        assert_eq!(q.get("status"), Some("Open"));
+        assert_eq!(q.get("tags"), Some("a b"));
+        assert_eq!(q.get("x"), Some("é"));
+        assert_eq!(q.get("empty"), Some(""));
+        assert_eq!(q.get("flag"), Some(""));
+        let err = Query::parse(Some("status=Open&tags=%FF")).expect_err("bad utf-8");
+        assert_eq!(err.status, 400);
+        assert_eq!(
+            err.errors,
+            Some(serde_json::json!({"tags": ["is not valid percent-encoded UTF-8"]}))
+        );
+        let err = Query::parse(Some("page=abc"))
+            .expect("parses")
+            .positive("page", 1)
+            .expect_err("not a number");
+        assert!(err.errors.is_some_and(|e| e["page"].is_array()));
+    }
+
+    #[test]
+    fn forms_and_json_give_the_same_fields() {
+        let form = Fields::parse(None, b"title=T&tag=a&tag=b").expect("form");
+        let json = Fields::parse(
+            Some("application/json"),
+            br#"{"title": "T", "tag": ["a", "b"]}"#,
+        )
+        .expect("json");
+        for f in [form, json] {
+            assert_eq!(f.required("title").ok().map(String::as_str), Some("T"));
+            assert_eq!(f.list("tag"), ["a", "b"]);
+        }
+        assert!(Fields::parse(Some("application/json"), b"[1]").is_err());
+        assert!(Fields::parse(None, b"a=%FF").is_err());
+    }
+}

@@ -1,0 +1,453 @@
+//! Issue endpoints, one function each: the listing (cached per indexed
+//! commit), one issue, a comment; opening, commenting, closing, assigning
+//! and editing through the group commit.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use forge_core::role::Action;
+use forge_git::Repo;
+use forge_tickets::view::IssueDetails;
+use forge_tickets::{Actor, IndexView, IssueEdit, IssueFilter, NewIssue, Tracker};
+use serde_json::json;
+
+use crate::app::{ok, Answer};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+use crate::pagure::{Issue, IssueAnswer, IssueComment, Pagination};
+use crate::router::At;
+
+thread_local! {
+    /// Tickets repositories kept open per worker thread (opening one reads
+    /// several config files; refs and objects are still read fresh), with the
+    /// branch their HEAD named then.
+    static REPOS: std::cell::RefCell<HashMap<std::path::PathBuf, (Rc<Repo>, String)>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The tracker of a project, on a tickets repository kept open by this thread.
+fn tracker<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Tracker<'s>, ApiError> {
+    let path = ctx.app.home.project_paths(&at.project.full_name).tickets;
+    let cached = REPOS.with(|r| r.borrow().get(&path).cloned());
+    let (repo, branch) = match cached {
+        Some(open) => open,
+        None => {
+            let repo = Repo::open(&path)?;
+            let branch = repo.head_branch()?;
+            let open = (Rc::new(repo), branch);
+            REPOS.with(|r| {
+                let mut r = r.borrow_mut();
+                if r.len() > 256 {
+                    r.clear();
+                }
+                r.insert(path, open.clone());
+            });
+            open
+        }
+    };
+    Ok(Tracker::with_repo(ctx.store, repo, branch, &at.project))
+}
+
+/// The actor a token acts as, if it allows `action` on the project.
+fn acting(ctx: &Ctx<'_>, at: &At, action: Action) -> Result<Actor, ApiError> {
+    let user = ctx.acting(action, Some(&at.project.full_name))?;
+    Ok(Actor::for_user(ctx.store, &at.project, &user)?)
+}
+
+/// Runs an issue write in the server's group commit.
+fn write<T: Send + 'static>(
+    ctx: &Ctx<'_>,
+    at: &At,
+    write: impl FnMut(&Tracker<'_>) -> forge_tickets::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(ctx
+        .app
+        .writes
+        .issues(ctx.store, &ctx.app.home, &at.project, write)?)
+}
+
+/// An issue in Pagure's shape.
+fn issue_json(ctx: &Ctx<'_>, i: &IssueDetails) -> serde_json::Value {
+    serde_json::to_value(Issue::of(i, &|u| ctx.user(u))).unwrap_or_default()
+}
+
+/// `GET <repo>/tags`: the tags in use on the issues.
+pub(crate) fn tags(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let tags = tracker(ctx, at)?.tags(&at.actor)?;
+    ok(&json!({"total_tags": tags.len(), "tags": tags}))
+}
+
+/// The filter of an issue listing, from its query.
+fn filter(ctx: &Ctx<'_>) -> Result<IssueFilter, ApiError> {
+    let q = &ctx.query;
+    let status = q
+        .choice(
+            "status",
+            &[
+                ("open", Some("open")),
+                ("closed", Some("closed")),
+                ("all", None),
+            ],
+        )?
+        .unwrap_or(Some("open"));
+    let since = match q.get("since") {
+        None => None,
+        Some(v) => Some(since(v).ok_or_else(|| {
+            ApiError::field(
+                "since",
+                format!("`{v}` is neither epoch seconds nor YYYY-MM-DD"),
+            )
+        })?),
+    };
+    Ok(IssueFilter {
+        status: status.map(String::from),
+        tag: q.text("tags"),
+        assignee: q.get("assignee").map(String::from),
+        author: q.get("author").map(String::from),
+        milestone: q.get("milestones").map(String::from),
+        priority: q.text("priority"),
+        since,
+        ascending: q
+            .choice("order", &[("asc", true), ("desc", false)])?
+            .unwrap_or(false),
+        limit: 0,
+        offset: 0,
+    })
+}
+
+/// `since`: epoch seconds, or a `YYYY-MM-DD` day (UTC midnight).
+fn since(text: &str) -> Option<i64> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    crate::users::chrono_day(text)?;
+    forge_core::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
+}
+
+/// What identifies a listing's result under the index state: project,
+/// indexed commit, filters and viewer (order, limit and offset aside).
+fn listing_key(at: &At, view: &IndexView<'_, '_>, filter: &IssueFilter) -> String {
+    let viewer = &at.actor;
+    format!(
+        "{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+        at.project.full_name,
+        view.commit(),
+        filter.status,
+        filter.tag,
+        filter.assignee,
+        filter.author,
+        filter.milestone,
+        filter.priority,
+        filter.since,
+        viewer.username,
+        viewer.role.is_some()
+    )
+}
+
+/// Pages past this offset are cut from the whole listing, read once per
+/// index state and kept: SQLite skips an offset row by row.
+const DEEP_OFFSET: usize = 500;
+
+/// One page of a listing: how many match in all, the numbers of the
+/// page's issues, and the pagination. Counts are kept per index state;
+/// deep pages come from the whole listing, kept likewise.
+fn listing_page(
+    ctx: &Ctx<'_>,
+    key: &str,
+    view: &IndexView<'_, '_>,
+    filter: &IssueFilter,
+) -> Result<(u64, Vec<u64>, Pagination), ApiError> {
+    let caches = &ctx.app.caches;
+    let slice = |all: &[u64], per_page: usize, offset: usize| -> Vec<u64> {
+        if filter.ascending {
+            all.iter()
+                .rev()
+                .skip(offset)
+                .take(per_page)
+                .copied()
+                .collect()
+        } else {
+            all.iter().skip(offset).take(per_page).copied().collect()
+        }
+    };
+    if let Some(all) = caches.listing(key) {
+        let (per_page, offset, links) = ctx.page(all.len() as u64)?;
+        return Ok((all.len() as u64, slice(&all, per_page, offset), links));
+    }
+    let total = match caches.count(key) {
+        Some(n) => n,
+        None => {
+            let n = view.count(filter)?;
+            caches.put_count(key.to_string(), n);
+            n
+        }
+    };
+    let (per_page, offset, links) = ctx.page(total)?;
+    if offset < DEEP_OFFSET {
+        let mut page = filter.clone();
+        page.limit = per_page;
+        page.offset = offset;
+        return Ok((total, view.numbers(&page)?, links));
+    }
+    let mut whole = filter.clone();
+    whole.ascending = false;
+    whole.limit = usize::MAX >> 1;
+    whole.offset = 0;
+    let all: Arc<[u64]> = view.numbers(&whole)?.into();
+    caches.put_listing(key.to_string(), all.clone());
+    Ok((all.len() as u64, slice(&all, per_page, offset), links))
+}
+
+/// The issues `numbers` in Pagure's JSON shape, from the server's cache
+/// where they were rendered from the same index state and show the same
+/// full names, else rendered now (and kept).
+fn rendered_issues(
+    ctx: &Ctx<'_>,
+    project: &str,
+    view: &IndexView<'_, '_>,
+    numbers: &[u64],
+) -> Result<Vec<Arc<[u8]>>, ApiError> {
+    let caches = &ctx.app.caches;
+    let mut found = caches.rendered(project, view.commit(), numbers);
+    for slot in found.iter_mut() {
+        let current = slot.as_ref().is_some_and(|r| {
+            r.users
+                .iter()
+                .all(|(name, full)| ctx.with_full_name(name, |now| now == full))
+        });
+        if !current {
+            *slot = None;
+        }
+    }
+    let missing: Vec<u64> = numbers
+        .iter()
+        .zip(&found)
+        .filter(|(_, r)| r.is_none())
+        .map(|(n, _)| *n)
+        .collect();
+    let mut fresh = HashMap::new();
+    if !missing.is_empty() {
+        let commit: Arc<str> = view.commit().into();
+        let mut keep = Vec::new();
+        for issue in view.details(&missing)? {
+            let mut names: Vec<&str> = [&issue.assignee, &issue.closed_by]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .chain([issue.author.as_str()])
+                .chain(issue.comments.iter().map(|c| c.author.as_str()))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let users = names
+                .into_iter()
+                .map(|n| (n.to_string(), ctx.with_full_name(n, str::to_string)))
+                .collect();
+            let json: Arc<[u8]> = serde_json::to_vec(&Issue::of(&issue, &|u| ctx.user(u)))
+                .map_err(ApiError::internal)?
+                .into();
+            fresh.insert(issue.id, json.clone());
+            keep.push((
+                issue.id,
+                crate::cache::Rendered {
+                    commit: commit.clone(),
+                    users,
+                    json,
+                },
+            ));
+        }
+        caches.put_rendered(project, keep);
+    }
+    // An issue missing from both was deleted or hidden since the numbers
+    // were read: it is left out.
+    Ok(numbers
+        .iter()
+        .zip(found)
+        .filter_map(|(n, r)| r.map(|r| r.json).or_else(|| fresh.remove(n)))
+        .collect())
+}
+
+/// `GET <repo>/issues`: a page of issues with their comments, written
+/// straight from JSON kept per indexed commit.
+pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let filter = filter(ctx)?;
+    let tracker = tracker(ctx, at)?;
+    let view = tracker.view(&at.actor)?;
+    let key = listing_key(at, &view, &filter);
+    let (total, numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
+    let issues = rendered_issues(ctx, &at.project.full_name, &view, &numbers)?;
+    let q = &ctx.query;
+    let args = json!({"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
+                      "author": q.get("author"), "milestones": q.get("milestones"),
+                      "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});
+    // The keys in the order serde_json's maps give the others.
+    let mut out = Vec::with_capacity(issues.iter().map(|i| i.len() + 1).sum::<usize>() + 1024);
+    out.extend_from_slice(b"{\"args\":");
+    out.extend_from_slice(&serde_json::to_vec(&args).unwrap_or_default());
+    out.extend_from_slice(b",\"issues\":[");
+    for (i, issue) in issues.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(issue);
+    }
+    out.extend_from_slice(b"],\"pagination\":");
+    out.extend_from_slice(&serde_json::to_vec(&pagination).unwrap_or_default());
+    out.extend_from_slice(format!(",\"total_issues\":{total}}}\n").as_bytes());
+    Ok((200, out))
+}
+
+/// `GET <repo>/issue/<id>`.
+pub(crate) fn show(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
+    let issue = tracker(ctx, at)?.issue(&at.actor, n)?;
+    ok(&issue_json(ctx, &issue))
+}
+
+/// `GET <repo>/issue/<id>/comment/<cid>`.
+pub(crate) fn show_comment(ctx: &Ctx<'_>, at: &At, n: u64, cid: &str) -> Answer {
+    let issue = tracker(ctx, at)?.issue(&at.actor, n)?;
+    let c = issue
+        .comments
+        .iter()
+        .find(|c| c.id == cid)
+        .ok_or_else(|| ApiError::new(404, "ENOCOMMENT", "Comment not found"))?;
+    ok(&IssueComment::of(c, &|u| ctx.user(u)))
+}
+
+/// `POST <repo>/new_issue`.
+pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let actor = acting(ctx, at, Action::IssueCreate)?;
+    let f = ctx.fields()?;
+    let new = NewIssue {
+        title: f.required("title")?.clone(),
+        body: f.required("issue_content")?.clone(),
+        tags: f.list("tag"),
+        assignee: f.text("assignee"),
+        priority: f.text("priority"),
+        milestone: f.text("milestone"),
+        private: f.truthy("private"),
+        ..Default::default()
+    };
+    let number = {
+        let actor = actor.clone();
+        write(ctx, at, move |t| {
+            Ok(t.create_issue(&actor, new.clone())?.number)
+        })?
+    };
+    let issue = tracker(ctx, at)?.issue(&actor, number)?;
+    ok(&IssueAnswer {
+        issue: Issue::of(&issue, &|u| ctx.user(u)),
+        message: "Issue created".into(),
+    })
+}
+
+/// `POST <repo>/issue/<id>/comment`.
+pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
+    let actor = acting(ctx, at, Action::IssueComment)?;
+    let body = ctx.fields()?.required("comment")?.clone();
+    write(ctx, at, move |t| t.comment(&actor, n, &body).map(drop))?;
+    ok(&json!({"message": "Comment added"}))
+}
+
+/// `POST <repo>/issue/<id>/status`: `Open`, or `Closed` with a `close_status`.
+pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
+    let actor = acting(ctx, at, Action::IssueChangeStatus)?;
+    let f = ctx.fields()?;
+    match f.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("closed") => {
+            let reason = f.text("close_status");
+            write(ctx, at, move |t| {
+                t.close(&actor, n, reason.as_deref()).map(drop)
+            })?;
+        }
+        Some("open") => write(ctx, at, move |t| t.reopen(&actor, n).map(drop))?,
+        _ => return Err(ApiError::field("status", "Open or Closed")),
+    }
+    ok(&json!({"message": format!("Successfully edited issue #{n}")}))
+}
+
+/// `POST <repo>/issue/<id>/assign|milestone|subscribe`.
+pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
+    let action = match what {
+        "assign" => Action::IssueAssign,
+        "milestone" => Action::IssueUpdateMilestone,
+        _ => Action::IssueComment,
+    };
+    let actor = acting(ctx, at, action)?;
+    let f = ctx.fields()?;
+    let edit = match what {
+        "assign" => IssueEdit {
+            assignee: Some(f.optional("assignee").flatten()),
+            ..Default::default()
+        },
+        "milestone" => IssueEdit {
+            milestone: Some(f.optional("milestone").flatten()),
+            ..Default::default()
+        },
+        _ => IssueEdit {
+            watch: Some(
+                f.get("status")
+                    .is_none_or(|s| s == "true" || s == "1" || s == "on"),
+            ),
+            ..Default::default()
+        },
+    };
+    write(ctx, at, move |t| t.edit(&actor, n, edit.clone()).map(drop))?;
+    ok(&json!({"message": format!("Successfully edited issue #{n}")}))
+}
+
+/// `POST <repo>/issue/<id>/custom/<field>`: `value` (empty removes it).
+pub(crate) fn custom(ctx: &Ctx<'_>, at: &At, n: u64, field: &str) -> Answer {
+    let actor = acting(ctx, at, Action::IssueUpdate)?;
+    let value = ctx.fields()?.get("value").cloned().unwrap_or_default();
+    let edit = IssueEdit {
+        fields: vec![(field.to_string(), value)],
+        ..Default::default()
+    };
+    write(ctx, at, move |t| t.edit(&actor, n, edit.clone()).map(drop))?;
+    ok(&json!({"message": format!("Custom field {field} adjusted")}))
+}
+
+/// `POST <repo>/issue/<id>`: Pagure's `title` and `issue_content`, and
+/// forge's own fields; each part of the change needs the token's right for it.
+pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
+    let f = ctx.fields()?;
+    let issues = |key: &str| -> Result<Vec<u64>, ApiError> {
+        f.list(key)
+            .iter()
+            .map(|v| {
+                forge_tickets::parse_number(v)
+                    .ok_or_else(|| ApiError::field(key, format!("`{v}` is not an issue number")))
+            })
+            .collect()
+    };
+    let edit = IssueEdit {
+        title: f.get("title").cloned(),
+        body: f.get("issue_content").cloned(),
+        add_tags: f.list("add_tag"),
+        remove_tags: f.list("remove_tag"),
+        assignee: f.optional("assignee"),
+        priority: f.optional("priority"),
+        milestone: f.optional("milestone"),
+        fields: f.prefixed("field:"),
+        depends: issues("depends")?,
+        blocks: issues("blocks")?,
+        private: f.yes_no("private")?,
+        watch: f.yes_no("watch")?,
+    };
+    if edit == IssueEdit::default() {
+        return Err(ApiError::new(400, "EINVALIDREQ", "nothing to change: give title, issue_content, add_tag, remove_tag, assignee, priority, milestone, field:NAME, depends, blocks, private or watch"));
+    }
+    let user = ctx.acting_for_all(&edit.actions(), &at.project.full_name)?;
+    let actor = Actor::for_user(ctx.store, &at.project, &user)?;
+    {
+        let actor = actor.clone();
+        write(ctx, at, move |t| t.edit(&actor, n, edit.clone()).map(drop))?;
+    }
+    let issue = tracker(ctx, at)?.issue(&actor, n)?;
+    ok(&IssueAnswer {
+        issue: Issue::of(&issue, &|u| ctx.user(u)),
+        message: "Issue edited".into(),
+    })
+}

@@ -1,0 +1,248 @@
+//! Projects: the list, creating and forking, one project's description,
+//! branches, tags, clone URLs, contributors, and commit flags.
+
+use std::collections::BTreeMap;
+
+use forge_core::commit_flag::CommitFlag;
+use forge_core::project::Project;
+use forge_core::role::{Action, Role};
+use forge_git::Repo;
+use forge_tickets::NewProject;
+use serde_json::{json, Map, Value};
+
+use crate::app::{ok, Answer};
+use crate::error::ApiError;
+use crate::extract::{Ctx, Fields};
+use crate::pagure::epoch;
+use crate::router::At;
+
+/// A project in Pagure's shape.
+pub(crate) fn project_json(ctx: &Ctx<'_>, p: &Project) -> Result<Value, ApiError> {
+    let mut access: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for role in ["owner", "admin", "commit", "collaborator", "ticket"] {
+        access.insert(role, Vec::new());
+    }
+    for m in ctx.store.members(p)? {
+        let key = if m.name == p.owner {
+            "owner"
+        } else {
+            m.role.as_str()
+        };
+        if let Some(list) = access.get_mut(key) {
+            list.push(m.name);
+        }
+    }
+    let s = &p.settings;
+    Ok(json!({
+        "id": p.id, "name": p.name, "namespace": p.namespace, "fullname": p.full_name,
+        "url_path": p.full_name, "description": p.description, "private": p.private,
+        "user": ctx.user(&p.owner),
+        "date_created": epoch(&p.created_at), "date_modified": epoch(&p.created_at),
+        "tags": [], "priorities": s.priorities, "close_status": s.close_reasons,
+        "milestones": s.milestones.iter().map(|m| (m.name.clone(), json!({"date": m.date, "active": true}))).collect::<Map<String, Value>>(),
+        "custom_keys": s.custom_fields.iter().map(|f| json!([f.name, f.kind, f.options])).collect::<Vec<_>>(),
+        "access_users": access,
+        "settings": {"issue_tracker": s.issue_tracker, "pull_requests": s.pull_requests},
+    }))
+}
+
+/// `GET projects`: the projects the viewer may see, `namespace` and
+/// `owner` filters, paginated.
+pub(crate) fn list(ctx: &Ctx<'_>) -> Answer {
+    let viewer = ctx.viewer_name()?;
+    let q = &ctx.query;
+    let mut out = Vec::new();
+    for p in ctx.store.list_projects()? {
+        if !ctx.visible(&p, viewer.as_deref())? {
+            continue;
+        }
+        if q.get("namespace")
+            .is_some_and(|ns| p.namespace.as_deref() != Some(ns))
+        {
+            continue;
+        }
+        if q.get("owner").is_some_and(|o| p.owner != o) {
+            continue;
+        }
+        out.push(p);
+    }
+    let (per_page, offset, pagination) = ctx.page(out.len() as u64)?;
+    let items: Vec<Value> = out
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|p| project_json(ctx, p))
+        .collect::<Result<_, _>>()?;
+    ok(&json!({"projects": items, "total_projects": out.len(), "pagination": pagination}))
+}
+
+/// `name` under the posted `namespace`, if any.
+fn with_namespace(f: &Fields, name: &str) -> String {
+    match f.text("namespace") {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// `POST new`: a project owned by the token's user.
+pub(crate) fn create(ctx: &Ctx<'_>) -> Answer {
+    let user = ctx.acting(Action::CreateProject, None)?;
+    let f = ctx.fields()?;
+    let name = f.required("name")?;
+    let new = NewProject {
+        full_name: with_namespace(&f, name),
+        description: f.get("description").cloned().unwrap_or_default(),
+        private: f.truthy("private"),
+        owner: user,
+    };
+    let project = forge_tickets::create_project(
+        ctx.store,
+        &ctx.app.home,
+        &new,
+        ctx.app.hooks_exe.as_deref(),
+    )?;
+    ok(&json!({"message": format!("Project \"{}\" created", project.full_name)}))
+}
+
+/// `POST fork`: the token's user's fork of `repo`.
+pub(crate) fn fork(ctx: &Ctx<'_>) -> Answer {
+    let user = ctx.acting(Action::ForkProject, None)?;
+    let f = ctx.fields()?;
+    let full = with_namespace(&f, f.required("repo")?);
+    let not_found = || ApiError::new(404, "ENOPROJECT", "Project not found");
+    let project = ctx.store.find_project(&full)?.ok_or_else(not_found)?;
+    if !ctx.visible(&project, Some(&user))? {
+        return Err(not_found());
+    }
+    forge_tickets::fork_project(
+        ctx.store,
+        &ctx.app.home,
+        &project,
+        &user,
+        ctx.app.hooks_exe.as_deref(),
+    )?;
+    ok(&json!({"message": format!("Repo \"{full}\" cloned to \"forks/{user}/{full}\"")}))
+}
+
+/// `GET <repo>`.
+pub(crate) fn show(ctx: &Ctx<'_>, at: &At) -> Answer {
+    ok(&project_json(ctx, &at.project)?)
+}
+
+/// The repository a route names: the project's, or the fork's.
+fn repo(ctx: &Ctx<'_>, at: &At) -> Result<Repo, ApiError> {
+    let path = match &at.fork {
+        Some(user) => ctx.app.home.fork_path(user, &at.project.full_name),
+        None => ctx.app.home.project_paths(&at.project.full_name).source,
+    };
+    Ok(Repo::open(&path)?)
+}
+
+/// `GET <repo>/git/branches`.
+pub(crate) fn branches(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let names: Vec<String> = repo(ctx, at)?
+        .branches()?
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    ok(&json!({"total_branches": names.len(), "branches": names}))
+}
+
+/// `GET <repo>/git/tags`.
+pub(crate) fn git_tags(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let names: Vec<String> = repo(ctx, at)?.tags()?.into_iter().map(|b| b.name).collect();
+    ok(&json!({"total_tags": names.len(), "tags": names}))
+}
+
+/// `GET <repo>/git/urls`.
+pub(crate) fn urls(ctx: &Ctx<'_>, at: &At) -> Answer {
+    ok(&json!({
+        "total_urls": 1,
+        "urls": {"git": format!("{}/{}.git", ctx.call.base_url, at.project.full_name)},
+    }))
+}
+
+/// `GET <repo>/contributors`: members by role, users and groups apart.
+pub(crate) fn contributors(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for role in ["admin", "commit", "collaborator", "ticket"] {
+        users.insert(role, Vec::new());
+        groups.insert(role, Vec::new());
+    }
+    for m in ctx.store.members(&at.project)? {
+        let target = if m.name.starts_with('@') {
+            &mut groups
+        } else {
+            &mut users
+        };
+        if let Some(list) = target.get_mut(m.role.as_str()) {
+            list.push(m.name.trim_start_matches('@').to_string());
+        }
+    }
+    ok(&json!({"users": users, "groups": groups}))
+}
+
+fn commit_flag_json(f: &CommitFlag) -> Value {
+    json!({
+        "commit_hash": f.commit, "username": f.name, "status": f.status, "percent": f.percent,
+        "comment": f.comment, "url": f.url, "user": {"name": f.username},
+        "date_created": f.created_at.to_string(), "date_updated": f.updated_at.to_string(),
+    })
+}
+
+/// `GET <repo>/c/<hash>/flag`.
+pub(crate) fn commit_flags(ctx: &Ctx<'_>, at: &At, hash: &str) -> Answer {
+    let flags = ctx.store.commit_flags(&at.project.full_name, hash)?;
+    ok(
+        &json!({"total_flags": flags.len(), "flags": flags.iter().map(commit_flag_json).collect::<Vec<_>>()}),
+    )
+}
+
+/// `POST <repo>/c/<hash>/flag`: a CI status on a commit (collaborator+).
+pub(crate) fn flag_commit(ctx: &Ctx<'_>, at: &At, hash: &str) -> Answer {
+    let project = &at.project;
+    let user = ctx.acting(Action::CommitFlag, Some(&project.full_name))?;
+    if ctx.store.role_of(project, &user)? < Some(Role::Collaborator) {
+        return Err(ApiError::new(
+            403,
+            "ENOTHIGHENOUGH",
+            format!("{user} may not flag commits of `{}`", project.full_name),
+        ));
+    }
+    let commit = repo(ctx, at)?.resolve(hash).map_err(|_| {
+        ApiError::new(
+            404,
+            "EINVALIDREQ",
+            format!("no commit `{hash}` in `{}`", project.full_name),
+        )
+    })?;
+    let f = ctx.fields()?;
+    let name = f
+        .text("username")
+        .ok_or_else(|| ApiError::field("username", "This field is required."))?;
+    let flag = CommitFlag {
+        commit: commit.to_string(),
+        name: name.clone(),
+        status: f.text("status").unwrap_or_else(|| "success".into()),
+        percent: crate::pulls::percent(&f)?,
+        comment: f.get("comment").cloned().unwrap_or_default(),
+        url: f.text("url"),
+        username: user,
+        created_at: 0,
+        updated_at: 0,
+    };
+    if let Some(url) = &flag.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ApiError::field("url", "an http(s) URL"));
+        }
+    }
+    let replaced = ctx.store.set_commit_flag(&project.full_name, &flag)?;
+    let stored = ctx
+        .store
+        .commit_flag(&project.full_name, &flag.commit, &name)?;
+    ok(&json!({
+        "flag": stored.as_ref().map(commit_flag_json), "uid": name,
+        "message": if replaced { "Flag updated" } else { "Flag added" },
+    }))
+}

@@ -1,0 +1,226 @@
+//! Which endpoint answers a path and a method: one match over the path's
+//! segments, each endpoint with the methods it takes (others are a 405).
+
+use forge_core::project::Project;
+use forge_tickets::Actor;
+
+use crate::app::Answer;
+use crate::error::ApiError;
+use crate::extract::Ctx;
+use crate::{issues, projects, pulls, users};
+
+/// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
+/// empty segments are refused.
+pub(crate) fn segments(path: &str) -> Result<Vec<String>, ApiError> {
+    let rest = path
+        .strip_prefix("/api/0/")
+        .ok_or_else(ApiError::no_endpoint)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.split('/')
+        .map(|s| {
+            let decoded = percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map_err(|_| ApiError::new(400, "EINVALIDREQ", "the path is not UTF-8"))?;
+            if decoded.is_empty()
+                || decoded == "."
+                || decoded == ".."
+                || decoded.contains('/')
+                || decoded.contains('\0')
+            {
+                return Err(ApiError::new(
+                    400,
+                    "EINVALIDREQ",
+                    format!("invalid path segment `{s}`"),
+                ));
+            }
+            Ok(decoded.into_owned())
+        })
+        .collect()
+}
+
+/// Runs `f` when the method is `allowed`, else answers 405.
+fn only(method: &str, allowed: &'static str, f: impl FnOnce() -> Answer) -> Answer {
+    if allowed.split(", ").any(|m| m == method) {
+        f()
+    } else {
+        Err(ApiError::method_not_allowed(allowed))
+    }
+}
+
+/// GET and POST on one path, each with its endpoint.
+fn get_post(method: &str, get: impl FnOnce() -> Answer, post: impl FnOnce() -> Answer) -> Answer {
+    match method {
+        "GET" => get(),
+        "POST" => post(),
+        _ => Err(ApiError::method_not_allowed("GET, POST")),
+    }
+}
+
+/// Answers one API call.
+pub(crate) fn route(ctx: &Ctx<'_>) -> Answer {
+    let segs = segments(&ctx.call.path)?;
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let m = ctx.call.method.as_str();
+    match s.as_slice() {
+        ["version"] => only(m, "GET", || users::version(ctx)),
+        ["error_codes"] => only(m, "GET", || users::error_codes(ctx)),
+        ["-", "whoami"] => only(m, "GET, POST", || users::whoami(ctx)),
+        ["users"] => only(m, "GET", || users::users(ctx)),
+        ["user", name] => only(m, "GET", || users::user(ctx, name)),
+        ["user", name, "activity", "stats"] => only(m, "GET", || users::activity_stats(ctx, name)),
+        ["user", name, "activity", day] => only(m, "GET", || users::activity_day(ctx, name, day)),
+        ["groups"] => only(m, "GET", || users::groups(ctx)),
+        ["projects"] => only(m, "GET", || projects::list(ctx)),
+        ["new"] => only(m, "POST", || projects::create(ctx)),
+        ["fork"] => only(m, "POST", || projects::fork(ctx)),
+        _ => project_route(ctx, m, &s),
+    }
+}
+
+/// What a project route names: the project, the fork of it if any, and
+/// who asks.
+pub(crate) struct At {
+    /// The project.
+    pub project: Project,
+    /// `fork/<user>/...`: that user's fork.
+    pub fork: Option<String>,
+    /// The viewer (anonymous without a token).
+    pub actor: Actor,
+}
+
+/// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.
+fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
+    let store = ctx.store;
+    let (fork, s) = match s {
+        ["fork", user, rest @ ..] => (Some(*user), rest),
+        _ => (None, s),
+    };
+    let not_found = || ApiError::new(404, "ENOPROJECT", "Project not found");
+    let (project, rest) = match s {
+        [ns, name, rest @ ..] if store.find_project(&format!("{ns}/{name}"))?.is_some() => {
+            (store.project(&format!("{ns}/{name}"))?, rest)
+        }
+        [name, rest @ ..] => (store.find_project(name)?.ok_or_else(not_found)?, rest),
+        [] => return Err(ApiError::no_endpoint()),
+    };
+    let viewer = ctx.viewer_name()?;
+    if !ctx.visible(&project, viewer.as_deref())? {
+        return Err(not_found());
+    }
+    if let Some(user) = fork {
+        if !store.has_fork(&project, user)? {
+            return Err(not_found());
+        }
+    }
+    let actor = match &viewer {
+        Some(v) => Actor::for_user(store, &project, v)?,
+        None => Actor::anonymous(project.private),
+    };
+    let at = At {
+        project,
+        fork: fork.map(String::from),
+        actor,
+    };
+    let at = &at;
+    match rest {
+        [] => only(m, "GET", || projects::show(ctx, at)),
+        ["git", "branches"] => only(m, "GET", || projects::branches(ctx, at)),
+        ["git", "tags"] => only(m, "GET", || projects::git_tags(ctx, at)),
+        ["git", "urls"] => only(m, "GET", || projects::urls(ctx, at)),
+        ["tags"] => only(m, "GET", || issues::tags(ctx, at)),
+        ["contributors"] => only(m, "GET", || projects::contributors(ctx, at)),
+        ["c", hash, "flag"] => get_post(
+            m,
+            || projects::commit_flags(ctx, at, hash),
+            || projects::flag_commit(ctx, at, hash),
+        ),
+        ["issues"] | ["new_issue"] | ["issue", ..] => {
+            if !at.project.settings.issue_tracker {
+                return Err(ApiError::new(
+                    404,
+                    "ETRACKERDISABLED",
+                    "Issue tracker disabled for this project",
+                ));
+            }
+            issue_route(ctx, at, m, rest)
+        }
+        ["pull-requests"] | ["pull-request", ..] => {
+            if !at.project.settings.pull_requests {
+                return Err(ApiError::new(
+                    404,
+                    "EPULLREQUESTSDISABLED",
+                    "Pull-Request have been deactivated for this project",
+                ));
+            }
+            pull_route(ctx, at, m, rest)
+        }
+        _ => Err(ApiError::no_endpoint()),
+    }
+}
+
+fn issue_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer {
+    let number = |text: &str| -> Result<u64, ApiError> {
+        forge_tickets::parse_number(text)
+            .ok_or_else(|| ApiError::new(404, "ENOISSUE", "Issue not found"))
+    };
+    match rest {
+        ["issues"] => only(m, "GET", || issues::list(ctx, at)),
+        ["new_issue"] => only(m, "POST", || issues::create(ctx, at)),
+        ["issue", id] => get_post(
+            m,
+            || issues::show(ctx, at, number(id)?),
+            || issues::edit(ctx, at, number(id)?),
+        ),
+        ["issue", id, "comment"] => only(m, "POST", || issues::comment(ctx, at, number(id)?)),
+        ["issue", id, "comment", cid] => {
+            only(m, "GET", || issues::show_comment(ctx, at, number(id)?, cid))
+        }
+        ["issue", id, "status"] => only(m, "POST", || issues::status(ctx, at, number(id)?)),
+        ["issue", id, what @ ("assign" | "milestone" | "subscribe")] => {
+            only(m, "POST", || issues::set(ctx, at, number(id)?, what))
+        }
+        ["issue", id, "custom", field] => {
+            only(m, "POST", || issues::custom(ctx, at, number(id)?, field))
+        }
+        _ => Err(ApiError::no_endpoint()),
+    }
+}
+
+fn pull_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer {
+    let number = |text: &str| -> Result<u64, ApiError> {
+        text.parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ApiError::new(404, "ENOREQ", "Pull-Request not found"))
+    };
+    match rest {
+        ["pull-requests"] => only(m, "GET", || pulls::list(ctx, at)),
+        ["pull-request", "new"] => only(m, "POST", || pulls::create(ctx, at)),
+        ["pull-request", id] => get_post(
+            m,
+            || pulls::show(ctx, at, number(id)?),
+            || pulls::edit(ctx, at, number(id)?),
+        ),
+        ["pull-request", id, "diff"] => only(m, "GET", || pulls::diff(ctx, at, number(id)?)),
+        ["pull-request", id, "diffstats"] => {
+            only(m, "GET", || pulls::diffstats(ctx, at, number(id)?))
+        }
+        ["pull-request", id, "flag"] => get_post(
+            m,
+            || pulls::flags(ctx, at, number(id)?),
+            || pulls::flag(ctx, at, number(id)?),
+        ),
+        ["pull-request", id, "comment"] => only(m, "POST", || pulls::comment(ctx, at, number(id)?)),
+        ["pull-request", id, "merge"] => only(m, "POST", || pulls::merge(ctx, at, number(id)?)),
+        ["pull-request", id, "vote"] => only(m, "POST", || pulls::vote(ctx, at, number(id)?)),
+        ["pull-request", id, "refresh"] => only(m, "POST", || pulls::refresh(ctx, at, number(id)?)),
+        ["pull-request", id, what @ ("close" | "reopen")] => only(m, "POST", || {
+            pulls::close_or_reopen(ctx, at, number(id)?, what)
+        }),
+        ["pull-request", id, "assign"] => only(m, "POST", || pulls::assign(ctx, at, number(id)?)),
+        ["pull-request", id, "subscribe"] => {
+            only(m, "POST", || pulls::subscribe(ctx, at, number(id)?))
+        }
+        _ => Err(ApiError::no_endpoint()),
+    }
+}

@@ -1,0 +1,373 @@
+//! The index rows every kind shares: sync state, documents by number,
+//! comments, provisional numbers and the pushers of commits. Table names
+//! come from the kind ([`Kind`]), never from input.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::doc::CommentDoc;
+use crate::engine::kind::{Kind, PROVISIONAL_BASE};
+use crate::Result;
+
+/// The commit the index of `K` reflects: `None` never indexed, `Some("")`
+/// indexed while the branch was unborn.
+pub(crate) fn indexed_commit<K: Kind>(conn: &Connection, project: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT commit_id FROM {} WHERE project = +?1",
+            K::SYNC_TABLE
+        ))?
+        .query_row([project], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records the commit the index of `K` now reflects.
+pub(crate) fn set_indexed_commit<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    commit: &str,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {} (project, commit_id) VALUES (?1, ?2)
+         ON CONFLICT (project) DO UPDATE SET commit_id = ?2",
+        K::SYNC_TABLE
+    ))?
+    .execute(params![project, commit])?;
+    Ok(())
+}
+
+/// An indexed document.
+pub(crate) fn doc<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+) -> Result<Option<K::Doc>> {
+    let raw: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT doc FROM {} WHERE project = ?1 AND number = ?2",
+            K::TABLE
+        ))?
+        .query_row(params![project, number as i64], |r| r.get(0))
+        .optional()?;
+    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+}
+
+/// Removes a document's rows and its comments.
+pub(crate) fn delete_doc<K: Kind>(conn: &Connection, project: &str, number: u64) -> Result<()> {
+    for table in [K::TABLE, K::COMMENTS].iter().chain(K::SIDE_TABLES) {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE project = ?1 AND number = ?2"
+        ))?
+        .execute(params![project, number as i64])?;
+    }
+    Ok(())
+}
+
+/// Moves a document's rows to another number (a provisional document the
+/// forge numbered).
+pub(crate) fn renumber<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    from: u64,
+    to: u64,
+) -> Result<()> {
+    for table in [K::TABLE, K::COMMENTS].iter().chain(K::SIDE_TABLES) {
+        conn.prepare_cached(&format!(
+            "UPDATE {table} SET number = ?3 WHERE project = ?1 AND number = ?2"
+        ))?
+        .execute(params![project, from as i64, to as i64])?;
+    }
+    Ok(())
+}
+
+/// Every number indexed for a project.
+pub(crate) fn numbers<K: Kind>(conn: &Connection, project: &str) -> Result<Vec<u64>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT number FROM {} WHERE project = ?1",
+        K::TABLE
+    ))?;
+    let rows = stmt.query_map([project], |r| r.get::<_, i64>(0))?;
+    Ok(rows
+        .map(|r| r.map(|n| n as u64))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Drops every indexed row of a project (before a rebuild).
+pub(crate) fn clear_project<K: Kind>(conn: &Connection, project: &str) -> Result<()> {
+    // When no other project has rows, an unqualified DELETE lets SQLite drop
+    // whole pages instead of removing rows one by one through every index.
+    let others: bool = conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM {sync} WHERE project <> ?1)
+                 OR EXISTS (SELECT 1 FROM {table} WHERE project <> ?1)",
+            sync = K::SYNC_TABLE,
+            table = K::TABLE
+        ),
+        [project],
+        |r| r.get(0),
+    )?;
+    let tables = [K::TABLE, K::COMMENTS, K::SYNC_TABLE];
+    for table in tables.iter().chain(K::SIDE_TABLES) {
+        if others {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE project = ?1"),
+                [project],
+            )?;
+        } else {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+    }
+    // Provisional numbers stay: a rebuild gives documents the numbers
+    // they had.
+    Ok(())
+}
+
+/// Recomputes the comment counts and last activity of documents whose
+/// comments changed: the later of their own fields' time and their newest comment.
+pub(crate) fn refresh_activity<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE {t} SET
+            comment_count = (SELECT count(*) FROM {c} c WHERE c.project = ?1 AND c.number = ?2),
+            updated_at = max(fields_updated_at,
+                coalesce((SELECT max(created_at) FROM {c} c WHERE c.project = ?1 AND c.number = ?2), 0))
+         WHERE project = ?1 AND number = ?2",
+        t = K::TABLE,
+        c = K::COMMENTS
+    ))?
+    .execute(params![project, number as i64])?;
+    Ok(())
+}
+
+/// The same for every document of a project at once (after a rebuild).
+pub(crate) fn refresh_all_activity<K: Kind>(conn: &Connection, project: &str) -> Result<()> {
+    conn.execute(
+        &format!(
+            "UPDATE {t} SET
+                comment_count = (SELECT count(*) FROM {c} c WHERE c.project = {t}.project AND c.number = {t}.number),
+                updated_at = max(fields_updated_at, coalesce((SELECT max(created_at) FROM {c} c
+                                 WHERE c.project = {t}.project AND c.number = {t}.number), 0))
+             WHERE project = ?1",
+            t = K::TABLE,
+            c = K::COMMENTS
+        ),
+        [project],
+    )?;
+    Ok(())
+}
+
+/// An indexed comment.
+pub(crate) fn comment<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    id: &str,
+) -> Result<Option<CommentDoc>> {
+    let raw: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT doc FROM {} WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
+            K::COMMENTS
+        ))?
+        .query_row(params![project, number as i64, id], |r| r.get(0))
+        .optional()?;
+    Ok(raw.map(|r| serde_json::from_str(&r)).transpose()?)
+}
+
+/// Writes a comment's row (`raw`: its JSON).
+pub(crate) fn put_comment<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    doc: &CommentDoc,
+    raw: &str,
+) -> Result<()> {
+    let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+    conn.prepare_cached(&format!(
+        "INSERT INTO {} (project, number, comment_id, author, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (project, number, comment_id) DO UPDATE SET author = ?4, created_at = ?5, doc = ?6",
+        K::COMMENTS
+    ))?
+    .execute(params![project, number as i64, doc.id, doc.author, created, raw])?;
+    Ok(())
+}
+
+/// Removes a comment's row.
+pub(crate) fn delete_comment<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    id: &str,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {} WHERE project = ?1 AND number = ?2 AND comment_id = ?3",
+        K::COMMENTS
+    ))?
+    .execute(params![project, number as i64, id])?;
+    Ok(())
+}
+
+/// The comments of a document, oldest first.
+pub(crate) fn comments<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+) -> Result<Vec<CommentDoc>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT doc FROM {} WHERE project = ?1 AND number = ?2 ORDER BY created_at, comment_id",
+        K::COMMENTS
+    ))?;
+    let rows = stmt.query_map(params![project, number as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(serde_json::from_str(&raw?)?);
+    }
+    Ok(out)
+}
+
+/// The comments of several documents at once, oldest first, by number.
+pub(crate) fn comments_of<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    numbers: &[u64],
+) -> Result<HashMap<u64, Vec<CommentDoc>>> {
+    let mut out: HashMap<u64, Vec<CommentDoc>> = HashMap::new();
+    let (Some(lo), Some(hi)) = (numbers.iter().min(), numbers.iter().max()) else {
+        return Ok(out);
+    };
+    // One range scan over the (project, number, comment_id) index instead of
+    // one query per document; those outside the set are dropped here.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT number, doc FROM {} WHERE project = +?1 AND number BETWEEN +?2 AND +?3
+         ORDER BY number, created_at, comment_id",
+        K::COMMENTS
+    ))?;
+    let wanted: std::collections::HashSet<u64> = numbers.iter().copied().collect();
+    let rows = stmt.query_map(params![project, *lo as i64, *hi as i64], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (n, raw) = row?;
+        if wanted.contains(&n) {
+            out.entry(n).or_default().push(serde_json::from_str(&raw)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The number a provisional document's uid was given, if any.
+pub(crate) fn provisional_number<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    uid: &str,
+) -> Result<Option<u64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT number FROM provisional_numbers WHERE project = ?1 AND kind = ?2 AND uid = ?3",
+        )?
+        .query_row(params![project, K::PREFIX, uid], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|n| n as u64))
+}
+
+/// The uid of a document known by `number` that still lives under `new/`.
+pub(crate) fn provisional_uid<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT uid FROM provisional_numbers WHERE project = ?1 AND kind = ?2 AND number = ?3",
+        )?
+        .query_row(params![project, K::PREFIX, number as i64], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records the number given to a provisional uid.
+pub(crate) fn set_provisional<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    uid: &str,
+    number: u64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO provisional_numbers (project, kind, uid, number) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (project, kind, uid) DO UPDATE SET number = ?4",
+    )?
+    .execute(params![project, K::PREFIX, uid, number as i64])?;
+    Ok(())
+}
+
+/// Forgets a provisional uid (its document reached its numbered place, or
+/// was deleted).
+pub(crate) fn forget_provisional<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    uid: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM provisional_numbers WHERE project = ?1 AND kind = ?2 AND uid = ?3",
+    )?
+    .execute(params![project, K::PREFIX, uid])?;
+    Ok(())
+}
+
+/// The provisional documents that have a real number but still live under
+/// `new/` (at a forge: what the next settling moves), as (uid, number).
+pub(crate) fn numbered_provisionals<K: Kind>(
+    conn: &Connection,
+    project: &str,
+) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid, number FROM provisional_numbers
+         WHERE project = ?1 AND kind = ?2 AND number < ?3 ORDER BY number",
+    )?;
+    let rows = stmt.query_map(params![project, K::PREFIX, PROVISIONAL_BASE as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The next provisional number of an offline clone.
+pub(crate) fn next_provisional<K: Kind>(conn: &Connection, project: &str) -> Result<u64> {
+    let top: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(number) FROM provisional_numbers WHERE project = ?1 AND kind = ?2",
+        )?
+        .query_row(params![project, K::PREFIX], |r| r.get(0))?;
+    let top = top.map_or(0, |n| n as u64).max(PROVISIONAL_BASE);
+    Ok(top.saturating_add(1))
+}
+
+/// Records who pushed each of `commits` (pre-receive, before the branch moves).
+pub fn record_pushers(
+    conn: &Connection,
+    project: &str,
+    commits: &[String],
+    pusher: &str,
+) -> Result<()> {
+    let now = forge_core::time::now_epoch();
+    // Rows of pushes that never landed (refused by a later hook) age out.
+    conn.prepare_cached("DELETE FROM push_actors WHERE created_at < ?1")?
+        .execute([now - 7 * 24 * 3600])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO push_actors (commit_id, project, pusher, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (commit_id) DO UPDATE SET project = ?2, pusher = ?3, created_at = ?4",
+    )?;
+    for c in commits {
+        insert.execute(params![c, project, pusher, now])?;
+    }
+    Ok(())
+}
+
+/// Who pushed a commit, when a push recorded it.
+pub(crate) fn pusher_of(conn: &Connection, project: &str, commit: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT pusher FROM push_actors WHERE commit_id = ?1 AND project = ?2")?
+        .query_row(params![commit, project], |r| r.get(0))
+        .optional()?)
+}

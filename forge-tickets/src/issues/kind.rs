@@ -1,0 +1,322 @@
+//! Issues as a kind of document: their index row and their events.
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Map, Value};
+
+use forge_core::role::Action;
+
+use crate::checks::Checks;
+use crate::doc::{IssueDoc, Status};
+use crate::engine::kind::{Document, Kind, Pending};
+use crate::engine::push::{needs, violation, Rules, Violation};
+use crate::{Actor, Error, Result};
+
+/// Issues: `issue.json` in the tickets repository, `issue.*` events.
+pub struct Issues;
+
+impl Document for IssueDoc {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn set_number(&mut self, number: u64) {
+        self.number = number;
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn author(&self) -> &str {
+        &self.author
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        crate::doc::check_issue(self)
+    }
+}
+
+impl Kind for Issues {
+    type Doc = IssueDoc;
+    const MAIN_FILE: &'static str = "issue.json";
+    const PREFIX: &'static str = "issue";
+    const NAME: &'static str = "issue";
+    const NOUN: &'static str = "ticket";
+    const TABLE: &'static str = "issues";
+    const COMMENTS: &'static str = "issue_comments";
+    const SIDE_TABLES: &'static [&'static str] = &["issue_tags"];
+    const SYNC_TABLE: &'static str = "ticket_sync";
+    const INLINE_COMMENTS: bool = false;
+    const REACTION_EVENTS: bool = true;
+
+    fn put_row(conn: &Connection, project: &str, doc: &IssueDoc, raw: &str) -> Result<()> {
+        let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+        let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
+        conn.prepare_cached(
+            "INSERT INTO issues (project, number, uid, path, title, author, status, assignee, priority, milestone,
+                                 private, created_at, updated_at, fields_updated_at, comment_count, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14)
+             ON CONFLICT (project, number) DO UPDATE SET uid = ?3, path = ?4, title = ?5, author = ?6, status = ?7,
+                 assignee = ?8, priority = ?9, milestone = ?10, private = ?11, created_at = ?12,
+                 updated_at = max(?13, updated_at), fields_updated_at = ?13, doc = ?14",
+        )?
+        .execute(params![
+            project,
+            doc.number as i64,
+            doc.uid,
+            crate::doc::issue_path(doc.number),
+            doc.title,
+            doc.author,
+            doc.status.as_str(),
+            doc.assignee,
+            doc.priority,
+            doc.milestone,
+            doc.private,
+            created,
+            updated,
+            raw,
+        ])?;
+        conn.prepare_cached("DELETE FROM issue_tags WHERE project = ?1 AND number = ?2")?
+            .execute(params![project, doc.number as i64])?;
+        let mut insert = conn
+            .prepare_cached("INSERT INTO issue_tags (project, tag, number) VALUES (?1, ?2, ?3)")?;
+        for tag in &doc.tags {
+            insert.execute(params![project, tag, doc.number as i64])?;
+        }
+        Ok(())
+    }
+
+    fn created(doc: &IssueDoc) -> Value {
+        json!({"title": doc.title, "tags": doc.tags, "assignee": doc.assignee, "private": doc.private})
+    }
+
+    fn changed(old: &IssueDoc, new: &IssueDoc, events: &mut Vec<Pending>) {
+        if old.status != new.status {
+            events.push(match new.status {
+                Status::Closed => ("closed", json!({"close_reason": new.close_reason})),
+                Status::Open => ("reopened", json!({})),
+            });
+        }
+        let added: Vec<&String> = new.tags.difference(&old.tags).collect();
+        if !added.is_empty() {
+            events.push(("tag.added", json!({ "tags": added })));
+        }
+        let removed: Vec<&String> = old.tags.difference(&new.tags).collect();
+        if !removed.is_empty() {
+            events.push(("tag.removed", json!({ "tags": removed })));
+        }
+        if old.assignee != new.assignee {
+            events.push(match &new.assignee {
+                Some(a) => ("assigned", json!({"assignee": a})),
+                None => ("unassigned", json!({"previous": old.assignee})),
+            });
+        }
+        let (old_v, new_v) = (
+            serde_json::to_value(old).unwrap_or_default(),
+            serde_json::to_value(new).unwrap_or_default(),
+        );
+        let mut changed = Map::new();
+        for key in [
+            "title",
+            "body",
+            "priority",
+            "milestone",
+            "private",
+            "custom_fields",
+            "depends",
+            "blocks",
+        ] {
+            if old_v.get(key) != new_v.get(key) {
+                changed.insert(
+                    key.to_string(),
+                    new_v.get(key).cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        if old.status == new.status && old.close_reason != new.close_reason {
+            changed.insert("close_reason".into(), json!(new.close_reason));
+        }
+        if !changed.is_empty() {
+            events.push(("edit", json!({ "fields": changed })));
+        }
+    }
+
+    fn missing(project: &str, number: u64) -> Error {
+        Error::NoIssue {
+            project: project.to_string(),
+            number,
+        }
+    }
+}
+
+impl Rules for Issues {
+    fn values(checks: &Checks<'_>, doc: &IssueDoc) -> Result<()> {
+        checks.issue(doc)
+    }
+
+    fn change(
+        pusher: &Actor,
+        old: Option<&IssueDoc>,
+        new: Option<&IssueDoc>,
+    ) -> std::result::Result<(), Violation> {
+        let admin = pusher.may(Action::ModifyProject, false);
+        let (old, new) = match (old, new) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => {
+                return needs(
+                    pusher,
+                    Action::ModifyProject,
+                    false,
+                    "delete",
+                    "delete an issue",
+                )
+            }
+            (None, Some(new)) => {
+                needs(
+                    pusher,
+                    Action::IssueCreate,
+                    false,
+                    "create",
+                    "open an issue",
+                )?;
+                if new.author != pusher.username && !admin {
+                    return Err(violation(
+                        "author",
+                        format!(
+                            "an issue pushed by {} must name them as its author, not {}",
+                            pusher.username, new.author
+                        ),
+                    ));
+                }
+                if new.assignee.is_some() {
+                    needs(
+                        pusher,
+                        Action::IssueAssign,
+                        false,
+                        "assignee",
+                        "assign issues",
+                    )?;
+                }
+                if new.milestone.is_some() {
+                    needs(
+                        pusher,
+                        Action::IssueUpdateMilestone,
+                        false,
+                        "milestone",
+                        "set milestones",
+                    )?;
+                }
+                if new.status != Status::Open {
+                    needs(
+                        pusher,
+                        Action::IssueChangeStatus,
+                        true,
+                        "status",
+                        "close issues",
+                    )?;
+                }
+                return Ok(());
+            }
+            (Some(old), Some(new)) => (old, new),
+        };
+        if old.author != new.author || old.uid != new.uid || old.created_at != new.created_at {
+            return Err(violation(
+                "author",
+                "the author, uid and creation time of an issue never change",
+            ));
+        }
+        let is_author = old.author == pusher.username;
+        if old.title != new.title || old.body != new.body {
+            needs(
+                pusher,
+                Action::IssueUpdate,
+                is_author,
+                "edit",
+                "edit this issue",
+            )?;
+        }
+        let metadata = old.tags != new.tags
+            || old.priority != new.priority
+            || old.custom_fields != new.custom_fields
+            || old.depends != new.depends
+            || old.blocks != new.blocks;
+        if metadata {
+            needs(
+                pusher,
+                Action::IssueUpdate,
+                false,
+                "edit",
+                "change tags, priority, fields or links",
+            )?;
+        }
+        if old.private != new.private {
+            needs(
+                pusher,
+                Action::IssueUpdate,
+                false,
+                "private",
+                "change whether an issue is private",
+            )?;
+        }
+        if old.assignee != new.assignee {
+            needs(
+                pusher,
+                Action::IssueAssign,
+                false,
+                "assignee",
+                "assign issues",
+            )?;
+        }
+        if old.milestone != new.milestone {
+            needs(
+                pusher,
+                Action::IssueUpdateMilestone,
+                false,
+                "milestone",
+                "set milestones",
+            )?;
+        }
+        let status_changed = old.status != new.status
+            || old.close_reason != new.close_reason
+            || old.closed_at != new.closed_at
+            || old.closed_by != new.closed_by;
+        if status_changed {
+            needs(
+                pusher,
+                Action::IssueChangeStatus,
+                is_author,
+                "status",
+                "close or reopen this issue",
+            )?;
+            if old.closed_by != new.closed_by
+                && new
+                    .closed_by
+                    .as_deref()
+                    .is_some_and(|c| c != pusher.username)
+                && !admin
+            {
+                return Err(violation(
+                    "status",
+                    format!(
+                        "an issue closed by {} names them as its closer",
+                        pusher.username
+                    ),
+                ));
+            }
+        }
+        let others_watching = old
+            .watchers
+            .symmetric_difference(&new.watchers)
+            .any(|w| *w != pusher.username);
+        if others_watching {
+            needs(
+                pusher,
+                Action::IssueUpdate,
+                false,
+                "watchers",
+                "change who else watches an issue",
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,302 @@
+//! Pull requests as a kind of document: their index row and their events.
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+use forge_core::role::Action;
+
+use crate::checks::Checks;
+use crate::engine::kind::{Document, Kind, Pending};
+use crate::engine::push::{needs, violation, Rules, Violation};
+use crate::request::{PullDoc, PullStatus, Source};
+use crate::{Actor, Error, Result};
+
+/// Pull requests: `request.json` in the requests repository, `pr.*` events.
+pub struct Pulls;
+
+impl Document for PullDoc {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn set_number(&mut self, number: u64) {
+        self.number = number;
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn author(&self) -> &str {
+        &self.author
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        crate::request::check_request(self)
+    }
+}
+
+/// The repository name a request's source is indexed under: the project,
+/// `forks/<user>/<project>`, or the URL.
+pub(crate) fn source_key(project: &str, source: &Source) -> String {
+    match (&source.fork, &source.url) {
+        (Some(user), _) => format!("forks/{user}/{project}"),
+        (None, Some(url)) => url.clone(),
+        (None, None) => project.to_string(),
+    }
+}
+
+impl Kind for Pulls {
+    type Doc = PullDoc;
+    const MAIN_FILE: &'static str = "request.json";
+    const PREFIX: &'static str = "pr";
+    const NAME: &'static str = "request";
+    const NOUN: &'static str = "request";
+    const TABLE: &'static str = "pull_requests";
+    const COMMENTS: &'static str = "pr_comments";
+    const SIDE_TABLES: &'static [&'static str] = &[];
+    const SYNC_TABLE: &'static str = "request_sync";
+    const INLINE_COMMENTS: bool = true;
+    const REACTION_EVENTS: bool = false;
+
+    fn put_row(conn: &Connection, project: &str, doc: &PullDoc, raw: &str) -> Result<()> {
+        let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
+        let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
+        conn.prepare_cached(
+            "INSERT INTO pull_requests (project, number, title, author, status, assignee, source_repo,
+                                        source_branch, target_branch, head, created_at, updated_at,
+                                        fields_updated_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
+             ON CONFLICT (project, number) DO UPDATE SET title = ?3, author = ?4, status = ?5, assignee = ?6,
+                 source_repo = ?7, source_branch = ?8, target_branch = ?9, head = ?10, created_at = ?11,
+                 updated_at = max(?12, updated_at), fields_updated_at = ?12, doc = ?13",
+        )?
+        .execute(params![
+            project,
+            doc.number as i64,
+            doc.title,
+            doc.author,
+            doc.status.as_str(),
+            doc.assignee,
+            source_key(project, &doc.source),
+            doc.source.branch,
+            doc.target,
+            doc.head,
+            created,
+            updated,
+            raw,
+        ])?;
+        Ok(())
+    }
+
+    fn created(d: &PullDoc) -> Value {
+        json!({"title": d.title, "source": d.source.repo, "branch": d.source.branch,
+               "target": d.target, "head": d.head})
+    }
+
+    fn changed(o: &PullDoc, d: &PullDoc, events: &mut Vec<Pending>) {
+        if o.status != d.status {
+            events.push(match d.status {
+                PullStatus::Merged => (
+                    "merged",
+                    json!({"merge_commit": d.merge_commit, "target": d.target}),
+                ),
+                PullStatus::Closed => ("closed", json!({})),
+                PullStatus::Open => ("reopened", json!({})),
+            });
+        }
+        if o.head != d.head {
+            events.push((
+                "updated",
+                json!({"old_head": o.head, "head": d.head, "commits": d.commits.len()}),
+            ));
+        }
+        for (name, f) in &d.flags {
+            if o.flags.get(name) != Some(f) {
+                events.push((
+                    "flag",
+                    json!({"name": name, "status": f.status.as_str(), "percent": f.percent, "url": f.url}),
+                ));
+            }
+        }
+        for (user, v) in &d.votes {
+            if o.votes.get(user) != Some(v) {
+                events.push(("vote", json!({"vote": v, "voter": user})));
+            }
+        }
+        if o.assignee != d.assignee {
+            events.push(("assigned", json!({"assignee": d.assignee})));
+        }
+        let mut changed = serde_json::Map::new();
+        if o.title != d.title {
+            changed.insert("title".into(), json!(d.title));
+        }
+        if o.body != d.body {
+            changed.insert("body".into(), json!(d.body));
+        }
+        if o.tags != d.tags {
+            changed.insert("tags".into(), json!(d.tags));
+        }
+        if o.target != d.target {
+            changed.insert("target".into(), json!(d.target));
+        }
+        if !changed.is_empty() {
+            events.push(("edit", json!({ "fields": changed })));
+        }
+    }
+
+    fn missing(project: &str, number: u64) -> Error {
+        Error::NoRequest {
+            project: project.to_string(),
+            number,
+        }
+    }
+}
+
+impl Rules for Pulls {
+    fn values(checks: &Checks<'_>, doc: &PullDoc) -> Result<()> {
+        checks.request(doc)
+    }
+
+    fn change(
+        pusher: &Actor,
+        old: Option<&PullDoc>,
+        new: Option<&PullDoc>,
+    ) -> std::result::Result<(), Violation> {
+        let (old, new) = match (old, new) {
+            (None, None) => return Ok(()),
+            // A request's commits are fetched and mirrored by `forge pr new`;
+            // a document pushed alone has none. Admins may repair by hand.
+            (None, Some(_)) => {
+                return needs(
+                    pusher,
+                    Action::ModifyProject,
+                    false,
+                    "create",
+                    "open a pull request by pushing its document (use `forge pr new`)",
+                )
+            }
+            (Some(_), None) => {
+                return needs(
+                    pusher,
+                    Action::ModifyProject,
+                    false,
+                    "delete",
+                    "delete a pull request",
+                )
+            }
+            (Some(old), Some(new)) => (old, new),
+        };
+        let admin = pusher.may(Action::ModifyProject, false);
+        if old.author != new.author || old.uid != new.uid || old.created_at != new.created_at {
+            return Err(violation(
+                "author",
+                "the author, uid and creation time of a pull request never change",
+            ));
+        }
+        let computed = old.head != new.head
+            || old.base != new.base
+            || old.commits != new.commits
+            || old.source != new.source
+            || old.target != new.target
+            || old.merge_commit != new.merge_commit;
+        if computed && !admin {
+            return Err(violation(
+                "computed",
+                "head, base, commits, source, target and merge commit are set by forge when it refreshes or merges",
+            ));
+        }
+        let is_author = old.author == pusher.username;
+        if old.title != new.title || old.body != new.body {
+            needs(
+                pusher,
+                Action::PullRequestClose,
+                is_author,
+                "edit",
+                "edit this pull request",
+            )?;
+        }
+        if old.assignee != new.assignee || old.tags != new.tags {
+            needs(
+                pusher,
+                Action::IssueAssign,
+                false,
+                "edit",
+                "assign or tag pull requests",
+            )?;
+        }
+        if old.status != new.status
+            || old.closed_by != new.closed_by
+            || old.closed_at != new.closed_at
+        {
+            if new.status == PullStatus::Merged && old.status != PullStatus::Merged && !admin {
+                return Err(violation(
+                    "merge",
+                    "pull requests are merged with `forge pr merge`",
+                ));
+            }
+            needs(
+                pusher,
+                Action::PullRequestClose,
+                is_author,
+                "status",
+                "close or reopen this pull request",
+            )?;
+        }
+        for (name, f) in &new.flags {
+            if old.flags.get(name) != Some(f) {
+                needs(
+                    pusher,
+                    Action::PullRequestFlag,
+                    false,
+                    "flags",
+                    "flag pull requests",
+                )?;
+                if f.username != pusher.username && !admin {
+                    return Err(violation(
+                        "flags",
+                        format!("flag `{name}` pushed by {} must name them", pusher.username),
+                    ));
+                }
+            }
+        }
+        for name in old.flags.keys().filter(|n| !new.flags.contains_key(*n)) {
+            needs(
+                pusher,
+                Action::PullRequestFlag,
+                false,
+                "flags",
+                &format!("remove flag `{name}`"),
+            )?;
+        }
+        let votes: Vec<&String> = old
+            .votes
+            .keys()
+            .chain(new.votes.keys())
+            .filter(|u| old.votes.get(*u) != new.votes.get(*u))
+            .collect();
+        if votes.iter().any(|u| **u != pusher.username) {
+            return Err(violation("votes", "only the pusher's own vote may change"));
+        }
+        if !votes.is_empty() {
+            needs(pusher, Action::PullRequestComment, false, "votes", "vote")?;
+            if is_author {
+                return Err(violation(
+                    "votes",
+                    "authors cannot vote on their own pull request",
+                ));
+            }
+        }
+        let others_watching = old
+            .watchers
+            .symmetric_difference(&new.watchers)
+            .any(|w| *w != pusher.username);
+        if others_watching && !admin {
+            return Err(violation(
+                "watchers",
+                "only the pusher's own watching may change",
+            ));
+        }
+        Ok(())
+    }
+}

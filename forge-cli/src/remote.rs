@@ -1,11 +1,13 @@
 //! `forge --remote URL --token T issue ...`: the issue commands through a
 //! forge server's API, printed exactly as the local commands print.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use anyhow::{anyhow, bail, Context as _, Result};
-use forge_tickets::view::{CommentView, IssueDetails, IssueSummary};
-use serde_json::Value;
+use forge_http::pagure::{
+    DiffAnswer, ErrorAnswer, Issue, IssueAnswer, IssueList, MergeAnswer, PullList, PullRequest,
+    VoteAnswer,
+};
+use forge_tickets::view::IssueDetails;
+use serde::de::DeserializeOwned;
 
 use crate::cli::{IssueCommand, StatusArg};
 use crate::commands::issue::{print_issue, print_list};
@@ -34,36 +36,41 @@ impl Client {
         format!("{}/api/0/{path}", self.remote.url)
     }
 
-    /// The answer's JSON, or the server's error as this command's error.
-    fn answer(
+    /// The answer in its Pagure shape, or the server's error as this
+    /// command's error.
+    fn answer<T: DeserializeOwned>(
         &self,
         what: &str,
         resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<Value> {
+    ) -> Result<T> {
         let mut resp = resp.with_context(|| format!("{what}: cannot reach {}", self.remote.url))?;
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()
             .read_to_string()
             .with_context(|| format!("{what}: reading the answer"))?;
-        let body: Value = serde_json::from_str(&text)
-            .map_err(|_| anyhow!("{what}: {} answered {status} with no JSON", self.remote.url))?;
         if status >= 400 {
-            let mut msg = body["error"].as_str().unwrap_or("error").to_string();
-            if let Some(errors) = body.get("errors").and_then(Value::as_object) {
-                for (field, list) in errors {
-                    msg.push_str(&format!("; {field}: {}", list[0].as_str().unwrap_or("")));
-                }
+            let err: ErrorAnswer = serde_json::from_str(&text).map_err(|_| {
+                anyhow!("{what}: {} answered {status} with no JSON", self.remote.url)
+            })?;
+            let mut msg = err.error;
+            for (field, list) in err.errors.unwrap_or_default() {
+                msg.push_str(&format!(
+                    "; {field}: {}",
+                    list.first().map(String::as_str).unwrap_or("")
+                ));
             }
-            bail!(
-                "{msg} ({status} {})",
-                body["error_code"].as_str().unwrap_or("")
-            );
+            bail!("{msg} ({status} {})", err.error_code);
         }
-        Ok(body)
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow!(
+                "{what}: {} answered something this forge cannot read: {e}",
+                self.remote.url
+            )
+        })
     }
 
-    fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
+    fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
         let mut req = self.agent.get(&self.url(path));
         for (k, v) in query {
             req = req.query(k, v);
@@ -74,7 +81,7 @@ impl Client {
         self.answer(path, req.call())
     }
 
-    fn post(&self, path: &str, form: &[(&str, String)]) -> Result<Value> {
+    fn post<T: DeserializeOwned>(&self, path: &str, form: &[(&str, String)]) -> Result<T> {
         let token = self
             .remote
             .token
@@ -89,127 +96,6 @@ impl Client {
     }
 }
 
-fn rfc3339(epoch: &Value) -> String {
-    epoch
-        .as_str()
-        .and_then(|s| s.parse::<i64>().ok())
-        .or_else(|| epoch.as_i64())
-        .and_then(forge_core::time::epoch_to_rfc3339)
-        .unwrap_or_default()
-}
-
-fn name(user: &Value) -> Option<String> {
-    user.get("name").and_then(Value::as_str).map(String::from)
-}
-
-fn strings(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn numbers(v: &Value) -> BTreeSet<u64> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|n| {
-                    n.as_str()
-                        .and_then(|s| s.parse().ok())
-                        .or_else(|| n.as_u64())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn status(v: &Value) -> &'static str {
-    match v.as_str() {
-        Some("Open") => "open",
-        _ => "closed",
-    }
-}
-
-/// An issue of the API in the local shape.
-fn details(i: &Value) -> IssueDetails {
-    let comments: Vec<CommentView> = i["comments"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| CommentView {
-                    id: c["id"]
-                        .as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| c["id"].to_string()),
-                    author: name(&c["user"]).unwrap_or_default(),
-                    body: c["comment"].as_str().unwrap_or_default().to_string(),
-                    created_at: rfc3339(&c["date_created"]),
-                    edited_at: (!c["edited_on"].is_null()).then(|| rfc3339(&c["edited_on"])),
-                    reactions: serde_json::from_value(c["reactions"].clone()).unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let custom_fields: BTreeMap<String, String> = i["custom_fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| {
-                    Some((
-                        f["name"].as_str()?.to_string(),
-                        f["value"].as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    IssueDetails {
-        id: i["id"].as_u64().unwrap_or_default(),
-        uid: i["uid"].as_str().unwrap_or_default().to_string(),
-        title: i["title"].as_str().unwrap_or_default().to_string(),
-        body: i["content"].as_str().unwrap_or_default().to_string(),
-        status: status(&i["status"]),
-        close_reason: i["close_status"].as_str().map(String::from),
-        closed_at: (!i["closed_at"].is_null()).then(|| rfc3339(&i["closed_at"])),
-        closed_by: name(&i["closed_by"]),
-        author: name(&i["user"]).unwrap_or_default(),
-        assignee: name(&i["assignee"]),
-        tags: strings(&i["tags"]),
-        priority: i["priority"].as_str().map(String::from),
-        milestone: i["milestone"].as_str().map(String::from),
-        private: i["private"].as_bool().unwrap_or(false),
-        custom_fields,
-        depends: numbers(&i["depends"]),
-        blocks: numbers(&i["blocks"]),
-        watchers: strings(&i["watchers"]),
-        created_at: rfc3339(&i["date_created"]),
-        updated_at: rfc3339(&i["last_updated"]),
-        comments,
-    }
-}
-
-fn summary(i: &Value) -> IssueSummary {
-    let d = details(i);
-    IssueSummary {
-        id: d.id,
-        title: d.title,
-        status: d.status,
-        author: d.author,
-        assignee: d.assignee,
-        tags: d.tags,
-        priority: d.priority,
-        milestone: d.milestone,
-        private: d.private,
-        created_at: d.created_at,
-        updated_at: d.updated_at,
-        comments: d.comments.len() as u64,
-    }
-}
-
 fn project_of(p: Option<String>) -> Result<String> {
     p.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))
 }
@@ -218,7 +104,8 @@ fn project_of(p: Option<String>) -> Result<String> {
 pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
     let client = Client::new(remote);
     let show = |project: &str, id: u64| -> Result<IssueDetails> {
-        Ok(details(&client.get(&format!("{project}/issue/{id}"), &[])?))
+        let issue: Issue<'static> = client.get(&format!("{project}/issue/{id}"), &[])?;
+        Ok(issue.into_details())
     };
     let finish = |project: &str, id: u64, verb: &str| -> Result<()> {
         if ctx.json {
@@ -262,8 +149,9 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             if private {
                 form.push(("private", "true".into()));
             }
-            let created = client.post(&format!("{project}/new_issue"), &form)?;
-            let issue = details(&created["issue"]);
+            let created: IssueAnswer<'static> =
+                client.post(&format!("{project}/new_issue"), &form)?;
+            let issue = created.issue.into_details();
             if ctx.json {
                 output::json(&issue)
             } else {
@@ -304,10 +192,10 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 let mut q = query.clone();
                 q.push(("per_page", per_page.to_string()));
                 q.push(("page", page.to_string()));
-                let answer = client.get(&format!("{project}/issues"), &q)?;
-                let items = answer["issues"].as_array().cloned().unwrap_or_default();
-                out.extend(items.iter().map(summary));
-                if items.len() < per_page || answer["pagination"]["next"].is_null() {
+                let answer: IssueList = client.get(&format!("{project}/issues"), &q)?;
+                let count = answer.issues.len();
+                out.extend(answer.issues.into_iter().map(Issue::into_summary));
+                if count < per_page || answer.pagination.next.is_none() {
                     break;
                 }
                 page += 1;
@@ -326,7 +214,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
         }
         IssueCommand::Comment { project, id, body } => {
             let project = project_of(project.project)?;
-            client.post(
+            client.post::<serde::de::IgnoredAny>(
                 &format!("{project}/issue/{id}/comment"),
                 &[("comment", body)],
             )?;
@@ -353,12 +241,12 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             if let Some(r) = reason {
                 form.push(("close_status", r));
             }
-            client.post(&format!("{project}/issue/{id}/status"), &form)?;
+            client.post::<serde::de::IgnoredAny>(&format!("{project}/issue/{id}/status"), &form)?;
             finish(&project, id, "closed")
         }
         IssueCommand::Reopen { project, id } => {
             let project = project_of(project.project)?;
-            client.post(
+            client.post::<serde::de::IgnoredAny>(
                 &format!("{project}/issue/{id}/status"),
                 &[("status", "Open".to_string())],
             )?;
@@ -370,7 +258,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             let form = edit_form(crate::commands::issue::edit_of(&args)?);
             let form: Vec<(&str, String)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-            client.post(&format!("{project}/issue/{id}"), &form)?;
+            client.post::<serde::de::IgnoredAny>(&format!("{project}/issue/{id}"), &form)?;
             finish(&project, id, "edited")
         }
     }
@@ -417,109 +305,16 @@ fn edit_form(edit: forge_tickets::IssueEdit) -> Vec<(String, String)> {
     form
 }
 
-fn static_str(value: &str, known: &[&'static str]) -> &'static str {
-    known
-        .iter()
-        .find(|k| **k == value)
-        .copied()
-        .unwrap_or("unknown")
-}
-
-/// A pull request of the API in the local shape.
-fn pull(p: &Value) -> forge_tickets::PullDetails {
-    use forge_tickets::{FlagView, PullCommentView, PullDetails, SourceView};
-    let flags = p["flags"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| FlagView {
-                    name: f["username"].as_str().unwrap_or_default().to_string(),
-                    status: static_str(
-                        f["status"].as_str().unwrap_or_default(),
-                        &["success", "failure", "error", "pending", "canceled"],
-                    ),
-                    percent: f["percent"].as_u64().map(|p| p.min(100) as u8),
-                    comment: f["comment"].as_str().unwrap_or_default().to_string(),
-                    url: f["url"].as_str().map(String::from),
-                    username: name(&f["user"]).unwrap_or_default(),
-                    updated_at: rfc3339(&f["date_updated"]),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let comments = p["comments"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| PullCommentView {
-                    id: c["id"].as_str().unwrap_or_default().to_string(),
-                    author: name(&c["user"]).unwrap_or_default(),
-                    body: c["comment"].as_str().unwrap_or_default().to_string(),
-                    created_at: rfc3339(&c["date_created"]),
-                    edited_at: (!c["edited_on"].is_null()).then(|| rfc3339(&c["edited_on"])),
-                    path: c["filename"].as_str().map(String::from),
-                    line: c["line"].as_u64().map(|l| l as u32),
-                    side: serde_json::from_value(c["side"].clone()).ok(),
-                    commit: c["commit"].as_str().map(String::from),
-                    outdated: c["outdated"].as_bool().unwrap_or(false),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    PullDetails {
-        id: p["id"].as_u64().unwrap_or_default(),
-        title: p["title"].as_str().unwrap_or_default().to_string(),
-        body: p["initial_comment"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        status: match p["status"].as_str() {
-            Some("Open") => "open",
-            Some("Merged") => "merged",
-            _ => "closed",
-        },
-        author: name(&p["user"]).unwrap_or_default(),
-        assignee: name(&p["assignee"]),
-        tags: strings(&p["tags"]),
-        source: SourceView {
-            repo: p["source"]["repo"].as_str().unwrap_or_default().to_string(),
-            branch: p["source"]["branch"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        },
-        target: p["branch"].as_str().unwrap_or_default().to_string(),
-        head: p["commit_stop"].as_str().unwrap_or_default().to_string(),
-        base: p["base"].as_str().unwrap_or_default().to_string(),
-        commits: serde_json::from_value(p["commits"].clone()).unwrap_or_default(),
-        merge_status: p["merge_status"]
-            .as_str()
-            .map(|s| static_str(s, &["up-to-date", "fast-forward", "merge", "conflicts"])),
-        conflicts: serde_json::from_value(p["conflicts"].clone()).unwrap_or_default(),
-        score: p["score"].as_i64().unwrap_or_default(),
-        votes: serde_json::from_value(p["votes"].clone()).unwrap_or_default(),
-        flags,
-        linked_issues: numbers(&p["linked_issues"]),
-        comments,
-        merge_commit: p["merge_commit"].as_str().map(String::from),
-        closed_by: p["closed_by"].as_str().map(String::from),
-        closed_at: (!p["closed_at"].is_null()).then(|| rfc3339(&p["closed_at"])),
-        watchers: strings(&p["watchers"]),
-        created_at: rfc3339(&p["date_created"]),
-        updated_at: rfc3339(&p["last_updated"]),
-    }
-}
-
 /// Runs a pull-request command against the server (list, show, comment,
 /// merge, close, reopen).
 pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
     use crate::cli::{PrCommand, PrStatusArg};
     let client = Client::new(remote);
     let show = |project: &str, id: u64| -> Result<forge_tickets::PullDetails> {
-        Ok(pull(
-            &client.get(&format!("{project}/pull-request/{id}"), &[])?,
-        ))
+        let pull: PullRequest = client.get(&format!("{project}/pull-request/{id}"), &[])?;
+        Ok(pull.into_details())
     };
+    let pull = |answer: PullRequest| answer.into_details();
     let done =
         |d: &forge_tickets::PullDetails, verb: &str| crate::commands::pr::print_done(d, verb, ctx);
     match cmd {
@@ -546,31 +341,12 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                     query.push((key, v));
                 }
             }
-            let answer = client.get(&format!("{project}/pull-requests"), &query)?;
-            let pulls: Vec<forge_tickets::PullSummary> = answer["requests"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|p| {
-                            let d = pull(p);
-                            forge_tickets::PullSummary {
-                                id: d.id,
-                                title: d.title,
-                                status: d.status,
-                                author: d.author,
-                                assignee: d.assignee,
-                                source: d.source,
-                                target: d.target,
-                                head: d.head,
-                                tags: d.tags,
-                                created_at: d.created_at,
-                                updated_at: d.updated_at,
-                                comments: d.comments.len() as u64,
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let answer: PullList = client.get(&format!("{project}/pull-requests"), &query)?;
+            let pulls = answer
+                .requests
+                .into_iter()
+                .map(PullRequest::into_summary)
+                .collect();
             crate::commands::pr::print_list(pulls, ctx)
         }
         PrCommand::Show { project, id } => {
@@ -600,7 +376,10 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                     form.push(("commit", c));
                 }
             }
-            client.post(&format!("{project}/pull-request/{id}/comment"), &form)?;
+            client.post::<serde::de::IgnoredAny>(
+                &format!("{project}/pull-request/{id}/comment"),
+                &form,
+            )?;
             let details = show(&project, id)?;
             let comment = details
                 .comments
@@ -616,17 +395,23 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
         }
         PrCommand::Close { project, id } => {
             let project = project_of(project.project)?;
-            client.post(&format!("{project}/pull-request/{id}/close"), &[])?;
+            client.post::<serde::de::IgnoredAny>(
+                &format!("{project}/pull-request/{id}/close"),
+                &[],
+            )?;
             done(&show(&project, id)?, "closed")
         }
         PrCommand::Reopen { project, id } => {
             let project = project_of(project.project)?;
-            client.post(&format!("{project}/pull-request/{id}/reopen"), &[])?;
+            client.post::<serde::de::IgnoredAny>(
+                &format!("{project}/pull-request/{id}/reopen"),
+                &[],
+            )?;
             done(&show(&project, id)?, "reopened")
         }
         PrCommand::Refresh { project, id } => {
             let project = project_of(project.project)?;
-            let d = pull(&client.post(&format!("{project}/pull-request/{id}/refresh"), &[])?);
+            let d = pull(client.post(&format!("{project}/pull-request/{id}/refresh"), &[])?);
             crate::commands::pr::print_refreshed(&d, ctx)
         }
         PrCommand::Merge {
@@ -642,13 +427,12 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                 StrategyArg::Squash => "squash",
                 StrategyArg::Rebase => "rebase",
             };
-            let answer = client.post(
+            let answer: MergeAnswer = client.post(
                 &format!("{project}/pull-request/{id}/merge"),
                 &[("strategy", strategy.to_string())],
             )?;
             let details = show(&project, id)?;
-            let closed: Vec<u64> =
-                serde_json::from_value(answer["closed_issues"].clone()).unwrap_or_default();
+            let closed = answer.closed_issues;
             crate::commands::pr::print_merged(
                 id,
                 details.status,
@@ -684,16 +468,14 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
                     form.push((key, v));
                 }
             }
-            let d = pull(&client.post(&format!("{project}/pull-request/new"), &form)?);
+            let d = pull(client.post(&format!("{project}/pull-request/new"), &form)?);
             crate::commands::pr::print_opened(&d, ctx)
         }
         PrCommand::Diff { project, id } => {
             let project = project_of(project.project)?;
-            let answer = client.get(&format!("{project}/pull-request/{id}/diff"), &[])?;
-            let views: Vec<forge_tickets::view::FileDiffView> =
-                serde_json::from_value(answer["files"].clone()).map_err(|e| {
-                    anyhow!("{} answered a diff this forge cannot read: {e}", remote.url)
-                })?;
+            let answer: DiffAnswer =
+                client.get(&format!("{project}/pull-request/{id}/diff"), &[])?;
+            let views = answer.files;
             if ctx.json {
                 return output::json(&views);
             }
@@ -733,18 +515,20 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             if let Some(u) = url {
                 form.push(("url", u));
             }
-            client.post(&format!("{project}/pull-request/{id}/flag"), &form)?;
+            client.post::<serde::de::IgnoredAny>(
+                &format!("{project}/pull-request/{id}/flag"),
+                &form,
+            )?;
             crate::commands::pr::print_flagged(&show(&project, id)?, &name, status, ctx)
         }
         PrCommand::Vote { project, id, vote } => {
             let project = project_of(project.project)?;
             let up = matches!(vote, crate::cli::VoteArg::Up);
-            let answer = client.post(
+            let answer: VoteAnswer = client.post(
                 &format!("{project}/pull-request/{id}/vote"),
                 &[("vote", if up { "up" } else { "down" }.to_string())],
             )?;
-            let score = answer["score"].as_i64().unwrap_or_default();
-            crate::commands::pr::print_voted(id, score, &answer["votes"], ctx)
+            crate::commands::pr::print_voted(id, answer.score, &answer.votes, ctx)
         }
         PrCommand::Edit {
             project,
@@ -777,7 +561,7 @@ pub fn pr(cmd: crate::cli::PrCommand, ctx: &Ctx, remote: &Remote) -> Result<()> 
             if watch || unwatch {
                 form.push(("watch", watch.to_string()));
             }
-            let d = pull(&client.post(&format!("{project}/pull-request/{id}"), &form)?);
+            let d = pull(client.post(&format!("{project}/pull-request/{id}"), &form)?);
             if ctx.json {
                 return output::json(&d);
             }

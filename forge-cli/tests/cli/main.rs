@@ -11,6 +11,7 @@ mod issues;
 mod offline;
 mod pagure;
 mod pulls;
+mod push_rules;
 mod ssh;
 mod sshd;
 

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use serde_json::json;
+
 use crate::{clone_as, git, Forge};
 
 fn offline(f: &Forge, clone: &Path, args: &[&str]) -> serde_json::Value {
@@ -142,4 +144,114 @@ fn the_clone_is_configured_once_and_its_index_rebuilt_when_corrupt() {
     assert!(stderr.contains("rebuilt"), "{stderr}");
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "nothing lost");
+}
+
+#[test]
+fn issues_made_offline_in_two_clones_get_distinct_numbers_at_the_forge() {
+    let f = Forge::with_project();
+    f.ok_line("--as alice issue new -p tools/hammer --title Existing");
+    f.member("bob", "ticket");
+    let (a, b) = (f.dir.path().join("a"), f.dir.path().join("b"));
+    clone_as(&f.tickets_repo(), &a, "alice");
+    clone_as(&f.tickets_repo(), &b, "bob");
+
+    // Each clone opens issues with no forge in sight: provisional numbers.
+    let a1 = offline(&f, &a, &["issue", "new", "--title", "From A, first"]);
+    let a2 = offline(&f, &a, &["issue", "new", "--title", "From A, second"]);
+    let b1 = offline(&f, &b, &["issue", "new", "--title", "From B"]);
+    let ids = [&a1["id"], &a2["id"], &b1["id"]];
+    assert_eq!(ids, [&json!("~1"), &json!("~2"), &json!("~1")]);
+    offline(
+        &f,
+        &b,
+        &["issue", "comment", "~1", "--body", "written offline too"],
+    );
+    let listed = f.ok(&["--repo", b.to_str().expect("path"), "issue", "list"]);
+    assert!(listed.contains("#~1"), "{listed}");
+
+    // A pushes: the forge numbers A's issues from the project's sequence
+    // and moves them to their numbered folders.
+    let said = crate::git_stderr(&a, &["push", "-q", "origin", "HEAD"]);
+    assert!(
+        said.contains("numbered issue #2") && said.contains("numbered issue #3"),
+        "{said}"
+    );
+    // B merges that with plain git (no conflict: its issue lives under its
+    // own uid), sees A's issues with their numbers, and pushes its own.
+    git(&b, &["pull", "-q"]);
+    assert_eq!(git(&b, &["status", "--porcelain"]), "", "clean merge");
+    let in_b = offline(&f, &b, &["issue", "list"]);
+    let ids: Vec<&serde_json::Value> = in_b
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| &i["id"])
+        .collect();
+    assert_eq!(
+        ids,
+        [&json!("~1"), &json!(3), &json!(2), &json!(1)],
+        "{in_b}"
+    );
+    let said = crate::git_stderr(&b, &["push", "-q", "origin", "HEAD"]);
+    assert!(said.contains("numbered issue #4"), "{said}");
+
+    let all = f.json_line("issue list -p tools/hammer --status all");
+    let titles: Vec<(u64, &str)> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_u64().expect("a number"),
+                i["title"].as_str().expect("title"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            (4, "From B"),
+            (3, "From A, second"),
+            (2, "From A, first"),
+            (1, "Existing")
+        ]
+    );
+    let four = f.json_line("issue show -p tools/hammer 4");
+    assert_eq!(four["comments"][0]["body"], "written offline too");
+    assert_eq!(four["author"], "bob");
+    // Nothing is left under new/, and the numbering counts on after it.
+    let tip = f.tickets_repo();
+    let tree = git(&tip, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!tree.contains("new/"), "{tree}");
+    assert_eq!(
+        f.json_line("--as alice issue new -p tools/hammer --title Next")["id"],
+        5
+    );
+    // B follows the forge: its issue has its number now.
+    git(&b, &["pull", "-q"]);
+    assert_eq!(offline(&f, &b, &["issue", "show", "4"])["title"], "From B");
+    let events = f.json_line("events -p tools/hammer");
+    let numbered_new: Vec<(&str, &str)> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"] == "issue.new")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or(""),
+                e["fields"]["title"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        numbered_new,
+        [
+            ("alice", "Existing"),
+            ("alice", "From A, first"),
+            ("alice", "From A, second"),
+            ("bob", "From B"),
+            ("alice", "Next")
+        ],
+        "each issue announced once, by its pusher"
+    );
 }

@@ -39,6 +39,7 @@ pub(crate) use apply::Applier;
 pub use apply::SyncReport;
 use kind::DocFile;
 pub use kind::{display_number, parse_number, Document, Kind, Slot, PROVISIONAL_BASE};
+pub use rows::record_pushers;
 
 /// A file of a document that a write puts in the repository.
 #[derive(Debug, Clone)]

@@ -6,12 +6,14 @@ use forge_core::{event, ForgeHome, Store};
 use forge_git::{Change, Identity, Repo};
 use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, Tracker};
 
-struct Home {
+mod engine;
+
+pub(crate) struct Home {
     _dir: tempfile::TempDir,
-    home: ForgeHome,
+    pub(crate) home: ForgeHome,
 }
 
-fn setup() -> Home {
+pub(crate) fn setup() -> Home {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = ForgeHome::new(dir.path());
     let store = Store::open(&home.db_path()).expect("store");

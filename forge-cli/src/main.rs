@@ -16,6 +16,15 @@ macro_rules! say {
     }};
 }
 
+/// [`say!`] for lines that hold stored text (titles, bodies, comments,
+/// names): control characters and bidirectional overrides are shown
+/// escaped, never sent to the terminal.
+macro_rules! show {
+    ($($arg:tt)*) => {{
+        say!("{}", $crate::output::clean(&format!($($arg)*)))
+    }};
+}
+
 mod cli;
 mod commands;
 mod context;

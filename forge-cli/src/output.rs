@@ -9,6 +9,30 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// Characters that change what a terminal shows without being text:
+/// controls (but newline and tab) and the bidirectional overrides.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character [`unsafe_char`] names written as an escape
+/// (`\u{1b}`), so stored text can never drive the terminal.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Cuts `text` to `width` characters, marking the cut with `…`.
 pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -37,7 +61,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{cell:<w$}  "));
             }
         }
-        say!("{}", out.trim_end());
+        show!("{}", out.trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -59,4 +83,28 @@ pub fn progress(message: &'static str) -> indicatif::ProgressBar {
     }
     bar.set_message(message);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_cannot_drive_the_terminal() {
+        for (text, shown) in [
+            (
+                "plain, with\ttab\nand newline",
+                "plain, with\ttab\nand newline",
+            ),
+            (
+                "\u{1b}[2J\u{1b}]0;owned\u{7}",
+                "\\u{1b}[2J\\u{1b}]0;owned\\u{7}",
+            ),
+            ("a\rb\u{8}c\u{9b}d", "a\\u{d}b\\u{8}c\\u{9b}d"),
+            ("\u{202e}txt.exe", "\\u{202e}txt.exe"),
+            ("é ✓", "é ✓"),
+        ] {
+            assert_eq!(clean(text), shown, "{text:?}");
+        }
+    }
 }

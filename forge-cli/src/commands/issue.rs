@@ -51,7 +51,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                     } else {
                         ""
                     };
-                    say!(
+                    show!(
                         "opened issue #{} in {}: {}{provisional}",
                         display_number(issue.number),
                         t.project(),
@@ -106,7 +106,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 if ctx.json {
                     output::json(&forge_tickets::view::CommentView::from(comment))
                 } else {
-                    say!(
+                    show!(
                         "commented on issue #{} ({})",
                         display_number(id),
                         comment.id
@@ -143,7 +143,7 @@ fn done(
     if ctx.json {
         output::json(&t.issue(actor, id)?)
     } else {
-        say!("{verb} issue #{}", display_number(id));
+        show!("{verb} issue #{}", display_number(id));
         Ok(())
     }
 }
@@ -192,7 +192,7 @@ fn edit(args: EditArgs, ctx: &Ctx) -> Result<()> {
 }
 
 pub(crate) fn print_issue(i: &IssueDetails) {
-    say!(
+    show!(
         "#{} {} [{}{}]",
         display_number(i.id),
         i.title,
@@ -202,7 +202,7 @@ pub(crate) fn print_issue(i: &IssueDetails) {
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     );
-    say!(
+    show!(
         "opened by {} at {}, updated {}",
         i.author,
         i.created_at,
@@ -237,10 +237,10 @@ pub(crate) fn print_issue(i: &IssueDetails) {
         facts.push(format!("{k}: {v}"));
     }
     if !facts.is_empty() {
-        say!("{}", facts.join(" | "));
+        show!("{}", facts.join(" | "));
     }
     if !i.body.is_empty() {
-        say!("\n{}", i.body.trim_end());
+        show!("\n{}", i.body.trim_end());
     }
     for c in &i.comments {
         let edited = if c.edited_at.is_some() {
@@ -248,14 +248,14 @@ pub(crate) fn print_issue(i: &IssueDetails) {
         } else {
             ""
         };
-        say!(
+        show!(
             "\n--- {} at {}{} [{}]",
             c.author,
             c.created_at,
             edited,
             c.id
         );
-        say!("{}", c.body.trim_end());
+        show!("{}", c.body.trim_end());
     }
 }
 
@@ -265,7 +265,7 @@ pub(crate) fn print_list(issues: Vec<forge_tickets::view::IssueSummary>, ctx: &C
         return output::json(&issues);
     }
     if issues.is_empty() {
-        say!("no issues match");
+        show!("no issues match");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = issues

@@ -22,7 +22,34 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 
+/// The name of a command that works on a forge home only, when a remote
+/// forge is set (`None`: it has a remote form, or git and sshd run it).
+fn local_only(command: &Command) -> Option<&'static str> {
+    Some(match command {
+        Command::Issue(_) | Command::Pr(_) => return None,
+        Command::Hook { .. } | Command::Ssh(_) | Command::MergeDriver { .. } => return None,
+        Command::Init => "init",
+        Command::User(_) => "user",
+        Command::Project(_) => "project",
+        Command::Repo(_) => "repo",
+        Command::Group(_) => "group",
+        Command::Hooks(_) => "hooks",
+        Command::Activity { .. } => "activity",
+        Command::Token(_) => "token",
+        Command::Serve { .. } => "serve",
+        Command::Reindex { .. } => "reindex",
+        Command::Import(_) => "import",
+        Command::Events { .. } => "events",
+    })
+}
+
 pub fn run(cli: Cli) -> Result<()> {
+    if let (Some(url), Some(name)) = (&cli.remote, local_only(&cli.command)) {
+        anyhow::bail!(
+            "`forge {name}` works on a forge home, not through a remote forge ({url} from --remote or FORGE_REMOTE): \
+             only `forge issue` and `forge pr` have a remote form; unset FORGE_REMOTE or drop --remote"
+        );
+    }
     let ctx =
         Ctx::new(cli.home, cli.repo, cli.as_user, cli.json).with_remote(cli.remote, cli.token);
     match cli.command {

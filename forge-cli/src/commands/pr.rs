@@ -17,8 +17,8 @@ fn short(id: &str) -> &str {
 }
 
 pub(crate) fn print_details(p: &PullDetails) {
-    say!("#{} {} [{}]", p.id, p.title, p.status);
-    say!(
+    show!("#{} {} [{}]", p.id, p.title, p.status);
+    show!(
         "{} {} {} commit(s) from {}:{} into {}",
         p.author,
         if p.status == "open" {
@@ -31,28 +31,28 @@ pub(crate) fn print_details(p: &PullDetails) {
         p.source.branch,
         p.target
     );
-    say!(
+    show!(
         "head {}  base {}  score {:+}",
         short(&p.head),
         short(&p.base),
         p.score
     );
     if let Some(a) = &p.assignee {
-        say!("assignee: {a}");
+        show!("assignee: {a}");
     }
     match (p.merge_status, &p.merge_commit) {
-        (_, Some(m)) => say!("merged as {}", short(m)),
-        (Some("conflicts"), _) => say!("merge status: conflicts in {}", p.conflicts.join(", ")),
-        (Some(s), _) => say!("merge status: {s}"),
+        (_, Some(m)) => show!("merged as {}", short(m)),
+        (Some("conflicts"), _) => show!("merge status: conflicts in {}", p.conflicts.join(", ")),
+        (Some(s), _) => show!("merge status: {s}"),
         (None, None) => {}
     }
     if !p.linked_issues.is_empty() {
         let list: Vec<String> = p.linked_issues.iter().map(|n| format!("#{n}")).collect();
-        say!("linked issues: {}", list.join(", "));
+        show!("linked issues: {}", list.join(", "));
     }
     for f in &p.flags {
         let pct = f.percent.map(|p| format!(" {p}%")).unwrap_or_default();
-        say!(
+        show!(
             "flag {}: {}{pct} {} {}",
             f.name,
             f.status,
@@ -61,12 +61,12 @@ pub(crate) fn print_details(p: &PullDetails) {
         );
     }
     if !p.body.is_empty() {
-        say!("\n{}", p.body.trim_end());
+        show!("\n{}", p.body.trim_end());
     }
     if !p.commits.is_empty() {
-        say!("\ncommits:");
+        show!("\ncommits:");
         for c in &p.commits {
-            say!("  {} {}", short(&c.id), c.title);
+            show!("  {} {}", short(&c.id), c.title);
         }
     }
     for c in &p.comments {
@@ -77,8 +77,8 @@ pub(crate) fn print_details(p: &PullDetails) {
             ),
             _ => String::new(),
         };
-        say!("\n--- {} at {}{place} [{}]", c.author, c.created_at, c.id);
-        say!("{}", c.body.trim_end());
+        show!("\n--- {} at {}{place} [{}]", c.author, c.created_at, c.id);
+        show!("{}", c.body.trim_end());
     }
 }
 
@@ -178,7 +178,7 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
             if ctx.json {
                 output::json(&forge_tickets::PullCommentView::from(comment))
             } else {
-                say!("commented on pull request #{id} ({})", comment.id);
+                show!("commented on pull request #{id} ({})", comment.id);
                 Ok(())
             }
         }),
@@ -236,7 +236,7 @@ pub fn run(cmd: PrCommand, ctx: &Ctx) -> Result<()> {
             if ctx.json {
                 output::json(&prs.show(&actor, id)?)
             } else {
-                say!("edited pull request #{id}");
+                show!("edited pull request #{id}");
                 Ok(())
             }
         }),
@@ -307,7 +307,7 @@ pub(crate) fn print_opened(d: &PullDetails, ctx: &Ctx) -> Result<()> {
     if ctx.json {
         return output::json(d);
     }
-    say!(
+    show!(
         "opened pull request #{}: {} ({} commit(s), {}:{} into {})",
         d.id,
         d.title,
@@ -324,7 +324,7 @@ pub(crate) fn print_flagged(d: &PullDetails, name: &str, status: &str, ctx: &Ctx
     if ctx.json {
         return output::json(&d.flags);
     }
-    say!(
+    show!(
         "flag {name} is {status} on pull request #{} ({})",
         d.id,
         short(&d.head)
@@ -342,7 +342,7 @@ pub(crate) fn print_voted(
     if ctx.json {
         return output::json(&json!({"id": id, "score": score, "votes": votes}));
     }
-    say!("voted on pull request #{id}; score {score:+}");
+    show!("voted on pull request #{id}; score {score:+}");
     Ok(())
 }
 
@@ -364,12 +364,12 @@ pub(crate) fn print_merged(
             "closed_issues": closed_issues,
         }));
     }
-    say!(
+    show!(
         "merged pull request #{id} into {target} ({})",
         short(merge_commit)
     );
     for n in closed_issues {
-        say!("closed issue #{n}");
+        show!("closed issue #{n}");
     }
     Ok(())
 }
@@ -383,7 +383,7 @@ pub(crate) fn print_refreshed(d: &PullDetails, ctx: &Ctx) -> Result<()> {
         ("open", Some(s)) => format!("; merge status {s}"),
         _ => String::new(),
     };
-    say!(
+    show!(
         "refreshed pull request #{}: {} head {} ({} commit(s)){status}",
         d.id,
         d.status,
@@ -403,7 +403,7 @@ pub(crate) fn print_done(details: &PullDetails, verb: &str, ctx: &Ctx) -> Result
         Some(s) => format!("; merge status {s}"),
         None => String::new(),
     };
-    say!(
+    show!(
         "{verb} pull request #{}: {} head {}{status}",
         details.id,
         details.status,
@@ -418,7 +418,7 @@ pub(crate) fn print_list(pulls: Vec<forge_tickets::PullSummary>, ctx: &Ctx) -> R
         return output::json(&pulls);
     }
     if pulls.is_empty() {
-        say!("no pull requests match");
+        show!("no pull requests match");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = pulls

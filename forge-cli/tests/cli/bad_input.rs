@@ -233,3 +233,92 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn issue_show_prints_no_control_character_from_stored_text() {
+    let f = Forge::with_project();
+    let hostile = "clear\u{1b}[2J title\u{1b}]0;owned\u{7} bell\u{7} csi\u{9b}31m back\u{8}space cr\r bidi\u{202e}gpj.exe";
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Escapes",
+        "--body",
+        hostile,
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "comment",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--body",
+        hostile,
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "edit",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--add-tag",
+        "x",
+    ]);
+    for args in [
+        vec!["issue", "show", "-p", "tools/hammer", "1"],
+        vec!["issue", "list", "-p", "tools/hammer"],
+        vec!["events", "-p", "tools/hammer"],
+    ] {
+        let out = f.run(&args);
+        assert!(out.status.success(), "{args:?}");
+        let raw: Vec<u8> = out
+            .stdout
+            .iter()
+            .copied()
+            .filter(|b| (*b < 0x20 && *b != b'\n' && *b != b'\t') || *b == 0x7f)
+            .collect();
+        assert!(raw.is_empty(), "{args:?} printed raw control bytes {raw:?}");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{202e}'),
+            "{args:?}: {text}"
+        );
+        if args[1] == "show" {
+            assert!(text.contains("clear\\u{1b}[2J"), "shown escaped: {text}");
+        }
+    }
+}
+
+#[test]
+fn commands_without_a_remote_form_refuse_a_remote() {
+    let f = Forge::with_project();
+    for args in [
+        vec!["project", "show", "tools/hammer"],
+        vec!["events"],
+        vec!["repo", "branches", "-p", "tools/hammer"],
+        vec!["token", "list"],
+        vec!["user", "list"],
+    ] {
+        let out = f
+            .command(&args)
+            .env("FORGE_REMOTE", "http://127.0.0.1:9")
+            .output()
+            .expect("forge runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("`forge {}` works on a forge home", args[0]))
+                && err.contains("FORGE_REMOTE"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} read the local home anyway");
+    }
+}

@@ -187,12 +187,14 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             }
             let mut out = Vec::new();
             let mut page = 1;
+            let mut total = 0;
             while out.len() < limit {
                 let per_page = (limit - out.len()).min(100);
                 let mut q = query.clone();
                 q.push(("per_page", per_page.to_string()));
                 q.push(("page", page.to_string()));
                 let answer: IssueList = client.get(&format!("{project}/issues"), &q)?;
+                total = answer.total_issues;
                 let count = answer.issues.len();
                 out.extend(answer.issues.into_iter().map(Issue::into_summary));
                 if count < per_page || answer.pagination.next.is_none() {
@@ -201,6 +203,9 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 page += 1;
             }
             out.truncate(limit);
+            if out.len() == limit {
+                crate::commands::issue::note_cut(limit, total);
+            }
             print_list(out, ctx)
         }
         IssueCommand::Show { project, id } => {

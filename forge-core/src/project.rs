@@ -373,11 +373,30 @@ impl Store {
             ));
         }
         let owner = self.user(owner)?;
-        if self.find_project(full_name)?.is_some() {
-            return Err(Error::AlreadyExists {
-                kind: "project",
-                name: full_name.into(),
-            });
+        // Names differing only in case would be one folder on a
+        // case-insensitive file system, and two for people: one project.
+        let taken: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT full_name FROM projects WHERE lower(full_name) = lower(?1)",
+                [full_name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match taken {
+            Some(taken) if taken == full_name => {
+                return Err(Error::AlreadyExists {
+                    kind: "project",
+                    name: taken,
+                })
+            }
+            Some(taken) => {
+                return Err(Error::invalid(
+                    format!("project name `{full_name}`"),
+                    format!("project `{taken}` exists, and names may not differ only in case"),
+                ))
+            }
+            None => {}
         }
         let settings = serde_json::to_string(&ProjectSettings::default())?;
         self.conn().execute(

@@ -183,9 +183,10 @@ impl FromStr for Action {
             .into_iter()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| {
+                let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
                 Error::invalid(
                     format!("action `{}`", crate::name::printable(s)),
-                    "not a known action name",
+                    format!("not a known action name; known: {}", names.join(", ")),
                 )
             })
     }

@@ -67,6 +67,12 @@ impl Store {
                 "at least one action name is needed",
             ));
         }
+        if expires_days == Some(0) {
+            return Err(Error::invalid(
+                "token expiry",
+                "a token must live at least 1 day (leave the expiry out for one that does not expire)",
+            ));
+        }
         let user = self.user(username)?;
         let project_id = project.map(|p| self.project(p).map(|p| p.id)).transpose()?;
         let mut rng = rand::rng();

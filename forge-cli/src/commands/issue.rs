@@ -86,7 +86,11 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 ..Default::default()
             };
             ctx.with_tracker(project.project.as_deref(), |t, actor| {
-                print_list(t.list(&actor, &filter)?, ctx)
+                let issues = t.list(&actor, &filter)?;
+                if issues.len() == limit {
+                    note_cut(limit, t.count(&actor, &filter)?);
+                }
+                print_list(issues, ctx)
             })
         }
         IssueCommand::Show { project, id } => {
@@ -256,6 +260,15 @@ pub(crate) fn print_issue(i: &IssueDetails) {
             c.id
         );
         show!("{}", c.body.trim_end());
+    }
+}
+
+/// Says on stderr that a listing was cut at `limit` of `total`.
+pub(crate) fn note_cut(limit: usize, total: u64) {
+    if total > limit as u64 {
+        eprintln!(
+            "forge: showing the newest {limit} of {total} issues; pass --limit N to see more"
+        );
     }
 }
 

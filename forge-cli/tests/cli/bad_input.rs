@@ -322,3 +322,41 @@ fn commands_without_a_remote_form_refuse_a_remote() {
         assert!(out.stdout.is_empty(), "{args:?} read the local home anyway");
     }
 }
+
+#[test]
+fn small_traps_are_closed() {
+    let f = Forge::with_project();
+    // One project per name, whatever its case.
+    let err = f.fails_line("--as alice project create TOOLS/HAMMER");
+    assert!(
+        err.contains("`tools/hammer` exists") && err.contains("case"),
+        "{err}"
+    );
+    // A token that would be dead on arrival is refused, not listed as active.
+    let err = f.fails_line("--as alice token create --acl issue_create --expires-days 0");
+    assert!(err.contains("at least 1 day"), "{err}");
+    // An unknown ACL names the known ones.
+    let err = f.fails_line("--as alice token create --acl issue_creat");
+    assert!(
+        err.contains("issue_create") && err.contains("pull_request_merge"),
+        "{err}"
+    );
+    // A listing cut at its limit says so.
+    for t in ["one", "two", "three"] {
+        f.ok(&[
+            "--as",
+            "alice",
+            "issue",
+            "new",
+            "-p",
+            "tools/hammer",
+            "--title",
+            t,
+        ]);
+    }
+    let out = f.run(&["issue", "list", "-p", "tools/hammer", "--limit", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("showing the newest 2 of 3 issues"), "{err}");
+    let out = f.run(&["issue", "list", "-p", "tools/hammer", "--limit", "3"]);
+    assert!(out.stderr.is_empty(), "nothing cut, nothing said");
+}

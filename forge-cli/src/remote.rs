@@ -203,10 +203,9 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 page += 1;
             }
             out.truncate(limit);
-            if out.len() == limit {
-                crate::commands::issue::note_cut(limit, total);
-            }
-            print_list(out, ctx)
+            print_list(out, ctx)?;
+            crate::commands::issue::note_cut(limit, total, ctx);
+            Ok(())
         }
         IssueCommand::Show { project, id } => {
             let issue = show(&project_of(project.project)?, id)?;

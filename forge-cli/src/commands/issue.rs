@@ -87,10 +87,14 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
             };
             ctx.with_tracker(project.project.as_deref(), |t, actor| {
                 let issues = t.list(&actor, &filter)?;
-                if issues.len() == limit {
-                    note_cut(limit, t.count(&actor, &filter)?);
-                }
-                print_list(issues, ctx)
+                let total = if issues.len() == limit {
+                    t.count(&actor, &filter)?
+                } else {
+                    issues.len() as u64
+                };
+                print_list(issues, ctx)?;
+                note_cut(limit, total, ctx);
+                Ok(())
             })
         }
         IssueCommand::Show { project, id } => {
@@ -263,12 +267,11 @@ pub(crate) fn print_issue(i: &IssueDetails) {
     }
 }
 
-/// Says on stderr that a listing was cut at `limit` of `total`.
-pub(crate) fn note_cut(limit: usize, total: u64) {
-    if total > limit as u64 {
-        eprintln!(
-            "forge: showing the newest {limit} of {total} issues; pass --limit N to see more"
-        );
+/// Says under a table that it was cut at `limit` of `total` (JSON stays
+/// the list alone).
+pub(crate) fn note_cut(limit: usize, total: u64, ctx: &Ctx) {
+    if total > limit as u64 && !ctx.json {
+        say!("(showing the newest {limit} of {total} issues; pass --limit N to see more)");
     }
 }
 

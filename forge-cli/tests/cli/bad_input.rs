@@ -354,9 +354,20 @@ fn small_traps_are_closed() {
             t,
         ]);
     }
-    let out = f.run(&["issue", "list", "-p", "tools/hammer", "--limit", "2"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("showing the newest 2 of 3 issues"), "{err}");
-    let out = f.run(&["issue", "list", "-p", "tools/hammer", "--limit", "3"]);
-    assert!(out.stderr.is_empty(), "nothing cut, nothing said");
+    let shown = f.ok_line("issue list -p tools/hammer --limit 2");
+    assert!(
+        shown.contains("showing the newest 2 of 3 issues"),
+        "{shown}"
+    );
+    let shown = f.ok_line("issue list -p tools/hammer --limit 3");
+    assert!(
+        !shown.contains("showing"),
+        "nothing cut, nothing said: {shown}"
+    );
+    let listed = f.json_line("issue list -p tools/hammer --limit 2");
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(2),
+        "JSON is the list alone"
+    );
 }

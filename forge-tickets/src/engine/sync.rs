@@ -99,8 +99,15 @@ impl<K: Kind> Engine<'_, K> {
                 touched.entry(slot).or_default().insert(file);
             }
         }
-        let actors = self.attribution(tx, from, tip, &touched)?;
-        for (slot, files) in &touched {
+        let (actors, age) = self.attribution(tx, from, tip, &touched)?;
+        // Provisional documents in the order they were made (oldest first):
+        // the forge numbers them in that order.
+        let mut order: Vec<(&Slot, &BTreeSet<DocFile>)> = touched.iter().collect();
+        order.sort_by_key(|(slot, _)| match slot {
+            Slot::Numbered(_) => (0, 0),
+            Slot::Provisional(_) => (1, usize::MAX - age.get(*slot).copied().unwrap_or(0)),
+        });
+        for (slot, files) in order {
             let (actor, author) = actors
                 .get(slot)
                 .cloned()
@@ -133,18 +140,22 @@ impl<K: Kind> Engine<'_, K> {
     }
 
     /// Who made the newest change to each touched document: the pusher of
-    /// its commit when a push recorded one, else the commit's author.
+    /// its commit when a push recorded one, else the commit's author. With
+    /// it, how old the first change to each provisional document is (the
+    /// higher, the older), so that they are numbered in the order they were made.
     fn attribution(
         &self,
         conn: &Connection,
         from: Option<CommitId>,
         tip: CommitId,
         touched: &BTreeMap<Slot, BTreeSet<DocFile>>,
-    ) -> Result<HashMap<Slot, Attribution>> {
+    ) -> Result<(HashMap<Slot, Attribution>, HashMap<Slot, usize>)> {
         let mut out = HashMap::new();
+        let mut age = HashMap::new();
         if touched.is_empty() {
-            return Ok(out);
+            return Ok((out, age));
         }
+        let provisional = touched.keys().any(|s| matches!(s, Slot::Provisional(_)));
         let commits = self.repo.commits_between(from, tip, WALK_LIMIT)?;
         let mut names: HashMap<(String, String), String> = HashMap::new();
         let mut by_commit: HashMap<CommitId, Attribution> = HashMap::new();
@@ -168,17 +179,22 @@ impl<K: Kind> Engine<'_, K> {
             by_commit.insert(c.id, found.clone());
             Ok(found)
         };
-        for commit in &commits {
+        for (i, commit) in commits.iter().enumerate() {
             for path in &commit.paths {
                 let Some((slot, _)) = kind::classify(path, K::MAIN_FILE) else {
                     continue;
                 };
-                if out.contains_key(&slot) || !touched.contains_key(&slot) {
+                if !touched.contains_key(&slot) {
                     continue;
                 }
-                out.insert(slot, who(commit)?);
+                if matches!(slot, Slot::Provisional(_)) {
+                    age.insert(slot.clone(), i);
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = out.entry(slot) {
+                    e.insert(who(commit)?);
+                }
             }
-            if out.len() == touched.len() {
+            if out.len() == touched.len() && !provisional {
                 break;
             }
         }
@@ -191,7 +207,7 @@ impl<K: Kind> Engine<'_, K> {
                 }
             }
         }
-        Ok(out)
+        Ok((out, age))
     }
 
     /// The username a commit author stands for: the registered user with

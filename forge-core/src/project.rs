@@ -682,9 +682,18 @@ impl Store {
 
     /// Makes sure the next allocated number is above `used` (after a push or an import).
     pub fn reserve_numbers_through(&self, project: &str, used: u64) -> Result<()> {
+        let next = i64::try_from(used)
+            .ok()
+            .and_then(|n| n.checked_add(1))
+            .ok_or_else(|| {
+                Error::invalid(
+                    format!("number {used} in project `{project}`"),
+                    "too large for the project's sequence",
+                )
+            })?;
         self.conn().execute(
             "UPDATE projects SET next_number = max(next_number, ?2) WHERE full_name = ?1",
-            params![project, used as i64 + 1],
+            params![project, next],
         )?;
         Ok(())
     }
@@ -823,6 +832,18 @@ mod tests {
         assert_eq!(store.project("tools/hammer")?.settings, settings);
         settings.milestones[0].date = Some("soon".into());
         assert!(store.set_project_settings(&p, &settings).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_from_input_cannot_overflow_the_sequence() -> Result<()> {
+        let (store, p) = setup()?;
+        let err = store
+            .reserve_numbers_through(&p.full_name, u64::MAX)
+            .expect_err("too large");
+        assert!(err.to_string().contains("too large"), "{err}");
+        store.reserve_numbers_through(&p.full_name, 41)?;
+        assert_eq!(store.allocate_number(&p.full_name)?, 42);
         Ok(())
     }
 }

@@ -243,12 +243,33 @@ pub fn branch_matches(patterns: &str, branch: &str) -> bool {
         .any(|p| glob_match(p.as_bytes(), branch.as_bytes()))
 }
 
+/// `*` matches any run of bytes. Linear in the text for each pattern byte
+/// (the classic two-pointer match with backtracking to the last star), so
+/// no pattern makes it exponential.
 fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_match(rest, &text[i..])),
-        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(c) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    pattern[p..].iter().all(|c| *c == b'*')
 }
 
 #[cfg(test)]
@@ -359,5 +380,28 @@ mod tests {
         ] {
             assert_eq!(branch_matches(patterns, branch), ok, "{patterns} {branch}");
         }
+    }
+
+    #[test]
+    fn branch_patterns_match_like_globs_in_linear_time() {
+        for (patterns, branch, expected) in [
+            ("feature/*", "feature/x", true),
+            ("feature/*", "feature/a/b", true),
+            ("feature/*", "features", false),
+            ("*", "", true),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+            ("docs, release-*", "release-1.0", true),
+            ("", "main", false),
+        ] {
+            assert_eq!(
+                branch_matches(patterns, branch),
+                expected,
+                "{patterns} {branch}"
+            );
+        }
+        // Exponential for a naive matcher; instant here.
+        let hostile = format!("{}b", "*a".repeat(40));
+        assert!(!branch_matches(&hostile, &"a".repeat(5000)));
     }
 }

@@ -88,11 +88,9 @@ fn merge_value(
     }
     // Both sides changed this key, differently.
     if matches!(key, "updated_at" | "edited_at") {
-        return o
-            .into_iter()
-            .chain(t)
-            .max_by(|x, y| x.as_str().cmp(&y.as_str()))
-            .cloned();
+        // The later time; values that are not times, by their JSON text,
+        // so that both sides pick the same.
+        return o.into_iter().chain(t).max_by(|x, y| order(x, y)).cloned();
     }
     match (o, t) {
         (Some(Value::Array(oa)), Some(Value::Array(ta))) if is_set(oa) && is_set(ta) => {
@@ -120,15 +118,42 @@ fn is_set(items: &[Value]) -> bool {
     items.iter().all(|v| v.is_string() || v.is_number())
 }
 
+/// A total order of scalar JSON values: numbers (by value, then by their
+/// text, so 1 and 1.0 differ), then strings, then anything else by its text.
+fn order(x: &Value, y: &Value) -> std::cmp::Ordering {
+    let rank = |v: &Value| match v {
+        Value::Number(_) => 0,
+        Value::String(_) => 1,
+        _ => 2,
+    };
+    rank(x).cmp(&rank(y)).then_with(|| match (x, y) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (fa, fb) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            fa.total_cmp(&fb)
+                .then_with(|| a.to_string().cmp(&b.to_string()))
+        }
+        (Value::String(a), Value::String(b)) => a.cmp(b),
+        _ => x.to_string().cmp(&y.to_string()),
+    })
+}
+
+/// What either side added stays; what either side removed goes. Linear in
+/// the sizes of the three lists (hashed by JSON text), sorted the same way
+/// whichever side is ours.
 fn merge_sets(b: &[Value], o: &[Value], t: &[Value]) -> Vec<Value> {
+    use std::collections::HashSet;
+    let keys = |list: &[Value]| -> HashSet<String> { list.iter().map(Value::to_string).collect() };
+    let (bk, ok, tk) = (keys(b), keys(o), keys(t));
+    let mut seen = HashSet::new();
     let mut out: Vec<Value> = Vec::new();
     for v in o.iter().chain(t) {
-        let removed = b.contains(v) && (!o.contains(v) || !t.contains(v));
-        if !removed && !out.contains(v) {
+        let key = v.to_string();
+        let removed = bk.contains(&key) && (!ok.contains(&key) || !tk.contains(&key));
+        if !removed && seen.insert(key) {
             out.push(v.clone());
         }
     }
-    out.sort_by_key(|v| (v.is_string(), v.as_u64(), v.as_str().map(String::from)));
+    out.sort_by(order);
     out
 }
 

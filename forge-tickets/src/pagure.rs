@@ -144,8 +144,11 @@ struct Converted {
 
 fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> {
     let number = as_number(&p.id, "id")?;
-    if number == 0 {
-        return Err("id must be positive".into());
+    if number == 0 || number >= crate::engine::PROVISIONAL_BASE {
+        return Err(format!(
+            "id {number} is out of range (issue numbers go from 1 to {})",
+            crate::engine::PROVISIONAL_BASE - 1
+        ));
     }
     let status = match p.status.as_str() {
         "Open" | "open" => Status::Open,

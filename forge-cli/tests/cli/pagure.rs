@@ -178,3 +178,30 @@ fn a_malformed_pagure_file_imports_nothing() {
         json!([])
     );
 }
+
+#[test]
+fn a_pagure_file_with_a_huge_id_is_refused_by_name() {
+    let f = Forge::with_project();
+    let src = f.dir.path().join("pagure-huge");
+    let huge = issue_one().replace("\"id\":3", "\"id\":\"9223372036854775807\"");
+    assert!(huge.contains("9223372036854775807"));
+    pagure_repo(&src, &[(UID1, huge)]);
+    let err = f.fails(&[
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        src.to_str().expect("path"),
+    ]);
+    assert!(
+        err.contains("9223372036854775807") && err.contains("out of range"),
+        "{err}"
+    );
+    assert_eq!(
+        f.json_line("issue list -p tools/hammer --status all"),
+        json!([]),
+        "nothing imported"
+    );
+}

@@ -7,6 +7,7 @@ use forge_git::{Change, Identity, Repo};
 use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, Tracker};
 
 mod engine;
+mod props;
 
 pub(crate) struct Home {
     _dir: tempfile::TempDir,

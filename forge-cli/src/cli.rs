@@ -628,6 +628,9 @@ pub enum IssueCommand {
         /// Private issue.
         #[arg(long)]
         private: bool,
+        /// Custom field NAME=VALUE (one of the project's; repeatable).
+        #[arg(long)]
+        field: Vec<String>,
     },
     /// List issues, newest first.
     List {

@@ -126,6 +126,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             priority,
             milestone,
             private,
+            field,
         } => {
             let project = project_of(project.project)?;
             let body = crate::commands::issue::read_body(body, body_file)?;
@@ -149,6 +150,13 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
             if private {
                 form.push(("private", "true".into()));
             }
+            let fields = crate::commands::issue::fields_of(&field)?;
+            let named: Vec<(String, String)> = fields
+                .into_iter()
+                .map(|(k, v)| (format!("field:{k}"), v))
+                .collect();
+            let mut form: Vec<(&str, String)> = form;
+            form.extend(named.iter().map(|(k, v)| (k.as_str(), v.clone())));
             let created: IssueAnswer<'static> =
                 client.post(&format!("{project}/new_issue"), &form)?;
             let issue = created.issue.into_details();

@@ -327,7 +327,8 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
         priority: f.text("priority"),
         milestone: f.text("milestone"),
         private: f.truthy("private"),
-        ..Default::default()
+        // forge's own: custom fields at once, as `field:NAME`.
+        custom_fields: f.prefixed("field:").into_iter().collect(),
     };
     let number = {
         let actor = actor.clone();

@@ -29,6 +29,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
             priority,
             milestone,
             private,
+            field,
         } => {
             let body = read_body(body, body_file)?;
             let new = NewIssue {
@@ -39,7 +40,7 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
                 priority,
                 milestone,
                 private,
-                ..Default::default()
+                custom_fields: fields_of(&field)?.into_iter().collect(),
             };
             ctx.with_tracker(project.project.as_deref(), |t, actor| {
                 let issue = t.create_issue(&actor, new)?;
@@ -156,15 +157,21 @@ fn done(
     }
 }
 
+/// `--field NAME=VALUE` options as pairs.
+pub(crate) fn fields_of(options: &[String]) -> Result<Vec<(String, String)>> {
+    options
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("invalid --field `{f}`: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
 /// The change an `issue edit` asks for; an error when it asks for none.
 pub(crate) fn edit_of(args: &EditArgs) -> Result<IssueEdit> {
-    let mut fields = Vec::new();
-    for f in &args.field {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("invalid --field `{f}`: expected NAME=VALUE"))?;
-        fields.push((k.to_string(), v.to_string()));
-    }
+    let fields = fields_of(&args.field)?;
     let either = |yes: bool, no: bool| match (yes, no) {
         (true, _) => Some(true),
         (_, true) => Some(false),

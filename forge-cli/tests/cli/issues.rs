@@ -217,3 +217,48 @@ fn private_issues_are_hidden_from_outsiders() {
     );
     f.fails_line("--as carol issue comment -p tools/hammer 1 --body peek");
 }
+
+#[test]
+fn custom_fields_are_given_when_an_issue_is_opened() {
+    let f = Forge::with_project();
+    f.ok(&[
+        "--as",
+        "alice",
+        "project",
+        "settings",
+        "tools/hammer",
+        "--set",
+        "custom_fields=os:list:linux|mac,url:link",
+    ]);
+    let made = f.json(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "T",
+        "--field",
+        "os=mac",
+        "--field",
+        "url=https://example.org/x",
+    ]);
+    assert_eq!(
+        made["custom_fields"],
+        serde_json::json!({"os": "mac", "url": "https://example.org/x"})
+    );
+    let err = f.fails(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "T",
+        "--field",
+        "os=bsd",
+    ]);
+    assert!(err.contains("one of: linux, mac"), "{err}");
+}

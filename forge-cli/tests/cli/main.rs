@@ -12,6 +12,7 @@ mod offline;
 mod pagure;
 mod pulls;
 mod push_rules;
+mod readme;
 mod ssh;
 mod sshd;
 

@@ -59,6 +59,8 @@ impl<K: Kind> Engine<'_, K> {
             return Ok(SyncReport::default());
         }
         let from = match indexed.as_deref() {
+            // A clone's first read builds its index: nothing to warn about.
+            None if !self.home => return self.rebuild(tx, tip, &mut |_, _| {}),
             None => {
                 let why = format!(
                     "the {} index of `{}` was missing; rebuilt from git",

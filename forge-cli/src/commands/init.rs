@@ -6,8 +6,16 @@ use forge_core::Store;
 use crate::context::Ctx;
 
 const DEFAULT_CONFIG: &str = "\
-# forge configuration. No key is read yet: the server, mail and webhook
-# settings will live here, each with a default and a FORGE_* override.
+# forge configuration: every key has the default shown; uncomment to change.
+
+[server]
+# bind = \"127.0.0.1:8080\"        # FORGE_BIND overrides
+# max_body_bytes = 1048576       # FORGE_MAX_BODY_BYTES
+# request_timeout_secs = 30      # FORGE_REQUEST_TIMEOUT_SECS
+
+[pull_requests]
+# remote = true                  # accept pull requests from remote git URLs
+# allow_local_remotes = false    # let them point at loopback or private addresses
 ";
 
 pub fn run(ctx: &Ctx) -> Result<()> {

@@ -337,7 +337,7 @@ impl<'s, K: Kind> Engine<'s, K> {
         self.repo.commit_with(
             &self.branch,
             &identity(actor),
-            &format!("Number {} {list} (made offline)", K::NOUN),
+            &format!("Number {} {list} (made offline)", K::NAME),
             |tip| {
                 let Some(tip) = tip else {
                     return Ok(Vec::new());

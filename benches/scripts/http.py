@@ -7,11 +7,14 @@ Run from the repository root (wrk from Debian's packages: apt-get install wrk):
     python3 benches/scripts/http.py [--dir /dev/shm]
 
 Figures:
-  * `GET /api/0/big/issues?per_page=50` on a project with 10,000 issues:
+  * `GET /api/0/big/issues?per_page=50` on a project with 10,000 issues
+    with 5 comments each (Pagure's listing embeds every issue's comments):
     wrk with 2 threads and 32 connections for 10 s (requests/s, p99); then
     the same load going through every page of every status in turn.
   * `POST /api/0/big/new_issue` (form body, a token): wrk, 2 threads, 8
     connections, 10 s; each request is one commit in the tickets repository.
+  * `POST /api/0/big/pull-request/<N>/comment`: the same load on one pull
+    request; each request is one commit in the requests repository.
   * Both at once: the listing on 30 connections while 2 others post.
   * `git clone` of a 10,000-commit repository over forge's HTTP, against the
     same clone from `git http-backend` behind Python's minimal CGI server
@@ -34,7 +37,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def issues_stream(n):
+COMMENTS_PER_ISSUE = 5
+
+
+def issues_stream(n, comments=COMMENTS_PER_ISSUE):
     out = ["commit refs/heads/main\ncommitter alice <alice@example.org> 1790000000 +0000\ndata 6\nissues\n"]
     for i in range(1, n + 1):
         doc = {
@@ -46,7 +52,36 @@ def issues_stream(n):
         }
         data = json.dumps(doc, indent=2, sort_keys=True) + "\n"
         out.append(f"M 100644 inline {i % 100:02}/{i}/issue.json\ndata {len(data.encode())}\n{data}\n")
+        for c in range(comments):
+            cid = f"20261123T00{c:02}00Z000-{i:08x}"
+            comment = {
+                "author": "alice", "body": f"Comment {c} on issue {i}: " + "more words " * 10,
+                "created_at": f"2026-11-23T00:{c:02}:00Z", "edited_at": None, "editor": None,
+                "id": cid, "reactions": {}, "schema": 1,
+            }
+            text = json.dumps(comment, indent=2, sort_keys=True) + "\n"
+            out.append(f"M 100644 inline {i % 100:02}/{i}/comment-{cid}.json\ndata {len(text.encode())}\n{text}\n")
     return "".join(out)
+
+
+SOURCE_STREAM = """commit refs/heads/main
+committer alice <alice@example.org> 1790000000 +0000
+data 5
+base
+M 100644 inline README
+data 6
+hello
+
+commit refs/heads/topic
+committer alice <alice@example.org> 1790000100 +0000
+data 6
+topic
+from refs/heads/main
+M 100644 inline topic.txt
+data 6
+topic
+
+"""
 
 
 def wrk(args):
@@ -66,7 +101,11 @@ def http_api(tmp, forge, runs):
     run([forge, "project", "create", "big"], env=env)
     run(["git", "--git-dir", os.path.join(home, "tickets", "big.git"), "fast-import", "--quiet"], stdin=issues_stream(10_000).encode())
     run([forge, "issue", "list", "-p", "big", "--limit", "1"], env=env)  # index them (untimed)
-    token = json.loads(run([forge, "token", "create", "--acl", "issue_create", "--json"], env=env))["token"]
+    run(["git", "--git-dir", os.path.join(home, "repos", "big.git"), "fast-import", "--quiet"],
+        stdin=SOURCE_STREAM.encode())
+    pr = json.loads(run([forge, "pr", "new", "-p", "big", "--title", "Load", "--from", "topic", "--json"], env=env))["id"]
+    token = json.loads(run([forge, "token", "create", "--acl", "issue_create,pull_request_comment", "--json"],
+                           env=env))["token"]
     port = free_port()
     server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -103,6 +142,17 @@ def http_api(tmp, forge, runs):
         for _ in range(runs):
             rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, post])
             print(f"POST new_issue, 2 threads x 8 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        lua = os.path.join(tmp, "comment.lua")
+        with open(lua, "w") as f:
+            f.write('wrk.method = "POST"\n'
+                    'wrk.body = "comment=Looks+good+to+me"\n'
+                    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+                    f'wrk.headers["Authorization"] = "token {token}"\n')
+        comment = f"http://127.0.0.1:{port}/api/0/big/pull-request/{pr}/comment"
+        for _ in range(runs):
+            rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, comment])
+            print(f"POST pull-request/{pr}/comment, 2 threads x 8 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        lua = os.path.join(tmp, "post.lua")
         # Reads while writes keep changing the index state (every write
         # makes the kept counts, listings and rendered issues of the project
         # stale): one wrk posting on 2 connections, another listing on 30.

@@ -500,13 +500,15 @@ fn free_port() -> u16 {
 /// Serves `base` read-only with `git daemon` on a free loopback port, once it answers.
 fn git_daemon(base: &Path, probe: &str) -> (Daemon, u16) {
     let port = free_port();
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--export-all",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-        ])
+    // git-daemon itself, not `git daemon`: the `git` wrapper runs the
+    // daemon as its child, which killing the wrapper would leave running.
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .expect("git --exec-path");
+    let daemon = Path::new(String::from_utf8_lossy(&exec_path.stdout).trim()).join("git-daemon");
+    let child = Command::new(daemon)
+        .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
         .arg(format!("--port={port}"))
         .arg(format!("--base-path={}", base.display()))
         .arg(base)

@@ -13,8 +13,10 @@ Figures:
     the same load going through every page of every status in turn.
   * `POST /api/0/big/new_issue` (form body, a token): wrk, 2 threads, 8
     connections, 10 s; each request is one commit in the tickets repository.
-  * `POST /api/0/big/pull-request/<N>/comment`: the same load on one pull
-    request; each request is one commit in the requests repository.
+  * `POST /api/0/big/pull-request/<N>/comment`: the same load, comments
+    spread over 100 pull requests; each request is one commit in the
+    requests repository. Then all on one pull request (its folder grows with
+    every comment, so each comment costs more than the one before).
   * Both at once: the listing on 30 connections while 2 others post.
   * `git clone` of a 10,000-commit repository over forge's HTTP, against the
     same clone from `git http-backend` behind Python's minimal CGI server
@@ -64,24 +66,17 @@ def issues_stream(n, comments=COMMENTS_PER_ISSUE):
     return "".join(out)
 
 
-SOURCE_STREAM = """commit refs/heads/main
-committer alice <alice@example.org> 1790000000 +0000
-data 5
-base
-M 100644 inline README
-data 6
-hello
+PULLS = 100
 
-commit refs/heads/topic
-committer alice <alice@example.org> 1790000100 +0000
-data 6
-topic
-from refs/heads/main
-M 100644 inline topic.txt
-data 6
-topic
 
-"""
+def source_stream(branches=PULLS):
+    """main with one commit, and `branches` topic branches of one commit each."""
+    out = ["commit refs/heads/main\nmark :1\ncommitter alice <alice@example.org> 1790000000 +0000\ndata 5\nbase\n"
+           "M 100644 inline README\ndata 6\nhello\n\n"]
+    for b in range(branches):
+        out.append(f"commit refs/heads/topic-{b}\ncommitter alice <alice@example.org> {1790000100 + b} +0000\n"
+                   f"data 6\ntopic\nfrom :1\nM 100644 inline topic-{b}.txt\ndata 6\ntopic\n\n")
+    return "".join(out)
 
 
 def wrk(args):
@@ -102,8 +97,9 @@ def http_api(tmp, forge, runs):
     run(["git", "--git-dir", os.path.join(home, "tickets", "big.git"), "fast-import", "--quiet"], stdin=issues_stream(10_000).encode())
     run([forge, "issue", "list", "-p", "big", "--limit", "1"], env=env)  # index them (untimed)
     run(["git", "--git-dir", os.path.join(home, "repos", "big.git"), "fast-import", "--quiet"],
-        stdin=SOURCE_STREAM.encode())
-    pr = json.loads(run([forge, "pr", "new", "-p", "big", "--title", "Load", "--from", "topic", "--json"], env=env))["id"]
+        stdin=source_stream().encode())
+    prs = [json.loads(run([forge, "pr", "new", "-p", "big", "--title", f"Load {b}", "--from", f"topic-{b}", "--json"],
+                          env=env))["id"] for b in range(PULLS)]
     token = json.loads(run([forge, "token", "create", "--acl", "issue_create,pull_request_comment", "--json"],
                            env=env))["token"]
     port = free_port()
@@ -142,16 +138,34 @@ def http_api(tmp, forge, runs):
         for _ in range(runs):
             rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, post])
             print(f"POST new_issue, 2 threads x 8 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        lua = os.path.join(tmp, "comments.lua")
+        with open(lua, "w") as f:
+            f.write('counter = 0\n'
+                    f'first = {prs[0]}\n'
+                    f'count = {len(prs)}\n'
+                    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+                    f'wrk.headers["Authorization"] = "token {token}"\n'
+                    'request = function()\n'
+                    '  counter = counter + 1\n'
+                    '  return wrk.format("POST", "/api/0/big/pull-request/" .. (first + counter % count) .. "/comment",\n'
+                    '                    nil, "comment=Looks+good+to+me")\n'
+                    'end\n')
+        base = f"http://127.0.0.1:{port}/api/0/big/pull-request/{prs[0]}/comment"
+        for _ in range(runs):
+            rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, base])
+            print(f"POST pull-request/<one of {len(prs)}>/comment, 2 threads x 8 connections: {rps:,.0f} requests/s, "
+                  f"p99 {p99:.1f} ms, non-2xx {bad}")
         lua = os.path.join(tmp, "comment.lua")
         with open(lua, "w") as f:
             f.write('wrk.method = "POST"\n'
                     'wrk.body = "comment=Looks+good+to+me"\n'
                     'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
                     f'wrk.headers["Authorization"] = "token {token}"\n')
-        comment = f"http://127.0.0.1:{port}/api/0/big/pull-request/{pr}/comment"
+        one = f"http://127.0.0.1:{port}/api/0/big/pull-request/{prs[-1]}/comment"
         for _ in range(runs):
-            rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, comment])
-            print(f"POST pull-request/{pr}/comment, 2 threads x 8 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+            rps, p99, bad = wrk(["-t2", "-c8", "-d10s", "-s", lua, one])
+            print(f"POST pull-request/{prs[-1]}/comment (all on one), 2 threads x 8 connections: {rps:,.0f} requests/s, "
+                  f"p99 {p99:.1f} ms, non-2xx {bad}")
         lua = os.path.join(tmp, "post.lua")
         # Reads while writes keep changing the index state (every write
         # makes the kept counts, listings and rendered issues of the project

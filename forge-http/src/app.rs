@@ -97,8 +97,8 @@ pub fn full(bytes: Bytes) -> ResBody {
 }
 
 /// A JSON answer.
-pub(crate) fn json_response(status: u16, body: Vec<u8>) -> Response<ResBody> {
-    let mut resp = Response::new(full(Bytes::from(body)));
+pub(crate) fn json_response(status: u16, body: Bytes) -> Response<ResBody> {
+    let mut resp = Response::new(full(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -107,7 +107,7 @@ pub(crate) fn json_response(status: u16, body: Vec<u8>) -> Response<ResBody> {
 
 /// An error answer (with `Retry-After` when it says when).
 pub fn error_response(err: &ApiError) -> Response<ResBody> {
-    let mut resp = json_response(err.status, to_bytes(&err.body()));
+    let mut resp = json_response(err.status, to_bytes(&err.body()).into());
     if let Some(seconds) = err.retry_after {
         resp.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
@@ -126,12 +126,13 @@ pub(crate) fn to_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
     text
 }
 
-/// What an endpoint answers: a status and the JSON text.
-pub(crate) type Answer = Result<(u16, Vec<u8>), ApiError>;
+/// What an endpoint answers: a status and the JSON text (shared bytes: a
+/// kept answer goes out without a copy).
+pub(crate) type Answer = Result<(u16, Bytes), ApiError>;
 
 /// An answer of `value` with status 200.
 pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Answer {
-    Ok((200, to_bytes(value)))
+    Ok((200, to_bytes(value).into()))
 }
 
 thread_local! {
@@ -160,7 +161,7 @@ pub(crate) fn with_store<T>(
 }
 
 /// Answers one API call on this thread: a status and a JSON body.
-pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Vec<u8>), ApiError> {
+pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Bytes), ApiError> {
     with_store(app, |store| {
         let ctx = Ctx::new(app, store, call)?;
         crate::router::route(&ctx)

@@ -17,6 +17,8 @@ const MAX_RENDERED_BYTES: usize = 64 << 20;
 const MAX_COUNTS: usize = 16_384;
 /// Past this many issue numbers in kept listings, the cache starts over.
 const MAX_LISTED_NUMBERS: usize = 4 << 20;
+/// Past this many bytes of whole pages, the cache starts over.
+const MAX_PAGE_BYTES: usize = 128 << 20;
 
 /// One issue in Pagure's JSON shape.
 #[derive(Debug, Clone)]
@@ -35,9 +37,27 @@ struct RenderedIssues {
     bytes: usize,
 }
 
+/// A whole answer of a listing: its bytes, and the (username, full name)
+/// pairs it shows (it is used only while they still match).
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    /// The full names shown.
+    pub users: Arc<[(String, String)]>,
+    /// The answer.
+    pub body: bytes::Bytes,
+}
+
+#[derive(Debug, Default)]
+struct Pages {
+    by_key: HashMap<String, Page>,
+    bytes: usize,
+}
+
 /// The server's caches (shared by its worker threads).
 #[derive(Debug, Default)]
 pub(crate) struct Caches {
+    /// Whole answers by listing key, page and the request's query and host.
+    pages: Mutex<Pages>,
     counts: Mutex<HashMap<String, u64>>,
     issues: Mutex<RenderedIssues>,
     /// Whole listings (issue numbers, newest first) and how many numbers
@@ -55,6 +75,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Caches {
+    /// A whole page kept under `key` (which must name the indexed commit,
+    /// the viewer, the query and the host).
+    pub fn page(&self, key: &str) -> Option<Page> {
+        lock(&self.pages).by_key.get(key).cloned()
+    }
+
+    /// Keeps a whole page.
+    pub fn put_page(&self, key: String, page: Page) {
+        let mut pages = lock(&self.pages);
+        let size = page.body.len() + key.len();
+        if pages.bytes + size > MAX_PAGE_BYTES {
+            pages.by_key.clear();
+            pages.bytes = 0;
+        }
+        pages.bytes += size;
+        if let Some(old) = pages.by_key.insert(key.clone(), page) {
+            pages.bytes -= old.body.len() + key.len();
+        }
+    }
+
     /// A count recorded under `key` (which must name the indexed commit).
     pub fn count(&self, key: &str) -> Option<u64> {
         lock(&self.counts).get(key).copied()
@@ -179,6 +219,24 @@ mod tests {
         c.put_listing("big".into(), vec![0; MAX_LISTED_NUMBERS].into());
         assert!(c.listing("a").is_none(), "started over");
         assert!(c.listing("big").is_some());
+    }
+
+    #[test]
+    fn pages_are_kept_by_key_within_their_bound() {
+        let c = Caches::default();
+        let page = |body: &str| Page {
+            users: Arc::new([("alice".to_string(), "Alice".to_string())]),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        };
+        c.put_page("k".into(), page("{}"));
+        assert_eq!(
+            c.page("k").map(|p| p.body),
+            Some(bytes::Bytes::from_static(b"{}"))
+        );
+        c.put_page("k".into(), page("{\"a\":1}"));
+        assert_eq!(lock(&c.pages).bytes, "{\"a\":1}".len() + 1);
+        c.put_page("big".into(), page(&"x".repeat(MAX_PAGE_BYTES)));
+        assert!(c.page("k").is_none(), "started over");
     }
 
     #[test]

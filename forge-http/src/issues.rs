@@ -199,24 +199,26 @@ fn listing_page(
     Ok((all.len() as u64, slice(&all, per_page, offset), links))
 }
 
+/// Whether the full names a cached answer shows are still the users' names.
+fn names_hold(ctx: &Ctx<'_>, users: &[(String, String)]) -> bool {
+    users
+        .iter()
+        .all(|(name, full)| ctx.with_full_name(name, |now| now == full))
+}
+
 /// The issues `numbers` in Pagure's JSON shape, from the server's cache
 /// where they were rendered from the same index state and show the same
-/// full names, else rendered now (and kept).
+/// full names, else rendered now (and kept); with the users they show.
 fn rendered_issues(
     ctx: &Ctx<'_>,
     project: &str,
     view: &IndexView<'_, '_>,
     numbers: &[u64],
-) -> Result<Vec<Arc<[u8]>>, ApiError> {
+) -> Result<Vec<crate::cache::Rendered>, ApiError> {
     let caches = &ctx.app.caches;
     let mut found = caches.rendered(project, view.commit(), numbers);
     for slot in found.iter_mut() {
-        let current = slot.as_ref().is_some_and(|r| {
-            r.users
-                .iter()
-                .all(|(name, full)| ctx.with_full_name(name, |now| now == full))
-        });
-        if !current {
+        if !slot.as_ref().is_some_and(|r| names_hold(ctx, &r.users)) {
             *slot = None;
         }
     }
@@ -240,22 +242,20 @@ fn rendered_issues(
                 .collect();
             names.sort_unstable();
             names.dedup();
-            let users = names
+            let users: Arc<[(String, String)]> = names
                 .into_iter()
                 .map(|n| (n.to_string(), ctx.with_full_name(n, str::to_string)))
                 .collect();
             let json: Arc<[u8]> = serde_json::to_vec(&Issue::of(&issue, &|u| ctx.user(u)))
                 .map_err(ApiError::internal)?
                 .into();
-            fresh.insert(issue.id, json.clone());
-            keep.push((
-                issue.id,
-                crate::cache::Rendered {
-                    commit: commit.clone(),
-                    users,
-                    json,
-                },
-            ));
+            let rendered = crate::cache::Rendered {
+                commit: commit.clone(),
+                users,
+                json,
+            };
+            fresh.insert(issue.id, rendered.clone());
+            keep.push((issue.id, rendered));
         }
         caches.put_rendered(project, keep);
     }
@@ -264,17 +264,29 @@ fn rendered_issues(
     Ok(numbers
         .iter()
         .zip(found)
-        .filter_map(|(n, r)| r.map(|r| r.json).or_else(|| fresh.remove(n)))
+        .filter_map(|(n, r)| r.or_else(|| fresh.remove(n)))
         .collect())
 }
 
-/// `GET <repo>/issues`: a page of issues with their comments, written
-/// straight from JSON kept per indexed commit.
+/// `GET <repo>/issues`: a page of issues with their comments. A page asked
+/// again under the same index state (same filters, viewer, query and host)
+/// is the kept answer, sent without a copy while the full names it shows
+/// hold; else it is written from the issues' JSON kept per indexed commit.
 pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
     let filter = filter(ctx)?;
     let tracker = tracker(ctx, at)?;
     let view = tracker.view(&at.actor)?;
     let key = listing_key(at, &view, &filter);
+    let page_key = format!(
+        "{key}\u{0}{}\u{0}{}",
+        ctx.call.query.as_deref().unwrap_or_default(),
+        ctx.call.base_url
+    );
+    if let Some(page) = ctx.app.caches.page(&page_key) {
+        if names_hold(ctx, &page.users) {
+            return Ok((200, page.body));
+        }
+    }
     let (total, numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
     let issues = rendered_issues(ctx, &at.project.full_name, &view, &numbers)?;
     let q = &ctx.query;
@@ -282,7 +294,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
                       "author": q.get("author"), "milestones": q.get("milestones"),
                       "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});
     // The keys in the order serde_json's maps give the others.
-    let mut out = Vec::with_capacity(issues.iter().map(|i| i.len() + 1).sum::<usize>() + 1024);
+    let mut out = Vec::with_capacity(issues.iter().map(|i| i.json.len() + 1).sum::<usize>() + 1024);
     out.extend_from_slice(b"{\"args\":");
     out.extend_from_slice(&serde_json::to_vec(&args).unwrap_or_default());
     out.extend_from_slice(b",\"issues\":[");
@@ -290,12 +302,26 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(issue);
+        out.extend_from_slice(&issue.json);
     }
     out.extend_from_slice(b"],\"pagination\":");
     out.extend_from_slice(&serde_json::to_vec(&pagination).unwrap_or_default());
     out.extend_from_slice(format!(",\"total_issues\":{total}}}\n").as_bytes());
-    Ok((200, out))
+    let mut users: Vec<(String, String)> = issues
+        .iter()
+        .flat_map(|i| i.users.iter().cloned())
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    let body = bytes::Bytes::from(out);
+    ctx.app.caches.put_page(
+        page_key,
+        crate::cache::Page {
+            users: users.into(),
+            body: body.clone(),
+        },
+    );
+    Ok((200, body))
 }
 
 /// `GET <repo>/issue/<id>`.

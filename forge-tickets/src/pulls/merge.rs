@@ -129,7 +129,7 @@ impl PullRequests<'_> {
                 ),
             ),
         };
-        let merged = self.source.merge_into_as(
+        let merged = self.source()?.merge_into_as(
             &pull.target,
             target_tip,
             head,
@@ -175,7 +175,7 @@ impl PullRequests<'_> {
         let base = parse_commit(&pull.base, "base")?;
         let head = parse_commit(&pull.head, "head")?;
         let mut others: Vec<(String, String)> = Vec::new();
-        for c in self.source.log_range(base, head, usize::MAX)? {
+        for c in self.source()?.log_range(base, head, usize::MAX)? {
             let who = (c.author_name, c.author_email);
             let same = who.1.eq_ignore_ascii_case(&author.email) || who.0 == author.name;
             if !same && !others.contains(&who) {

@@ -42,7 +42,9 @@ pub struct PullRequests<'s> {
     engine: Engine<'s, Pulls>,
     home: ForgeHome,
     project: Project,
-    source: Repo,
+    /// The project's source repository, opened when first needed (a batch
+    /// of comments never needs it).
+    source: std::cell::OnceCell<Repo>,
 }
 
 fn parse_commit(text: &str, what: &str) -> Result<CommitId> {
@@ -69,12 +71,11 @@ impl<'s> PullRequests<'s> {
         requests: Rc<Repo>,
     ) -> Result<Self> {
         let branch = requests.head_branch()?;
-        let source = Repo::open(&home.project_paths(&project.full_name).source)?;
         Ok(PullRequests {
             engine: Engine::new(store, requests, branch, &project.full_name, true),
             home: home.clone(),
             project: project.clone(),
-            source,
+            source: std::cell::OnceCell::new(),
         })
     }
 
@@ -85,8 +86,16 @@ impl<'s> PullRequests<'s> {
     }
 
     /// The project's source repository (holding `refs/pull/<N>/head`).
-    pub fn source_repo(&self) -> &Repo {
-        &self.source
+    pub fn source_repo(&self) -> Result<&Repo> {
+        if let Some(repo) = self.source.get() {
+            return Ok(repo);
+        }
+        let repo = Repo::open(&self.home.project_paths(self.full_name()).source)?;
+        Ok(self.source.get_or_init(|| repo))
+    }
+
+    fn source(&self) -> Result<&Repo> {
+        self.source_repo()
     }
 
     fn store(&self) -> &'s Store {
@@ -301,7 +310,7 @@ impl<'s> PullRequests<'s> {
         let d = self.visible(viewer, number)?;
         let base = parse_commit(&d.base, "base")?;
         let head = parse_commit(&d.head, "head")?;
-        Ok(self.source.diff(Some(base), head, max_patch_bytes)?)
+        Ok(self.source()?.diff(Some(base), head, max_patch_bytes)?)
     }
 
     /// Events of this project's requests and issues after event id `since`.

@@ -46,7 +46,7 @@ impl PullRequests<'_> {
             (None, Side::New) => pull.head.clone(),
             (None, Side::Old) => pull.base.clone(),
         };
-        let commit = self.source.resolve(&commit_text).map_err(|_| {
+        let commit = self.source()?.resolve(&commit_text).map_err(|_| {
             Error::invalid(
                 format!("commit `{}`", printable(&commit_text)),
                 "not a commit of this repository",
@@ -66,7 +66,7 @@ impl PullRequests<'_> {
         }
         let path = target.path.trim_matches('/').to_string();
         let line_text = self
-            .source
+            .source()?
             .line_at(commit, &path, target.line)?
             .ok_or_else(|| {
                 Error::invalid(

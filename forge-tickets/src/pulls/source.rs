@@ -47,7 +47,7 @@ impl PullRequests<'_> {
                         format!("no such branch in forks/{user}/{}", self.full_name()),
                     ));
                 }
-                Ok(self.source.fetch_local_branch(&path, branch, into)?)
+                Ok(self.source()?.fetch_local_branch(&path, branch, into)?)
             }
             (None, Some(url)) => {
                 // forge.toml is read only here, the one place that needs it.
@@ -58,7 +58,7 @@ impl PullRequests<'_> {
                         "pull requests from remote URLs are disabled here",
                     ));
                 }
-                Ok(self.source.fetch_remote_branch(
+                Ok(self.source()?.fetch_remote_branch(
                     url,
                     branch,
                     into,
@@ -66,15 +66,15 @@ impl PullRequests<'_> {
                 )?)
             }
             (None, None) => {
-                let tip = self.source.branch_tip(branch)?.ok_or_else(|| {
+                let tip = self.source()?.branch_tip(branch)?.ok_or_else(|| {
                     Error::invalid(
                         format!("branch `{branch}`"),
                         format!("no such branch in `{}`", self.full_name()),
                     )
                 })?;
                 // A ref already there is not written again.
-                if self.source.ref_target(into)? != Some(tip) {
-                    self.source.set_ref(into, tip, "pull request head")?;
+                if self.source()?.ref_target(into)? != Some(tip) {
+                    self.source()?.set_ref(into, tip, "pull request head")?;
                 }
                 Ok(tip)
             }
@@ -82,7 +82,7 @@ impl PullRequests<'_> {
     }
 
     pub(super) fn target_tip(&self, target: &str) -> Result<CommitId> {
-        self.source.branch_tip(target)?.ok_or_else(|| {
+        self.source()?.branch_tip(target)?.ok_or_else(|| {
             Error::invalid(
                 format!("target branch `{}`", printable(target)),
                 format!("no such branch in `{}`", self.full_name()),
@@ -97,7 +97,7 @@ impl PullRequests<'_> {
         head: CommitId,
         body: &str,
     ) -> Result<CommitsAndLinks> {
-        let log = self.source.log_range(base, head, MAX_LISTED_COMMITS)?;
+        let log = self.source()?.log_range(base, head, MAX_LISTED_COMMITS)?;
         let mut refs = issue_references(body);
         let mut seen: BTreeSet<IssueReference> = refs.iter().copied().collect();
         for c in &log {
@@ -129,7 +129,7 @@ impl PullRequests<'_> {
         }
         let target = match &new.to {
             Some(t) => t.clone(),
-            None => self.source.head_branch()?,
+            None => self.source()?.head_branch()?,
         };
         if new.from_fork.is_none() && new.from_url.is_none() && new.from_branch == target {
             return Err(Error::invalid(
@@ -173,14 +173,14 @@ impl PullRequests<'_> {
         let (head, base, commits, linked) = match prepared {
             Ok(p) => p,
             Err(e) => {
-                self.source.delete_ref(&incoming)?;
+                self.source()?.delete_ref(&incoming)?;
                 return Err(e);
             }
         };
         let number = self.engine.next_number()?;
         let pull_ref = format!("refs/pull/{number}/head");
-        self.source.set_ref(&pull_ref, head, "pull request")?;
-        self.source.delete_ref(&incoming)?;
+        self.source()?.set_ref(&pull_ref, head, "pull request")?;
+        self.source()?.delete_ref(&incoming)?;
         let now = time::now_rfc3339();
         let pull = PullDoc {
             assignee: new.assignee.clone(),
@@ -218,7 +218,7 @@ impl PullRequests<'_> {
             Ok(vec![Written::Doc(Box::new(pull.clone()))])
         });
         if let Err(e) = written {
-            self.source.delete_ref(&pull_ref)?;
+            self.source()?.delete_ref(&pull_ref)?;
             return Err(e);
         }
         Ok(pull)
@@ -248,12 +248,15 @@ impl PullRequests<'_> {
         target: &str,
     ) -> Result<(CommitId, CommitId, Vec<PullCommit>, BTreeSet<u64>)> {
         let head = self.fetch_source(source, incoming)?;
-        let base = self.source.merge_base(target_tip, head)?.ok_or_else(|| {
-            Error::invalid(
-                format!("branch `{}`", printable(&source.branch)),
-                format!("it shares no history with `{target}`"),
-            )
-        })?;
+        let base = self
+            .source()?
+            .merge_base(target_tip, head)?
+            .ok_or_else(|| {
+                Error::invalid(
+                    format!("branch `{}`", printable(&source.branch)),
+                    format!("it shares no history with `{target}`"),
+                )
+            })?;
         if base == head {
             return Err(Error::invalid(
                 format!("branch `{}`", printable(&source.branch)),
@@ -290,7 +293,7 @@ impl PullRequests<'_> {
             };
             return Ok((status, None));
         }
-        let (status, base) = self.source.merge_analysis_and_base(target, head)?;
+        let (status, base) = self.source()?.merge_analysis_and_base(target, head)?;
         let conflicts = match &status {
             MergeStatus::Conflicts(paths) => paths.clone(),
             _ => Vec::new(),
@@ -322,7 +325,7 @@ impl PullRequests<'_> {
         let (_, base) = self.analysis(target_tip, head)?;
         let base = match base {
             Some(base) => Some(base),
-            None => self.source.merge_base(target_tip, head)?,
+            None => self.source()?.merge_base(target_tip, head)?,
         };
         let base = base.ok_or_else(|| {
             Error::invalid(
@@ -352,7 +355,7 @@ impl PullRequests<'_> {
                     continue;
                 }
                 let now_at = if anchor.side == Side::Old { base } else { head };
-                let current = self.source.line_at(now_at, &anchor.path, anchor.line)?;
+                let current = self.source()?.line_at(now_at, &anchor.path, anchor.line)?;
                 if current != anchor.line_text {
                     let mut c = c.clone();
                     if let Some(a) = c.anchor.as_mut() {

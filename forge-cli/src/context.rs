@@ -115,7 +115,10 @@ impl Ctx {
                     None => Actor::anonymous(project.private),
                 };
                 let result = f(&tracker, actor);
-                (result, tracker.take_warnings())
+                let warnings = tracker.take_warnings();
+                // As in `with_pulls`: the process ends with the command.
+                std::mem::forget(tracker);
+                (result, warnings)
             }
         };
         for w in warnings {
@@ -143,6 +146,10 @@ impl Ctx {
         for w in pulls.take_warnings() {
             eprintln!("forge: warning: {w}");
         }
+        // The command ends here and the process with it: the system unmaps
+        // the repositories' pack windows at exit faster than their
+        // destructors do one by one (about 1.5 ms of a `pr refresh`).
+        std::mem::forget(pulls);
         result
     }
 

@@ -9,6 +9,7 @@ use forge_core::project::Project;
 use forge_core::role::Action;
 use forge_core::token::Token;
 use forge_core::Store;
+use forge_tickets::Actor;
 use serde_json::Value;
 
 use crate::app::App;
@@ -330,6 +331,12 @@ impl<'a> Ctx<'a> {
             ));
         }
         Ok(token.user)
+    }
+
+    /// The actor a token acts as on `project`, if it allows `action` there.
+    pub fn actor(&self, project: &Project, action: Action) -> Result<Actor, ApiError> {
+        let user = self.acting(action, Some(&project.full_name))?;
+        Ok(Actor::for_user(self.store, project, &user)?)
     }
 
     /// The user a token acts for, if it allows every one of `actions`.

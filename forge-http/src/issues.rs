@@ -49,12 +49,6 @@ fn tracker<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Tracker<'s>, ApiError> {
     Ok(Tracker::with_repo(ctx.store, repo, branch, &at.project))
 }
 
-/// The actor a token acts as, if it allows `action` on the project.
-fn acting(ctx: &Ctx<'_>, at: &At, action: Action) -> Result<Actor, ApiError> {
-    let user = ctx.acting(action, Some(&at.project.full_name))?;
-    Ok(Actor::for_user(ctx.store, &at.project, &user)?)
-}
-
 /// Runs an issue write in the server's group commit.
 fn write<T: Send + 'static>(
     ctx: &Ctx<'_>,
@@ -343,7 +337,7 @@ pub(crate) fn show_comment(ctx: &Ctx<'_>, at: &At, n: u64, cid: &str) -> Answer 
 
 /// `POST <repo>/new_issue`.
 pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
-    let actor = acting(ctx, at, Action::IssueCreate)?;
+    let actor = ctx.actor(&at.project, Action::IssueCreate)?;
     let f = ctx.fields()?;
     let new = NewIssue {
         title: f.required("title")?.clone(),
@@ -371,7 +365,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
 
 /// `POST <repo>/issue/<id>/comment`.
 pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::IssueComment)?;
+    let actor = ctx.actor(&at.project, Action::IssueComment)?;
     let body = ctx.fields()?.required("comment")?.clone();
     write(ctx, at, move |t| t.comment(&actor, n, &body).map(drop))?;
     ok(&json!({"message": "Comment added"}))
@@ -379,7 +373,7 @@ pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/issue/<id>/status`: `Open`, or `Closed` with a `close_status`.
 pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::IssueChangeStatus)?;
+    let actor = ctx.actor(&at.project, Action::IssueChangeStatus)?;
     let f = ctx.fields()?;
     match f.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
         Some("closed") => {
@@ -401,7 +395,7 @@ pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
         "milestone" => Action::IssueUpdateMilestone,
         _ => Action::IssueComment,
     };
-    let actor = acting(ctx, at, action)?;
+    let actor = ctx.actor(&at.project, action)?;
     let f = ctx.fields()?;
     let edit = match what {
         "assign" => IssueEdit {
@@ -426,7 +420,7 @@ pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
 
 /// `POST <repo>/issue/<id>/custom/<field>`: `value` (empty removes it).
 pub(crate) fn custom(ctx: &Ctx<'_>, at: &At, n: u64, field: &str) -> Answer {
-    let actor = acting(ctx, at, Action::IssueUpdate)?;
+    let actor = ctx.actor(&at.project, Action::IssueUpdate)?;
     let value = ctx.fields()?.get("value").cloned().unwrap_or_default();
     let edit = IssueEdit {
         fields: vec![(field.to_string(), value)],

@@ -25,11 +25,6 @@ fn prs<'s>(ctx: &Ctx<'s>, at: &At) -> Result<PullRequests<'s>, ApiError> {
     Ok(PullRequests::open(ctx.store, &ctx.app.home, &at.project)?)
 }
 
-fn acting(ctx: &Ctx<'_>, at: &At, action: Action) -> Result<Actor, ApiError> {
-    let user = ctx.acting(action, Some(&at.project.full_name))?;
-    Ok(Actor::for_user(ctx.store, &at.project, &user)?)
-}
-
 /// Runs a pull-request write in the server's group commit.
 fn write<T: Send + 'static>(
     ctx: &Ctx<'_>,
@@ -110,7 +105,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/new`.
 pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestCreate)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestCreate)?;
     let f = ctx.fields()?;
     let new = NewPull {
         title: f.required("title")?.clone(),
@@ -208,7 +203,7 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 /// `POST <repo>/pull-request/<id>/comment`: `comment`; `filename`, `row`
 /// and `commit` for an inline comment.
 pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestComment)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestComment)?;
     let f = ctx.fields()?;
     let body = f.required("comment")?.clone();
     let inline = match (f.text("filename"), f.get("row")) {
@@ -237,7 +232,7 @@ pub(crate) fn flags(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 /// `POST <repo>/pull-request/<id>/flag`: `username` (the flag's name),
 /// `status`, `percent`, `comment`, `url`.
 pub(crate) fn flag(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestFlag)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestFlag)?;
     let f = ctx.fields()?;
     let name = f
         .text("username")
@@ -268,7 +263,7 @@ pub(crate) fn flag(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/merge`: `strategy` (merge, ff, squash, rebase).
 pub(crate) fn merge(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestMerge)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestMerge)?;
     let f = ctx.fields()?;
     let strategy = match f.get("strategy").map(String::as_str) {
         None | Some("" | "merge") => MergeStrategy::MergeCommit,
@@ -293,7 +288,7 @@ pub(crate) fn merge(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/vote`: `vote` (up, down).
 pub(crate) fn vote(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestComment)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestComment)?;
     let up = match ctx.fields()?.get("vote").map(String::as_str) {
         Some("up" | "+1") => true,
         Some("down" | "-1") => false,
@@ -313,7 +308,7 @@ pub(crate) fn vote(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/refresh`: follow the source branch.
 pub(crate) fn refresh(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestCreate)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestCreate)?;
     let prs = prs(ctx, at)?;
     prs.refresh(&actor, n)?;
     shown(ctx, at, &prs, &actor, n)
@@ -321,7 +316,7 @@ pub(crate) fn refresh(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/close|reopen`.
 pub(crate) fn close_or_reopen(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestClose)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestClose)?;
     let message = if what == "close" {
         write(ctx, at, move |p| p.close(&actor, n).map(drop))?;
         "Pull-request closed!"
@@ -334,7 +329,7 @@ pub(crate) fn close_or_reopen(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Ans
 
 /// `POST <repo>/pull-request/<id>/assign`: `assignee` (empty: unassign).
 pub(crate) fn assign(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestMerge)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestMerge)?;
     let edit = PullEdit {
         assignee: Some(ctx.fields()?.text("assignee")),
         ..Default::default()
@@ -345,7 +340,7 @@ pub(crate) fn assign(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/subscribe`: `status` (true, false).
 pub(crate) fn subscribe(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = acting(ctx, at, Action::PullRequestComment)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestComment)?;
     let on = ctx
         .fields()?
         .get("status")

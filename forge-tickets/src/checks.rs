@@ -60,6 +60,22 @@ pub(crate) fn tag(tag: &str) -> Result<()> {
     Ok(())
 }
 
+/// The title (trimmed), body and tags an edit gives, checked.
+pub(crate) fn edit_text<'a>(
+    new_title: Option<&str>,
+    new_body: Option<&str>,
+    tags: impl IntoIterator<Item = &'a String>,
+) -> Result<Option<String>> {
+    let title = new_title.map(title).transpose()?;
+    if let Some(b) = new_body {
+        body(b)?;
+    }
+    for t in tags {
+        tag(t)?;
+    }
+    Ok(title)
+}
+
 /// The checks that need the project: users and the settings' choices.
 pub(crate) struct Checks<'a> {
     pub(crate) store: &'a Store,

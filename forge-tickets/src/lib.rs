@@ -37,6 +37,7 @@ pub mod engine;
 mod error;
 pub mod hooks;
 mod issues;
+pub mod log;
 pub mod magic;
 pub mod merge;
 pub mod pagure;

@@ -6,20 +6,20 @@ use crate::context::Ctx;
 use crate::output;
 
 pub fn run(project: Option<&str>, since: i64, limit: usize, ctx: &Ctx) -> Result<()> {
-    let events = match (project, ctx.home()) {
-        // Bring the project's index (and so the log) up to date with git first.
-        (Some(_), _) | (None, Err(_)) => {
-            ctx.with_tracker(project, |tracker, _| Ok(tracker.events(since, limit)?))?
+    let events = if ctx.home().is_err() {
+        // An offline clone: its index holds its issues and their events.
+        ctx.with_tracker(project, |tracker, _| Ok(tracker.events(since, limit)?))?
+    } else {
+        let store = ctx.home_store()?;
+        let project = project.map(|p| store.project(p)).transpose()?;
+        // Every index of the project (or of every project) is synced first,
+        // so a plain push is in the log before it is read.
+        let (events, warnings) =
+            forge_tickets::log::events(&store, ctx.home()?, project.as_ref(), since, limit)?;
+        for w in warnings {
+            eprintln!("forge: warning: {w}");
         }
-        (None, Ok(_)) => {
-            let store = ctx.home_store()?;
-            for p in store.list_projects()? {
-                ctx.with_tracker(Some(&p.full_name), |tracker, _| {
-                    Ok(tracker.sync().map(drop)?)
-                })?;
-            }
-            forge_core::event::list(store.conn(), None, since, limit)?
-        }
+        events
     };
     if ctx.json {
         return output::json(&events);

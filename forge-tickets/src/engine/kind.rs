@@ -32,9 +32,45 @@ pub trait Document: Clone + PartialEq + Serialize + DeserializeOwned {
     fn uid(&self) -> &str;
     /// Who made it.
     fn author(&self) -> &str;
+    /// When it was made (RFC 3339).
+    fn created_at(&self) -> &str;
+    /// Who follows it.
+    fn watchers(&self) -> &std::collections::BTreeSet<String>;
     /// What serde cannot check (times, ranges, numbers), naming the problem.
     fn check(&self) -> std::result::Result<(), String>;
 }
+
+/// Implements [`Document`] for a document struct with the fields every kind
+/// has (`number`, `uid`, `author`, `created_at`, `watchers`), and `check` as
+/// what serde cannot check.
+macro_rules! document {
+    ($doc:ty, $check:path) => {
+        impl $crate::engine::kind::Document for $doc {
+            fn number(&self) -> u64 {
+                self.number
+            }
+            fn set_number(&mut self, number: u64) {
+                self.number = number;
+            }
+            fn uid(&self) -> &str {
+                &self.uid
+            }
+            fn author(&self) -> &str {
+                &self.author
+            }
+            fn created_at(&self) -> &str {
+                &self.created_at
+            }
+            fn watchers(&self) -> &std::collections::BTreeSet<String> {
+                &self.watchers
+            }
+            fn check(&self) -> std::result::Result<(), String> {
+                $check(self)
+            }
+        }
+    };
+}
+pub(crate) use document;
 
 /// An event a change makes: its name after the kind's prefix, and fields.
 pub(crate) type Pending = (&'static str, Value);
@@ -49,6 +85,8 @@ pub trait Kind: 'static {
     const PREFIX: &'static str;
     /// What a document is called in messages about its file (`issue`).
     const NAME: &'static str;
+    /// What a document is called in commit messages (`issue`, `pull request`).
+    const TITLE: &'static str;
     /// What the documents are called in messages about the index (`ticket`).
     const NOUN: &'static str;
     /// Index table of the documents.

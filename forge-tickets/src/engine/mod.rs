@@ -288,6 +288,26 @@ impl<'s, K: Kind> Engine<'s, K> {
         Ok(())
     }
 
+    /// Adds a comment to the document known by `number`, which must still
+    /// exist at the tip it is written on.
+    pub(crate) fn add_comment(
+        &self,
+        actor: &Actor,
+        number: u64,
+        comment: CommentDoc,
+    ) -> Result<CommentDoc> {
+        let message = format!("Comment on {} #{}", K::TITLE, display_number(number));
+        self.write(actor, &message, |tip| {
+            // Visibility was checked by the caller on the index; here only
+            // make sure the document is still there, without reading it.
+            if !self.exists_at(tip, number)? {
+                return Err(self.missing(number));
+            }
+            Ok(vec![Written::Comment(number, Box::new(comment.clone()))])
+        })?;
+        Ok(comment)
+    }
+
     /// Keeps a sync's problems as warnings, not errors: one bad document
     /// must not hide the rest.
     pub(crate) fn note(&self, report: &SyncReport) {

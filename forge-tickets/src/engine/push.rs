@@ -9,7 +9,7 @@ use forge_git::CommitId;
 
 use crate::checks::Checks;
 use crate::doc::{self, CommentDoc};
-use crate::engine::kind::{self, DocFile, Kind, Slot};
+use crate::engine::kind::{self, DocFile, Document, Kind, Slot};
 use crate::engine::Engine;
 use crate::{Actor, Result};
 
@@ -49,16 +49,117 @@ pub(crate) fn needs(
     }
 }
 
+/// A part of a change and the role it needs: applies when `changed`, and
+/// then needs `action` (`own`: allowed to the document's author too).
+pub(crate) struct Need<'a> {
+    pub changed: bool,
+    pub action: Action,
+    pub own: bool,
+    pub rule: &'static str,
+    pub what: &'a str,
+}
+
+impl<'a> Need<'a> {
+    /// A part: `changed`, it needs `action` (`own`: or authorship) or
+    /// breaks `rule`, saying the pusher may not `what`.
+    pub fn of(changed: bool, action: Action, own: bool, rule: &'static str, what: &'a str) -> Self {
+        Need {
+            changed,
+            action,
+            own,
+            rule,
+            what,
+        }
+    }
+}
+
+/// Checks each part of a change that applies.
+pub(crate) fn needs_all(pusher: &Actor, parts: &[Need<'_>]) -> std::result::Result<(), Violation> {
+    parts
+        .iter()
+        .filter(|n| n.changed)
+        .try_for_each(|n| needs(pusher, n.action, n.own, n.rule, n.what))
+}
+
 /// What a kind checks of pushed documents beyond their format.
 pub(crate) trait Rules: Kind {
     /// The values a document names (users, the project's choices).
     fn values(checks: &Checks<'_>, doc: &Self::Doc) -> Result<()>;
-    /// Whether `pusher` may change `old` into `new` (`None`: absent).
-    fn change(
+    /// Whether `pusher` may add `new` (made by them: the author was checked).
+    fn may_create(pusher: &Actor, new: &Self::Doc) -> std::result::Result<(), Violation>;
+    /// Whether `pusher` may change `old` into `new` (the same document: its
+    /// author, uid and creation time were checked).
+    fn may_change(
         pusher: &Actor,
-        old: Option<&Self::Doc>,
-        new: Option<&Self::Doc>,
+        old: &Self::Doc,
+        new: &Self::Doc,
     ) -> std::result::Result<(), Violation>;
+}
+
+/// The rules every kind's documents share: deleting one takes an admin; a
+/// new one names its pusher as author (but for an admin's repair); author,
+/// uid and creation time never change; only one's own watching changes
+/// without the ticket role. The kind's own rules come after.
+fn doc_change<K: Rules>(
+    pusher: &Actor,
+    old: Option<&K::Doc>,
+    new: Option<&K::Doc>,
+) -> std::result::Result<(), Violation> {
+    let admin = pusher.may(Action::ModifyProject, false);
+    match (old, new) {
+        (None, None) => Ok(()),
+        (Some(_), None) => needs(
+            pusher,
+            Action::ModifyProject,
+            false,
+            "delete",
+            &format!("delete a {}", K::NAME),
+        ),
+        (None, Some(new)) => {
+            if new.author() != pusher.username && !admin {
+                return Err(violation(
+                    "author",
+                    format!(
+                        "a {} pushed by {} must name them as its author, not {}",
+                        K::NAME,
+                        pusher.username,
+                        new.author()
+                    ),
+                ));
+            }
+            K::may_create(pusher, new)
+        }
+        (Some(old), Some(new)) => {
+            if old.author() != new.author()
+                || old.uid() != new.uid()
+                || old.created_at() != new.created_at()
+            {
+                return Err(violation(
+                    "author",
+                    format!(
+                        "the author, uid and creation time of a {} never change",
+                        K::NAME
+                    ),
+                ));
+            }
+            let others_watching = old
+                .watchers()
+                .symmetric_difference(new.watchers())
+                .any(|w| *w != pusher.username);
+            let what = "change who else watches";
+            needs_all(
+                pusher,
+                &[Need::of(
+                    others_watching,
+                    Action::IssueUpdate,
+                    false,
+                    "watchers",
+                    what,
+                )],
+            )?;
+            K::may_change(pusher, old, new)
+        }
+    }
 }
 
 impl<K: Rules> Engine<'_, K> {
@@ -103,7 +204,7 @@ impl<K: Rules> Engine<'_, K> {
                                 return Ok(Err(violation("ticket data", format!("{path}: {e}"))));
                             }
                         }
-                        K::change(pusher, before.as_ref(), after.as_ref())
+                        doc_change::<K>(pusher, before.as_ref(), after.as_ref())
                     }
                     DocFile::Comment(_) => {
                         let read = |at: Option<CommitId>| -> Result<

@@ -37,6 +37,42 @@ pub(crate) fn set_indexed_commit<K: Kind>(
     Ok(())
 }
 
+/// One row of a listing: a document, its comment count, its last activity.
+#[derive(Debug, Clone)]
+pub struct Listed<D> {
+    /// The document's fields.
+    pub doc: D,
+    /// Number of comments.
+    pub comments: u64,
+    /// Last activity (epoch seconds).
+    pub updated_at: i64,
+}
+
+/// Reads the rows of a listing query selecting `doc, comment_count,
+/// updated_at`, in its order.
+pub(crate) fn listed<D: serde::de::DeserializeOwned>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Listed<D>>> {
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (doc, comments, updated_at) = row?;
+        out.push(Listed {
+            doc: serde_json::from_str(&doc)?,
+            comments: comments as u64,
+            updated_at,
+        });
+    }
+    Ok(out)
+}
+
 /// An indexed document.
 pub(crate) fn doc<K: Kind>(
     conn: &Connection,
@@ -208,6 +244,18 @@ pub(crate) fn delete_comment<K: Kind>(
     ))?
     .execute(params![project, number as i64, id])?;
     Ok(())
+}
+
+/// A document's last activity: the later of its own fields' time and its
+/// newest comment (RFC 3339 times of one format compare as text).
+pub(crate) fn last_activity(updated_at: &str, comments: &[CommentDoc]) -> String {
+    comments
+        .iter()
+        .map(|c| c.created_at.as_str())
+        .chain([updated_at])
+        .max()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The comments of a document, oldest first.

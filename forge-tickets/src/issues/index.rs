@@ -5,6 +5,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection};
 
 use crate::doc::IssueDoc;
+use crate::engine::rows::{self, Listed};
 use crate::Result;
 
 /// Which issues a listing returns.
@@ -33,14 +34,7 @@ pub struct IssueFilter {
 }
 
 /// One row of a listing: the issue's fields, comment count, last activity.
-pub struct ListedIssue {
-    /// Fields.
-    pub doc: IssueDoc,
-    /// Number of comments.
-    pub comments: u64,
-    /// Last activity (epoch seconds).
-    pub updated_at: i64,
-}
+pub type ListedIssue = Listed<IssueDoc>;
 
 /// The FROM and WHERE of a listing with only the filters given, so that
 /// SQLite can use the index of each (a `?N IS NULL OR ...` clause defeats them).
@@ -138,23 +132,7 @@ pub(crate) fn list(
         member,
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(named(&params).as_slice(), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (doc, comments, updated_at) = row?;
-        out.push(ListedIssue {
-            doc: serde_json::from_str(&doc)?,
-            comments: comments as u64,
-            updated_at,
-        });
-    }
-    Ok(out)
+    rows::listed(&mut stmt, named(&params).as_slice())
 }
 
 /// The numbers [`list`] would give, without reading the documents.
@@ -189,26 +167,11 @@ pub(crate) fn listed_by_numbers(
          WHERE i.project = +?1 AND i.number IN (SELECT value FROM json_each(+?2))
            AND (+?3 OR i.private = 0 OR i.author = +?4 OR i.assignee = +?4)",
     )?;
-    let rows = stmt.query_map(params![project, wanted, member, viewer], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut by_number = std::collections::HashMap::new();
-    for row in rows {
-        let (doc, comments, updated_at) = row?;
-        let doc: IssueDoc = serde_json::from_str(&doc)?;
-        by_number.insert(
-            doc.number,
-            ListedIssue {
-                doc,
-                comments: comments as u64,
-                updated_at,
-            },
-        );
-    }
+    let mut by_number: std::collections::HashMap<u64, ListedIssue> =
+        rows::listed(&mut stmt, params![project, wanted, member, viewer])?
+            .into_iter()
+            .map(|row: ListedIssue| (row.doc.number, row))
+            .collect();
     Ok(numbers.iter().filter_map(|n| by_number.remove(n)).collect())
 }
 

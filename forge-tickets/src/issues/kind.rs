@@ -7,40 +7,21 @@ use forge_core::role::Action;
 
 use crate::checks::Checks;
 use crate::doc::{IssueDoc, Status};
-use crate::engine::kind::{Document, Kind, Pending};
-use crate::engine::push::{needs, violation, Rules, Violation};
+use crate::engine::kind::{Kind, Pending};
+use crate::engine::push::{needs_all, violation, Need, Rules, Violation};
 use crate::{Actor, Error, Result};
 
 /// Issues: `issue.json` in the tickets repository, `issue.*` events.
 pub struct Issues;
 
-impl Document for IssueDoc {
-    fn number(&self) -> u64 {
-        self.number
-    }
-
-    fn set_number(&mut self, number: u64) {
-        self.number = number;
-    }
-
-    fn uid(&self) -> &str {
-        &self.uid
-    }
-
-    fn author(&self) -> &str {
-        &self.author
-    }
-
-    fn check(&self) -> std::result::Result<(), String> {
-        crate::doc::check_issue(self)
-    }
-}
+crate::engine::kind::document!(IssueDoc, crate::doc::check_issue);
 
 impl Kind for Issues {
     type Doc = IssueDoc;
     const MAIN_FILE: &'static str = "issue.json";
     const PREFIX: &'static str = "issue";
     const NAME: &'static str = "issue";
+    const TITLE: &'static str = "issue";
     const NOUN: &'static str = "ticket";
     const TABLE: &'static str = "issues";
     const COMMENTS: &'static str = "issue_comments";
@@ -154,168 +135,58 @@ impl Rules for Issues {
         checks.issue(doc)
     }
 
-    fn change(
+    fn may_create(pusher: &Actor, new: &IssueDoc) -> std::result::Result<(), Violation> {
+        use Action::*;
+        #[rustfmt::skip]
+        let parts = [
+            Need::of(true, IssueCreate, false, "create", "open an issue"),
+            Need::of(new.assignee.is_some(), IssueAssign, false, "assignee", "assign issues"),
+            Need::of(new.milestone.is_some(), IssueUpdateMilestone, false, "milestone", "set milestones"),
+            Need::of(new.status != Status::Open, IssueChangeStatus, true, "status", "close issues"),
+        ];
+        needs_all(pusher, &parts)
+    }
+
+    fn may_change(
         pusher: &Actor,
-        old: Option<&IssueDoc>,
-        new: Option<&IssueDoc>,
+        old: &IssueDoc,
+        new: &IssueDoc,
     ) -> std::result::Result<(), Violation> {
-        let admin = pusher.may(Action::ModifyProject, false);
-        let (old, new) = match (old, new) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => {
-                return needs(
-                    pusher,
-                    Action::ModifyProject,
-                    false,
-                    "delete",
-                    "delete an issue",
-                )
-            }
-            (None, Some(new)) => {
-                needs(
-                    pusher,
-                    Action::IssueCreate,
-                    false,
-                    "create",
-                    "open an issue",
-                )?;
-                if new.author != pusher.username && !admin {
-                    return Err(violation(
-                        "author",
-                        format!(
-                            "an issue pushed by {} must name them as its author, not {}",
-                            pusher.username, new.author
-                        ),
-                    ));
-                }
-                if new.assignee.is_some() {
-                    needs(
-                        pusher,
-                        Action::IssueAssign,
-                        false,
-                        "assignee",
-                        "assign issues",
-                    )?;
-                }
-                if new.milestone.is_some() {
-                    needs(
-                        pusher,
-                        Action::IssueUpdateMilestone,
-                        false,
-                        "milestone",
-                        "set milestones",
-                    )?;
-                }
-                if new.status != Status::Open {
-                    needs(
-                        pusher,
-                        Action::IssueChangeStatus,
-                        true,
-                        "status",
-                        "close issues",
-                    )?;
-                }
-                return Ok(());
-            }
-            (Some(old), Some(new)) => (old, new),
-        };
-        if old.author != new.author || old.uid != new.uid || old.created_at != new.created_at {
-            return Err(violation(
-                "author",
-                "the author, uid and creation time of an issue never change",
-            ));
-        }
-        let is_author = old.author == pusher.username;
-        if old.title != new.title || old.body != new.body {
-            needs(
-                pusher,
-                Action::IssueUpdate,
-                is_author,
-                "edit",
-                "edit this issue",
-            )?;
-        }
+        use Action::*;
+        let own = old.author == pusher.username;
+        let status = old.status != new.status
+            || old.close_reason != new.close_reason
+            || old.closed_at != new.closed_at
+            || old.closed_by != new.closed_by;
         let metadata = old.tags != new.tags
             || old.priority != new.priority
             || old.custom_fields != new.custom_fields
             || old.depends != new.depends
             || old.blocks != new.blocks;
-        if metadata {
-            needs(
-                pusher,
-                Action::IssueUpdate,
-                false,
-                "edit",
-                "change tags, priority, fields or links",
-            )?;
-        }
-        if old.private != new.private {
-            needs(
-                pusher,
-                Action::IssueUpdate,
-                false,
-                "private",
-                "change whether an issue is private",
-            )?;
-        }
-        if old.assignee != new.assignee {
-            needs(
-                pusher,
-                Action::IssueAssign,
-                false,
-                "assignee",
-                "assign issues",
-            )?;
-        }
-        if old.milestone != new.milestone {
-            needs(
-                pusher,
-                Action::IssueUpdateMilestone,
-                false,
-                "milestone",
-                "set milestones",
-            )?;
-        }
-        let status_changed = old.status != new.status
-            || old.close_reason != new.close_reason
-            || old.closed_at != new.closed_at
-            || old.closed_by != new.closed_by;
-        if status_changed {
-            needs(
-                pusher,
-                Action::IssueChangeStatus,
-                is_author,
+        let text = old.title != new.title || old.body != new.body;
+        #[rustfmt::skip]
+        let parts = [
+            Need::of(text, IssueUpdate, own, "edit", "edit this issue"),
+            Need::of(metadata, IssueUpdate, false, "edit", "change tags, priority, fields or links"),
+            Need::of(old.private != new.private, IssueUpdate, false, "private", "change whether an issue is private"),
+            Need::of(old.assignee != new.assignee, IssueAssign, false, "assignee", "assign issues"),
+            Need::of(old.milestone != new.milestone, IssueUpdateMilestone, false, "milestone", "set milestones"),
+            Need::of(status, IssueChangeStatus, own, "status", "close or reopen this issue"),
+        ];
+        needs_all(pusher, &parts)?;
+        let closer = old.closed_by != new.closed_by
+            && new
+                .closed_by
+                .as_deref()
+                .is_some_and(|c| c != pusher.username);
+        if closer && !pusher.may(ModifyProject, false) {
+            return Err(violation(
                 "status",
-                "close or reopen this issue",
-            )?;
-            if old.closed_by != new.closed_by
-                && new
-                    .closed_by
-                    .as_deref()
-                    .is_some_and(|c| c != pusher.username)
-                && !admin
-            {
-                return Err(violation(
-                    "status",
-                    format!(
-                        "an issue closed by {} names them as its closer",
-                        pusher.username
-                    ),
-                ));
-            }
-        }
-        let others_watching = old
-            .watchers
-            .symmetric_difference(&new.watchers)
-            .any(|w| *w != pusher.username);
-        if others_watching {
-            needs(
-                pusher,
-                Action::IssueUpdate,
-                false,
-                "watchers",
-                "change who else watches an issue",
-            )?;
+                format!(
+                    "an issue closed by {} names them as its closer",
+                    pusher.username
+                ),
+            ));
         }
         Ok(())
     }

@@ -157,13 +157,7 @@ impl<'s> Tracker<'s> {
         self.sync()?;
         let issue = self.visible_issue(viewer, number)?;
         let comments = rows::comments::<Issues>(self.store().conn(), self.project(), number)?;
-        let updated_at = comments
-            .iter()
-            .map(|c| c.created_at.as_str())
-            .chain([issue.updated_at.as_str()])
-            .max()
-            .unwrap_or_default()
-            .to_string();
+        let updated_at = rows::last_activity(&issue.updated_at, &comments);
         Ok(IssueDetails::new(
             issue,
             comments.into_iter().map(CommentView::from).collect(),
@@ -250,7 +244,8 @@ impl<'s> Tracker<'s> {
         index::has_private_issues(self.store().conn(), self.project())
     }
 
-    /// Events of this project after event id `since`.
+    /// Events of this project after event id `since`, the issue index
+    /// synced first (at a forge home, `log::events` syncs every index).
     pub fn events(&self, since: i64, limit: usize) -> Result<Vec<forge_core::event::Event>> {
         self.sync()?;
         Ok(forge_core::event::list(

@@ -223,16 +223,7 @@ impl Tracker<'_> {
         self.sync()?;
         self.visible_issue(actor, number)?;
         let comment = CommentDoc::new(&actor.username, body, None);
-        let message = format!("Comment on issue #{}", display_number(number));
-        self.engine.write(actor, &message, |tip| {
-            // Visibility was checked on the index just now; here only make sure
-            // the issue still exists at the tip, without reading its document.
-            if !self.engine.exists_at(tip, number)? {
-                return Err(self.no_issue(number));
-            }
-            Ok(vec![Written::Comment(number, Box::new(comment.clone()))])
-        })?;
-        Ok(comment)
+        self.engine.add_comment(actor, number, comment)
     }
 
     /// Edits a comment's body (its author, or a project admin).
@@ -309,13 +300,8 @@ impl Tracker<'_> {
 
     /// Edits an issue's fields.
     pub fn edit(&self, actor: &Actor, number: u64, edit: IssueEdit) -> Result<IssueDoc> {
-        let title = edit.title.as_deref().map(checks::title).transpose()?;
-        if let Some(body) = &edit.body {
-            checks::body(body)?;
-        }
-        for tag in edit.add_tags.iter().chain(&edit.remove_tags) {
-            checks::tag(tag)?;
-        }
+        let tags = edit.add_tags.iter().chain(&edit.remove_tags);
+        let title = checks::edit_text(edit.title.as_deref(), edit.body.as_deref(), tags)?;
         let c = self.checks();
         if let Some(Some(a)) = &edit.assignee {
             c.user(a)?;

@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::engine::rows::{self, Listed};
 use crate::request::PullDoc;
 use crate::Result;
 
@@ -22,14 +23,7 @@ pub struct PullFilter {
 }
 
 /// One row of a listing.
-pub struct ListedPull {
-    /// Fields.
-    pub doc: PullDoc,
-    /// Number of comments.
-    pub comments: u64,
-    /// Last activity (epoch seconds).
-    pub updated_at: i64,
-}
+pub type ListedPull = Listed<PullDoc>;
 
 /// Lists requests newest first.
 pub(crate) fn list(
@@ -43,7 +37,8 @@ pub(crate) fn list(
            AND (?4 IS NULL OR assignee = ?4)
          ORDER BY number DESC LIMIT ?5 + 0 OFFSET ?6 + 0",
     )?;
-    let rows = stmt.query_map(
+    rows::listed(
+        &mut stmt,
         params![
             project,
             filter.status,
@@ -52,24 +47,7 @@ pub(crate) fn list(
             filter.limit as i64,
             filter.offset as i64
         ],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        },
-    )?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (doc, comments, updated_at) = row?;
-        out.push(ListedPull {
-            doc: serde_json::from_str(&doc)?,
-            comments: comments as u64,
-            updated_at,
-        });
-    }
-    Ok(out)
+    )
 }
 
 /// Open requests of a project whose source is `source_repo` (as

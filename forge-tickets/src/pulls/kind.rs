@@ -6,35 +6,15 @@ use serde_json::{json, Value};
 use forge_core::role::Action;
 
 use crate::checks::Checks;
-use crate::engine::kind::{Document, Kind, Pending};
-use crate::engine::push::{needs, violation, Rules, Violation};
+use crate::engine::kind::{Kind, Pending};
+use crate::engine::push::{needs_all, violation, Need, Rules, Violation};
 use crate::request::{PullDoc, PullStatus, Source};
 use crate::{Actor, Error, Result};
 
 /// Pull requests: `request.json` in the requests repository, `pr.*` events.
 pub struct Pulls;
 
-impl Document for PullDoc {
-    fn number(&self) -> u64 {
-        self.number
-    }
-
-    fn set_number(&mut self, number: u64) {
-        self.number = number;
-    }
-
-    fn uid(&self) -> &str {
-        &self.uid
-    }
-
-    fn author(&self) -> &str {
-        &self.author
-    }
-
-    fn check(&self) -> std::result::Result<(), String> {
-        crate::request::check_request(self)
-    }
-}
+crate::engine::kind::document!(PullDoc, crate::request::check_request);
 
 /// The repository name a request's source is indexed under: the project,
 /// `forks/<user>/<project>`, or the URL.
@@ -51,6 +31,7 @@ impl Kind for Pulls {
     const MAIN_FILE: &'static str = "request.json";
     const PREFIX: &'static str = "pr";
     const NAME: &'static str = "request";
+    const TITLE: &'static str = "pull request";
     const NOUN: &'static str = "request";
     const TABLE: &'static str = "pull_requests";
     const COMMENTS: &'static str = "pr_comments";
@@ -158,42 +139,22 @@ impl Rules for Pulls {
         checks.request(doc)
     }
 
-    fn change(
+    /// A request's commits are fetched and mirrored by `forge pr new`; a
+    /// document pushed alone has none. Admins may repair by hand.
+    fn may_create(pusher: &Actor, _: &PullDoc) -> std::result::Result<(), Violation> {
+        let what = "open a pull request by pushing its document (use `forge pr new`)";
+        needs_all(
+            pusher,
+            &[Need::of(true, Action::ModifyProject, false, "create", what)],
+        )
+    }
+
+    fn may_change(
         pusher: &Actor,
-        old: Option<&PullDoc>,
-        new: Option<&PullDoc>,
+        old: &PullDoc,
+        new: &PullDoc,
     ) -> std::result::Result<(), Violation> {
-        let (old, new) = match (old, new) {
-            (None, None) => return Ok(()),
-            // A request's commits are fetched and mirrored by `forge pr new`;
-            // a document pushed alone has none. Admins may repair by hand.
-            (None, Some(_)) => {
-                return needs(
-                    pusher,
-                    Action::ModifyProject,
-                    false,
-                    "create",
-                    "open a pull request by pushing its document (use `forge pr new`)",
-                )
-            }
-            (Some(_), None) => {
-                return needs(
-                    pusher,
-                    Action::ModifyProject,
-                    false,
-                    "delete",
-                    "delete a pull request",
-                )
-            }
-            (Some(old), Some(new)) => (old, new),
-        };
         let admin = pusher.may(Action::ModifyProject, false);
-        if old.author != new.author || old.uid != new.uid || old.created_at != new.created_at {
-            return Err(violation(
-                "author",
-                "the author, uid and creation time of a pull request never change",
-            ));
-        }
         let computed = old.head != new.head
             || old.base != new.base
             || old.commits != new.commits
@@ -206,95 +167,51 @@ impl Rules for Pulls {
                 "head, base, commits, source, target and merge commit are set by forge when it refreshes or merges",
             ));
         }
+        if new.status == PullStatus::Merged && old.status != PullStatus::Merged && !admin {
+            return Err(violation(
+                "merge",
+                "pull requests are merged with `forge pr merge`",
+            ));
+        }
         let is_author = old.author == pusher.username;
-        if old.title != new.title || old.body != new.body {
-            needs(
-                pusher,
-                Action::PullRequestClose,
-                is_author,
-                "edit",
-                "edit this pull request",
-            )?;
-        }
-        if old.assignee != new.assignee || old.tags != new.tags {
-            needs(
-                pusher,
-                Action::IssueAssign,
-                false,
-                "edit",
-                "assign or tag pull requests",
-            )?;
-        }
-        if old.status != new.status
+        let status = old.status != new.status
             || old.closed_by != new.closed_by
-            || old.closed_at != new.closed_at
-        {
-            if new.status == PullStatus::Merged && old.status != PullStatus::Merged && !admin {
-                return Err(violation(
-                    "merge",
-                    "pull requests are merged with `forge pr merge`",
-                ));
-            }
-            needs(
-                pusher,
-                Action::PullRequestClose,
-                is_author,
-                "status",
-                "close or reopen this pull request",
-            )?;
-        }
-        for (name, f) in &new.flags {
-            if old.flags.get(name) != Some(f) {
-                needs(
-                    pusher,
-                    Action::PullRequestFlag,
-                    false,
-                    "flags",
-                    "flag pull requests",
-                )?;
-                if f.username != pusher.username && !admin {
-                    return Err(violation(
-                        "flags",
-                        format!("flag `{name}` pushed by {} must name them", pusher.username),
-                    ));
-                }
-            }
-        }
-        for name in old.flags.keys().filter(|n| !new.flags.contains_key(*n)) {
-            needs(
-                pusher,
-                Action::PullRequestFlag,
-                false,
-                "flags",
-                &format!("remove flag `{name}`"),
-            )?;
-        }
+            || old.closed_at != new.closed_at;
         let votes: Vec<&String> = old
             .votes
             .keys()
             .chain(new.votes.keys())
             .filter(|u| old.votes.get(*u) != new.votes.get(*u))
             .collect();
+        use Action::*;
+        let text = old.title != new.title || old.body != new.body;
+        let assigned = old.assignee != new.assignee || old.tags != new.tags;
+        #[rustfmt::skip]
+        let parts = [
+            Need::of(text, PullRequestClose, is_author, "edit", "edit this pull request"),
+            Need::of(assigned, IssueAssign, false, "edit", "assign or tag pull requests"),
+            Need::of(status, PullRequestClose, is_author, "status", "close or reopen this pull request"),
+            Need::of(old.flags != new.flags, PullRequestFlag, false, "flags", "flag pull requests"),
+            Need::of(!votes.is_empty(), PullRequestComment, false, "votes", "vote"),
+        ];
+        needs_all(pusher, &parts)?;
+        let foreign_flag = new
+            .flags
+            .iter()
+            .find(|(name, f)| old.flags.get(*name) != Some(*f) && f.username != pusher.username);
+        if let (Some((name, _)), false) = (foreign_flag, admin) {
+            return Err(violation(
+                "flags",
+                format!("flag `{name}` pushed by {} must name them", pusher.username),
+            ));
+        }
         if votes.iter().any(|u| **u != pusher.username) {
             return Err(violation("votes", "only the pusher's own vote may change"));
         }
-        if !votes.is_empty() {
-            needs(pusher, Action::PullRequestComment, false, "votes", "vote")?;
-            if is_author {
-                return Err(violation(
-                    "votes",
-                    "authors cannot vote on their own pull request",
-                ));
-            }
-        }
-        let others_watching = old
-            .watchers
-            .symmetric_difference(&new.watchers)
-            .any(|w| *w != pusher.username);
-        if others_watching && !admin {
+        if !votes.is_empty() && is_author {
             return Err(violation(
-                "watchers",
-                "only the pusher's own watching may change",
+                "votes",
+                "authors cannot vote on their own pull request",
             ));
         }
         Ok(())

@@ -260,13 +260,7 @@ impl<'s> PullRequests<'s> {
                 updated_at: f.updated_at.clone(),
             })
             .collect();
-        let updated_at = comments
-            .iter()
-            .map(|c| c.created_at.as_str())
-            .chain([d.updated_at.as_str()])
-            .max()
-            .unwrap_or_default()
-            .to_string();
+        let updated_at = rows::last_activity(&d.updated_at, &comments);
         Ok(PullDetails {
             id: d.number,
             title: d.title,
@@ -311,16 +305,5 @@ impl<'s> PullRequests<'s> {
         let base = parse_commit(&d.base, "base")?;
         let head = parse_commit(&d.head, "head")?;
         Ok(self.source()?.diff(Some(base), head, max_patch_bytes)?)
-    }
-
-    /// Events of this project's requests and issues after event id `since`.
-    pub fn events(&self, since: i64, limit: usize) -> Result<Vec<forge_core::event::Event>> {
-        self.sync()?;
-        Ok(forge_core::event::list(
-            self.store().conn(),
-            Some(self.full_name()),
-            since,
-            limit,
-        )?)
     }
 }

@@ -8,7 +8,7 @@ use forge_core::time;
 use super::{PullRequests, Pulls};
 use crate::checks;
 use crate::doc::{Anchor, CommentDoc, Side};
-use crate::engine::{rows, Written};
+use crate::engine::rows;
 use crate::magic::issue_references;
 use crate::pulls::{InlineTarget, NewFlag, PullEdit};
 use crate::request::{Flag, PullDoc, PullStatus};
@@ -30,14 +30,7 @@ impl PullRequests<'_> {
             .map(|target| self.anchor(&pull, target))
             .transpose()?;
         let comment = CommentDoc::new(&actor.username, body, anchor);
-        let message = format!("Comment on pull request #{number}");
-        self.engine.write(actor, &message, |tip| {
-            if !self.engine.exists_at(tip, number)? {
-                return Err(self.no_request(number));
-            }
-            Ok(vec![Written::Comment(number, Box::new(comment.clone()))])
-        })?;
-        Ok(comment)
+        self.engine.add_comment(actor, number, comment)
     }
 
     fn anchor(&self, pull: &PullDoc, target: InlineTarget) -> Result<Anchor> {
@@ -146,13 +139,8 @@ impl PullRequests<'_> {
 
     /// Edits a request's fields.
     pub fn edit(&self, actor: &Actor, number: u64, edit: PullEdit) -> Result<PullDoc> {
-        let title = edit.title.as_deref().map(checks::title).transpose()?;
-        if let Some(b) = &edit.body {
-            checks::body(b)?;
-        }
-        for t in edit.add_tags.iter().chain(&edit.remove_tags) {
-            checks::tag(t)?;
-        }
+        let tags = edit.add_tags.iter().chain(&edit.remove_tags);
+        let title = checks::edit_text(edit.title.as_deref(), edit.body.as_deref(), tags)?;
         if let Some(Some(a)) = &edit.assignee {
             self.store().user(a)?;
         }

@@ -181,6 +181,26 @@ impl ProjectSettings {
     }
 }
 
+/// The text form of a JSON value as settings and form fields take it: a
+/// string as is, a list comma-separated, null empty, anything else as JSON.
+pub fn value_text(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 impl ProjectSettings {
     /// The settings as `(key, value)` text pairs, in key order (what
     /// `forge project settings P` prints). Lists are comma-separated;
@@ -217,16 +237,7 @@ impl ProjectSettings {
                         })
                         .collect::<Vec<_>>()
                         .join(","),
-                    (_, serde_json::Value::Array(items)) => items
-                        .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(String::from)
-                                .unwrap_or_else(|| i.to_string())
-                        })
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    (_, other) => other.to_string(),
+                    (_, other) => value_text(other),
                 };
                 (k.clone(), text)
             })

@@ -139,23 +139,7 @@ impl Fields {
             };
             return Ok(Fields(
                 map.into_iter()
-                    .map(|(k, v)| {
-                        let text = match v {
-                            Value::String(s) => s,
-                            Value::Array(items) => items
-                                .iter()
-                                .map(|i| {
-                                    i.as_str()
-                                        .map(String::from)
-                                        .unwrap_or_else(|| i.to_string())
-                                })
-                                .collect::<Vec<_>>()
-                                .join(","),
-                            Value::Null => String::new(),
-                            other => other.to_string(),
-                        };
-                        (k, text)
-                    })
+                    .map(|(k, v)| (k, forge_core::project::value_text(&v)))
                     .collect(),
             ));
         }

@@ -287,6 +287,21 @@ fn fork_requests_merge_with_each_strategy() {
     branch("ff", "b.txt", "b\n");
     branch("rebase", "c.txt", "c\n");
     branch("squash", "d.txt", "d\n");
+    // A helper's commit in the squashed request: credited in the message.
+    std::fs::write(bob.join("d2.txt"), "helped\n").expect("write");
+    git(&bob, &["add", "d2.txt"]);
+    git(
+        &bob,
+        &[
+            "commit",
+            "-q",
+            "--author",
+            "Carol Helper <carol@example.com>",
+            "-m",
+            "Help",
+        ],
+    );
+    git(&bob, &["push", "-q", "origin", "squash"]);
     branch("merge", "e.txt", "e\n");
     let mut ids = Vec::new();
     for name in ["ff", "rebase", "squash", "merge"] {
@@ -305,7 +320,8 @@ fn fork_requests_merge_with_each_strategy() {
             "bob",
         ]);
         assert_eq!(opened["source"]["repo"], "forks/bob/tools/hammer");
-        assert_eq!(opened["commits"].as_array().map(Vec::len), Some(2));
+        let commits = if name == "squash" { 3 } else { 2 };
+        assert_eq!(opened["commits"].as_array().map(Vec::len), Some(commits));
         let id = opened["id"].as_u64().expect("id");
         assert_eq!(
             rev(&repo, &format!("refs/pull/{id}/head")),
@@ -363,6 +379,19 @@ fn fork_requests_merge_with_each_strategy() {
         Some(1)
     );
     assert_eq!(git(&repo, &["show", "main:d.txt"]), "d\nmore\n");
+    // The request's author authors it, the merger commits it, and every
+    // other author of its commits is credited.
+    let who = git(&repo, &["log", "--format=%an|%cn|%B", "-n", "1", "main"]);
+    assert!(who.starts_with("bob|alice|"), "{who}");
+    assert!(
+        who.contains("\nCo-authored-by: Carol Helper <carol@example.com>\n"),
+        "{who}"
+    );
+    assert_eq!(
+        who.matches("Co-authored-by").count(),
+        1,
+        "bob is not co-author of his own: {who}"
+    );
 
     // Merge commit: two parents, the second the request's head.
     let head = show(&forge, ids[3])["head"]
@@ -768,4 +797,48 @@ fn request_documents_pushed_by_hand_are_indexed_with_events() {
     assert!(reindexed[0]["problems"][0]
         .as_str()
         .is_some_and(|p| p.contains("01/1/request.json")));
+}
+
+#[test]
+fn a_push_of_thousands_of_refs_and_references_reports_in_a_few_lines() {
+    let forge = Forge::with_project();
+    let work = project_with_main(&forge);
+    forge.ok_line(&format!("--as alice issue new -p {P} --title Crash"));
+    // One commit naming issue 1 and 3,000 numbers that are no issue, on
+    // 2,000 new branches pushed at once.
+    let mut message = String::from("Sweep\n\nFixes #1\n");
+    for n in 2..3002 {
+        message.push_str(&format!("Fixes #{n}\n"));
+    }
+    commit_file(&work, "a.txt", "swept\n", &message);
+    let refs: Vec<String> = (0..2000)
+        .map(|i| format!("HEAD:refs/heads/sweep-{i}"))
+        .collect();
+    let mut args = vec!["push", "origin", "HEAD:main"];
+    args.extend(refs.iter().map(String::as_str));
+    let said = crate::git_stderr(&work, &args);
+    let remote: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("remote:") && !l.trim_end().ends_with("remote:"))
+        .collect();
+    assert!(remote.len() < 20, "{} remote lines:\n{said}", remote.len());
+    let missing: Vec<&&str> = remote
+        .iter()
+        .filter(|l| l.contains("name no issue"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{said}");
+    assert!(
+        missing[0].contains("3000 issue references")
+            && missing[0].contains("#2, #3,")
+            && missing[0].contains("and 2990 more"),
+        "{said}"
+    );
+    // Issue 1 is closed once, with one comment, though 2,001 refs carry it.
+    let issue = forge.json_line(&format!("--as alice issue show -p {P} 1"));
+    assert_eq!(issue["status"], "closed", "{issue}");
+    assert_eq!(
+        issue["comments"].as_array().map(Vec::len),
+        Some(1),
+        "{issue}"
+    );
 }

@@ -28,6 +28,7 @@ mod pack;
 mod refs;
 mod remote;
 mod repo;
+mod tree;
 mod writers;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};

@@ -77,27 +77,6 @@ impl PackBuf {
     }
 }
 
-/// A tree object's content: entries sorted the way git sorts them (names
-/// compared bytewise, a folder as if its name ended with `/`), each written
-/// as `<octal mode> <name>\0<20-byte id>`.
-pub(crate) fn tree_bytes(entries: &[(&str, i32, Oid)]) -> Vec<u8> {
-    let key = |name: &str, mode: i32| {
-        let mut k = name.as_bytes().to_vec();
-        if mode == 0o040000 {
-            k.push(b'/');
-        }
-        k
-    };
-    let mut sorted: Vec<&(&str, i32, Oid)> = entries.iter().collect();
-    sorted.sort_by_cached_key(|(name, mode, _)| key(name, *mode));
-    let mut out = Vec::with_capacity(entries.len() * 40);
-    for (name, mode, id) in sorted {
-        out.extend_from_slice(format!("{mode:o} {name}\0").as_bytes());
-        out.extend_from_slice(id.as_bytes());
-    }
-    out
-}
-
 fn signature_line(role: &str, sig: &Signature<'_>) -> String {
     let when = sig.when();
     let offset = when.offset_minutes();
@@ -154,12 +133,22 @@ mod tests {
             b.insert(name, id, mode).expect("insert");
         }
         let expected = b.write().expect("write");
-        let ours = tree_bytes(&[
-            ("b", 0o100755, blob),
-            ("a", 0o040000, sub),
-            ("a.b", 0o100644, blob),
-            ("a-c", 0o100644, blob),
-        ]);
+        let ours = crate::tree::splice(
+            &[],
+            [
+                ("b", 0o100755, blob),
+                ("a", 0o040000, sub),
+                ("a.b", 0o100644, blob),
+                ("a-c", 0o100644, blob),
+            ]
+            .into_iter()
+            .map(|(name, mode, id)| crate::tree::Edit {
+                name,
+                to: Some((mode, id)),
+            })
+            .collect(),
+        )
+        .expect("splice");
         assert_eq!(
             Oid::hash_object(ObjectType::Tree, &ours).expect("hash"),
             expected

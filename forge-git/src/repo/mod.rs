@@ -250,7 +250,7 @@ impl Repo {
 
     /// Whether a commit exists in this repository.
     pub fn has_commit(&self, id: CommitId) -> bool {
-        self.repo.find_commit(id.0).is_ok()
+        self.is_staged(id.0) || self.repo.find_commit(id.0).is_ok()
     }
 
     /// The identity git would use here (`user.name` / `user.email` of the repository's config).

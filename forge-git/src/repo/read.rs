@@ -5,27 +5,73 @@ use super::*;
 impl Repo {
     /// The content of `path` at `commit`, `None` if there is no such file.
     pub fn read_file(&self, commit: CommitId, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        let tree = self.commit_tree(commit)?;
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(self.err(e)),
-        };
-        if entry.kind() != Some(ObjectType::Blob) {
-            return Ok(None);
+        match self.entry_at(commit, path)? {
+            Some((mode, id)) if is_file(mode) => Ok(Some(self.object(id)?.1.to_vec())),
+            _ => Ok(None),
         }
-        let blob = self.repo.find_blob(entry.id()).map_err(|e| self.err(e))?;
-        Ok(Some(blob.content().to_vec()))
     }
 
     /// Whether `path` names a file at `commit` (reads trees only).
     pub fn has_file(&self, commit: CommitId, path: &str) -> Result<bool, Error> {
-        let tree = self.commit_tree(commit)?;
-        match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Blob)),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(false),
-            Err(e) => Err(self.err(e)),
+        Ok(self
+            .entry_at(commit, path)?
+            .is_some_and(|(mode, _)| is_file(mode)))
+    }
+
+    /// The mode and id of the entry at `path` in `commit`'s tree, walked
+    /// through the trees' bytes (also a staged batch's commits, which
+    /// libgit2 does not see).
+    fn entry_at(&self, commit: CommitId, path: &str) -> Result<Option<(u32, Oid)>, Error> {
+        let mut tree = self.commit_tree_id(commit)?;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let (_, raw) = self.object(tree)?;
+            let Some((mode, id)) = crate::tree::find(&raw, part)? else {
+                return Ok(None);
+            };
+            if parts.peek().is_none() {
+                return Ok(Some((mode, id)));
+            }
+            if mode != crate::tree::FOLDER {
+                return Ok(None);
+            }
+            tree = id;
         }
+        Ok(None)
+    }
+
+    /// An object's kind and content: one a staged batch made, or one in
+    /// the object database.
+    pub(super) fn object(&self, id: Oid) -> Result<write::Object, Error> {
+        if let Some(staged) = &self.staged {
+            if let Some(object) = staged.borrow().objects.get(&id) {
+                return Ok(object.clone());
+            }
+        }
+        let odb = self.repo.odb().map_err(|e| self.err(e))?;
+        let object = odb.read(id).map_err(|e| self.err(e))?;
+        Ok((object.kind(), object.data().into()))
+    }
+
+    /// The id of a commit's tree, read from the commit's bytes.
+    pub(super) fn commit_tree_id(&self, commit: CommitId) -> Result<Oid, Error> {
+        let unknown = || Error::UnknownCommit(commit.to_string());
+        let (kind, data) = self.object(commit.0).map_err(|_| unknown())?;
+        if kind != ObjectType::Commit {
+            return Err(unknown());
+        }
+        data.strip_prefix(b"tree ")
+            .and_then(|rest| rest.get(..40))
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| Oid::from_str(hex).ok())
+            .ok_or_else(unknown)
+    }
+
+    /// Whether `id` is an object of the staged batch not yet on disk.
+    pub(super) fn is_staged(&self, id: Oid) -> bool {
+        self.staged
+            .as_ref()
+            .is_some_and(|s| s.borrow().objects.contains_key(&id))
     }
 
     /// Calls `visit(path, content)` for every file of `commit` whose path
@@ -117,6 +163,14 @@ impl Repo {
     }
 
     fn commit_tree(&self, commit: CommitId) -> Result<git2::Tree<'_>, Error> {
+        if self.is_staged(commit.0) {
+            return Err(Error::Git {
+                path: self.path.display().to_string(),
+                message: format!(
+                    "commit {commit} is in a batch not yet on disk: only read_file and has_file read it"
+                ),
+            });
+        }
         self.repo
             .find_commit(commit.0)
             .and_then(|c| c.tree())
@@ -237,4 +291,9 @@ impl Repo {
         }
         Ok(out)
     }
+}
+
+/// Whether a tree entry's mode is a file's (regular, executable or link).
+fn is_file(mode: u32) -> bool {
+    matches!(mode & 0o170000, 0o100000 | 0o120000)
 }

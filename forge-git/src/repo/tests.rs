@@ -66,7 +66,19 @@ fn staged_commits_land_as_one_pack_and_one_ref_update() -> Result<(), Error> {
                 Some(n.to_string().into_bytes())
             );
             assert_eq!(staged.branch_tip("main")?, Some(id));
+            assert!(staged.has_commit(id) && staged.has_file(id, "a.json")?);
+            assert!(
+                !staged.has_file(id, &format!("{n}"))?,
+                "a folder is no file"
+            );
+            // What reads through libgit2 says plainly it cannot see it yet.
+            let refused = staged.changed_paths(Some(first), id);
+            assert!(
+                matches!(&refused, Err(Error::Git { message, .. }) if message.contains("not yet on disk")),
+                "{refused:?}"
+            );
             assert_eq!(Repo::open(&path)?.branch_tip("main")?, Some(first));
+            assert!(!Repo::open(&path)?.has_commit(id));
             ids.push(id);
         }
         Ok(ids)

@@ -253,9 +253,10 @@ impl<'s, K: Kind> Engine<'s, K> {
         self.apply_own_write(parent.get(), commit, written, &actor.username)
     }
 
-    /// Applies a commit this process just made. When the index stood at
-    /// its parent, the documents are applied as written, without reading git
-    /// again; otherwise (another writer got in between) a sync runs.
+    /// Applies a commit this process just made: its documents as written,
+    /// without reading git again. When the index did not stand at its
+    /// parent (another process wrote in between), what that process wrote
+    /// is synced first, up to the parent.
     fn apply_own_write(
         &self,
         parent: Option<CommitId>,
@@ -265,25 +266,26 @@ impl<'s, K: Kind> Engine<'s, K> {
     ) -> Result<()> {
         let tx = crate::tx::IndexTx::begin(self.store.conn())?;
         let indexed = rows::indexed_commit::<K>(&tx, &self.project)?;
-        let report = if indexed.as_deref() == Some(commit_text(parent).as_str()) {
-            let mut applier = Applier::<K>::new(&tx, self.store, &self.project, self.home, true);
-            applier.set_actor(actor, None);
-            for (doc, (slot, change)) in written {
-                let raw = match &change {
-                    Change::Put { content, .. } => std::str::from_utf8(content).ok(),
-                    Change::Delete { .. } => None,
-                };
-                match doc {
-                    Written::Doc(d) => applier.doc(&slot, Some(*d), raw)?,
-                    Written::Comment(_, c) => applier.comment(&slot, &c.id, Some(&c), raw)?,
-                }
+        let mut before = SyncReport::default();
+        if indexed.as_deref() != Some(commit_text(parent).as_str()) {
+            before = self.sync_to(&tx, indexed, parent)?;
+        }
+        let mut applier = Applier::<K>::new(&tx, self.store, &self.project, self.home, true);
+        applier.set_actor(actor, None);
+        for (doc, (slot, change)) in written {
+            let raw = match &change {
+                Change::Put { content, .. } => std::str::from_utf8(content).ok(),
+                Change::Delete { .. } => None,
+            };
+            match doc {
+                Written::Doc(d) => applier.doc(&slot, Some(*d), raw)?,
+                Written::Comment(_, c) => applier.comment(&slot, &c.id, Some(&c), raw)?,
             }
-            rows::set_indexed_commit::<K>(&tx, &self.project, &commit.to_string())?;
-            applier.finish()?
-        } else {
-            self.sync_in(&tx, indexed)?
-        };
+        }
+        rows::set_indexed_commit::<K>(&tx, &self.project, &commit.to_string())?;
+        let report = applier.finish()?;
         tx.commit()?;
+        self.note(&before);
         self.note(&report);
         Ok(())
     }

@@ -55,6 +55,17 @@ impl<K: Kind> Engine<'_, K> {
     /// the caller's transaction: all of it or, on an error, none.
     pub(crate) fn sync_in(&self, tx: &Connection, indexed: Option<String>) -> Result<SyncReport> {
         let tip = self.repo.branch_tip(&self.branch)?;
+        self.sync_to(tx, indexed, tip)
+    }
+
+    /// Applies what changed between the indexed commit and `tip` (a commit
+    /// on disk), inside the caller's transaction.
+    pub(crate) fn sync_to(
+        &self,
+        tx: &Connection,
+        indexed: Option<String>,
+        tip: Option<CommitId>,
+    ) -> Result<SyncReport> {
         if indexed.as_deref() == Some(commit_text(tip).as_str()) {
             return Ok(SyncReport::default());
         }

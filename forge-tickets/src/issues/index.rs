@@ -36,6 +36,17 @@ pub struct IssueFilter {
 /// One row of a listing: the issue's fields, comment count, last activity.
 pub type ListedIssue = Listed<IssueDoc>;
 
+/// How a tag filter joins the issues.
+#[derive(Clone, Copy)]
+enum Join {
+    /// As SQLite plans it: a page walks the issues in number order (with
+    /// the status index) and stops after a page of them.
+    AsPlanned,
+    /// The tag's issues drive: a count must visit every match, and a tag
+    /// usually has fewer issues than a status (`CROSS JOIN` fixes the order).
+    FromTag,
+}
+
 /// The FROM and WHERE of a listing with only the filters given, so that
 /// SQLite can use the index of each (a `?N IS NULL OR ...` clause defeats them).
 /// Parameters are written `+:name`: the bundled SQLite otherwise re-prepares
@@ -45,15 +56,21 @@ fn filter_where(
     filter: &IssueFilter,
     viewer: &str,
     member: bool,
+    join: Join,
 ) -> (String, Vec<(&'static str, SqlValue)>) {
     let text = |s: &str| SqlValue::Text(s.to_string());
     let mut params = vec![(":project", text(project))];
     let mut sql = match &filter.tag {
         Some(tag) => {
             params.push((":tag", text(tag)));
-            "issue_tags t JOIN issues i ON i.project = t.project AND i.number = t.number \
-             WHERE t.project = +:project AND t.tag = +:tag"
-                .to_string()
+            let join = match join {
+                Join::AsPlanned => "JOIN",
+                Join::FromTag => "CROSS JOIN",
+            };
+            format!(
+                "issue_tags t {join} issues i ON i.project = t.project AND i.number = t.number \
+                 WHERE t.project = +:project AND t.tag = +:tag"
+            )
         }
         None => "issues i WHERE i.project = +:project".to_string(),
     };
@@ -97,7 +114,7 @@ fn page_query(
     viewer: &str,
     member: bool,
 ) -> (String, Vec<(&'static str, SqlValue)>) {
-    let (from, mut params) = filter_where(project, filter, viewer, member);
+    let (from, mut params) = filter_where(project, filter, viewer, member, Join::AsPlanned);
     params.push((
         ":limit",
         SqlValue::Integer(filter.limit.min(i64::MAX as usize) as i64),
@@ -191,7 +208,7 @@ pub(crate) fn count(
     viewer: &str,
     member: bool,
 ) -> Result<u64> {
-    let (from, params) = filter_where(project, filter, viewer, member);
+    let (from, params) = filter_where(project, filter, viewer, member, Join::FromTag);
     let n: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM {from}"))?
         .query_row(named(&params).as_slice(), |r| r.get(0))?;

@@ -118,6 +118,7 @@ impl Ctx {
                 let warnings = tracker.take_warnings();
                 // As in `with_pulls`: the process ends with the command.
                 std::mem::forget(tracker);
+                store.leave();
                 (result, warnings)
             }
         };
@@ -148,8 +149,11 @@ impl Ctx {
         }
         // The command ends here and the process with it: the system unmaps
         // the repositories' pack windows at exit faster than their
-        // destructors do one by one (about 1.5 ms of a `pr refresh`).
+        // destructors do one by one (about 1.5 ms of a `pr refresh`), and
+        // takes back SQLite's page cache without freeing it page by page
+        // (6% of listing 5,000 requests).
         std::mem::forget(pulls);
+        store.leave();
         result
     }
 

@@ -3,10 +3,19 @@
 use anyhow::Result;
 use serde::Serialize;
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout, written as it is serialized
+/// (a listing of thousands is megabytes: no string grown and copied first).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    say!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
 }
 
 /// Characters that change what a terminal shows without being text:

@@ -87,12 +87,21 @@ impl Store {
 /// WAL size past which closing a store folds the WAL back into the database.
 const WAL_TRUNCATE_BYTES: u64 = 1 << 20;
 
-impl Drop for Store {
+impl Store {
+    /// Ends a process's use of the store just before it exits: what a drop
+    /// does for the database (see [`Drop`]), without handing SQLite's page
+    /// cache back to the allocator page by page; the system takes it back
+    /// at exit. Everything written is already committed.
+    pub fn leave(self) {
+        self.fold_big_wal();
+        std::mem::forget(self);
+    }
+
     /// The WAL is kept across processes (no checkpoint on close), but the next
     /// process to open the database must read all of it to rebuild its index:
     /// once it passes 1 MiB, fold it into the database and empty it. The file
     /// stays, so no process has to create it again.
-    fn drop(&mut self) {
+    fn fold_big_wal(&self) {
         let Some(path) = &self.path else { return };
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
@@ -103,6 +112,12 @@ impl Drop for Store {
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.fold_big_wal();
     }
 }
 

@@ -18,15 +18,25 @@ impl Repo {
             .is_some_and(|(mode, _)| is_file(mode)))
     }
 
-    /// The mode and id of the entry at `path` in `commit`'s tree, walked
-    /// through the trees' bytes (also a staged batch's commits, which
-    /// libgit2 does not see).
+    /// The mode and id of the entry at `path` in `commit`'s tree. The
+    /// trees a staged batch made (which libgit2 does not see) are read from
+    /// the batch; the others through libgit2's cache of parsed trees (its
+    /// cache of raw objects misses any object it holds parsed).
     fn entry_at(&self, commit: CommitId, path: &str) -> Result<Option<(u32, Oid)>, Error> {
+        if path.contains('\0') {
+            return Ok(None);
+        }
         let mut tree = self.commit_tree_id(commit)?;
         let mut parts = path.split('/').peekable();
         while let Some(part) = parts.next() {
-            let (_, raw) = self.object(tree)?;
-            let Some((mode, id)) = crate::tree::find(&raw, part)? else {
+            let found = if self.is_staged(tree) {
+                let (_, raw) = self.object(tree)?;
+                crate::tree::find(&raw, part)?
+            } else {
+                let parsed = self.repo.find_tree(tree).map_err(|e| self.err(e))?;
+                parsed.get_name(part).map(|e| (e.filemode() as u32, e.id()))
+            };
+            let Some((mode, id)) = found else {
                 return Ok(None);
             };
             if parts.peek().is_none() {
@@ -53,9 +63,16 @@ impl Repo {
         Ok((object.kind(), object.data().into()))
     }
 
-    /// The id of a commit's tree, read from the commit's bytes.
+    /// The id of a commit's tree (a staged commit's read from its bytes).
     pub(super) fn commit_tree_id(&self, commit: CommitId) -> Result<Oid, Error> {
         let unknown = || Error::UnknownCommit(commit.to_string());
+        if !self.is_staged(commit.0) {
+            return self
+                .repo
+                .find_commit(commit.0)
+                .map(|c| c.tree_id())
+                .map_err(|_| unknown());
+        }
         let (kind, data) = self.object(commit.0).map_err(|_| unknown())?;
         if kind != ObjectType::Commit {
             return Err(unknown());

@@ -49,25 +49,25 @@ pub struct Listed<D> {
 }
 
 /// Reads the rows of a listing query selecting `doc, comment_count,
-/// updated_at`, in its order.
+/// updated_at`, in its order. `expected` is how many rows the query may
+/// give at most (its limit): the list is made that big once rather than
+/// grown and copied (a document's fields are hundreds of bytes).
 pub(crate) fn listed<D: serde::de::DeserializeOwned>(
     stmt: &mut rusqlite::CachedStatement<'_>,
     params: impl rusqlite::Params,
+    expected: usize,
 ) -> Result<Vec<Listed<D>>> {
-    let rows = stmt.query_map(params, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (doc, comments, updated_at) = row?;
+    /// No more reserved up front than this, whatever the limit says.
+    const MOST_RESERVED: usize = 10_000;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::with_capacity(expected.min(MOST_RESERVED));
+    while let Some(r) = rows.next()? {
+        // Parsed from SQLite's own copy of the text, not a String of it.
+        let doc = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
         out.push(Listed {
-            doc: serde_json::from_str(&doc)?,
-            comments: comments as u64,
-            updated_at,
+            doc: serde_json::from_str(doc)?,
+            comments: r.get::<_, i64>(1)? as u64,
+            updated_at: r.get(2)?,
         });
     }
     Ok(out)

@@ -149,7 +149,7 @@ pub(crate) fn list(
         member,
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    rows::listed(&mut stmt, named(&params).as_slice())
+    rows::listed(&mut stmt, named(&params).as_slice(), filter.limit)
 }
 
 /// The numbers [`list`] would give, without reading the documents.
@@ -184,11 +184,14 @@ pub(crate) fn listed_by_numbers(
          WHERE i.project = +?1 AND i.number IN (SELECT value FROM json_each(+?2))
            AND (+?3 OR i.private = 0 OR i.author = +?4 OR i.assignee = +?4)",
     )?;
-    let mut by_number: std::collections::HashMap<u64, ListedIssue> =
-        rows::listed(&mut stmt, params![project, wanted, member, viewer])?
-            .into_iter()
-            .map(|row: ListedIssue| (row.doc.number, row))
-            .collect();
+    let mut by_number: std::collections::HashMap<u64, ListedIssue> = rows::listed(
+        &mut stmt,
+        params![project, wanted, member, viewer],
+        numbers.len(),
+    )?
+    .into_iter()
+    .map(|row: ListedIssue| (row.doc.number, row))
+    .collect();
     Ok(numbers.iter().filter_map(|n| by_number.remove(n)).collect())
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn list(
             filter.limit as i64,
             filter.offset as i64
         ],
+        filter.limit,
     )
 }
 

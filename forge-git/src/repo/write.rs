@@ -151,13 +151,7 @@ impl Repo {
         for (_, (kind, data)) in &objects {
             pack.add(*kind, data);
         }
-        let odb = repo.repo.odb().map_err(|e| repo.err(e))?;
-        let mut writer = odb.packwriter().map_err(|e| repo.err(e))?;
-        std::io::Write::write_all(&mut writer, &pack.finish()).map_err(|e| Error::Git {
-            path: repo.path.display().to_string(),
-            message: format!("writing a pack: {e}"),
-        })?;
-        writer.commit().map_err(|e| repo.err(e))?;
+        repo.write_pack(pack)?;
         repo.merge_small_packs();
         for (branch, tip) in tips {
             let refname = format!("refs/heads/{branch}");
@@ -388,13 +382,7 @@ impl Repo {
             Ok(id)
         };
         let commit = self.commit_objects(tip, changes, sig, message, &mut put)?;
-        let disk = self.repo.odb().map_err(|e| self.err(e))?;
-        let mut writer = disk.packwriter().map_err(|e| self.err(e))?;
-        std::io::Write::write_all(&mut writer, &pack.finish()).map_err(|e| Error::Git {
-            path: self.path.display().to_string(),
-            message: format!("writing a pack: {e}"),
-        })?;
-        writer.commit().map_err(|e| self.err(e))?;
+        let disk = self.write_pack(pack)?;
         disk.refresh().map_err(|e| self.err(e))?;
         if !disk.exists(commit) {
             return Err(Error::Git {
@@ -403,6 +391,20 @@ impl Repo {
             });
         }
         Ok(commit)
+    }
+
+    /// Hands a finished pack to libgit2, which indexes it into the object
+    /// folder; returns the object database it went to.
+    fn write_pack(&self, pack: crate::pack::PackBuf) -> Result<git2::Odb<'_>, Error> {
+        let odb = self.repo.odb().map_err(|e| self.err(e))?;
+        let mut writer = odb.packwriter().map_err(|e| self.err(e))?;
+        std::io::Write::write_all(&mut writer, &pack.finish()).map_err(|e| Error::Git {
+            path: self.path.display().to_string(),
+            message: format!("writing a pack: {e}"),
+        })?;
+        writer.commit().map_err(|e| self.err(e))?;
+        drop(writer);
+        Ok(odb)
     }
 
     /// Rewrites one tree level (`base`, `None` for a new folder) with

@@ -2,7 +2,7 @@
 //! inside the caller's transaction: the one path every write, sync and
 //! rebuild takes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use forge_core::event::{self, NewEvent};
 use forge_core::Store;
@@ -42,8 +42,13 @@ pub(crate) struct Applier<'a, K: Kind> {
     emit: bool,
     pub(crate) report: SyncReport,
     max_number: u64,
-    /// Documents whose comment count and last activity must be recomputed.
+    /// Documents whose comment count and last activity must be recomputed
+    /// from their comments (one was deleted or re-dated, or their own
+    /// time went back).
     stale: BTreeSet<u64>,
+    /// Comments added per document, and the newest one's time: counted in
+    /// without reading the document's other comments.
+    added: BTreeMap<u64, (u64, i64)>,
     /// Who the changes being applied are by.
     actor: String,
     /// The commit's author, when the actor is someone else (the pusher).
@@ -68,6 +73,7 @@ impl<'a, K: Kind> Applier<'a, K> {
             report: SyncReport::default(),
             max_number: 0,
             stale: BTreeSet::new(),
+            added: BTreeMap::new(),
             actor: String::new(),
             commit_author: None,
             _kind: std::marker::PhantomData,
@@ -184,8 +190,12 @@ impl<'a, K: Kind> Applier<'a, K> {
                             self.event(name, number, fields)?;
                         }
                         // A new document's row already says 0 comments and
-                        // its own time; only changed ones need recomputing.
-                        self.stale.insert(number);
+                        // its own time, and a row keeps the later of its
+                        // last activity and its fields' new time: only a
+                        // time that went back needs the comments read.
+                        if fields_time(&doc) < fields_time(&old) {
+                            self.stale.insert(number);
+                        }
                     }
                 }
             }
@@ -223,9 +233,13 @@ impl<'a, K: Kind> Applier<'a, K> {
             (Some(_), None) => {
                 rows::delete_comment::<K>(conn, project, number, id)?;
                 self.event("comment.deleted", number, json!({"comment_id": id}))?;
+                self.stale.insert(number);
             }
             (None, Some(c)) => {
                 rows::put_comment::<K>(conn, project, number, c, &text(c)?)?;
+                let time = forge_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
+                let added = self.added.entry(number).or_insert((0, 0));
+                *added = (added.0 + 1, added.1.max(time));
                 let fields = if K::INLINE_COMMENTS {
                     let inline = c
                         .anchor
@@ -242,6 +256,9 @@ impl<'a, K: Kind> Applier<'a, K> {
                     return Ok(());
                 }
                 rows::put_comment::<K>(conn, project, number, c, &text(c)?)?;
+                if o.created_at != c.created_at {
+                    self.stale.insert(number);
+                }
                 if o.body != c.body {
                     self.event("comment.edited", number, json!({"comment_id": id}))?;
                 }
@@ -255,7 +272,6 @@ impl<'a, K: Kind> Applier<'a, K> {
             }
         }
         self.report.comments += 1;
-        self.stale.insert(number);
         Ok(())
     }
 
@@ -322,10 +338,22 @@ impl<'a, K: Kind> Applier<'a, K> {
         for number in &self.stale {
             rows::refresh_activity::<K>(self.conn, self.project, *number)?;
         }
+        for (number, (count, newest)) in &self.added {
+            if !self.stale.contains(number) {
+                rows::count_in_comments::<K>(self.conn, self.project, *number, *count, *newest)?;
+            }
+        }
         if self.home && self.max_number > 0 {
             self.store
                 .reserve_numbers_through(self.project, self.max_number)?;
         }
         Ok(self.report)
     }
+}
+
+/// A document's own time as its row keeps it (`fields_updated_at`): its
+/// `updated_at`, or its creation when that does not parse.
+fn fields_time<D: Document>(doc: &D) -> i64 {
+    let created = forge_core::time::parse_rfc3339(doc.created_at()).unwrap_or(0);
+    forge_core::time::parse_rfc3339(doc.updated_at()).unwrap_or(created)
 }

@@ -34,6 +34,8 @@ pub trait Document: Clone + PartialEq + Serialize + DeserializeOwned {
     fn author(&self) -> &str;
     /// When it was made (RFC 3339).
     fn created_at(&self) -> &str;
+    /// When its own fields last changed (RFC 3339).
+    fn updated_at(&self) -> &str;
     /// Who follows it.
     fn watchers(&self) -> &std::collections::BTreeSet<String>;
     /// What serde cannot check (times, ranges, numbers), naming the problem.
@@ -41,7 +43,7 @@ pub trait Document: Clone + PartialEq + Serialize + DeserializeOwned {
 }
 
 /// Implements [`Document`] for a document struct with the fields every kind
-/// has (`number`, `uid`, `author`, `created_at`, `watchers`), and `check` as
+/// has (`number`, `uid`, `author`, `created_at`, `updated_at`, `watchers`), and `check` as
 /// what serde cannot check.
 macro_rules! document {
     ($doc:ty, $check:path) => {
@@ -60,6 +62,9 @@ macro_rules! document {
             }
             fn created_at(&self) -> &str {
                 &self.created_at
+            }
+            fn updated_at(&self) -> &str {
+                &self.updated_at
             }
             fn watchers(&self) -> &std::collections::BTreeSet<String> {
                 &self.watchers

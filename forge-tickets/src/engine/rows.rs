@@ -179,6 +179,25 @@ pub(crate) fn refresh_activity<K: Kind>(
     Ok(())
 }
 
+/// Counts `added` new comments, the newest made at `newest`, into a
+/// document's comment count and last activity, without reading its other
+/// comments (a long discussion costs no more per comment than a short one).
+pub(crate) fn count_in_comments<K: Kind>(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+    added: u64,
+    newest: i64,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE {} SET comment_count = comment_count + ?3, updated_at = max(updated_at, ?4)
+         WHERE project = ?1 AND number = ?2",
+        K::TABLE
+    ))?
+    .execute(params![project, number as i64, added as i64, newest])?;
+    Ok(())
+}
+
 /// The same for every document of a project at once (after a rebuild).
 pub(crate) fn refresh_all_activity<K: Kind>(conn: &Connection, project: &str) -> Result<()> {
     conn.execute(

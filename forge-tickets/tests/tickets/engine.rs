@@ -17,6 +17,8 @@ trait Subject {
     const PREFIX: &'static str;
     /// The document's main file.
     const MAIN: &'static str;
+    /// Its index table.
+    const TABLE: &'static str;
     fn repo(home: &ForgeHome) -> PathBuf;
     fn open(home: &ForgeHome, store: &Store, user: &str, title: &str) -> u64;
     fn comment(home: &ForgeHome, store: &Store, user: &str, n: u64, body: &str);
@@ -54,6 +56,7 @@ struct IssueSubject;
 impl Subject for IssueSubject {
     const PREFIX: &'static str = "issue";
     const MAIN: &'static str = "issue.json";
+    const TABLE: &'static str = "issues";
 
     fn repo(home: &ForgeHome) -> PathBuf {
         home.project_paths("hammer").tickets
@@ -118,6 +121,7 @@ struct PullSubject;
 impl Subject for PullSubject {
     const PREFIX: &'static str = "pr";
     const MAIN: &'static str = "request.json";
+    const TABLE: &'static str = "pull_requests";
 
     fn repo(home: &ForgeHome) -> PathBuf {
         home.project_paths("hammer").requests
@@ -346,6 +350,107 @@ fn group_commit_batches_writes<S: Subject>() {
     assert_eq!(S::read(&h.home, &s, n).1, 30);
 }
 
+/// A document's comment count and last activity as its row says.
+fn activity<S: Subject>(store: &Store, n: u64) -> (i64, i64) {
+    store
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT comment_count, updated_at FROM {} WHERE project = 'hammer' AND number = ?1",
+                S::TABLE
+            ),
+            [n as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row")
+}
+
+/// Comment counts and last activity kept as comments come and go (added
+/// through the service, pushed, deleted, re-dated, the document's own time
+/// moved back) are what a rebuild computes.
+fn comment_counts_and_activity_follow_every_change<S: Subject>() {
+    let h = setup();
+    let s = store(&h);
+    let n = S::open(&h.home, &s, "alice", "talked about");
+    for body in ["one", "two", "three"] {
+        S::comment(&h.home, &s, "bob", n, body);
+    }
+    let repo = Repo::open(&S::repo(&h.home)).expect("repo");
+    let dir = format!("{:02}/{n}", n % 100);
+    let tip = || repo.branch_tip("main").expect("tip").expect("born");
+    let comment_files = || -> Vec<String> {
+        repo.files_under(tip(), &dir)
+            .expect("files")
+            .into_iter()
+            .map(|(path, _)| path)
+            .filter(|path| path.contains("comment-"))
+            .collect()
+    };
+    let read = |path: &str| -> serde_json::Value {
+        serde_json::from_slice(&repo.read_file(tip(), path).expect("read").expect("there"))
+            .expect("json")
+    };
+    let push = |changes: Vec<Change>| {
+        let who = Identity::new("bob", "bob@example.org");
+        repo.commit_with("main", &who, "by hand", |_| Ok(changes.clone()))
+            .expect("commit");
+    };
+    // After each change: what the incremental index says, then a rebuild.
+    let check = |expected_count: i64, expected_time: Option<i64>| {
+        S::read(&h.home, &s, n);
+        let kept = activity::<S>(&s, n);
+        S::reindex(&h.home, &s);
+        assert_eq!(kept, activity::<S>(&s, n), "kept vs rebuilt");
+        assert_eq!(kept.0, expected_count);
+        if let Some(time) = expected_time {
+            assert_eq!(kept.1, time);
+        }
+    };
+    check(3, None);
+    let files = comment_files();
+    assert_eq!(files.len(), 3);
+    let mut model = read(&files[0]);
+    // A pushed comment from the future is the last activity.
+    model["id"] = "pushed-1".into();
+    model["created_at"] = "2100-01-01T00:00:00Z".into();
+    let late = 4_102_444_800;
+    push(vec![Change::put(
+        format!("{dir}/comment-pushed-1.json"),
+        serde_json::to_vec(&model).expect("json"),
+    )]);
+    check(4, Some(late));
+    // Deleting it gives the activity back to what came before.
+    push(vec![Change::delete(format!("{dir}/comment-pushed-1.json"))]);
+    check(3, None);
+    assert!(activity::<S>(&s, n).1 < late);
+    // Re-dating a comment moves the activity with it.
+    let mut redated = read(&files[1]);
+    redated["created_at"] = "2099-01-01T00:00:00Z".into();
+    push(vec![Change::put(
+        files[1].clone(),
+        serde_json::to_vec(&redated).expect("json"),
+    )]);
+    check(3, Some(4_070_908_800));
+    // The document's own time ahead of every comment is the activity;
+    // going back, it leaves the newest comment's.
+    let main = format!("{dir}/{}", S::MAIN);
+    let set_time = |time: &str| {
+        let mut doc = read(&main);
+        doc["updated_at"] = time.into();
+        push(vec![Change::put(
+            main.clone(),
+            serde_json::to_vec(&doc).expect("json"),
+        )]);
+    };
+    set_time("2200-01-01T00:00:00Z");
+    check(3, Some(7_258_118_400));
+    set_time("2001-01-01T00:00:00Z");
+    check(3, Some(4_070_908_800));
+    // Service comments after all that still count in.
+    S::comment(&h.home, &s, "alice", n, "four");
+    check(4, Some(4_070_908_800));
+}
+
 macro_rules! for_both_kinds {
     ($($name:ident),*) => {
         mod issues {
@@ -361,7 +466,8 @@ for_both_kinds!(
     writes_are_one_commit_each_applied_once,
     commits_the_index_missed_are_applied_once,
     concurrent_writers_lose_nothing,
-    group_commit_batches_writes
+    group_commit_batches_writes,
+    comment_counts_and_activity_follow_every_change
 );
 
 /// A commit changing two documents is never seen half applied: readers in

@@ -25,6 +25,8 @@ trait Subject {
     fn retitle(home: &ForgeHome, store: &Store, user: &str, n: u64, title: &str);
     /// Title and comment count, read as alice (synced first).
     fn read(home: &ForgeHome, store: &Store, n: u64) -> (String, usize);
+    /// The comments' bodies in the order shown.
+    fn bodies(home: &ForgeHome, store: &Store, n: u64) -> Vec<String>;
     fn reindex(home: &ForgeHome, store: &Store) -> forge_tickets::SyncReport;
     fn batched_comment(
         group: &GroupCommit,
@@ -90,6 +92,13 @@ impl Subject for IssueSubject {
             .issue(&actor(store, "alice"), n)
             .expect("issue");
         (i.title, i.comments.len())
+    }
+
+    fn bodies(home: &ForgeHome, store: &Store, n: u64) -> Vec<String> {
+        let i = tracker(home, store)
+            .issue(&actor(store, "alice"), n)
+            .expect("issue");
+        i.comments.into_iter().map(|c| c.body).collect()
     }
 
     fn reindex(home: &ForgeHome, store: &Store) -> forge_tickets::SyncReport {
@@ -181,6 +190,13 @@ impl Subject for PullSubject {
             .show(&actor(store, "alice"), n)
             .expect("show");
         (d.title, d.comments.len())
+    }
+
+    fn bodies(home: &ForgeHome, store: &Store, n: u64) -> Vec<String> {
+        let d = prs(home, store)
+            .show(&actor(store, "alice"), n)
+            .expect("show");
+        d.comments.into_iter().map(|c| c.body).collect()
     }
 
     fn reindex(home: &ForgeHome, store: &Store) -> forge_tickets::SyncReport {
@@ -431,6 +447,11 @@ fn comment_counts_and_activity_follow_every_change<S: Subject>() {
         serde_json::to_vec(&redated).expect("json"),
     )]);
     check(3, Some(4_070_908_800));
+    assert_eq!(
+        S::bodies(&h.home, &s, n).last().map(String::as_str),
+        redated["body"].as_str(),
+        "shown oldest first"
+    );
     // The document's own time ahead of every comment is the activity;
     // going back, it leaves the newest comment's.
     let main = format!("{dir}/{}", S::MAIN);

@@ -126,6 +126,7 @@ pub fn generated_issues(first: u64, count: u64, comments: u64) -> Vec<(IssueDoc,
                     created_at: format!("2026-11-01T10:00:{:02}Z", c % 60),
                     edited_at: None,
                     editor: None,
+                    notification: false,
                     reactions: Default::default(),
                 })
                 .collect();

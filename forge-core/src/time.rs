@@ -26,3 +26,52 @@ pub fn epoch_to_rfc3339(secs: i64) -> Option<String> {
 pub fn now_epoch() -> i64 {
     Utc::now().timestamp()
 }
+
+/// Formats epoch seconds written as a decimal (`1796160142.012728`, what
+/// Pagure writes) as RFC 3339 UTC, keeping the fraction to the microsecond
+/// (`2026-12-01T21:25:42.012728Z`; whole seconds as `...:42Z`). `None`
+/// for anything else: signs, exponents, no whole part, out of range.
+pub fn epoch_decimal_to_rfc3339(text: &str) -> Option<String> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (text, ""),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // An empty fraction (`1.`) is whole seconds, as Python reads it.
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+        return None;
+    }
+    let secs: i64 = whole.parse().ok()?;
+    // Microseconds: the first six digits, padded; finer ones are dropped.
+    let micros: u32 = format!("{:0<6}", &fraction[..fraction.len().min(6)])
+        .parse()
+        .ok()?;
+    let t = DateTime::from_timestamp(secs, micros * 1000)?;
+    Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_epochs_keep_their_microseconds() {
+        let cases = [
+            ("1796160142.012728", Some("2026-12-01T21:22:22.012728Z")),
+            ("1796160142.5", Some("2026-12-01T21:22:22.500Z")),
+            ("1796160142", Some("2026-12-01T21:22:22Z")),
+            ("1796160142.0", Some("2026-12-01T21:22:22Z")),
+            ("1796160142.0127289999", Some("2026-12-01T21:22:22.012728Z")),
+            ("0", Some("1970-01-01T00:00:00Z")),
+            ("-1", None),
+            ("1e9", None),
+            ("1.", Some("1970-01-01T00:00:01Z")),
+            (".5", None),
+            ("", None),
+            ("99999999999999999999", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(epoch_decimal_to_rfc3339(text).as_deref(), want, "{text}");
+        }
+    }
+}

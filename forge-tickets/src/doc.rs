@@ -118,6 +118,10 @@ pub struct CommentDoc {
     pub editor: Option<String>,
     /// Id, unique within the issue; sorts by creation time.
     pub id: String,
+    /// A record of changes to the document's fields rather than something
+    /// a person said (Pagure's "Metadata Update" comments; kept by import).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notification: bool,
     /// Reactions: emoji to the usernames that gave it.
     #[serde(default)]
     pub reactions: BTreeMap<String, BTreeSet<String>>,
@@ -277,6 +281,7 @@ impl CommentDoc {
             created_at,
             edited_at: None,
             editor: None,
+            notification: false,
             reactions: BTreeMap::new(),
             schema: SCHEMA,
         }
@@ -356,6 +361,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             edited_at: None,
             editor: None,
+            notification: true,
             reactions: [("+1".to_string(), ["a".to_string()].into())].into(),
         };
         for bytes in [to_bytes(&issue), to_bytes(&comment)] {

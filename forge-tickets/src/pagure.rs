@@ -3,9 +3,11 @@
 //! Pagure keeps one JSON file per issue at the root of the tickets repo,
 //! named by the issue's 32-hex uid (keys: id, title, content, status,
 //! close_status, date_created, last_updated, closed_at as epoch-second
-//! strings, user, private, tags, depends, blocks, assignee, priority,
-//! milestone, custom_fields, closed_by, comments). The import keeps numbers,
-//! authors, dates, tags and comments, creates unknown users, and adds the
+//! strings with a fraction, user, private, tags, depends, blocks, assignee,
+//! priority, milestone, custom_fields, closed_by, comments; what is kept and
+//! what is dropped is listed in docs/ticket-format.md). The import keeps
+//! numbers, authors, dates (to the microsecond), tags and comments (with
+//! their notification flag), creates unknown users, and adds the
 //! priorities, milestones, close reasons and custom fields it meets to the
 //! project's settings so the imported issues stay valid. Nothing is written
 //! unless every file reads cleanly.
@@ -58,6 +60,8 @@ struct PagureComment {
     edited_on: Option<Value>,
     #[serde(default)]
     editor: Option<PagureUser>,
+    #[serde(default)]
+    notification: bool,
     #[serde(default)]
     reactions: BTreeMap<String, Vec<String>>,
 }
@@ -120,12 +124,61 @@ fn as_number(v: &Value, what: &str) -> std::result::Result<u64, String> {
     .ok_or_else(|| format!("{what} `{v}` is not a number"))
 }
 
+/// An epoch time as Pagure writes it: a string or a number, whole or with
+/// a fraction (`"1796160142.012728"`, arrow's `float_timestamp`), kept to
+/// the microsecond.
 fn date(v: &Value, what: &str) -> std::result::Result<String, String> {
-    let secs = as_number(v, what)?;
-    i64::try_from(secs)
-        .ok()
-        .and_then(time::epoch_to_rfc3339)
+    let decimal = match v {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    time::epoch_decimal_to_rfc3339(&decimal)
         .ok_or_else(|| format!("{what} `{v}` is not an epoch time"))
+}
+
+/// The whole seconds of an RFC 3339 time, compacted (`20261201T212222Z`):
+/// the time part of an imported comment's id.
+fn compact_seconds(rfc3339: &str) -> String {
+    let whole = time::parse_rfc3339(rfc3339)
+        .and_then(time::epoch_to_rfc3339)
+        .unwrap_or_default();
+    whole
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// A boolean field's value in forge's words: Pagure's page ticks the box
+/// for `true`, `on` and `1` (a checkbox sends `on`), and stores `False` or
+/// nothing otherwise.
+fn bool_text(v: &Value) -> String {
+    let ticked = match v {
+        Value::Bool(b) => *b,
+        other => matches!(
+            text(other).trim().to_ascii_lowercase().as_str(),
+            "true" | "on" | "1"
+        ),
+    };
+    ticked.to_string()
+}
+
+/// The options of a list field: Pagure keeps them as a JSON list in a
+/// string (`'["minor", "major"]'`); a plain list or comma-separated text
+/// are read too.
+fn list_options(data: &Value) -> Vec<String> {
+    match data {
+        Value::Array(items) => items.iter().map(text).collect(),
+        Value::String(s) => match serde_json::from_str::<Vec<Value>>(s) {
+            Ok(items) => items.iter().map(text).collect(),
+            Err(_) => s
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 fn text(v: &Value) -> String {
@@ -187,10 +240,7 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
     for c in &p.comments {
         let id = as_number(&c.id, "comment id")?;
         let created = date(&c.date_created, "comment date_created")?;
-        let compact: String = created
-            .chars()
-            .filter(|ch| ch.is_ascii_alphanumeric())
-            .collect();
+        let compact = compact_seconds(&created);
         let edited_at = match &c.edited_on {
             Some(v) if !v.is_null() => Some(date(v, "comment edited_on")?),
             _ => None,
@@ -204,6 +254,7 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
             created_at: created,
             edited_at,
             editor: c.editor.as_ref().map(&mut note),
+            notification: c.notification,
             reactions: c
                 .reactions
                 .iter()
@@ -222,10 +273,7 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
             _ => FieldKind::Text,
         };
         let options = match (&f.key_data, kind) {
-            (Some(Value::Array(items)), FieldKind::List) => items.iter().map(text).collect(),
-            (Some(Value::String(s)), FieldKind::List) => {
-                s.split(',').map(|o| o.trim().to_string()).collect()
-            }
+            (Some(data), FieldKind::List) => list_options(data),
             _ => Vec::new(),
         };
         fields.push(CustomField {
@@ -234,7 +282,11 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
             options,
         });
         if let Some(v) = f.value.as_ref().filter(|v| !v.is_null()) {
-            custom_fields.insert(f.name.clone(), text(v));
+            let value = match kind {
+                FieldKind::Bool => bool_text(v),
+                _ => text(v),
+            };
+            custom_fields.insert(f.name.clone(), value);
         }
     }
     let links = |vs: &[Value], what| {
@@ -253,8 +305,9 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
         close_reason: p
             .close_status
             .filter(|s| status == Status::Closed && !s.is_empty()),
-        closed_at: closed_at.filter(|_| status == Status::Closed),
-        closed_by: closed_by.filter(|_| status == Status::Closed),
+        // Pagure keeps who closed an issue, and when, after it is reopened.
+        closed_at,
+        closed_by,
         tags: p.tags.into_iter().collect(),
         assignee,
         priority: p.priority.filter(|v| !v.is_null()).map(|v| text(&v)),

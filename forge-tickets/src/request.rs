@@ -265,6 +265,7 @@ mod tests {
             edited_at: None,
             editor: None,
             id: "c".into(),
+            notification: false,
             reactions: BTreeMap::new(),
             schema: SCHEMA,
         }

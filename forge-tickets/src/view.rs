@@ -80,6 +80,10 @@ pub struct CommentView {
     pub created_at: String,
     /// Last edit time.
     pub edited_at: Option<String>,
+    /// A record of field changes rather than words (Pagure's "Metadata
+    /// Update" comments, kept by import); shown only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notification: bool,
     /// Reactions.
     pub reactions: BTreeMap<String, BTreeSet<String>>,
 }
@@ -92,6 +96,7 @@ impl From<CommentDoc> for CommentView {
             body: c.body,
             created_at: c.created_at,
             edited_at: c.edited_at,
+            notification: c.notification,
             reactions: c.reactions,
         }
     }

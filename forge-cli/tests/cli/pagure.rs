@@ -205,3 +205,112 @@ fn a_pagure_file_with_a_huge_id_is_refused_by_name() {
         "nothing imported"
     );
 }
+
+/// A user as Pagure's `to_json` writes it into a ticket file.
+fn written_user(name: &str) -> serde_json::Value {
+    json!({
+        "name": name, "fullname": format!("{name} Fullname"),
+        "url_path": format!("user/{name}"), "full_url": format!("https://pagure.example/user/{name}"),
+        "default_email": format!("{name}@pagure.example"), "emails": [format!("{name}@pagure.example")]
+    })
+}
+
+/// An issue file in the shape Pagure itself writes (`Issue.to_json` with
+/// `arrow_ts` times: epoch strings with a fraction): closed, then reopened
+/// (Pagure keeps `closed_at`/`closed_by`, drops `close_status`), with a
+/// list field whose options are a JSON list in a string, a boolean field
+/// ticked by a checkbox, a date field, and the "Metadata Update" comments
+/// Pagure adds for field changes.
+fn written_by_pagure() -> String {
+    json!({
+        "id": 5, "title": "Reopened after all", "content": "Still **broken**.", "status": "Open",
+        "close_status": null, "date_created": "1796160142.012728", "last_updated": "1796160600.75",
+        "closed_at": "1796160500.123456", "user": written_user("pingou"), "private": false,
+        "tags": ["bug"], "depends": [], "blocks": [], "assignee": null, "priority": 2,
+        "milestone": null,
+        "custom_fields": [
+            {"name": "severity", "key_type": "list", "value": "major",
+             "key_data": "[\"minor\", \"major\", \"critical\"]"},
+            {"name": "regression", "key_type": "boolean", "value": "on", "key_data": null},
+            {"name": "due", "key_type": "date", "value": "2026-12-24", "key_data": null}
+        ],
+        "closed_by": written_user("ralph"),
+        "related_prs": [], "full_url": "https://pagure.example/hammer/issue/5",
+        "comments": [
+            {"id": 40, "comment": "Seen again on F43.", "parent": null, "date_created": "1796160200.5",
+             "user": written_user("ralph"), "edited_on": null, "editor": null, "notification": false,
+             "reactions": {}},
+            {"id": 41, "comment": "**Metadata Update from @ralph**:\n- Issue close_status updated to: Fixed\n- Issue status updated to: Closed (was: Open)",
+             "parent": null, "date_created": "1796160500.123456", "user": written_user("ralph"),
+             "edited_on": null, "editor": null, "notification": true, "reactions": {}},
+            {"id": 42, "comment": "**Metadata Update from @pingou**:\n- Issue status updated to: Open (was: Closed)",
+             "parent": null, "date_created": "1796160600.75", "user": written_user("pingou"),
+             "edited_on": null, "editor": null, "notification": true, "reactions": {}}
+        ]
+    })
+    .to_string()
+}
+
+#[test]
+fn a_tickets_repository_pagure_wrote_imports_with_nothing_lost() {
+    let f = Forge::with_project();
+    let src = f.dir.path().join("pagure-written");
+    pagure_repo(&src, &[(UID1, written_by_pagure())]);
+    let report = f.json(&[
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        src.to_str().expect("path"),
+    ]);
+    assert_eq!(
+        (report["issues"].clone(), report["comments"].clone()),
+        (json!(1), json!(3))
+    );
+
+    let five = f.json_line("--as alice issue show -p tools/hammer 5");
+    // Times keep their microseconds.
+    assert_eq!(five["created_at"], "2026-12-01T21:22:22.012728Z");
+    assert_eq!(five["status"], "open");
+    assert_eq!(five["close_reason"], json!(null));
+    // Who closed it, and when, survive the reopening.
+    assert_eq!(five["closed_by"], "ralph");
+    assert_eq!(five["closed_at"], "2026-12-01T21:28:20.123456Z");
+    assert_eq!(five["priority"], "2");
+    assert_eq!(
+        five["custom_fields"],
+        json!({"severity": "major", "regression": "true", "due": "2026-12-24"})
+    );
+    let comments = five["comments"].as_array().expect("comments");
+    let shown: Vec<(&str, &str, bool)> = comments
+        .iter()
+        .map(|c| {
+            (
+                c["created_at"].as_str().unwrap_or_default(),
+                c["author"].as_str().unwrap_or_default(),
+                c["notification"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-12-01T21:23:20.500Z", "ralph", false),
+            ("2026-12-01T21:28:20.123456Z", "ralph", true),
+            ("2026-12-01T21:30:00.750Z", "pingou", true),
+        ]
+    );
+    // The list field's options are the list, not its JSON text cut at commas.
+    let settings = f.ok_line("project settings tools/hammer");
+    assert!(
+        settings.contains("severity:list:minor|major|critical"),
+        "{settings}"
+    );
+    assert!(settings.contains("regression:bool"), "{settings}");
+    assert!(settings.contains("due:date"), "{settings}");
+    // What was imported is a valid document: a reindex reads it back the same.
+    f.ok_line("reindex -p tools/hammer");
+    assert_eq!(f.json_line("--as alice issue show -p tools/hammer 5"), five);
+}

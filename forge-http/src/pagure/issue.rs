@@ -216,7 +216,7 @@ impl<'a> IssueComment<'a> {
             edited_on: c.edited_at.as_deref().map(EpochText::of),
             editor: None,
             id: Cow::Borrowed(&c.id),
-            notification: false,
+            notification: c.notification,
             parent: None,
             reactions: Cow::Borrowed(&c.reactions),
             user: user(&c.author),
@@ -230,6 +230,7 @@ impl<'a> IssueComment<'a> {
             body: self.comment.into_owned(),
             created_at: rfc3339(&self.date_created),
             edited_at: self.edited_on.as_ref().map(rfc3339),
+            notification: self.notification,
             reactions: self.reactions.into_owned(),
         }
     }
@@ -268,6 +269,7 @@ mod tests {
                 body: "Glue it".into(),
                 created_at: "2026-01-01T10:00:00Z".into(),
                 edited_at: None,
+                notification: true,
                 reactions: [("+1".to_string(), ["bob".to_string()].into())].into(),
             }],
         }
@@ -284,6 +286,7 @@ mod tests {
         assert_eq!(value["date_created"], "1767225600");
         assert_eq!(value["user"]["fullname"], "bob full");
         assert_eq!(value["depends"], serde_json::json!(["1"]));
+        assert_eq!(value["comments"][0]["notification"], true);
         let back: Issue<'static> = serde_json::from_str(&text).expect("decode");
         assert_eq!(back.into_details(), details);
     }

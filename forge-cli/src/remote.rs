@@ -202,7 +202,7 @@ pub fn issue(cmd: IssueCommand, ctx: &Ctx, remote: &Remote) -> Result<()> {
                 q.push(("per_page", per_page.to_string()));
                 q.push(("page", page.to_string()));
                 let answer: IssueList = client.get(&format!("{project}/issues"), &q)?;
-                total = answer.total_issues;
+                total = answer.pagination.total.unwrap_or(answer.total_issues);
                 let count = answer.issues.len();
                 out.extend(answer.issues.into_iter().map(Issue::into_summary));
                 if count < per_page || answer.pagination.next.is_none() {

@@ -74,6 +74,14 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a parameter given more than once, in order.
+    pub fn all<'q>(&'q self, key: &'q str) -> impl Iterator<Item = &'q str> + 'q {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A parameter's value, if given and not empty.
     pub fn text(&self, key: &str) -> Option<String> {
         self.get(key).filter(|v| !v.is_empty()).map(String::from)
@@ -405,6 +413,7 @@ impl<'a> Ctx<'a> {
             next: (page < pages).then(|| link(page + 1)),
             first: link(1),
             last: link(pages),
+            total: Some(total),
         };
         Ok((per_page as usize, offset, pagination))
     }

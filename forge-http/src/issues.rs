@@ -143,15 +143,15 @@ fn listing_key(at: &At, view: &IndexView<'_, '_>, filter: &IssueFilter) -> Strin
 /// index state and kept: SQLite skips an offset row by row.
 const DEEP_OFFSET: usize = 500;
 
-/// One page of a listing: how many match in all, the numbers of the
-/// page's issues, and the pagination. Counts are kept per index state;
-/// deep pages come from the whole listing, kept likewise.
+/// One page of a listing: the numbers of the page's issues, and the
+/// pagination (which says how many match in all). Counts are kept per
+/// index state; deep pages come from the whole listing, kept likewise.
 fn listing_page(
     ctx: &Ctx<'_>,
     key: &str,
     view: &IndexView<'_, '_>,
     filter: &IssueFilter,
-) -> Result<(u64, Vec<u64>, Pagination), ApiError> {
+) -> Result<(Vec<u64>, Pagination), ApiError> {
     let caches = &ctx.app.caches;
     let slice = |all: &[u64], per_page: usize, offset: usize| -> Vec<u64> {
         if filter.ascending {
@@ -167,7 +167,7 @@ fn listing_page(
     };
     if let Some(all) = caches.listing(key) {
         let (per_page, offset, links) = ctx.page(all.len() as u64)?;
-        return Ok((all.len() as u64, slice(&all, per_page, offset), links));
+        return Ok((slice(&all, per_page, offset), links));
     }
     let total = match caches.count(key) {
         Some(n) => n,
@@ -182,7 +182,7 @@ fn listing_page(
         let mut page = filter.clone();
         page.limit = per_page;
         page.offset = offset;
-        return Ok((total, view.numbers(&page)?, links));
+        return Ok((view.numbers(&page)?, links));
     }
     let mut whole = filter.clone();
     whole.ascending = false;
@@ -190,7 +190,7 @@ fn listing_page(
     whole.offset = 0;
     let all: Arc<[u64]> = view.numbers(&whole)?.into();
     caches.put_listing(key.to_string(), all.clone());
-    Ok((all.len() as u64, slice(&all, per_page, offset), links))
+    Ok((slice(&all, per_page, offset), links))
 }
 
 /// Whether the full names a cached answer shows are still the users' names.
@@ -281,11 +281,25 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
             return Ok((200, page.body));
         }
     }
-    let (total, numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
+    let (numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
     let issues = rendered_issues(ctx, &at.project.full_name, &view, &numbers)?;
     let q = &ctx.query;
-    let args = json!({"status": q.get("status"), "tags": q.get("tags"), "assignee": q.get("assignee"),
-                      "author": q.get("author"), "milestones": q.get("milestones"),
+    // As Pagure echoes them: every `tags` given (trimmed, empty ones
+    // dropped) and every `milestones`, as lists; `no_stones` as a boolean.
+    let tags: Vec<&str> = q
+        .all("tags")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let milestones: Vec<&str> = q.all("milestones").collect();
+    let no_stones = q.get("no_stones").map(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "1" | "true" | "t" | "y" | "yes"
+        )
+    });
+    let args = json!({"status": q.get("status"), "tags": tags, "assignee": q.get("assignee"),
+                      "author": q.get("author"), "milestones": milestones, "no_stones": no_stones,
                       "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});
     // The keys in the order serde_json's maps give the others.
     let mut out = Vec::with_capacity(issues.iter().map(|i| i.json.len() + 1).sum::<usize>() + 1024);
@@ -300,7 +314,10 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
     }
     out.extend_from_slice(b"],\"pagination\":");
     out.extend_from_slice(&serde_json::to_vec(&pagination).unwrap_or_default());
-    out.extend_from_slice(format!(",\"total_issues\":{total}}}\n").as_bytes());
+    // Pagure's `total_issues` is the number on the page; the total is in
+    // `pagination.total`.
+    let on_page = issues.len();
+    out.extend_from_slice(format!(",\"total_issues\":{on_page}}}\n").as_bytes());
     let mut users: Vec<(String, String)> = issues
         .iter()
         .flat_map(|i| i.users.iter().cloned())

@@ -92,8 +92,8 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         requests.push(PullRequest::of(&d, &at.project, &|u| ctx.user(u)));
     }
     ok(&PullList {
+        total_requests: requests.len() as u64,
         requests,
-        total_requests: total,
         pagination,
     })
 }

@@ -79,7 +79,8 @@ impl User {
 pub struct IssueList {
     /// The page's issues.
     pub issues: Vec<Issue<'static>>,
-    /// How many match in all.
+    /// How many are on this page (Pagure's meaning; the total is
+    /// `pagination.total`).
     pub total_issues: u64,
     /// Links to the other pages.
     pub pagination: Pagination,
@@ -90,7 +91,8 @@ pub struct IssueList {
 pub struct PullList {
     /// The page's requests.
     pub requests: Vec<PullRequest>,
-    /// How many match in all.
+    /// How many are on this page (Pagure's meaning; the total is
+    /// `pagination.total`).
     pub total_requests: u64,
     /// Links to the other pages.
     pub pagination: Pagination,
@@ -113,6 +115,10 @@ pub struct Pagination {
     pub first: String,
     /// The last page's URL.
     pub last: String,
+    /// How many match in all (forge's; Pagure gives only `pages`, and its
+    /// `total_issues`/`total_requests` count the page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// `POST <repo>/new_issue` and `POST <repo>/issue/<id>`.

@@ -50,6 +50,14 @@ pub fn epoch_decimal_to_rfc3339(text: &str) -> Option<String> {
     Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` in UTC (how Pagure shows a
+/// comment's date).
+pub fn utc_date_time(rfc3339: &str) -> Option<String> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

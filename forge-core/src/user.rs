@@ -178,6 +178,15 @@ impl Store {
     }
 }
 
+/// A user's picture as Pagure links it, with no network call: the
+/// libravatar URL of the SHA-256 of the e-mail address as written, `size`
+/// pixels, a generated "retro" image for unknown addresses.
+pub fn avatar_url(email: &str, size: u32) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(email.as_bytes()));
+    format!("https://seccdn.libravatar.org/avatar/{hash}?s={size}&d=retro")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +226,15 @@ mod tests {
             assert!(store.add_user("x", "", &[email]).is_err(), "{email:?}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn avatar_urls_are_pagures() {
+        // The same URL Pagure's avatar_url_from_email gives (Python's
+        // hashlib.sha256 and urlencode on the same address).
+        assert_eq!(
+            super::avatar_url("pingou@fedoraproject.org", 64),
+            "https://seccdn.libravatar.org/avatar/b3ee7bb4de70b6522c2478df3b4cd6322b5ec5d62ac7ceb1128e3d4ff42f6928?s=64&d=retro"
+        );
     }
 }

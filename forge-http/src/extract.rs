@@ -373,6 +373,16 @@ impl<'a> Ctx<'a> {
         User::new(name, self.with_full_name(name, str::to_string))
     }
 
+    /// A user's picture at `size` pixels from their default e-mail address,
+    /// as Pagure links it (`null` for a user without one).
+    pub fn avatar(&self, name: &str, size: u32) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .store
+            .find_user(name)?
+            .and_then(|u| u.emails.into_iter().next())
+            .map(|email| forge_core::user::avatar_url(&email, size)))
+    }
+
     /// The page asked for (`page`, `per_page`) of `total` items: how many
     /// per page, the offset, and the links.
     pub fn page(&self, total: u64) -> Result<(usize, usize, Pagination), ApiError> {

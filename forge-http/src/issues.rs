@@ -349,7 +349,13 @@ pub(crate) fn show_comment(ctx: &Ctx<'_>, at: &At, n: u64, cid: &str) -> Answer 
         .iter()
         .find(|c| c.id == cid)
         .ok_or_else(|| ApiError::new(404, "ENOCOMMENT", "Comment not found"))?;
-    ok(&IssueComment::of(c, &|u| ctx.user(u)))
+    let mut out =
+        serde_json::to_value(IssueComment::of(c, &|u| ctx.user(u))).map_err(ApiError::internal)?;
+    // What Pagure's endpoint adds to the comment: its author's picture and
+    // its date as `YYYY-MM-DD HH:MM:SS` (UTC).
+    out["avatar_url"] = json!(ctx.avatar(&c.author, 16)?);
+    out["comment_date"] = json!(forge_core::time::utc_date_time(&c.created_at));
+    ok(&out)
 }
 
 /// `POST <repo>/new_issue`.
@@ -384,8 +390,10 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
 pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     let actor = ctx.actor(&at.project, Action::IssueComment)?;
     let body = ctx.fields()?.required("comment")?.clone();
+    let who = actor.username.clone();
     write(ctx, at, move |t| t.comment(&actor, n, &body).map(drop))?;
-    ok(&json!({"message": "Comment added"}))
+    // As Pagure answers: the commenter and their picture too.
+    ok(&json!({"message": "Comment added", "avatar_url": ctx.avatar(&who, 30)?, "user": who}))
 }
 
 /// `POST <repo>/issue/<id>/status`: `Open`, or `Closed` with a `close_status`.

@@ -297,12 +297,23 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
     );
 
     // Comments, status, assignment; ACLs and roles.
-    let (status, _) = s.form(
+    let (status, added) = s.form(
         "/api/0/tools/hammer/issue/1/comment",
         Some(&bob_comment),
         "comment=Glue+it",
     );
     assert_eq!(status, 200);
+    // As Pagure answers a comment: who, and their picture at 30 pixels.
+    assert_eq!(
+        (&added["message"], &added["user"]),
+        (&json!("Comment added"), &json!("bob"))
+    );
+    assert!(
+        added["avatar_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("?s=30&d=retro")),
+        "{added}"
+    );
     let (_, shown) = s.get("/api/0/tools/hammer/issue/1", None);
     let cid = shown["comments"][0]["id"]
         .as_str()
@@ -311,6 +322,23 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
     assert_eq!(shown["comments"][0]["comment"], "Glue it");
     let (_, one) = s.get(&format!("/api/0/tools/hammer/issue/1/comment/{cid}"), None);
     assert_eq!(one["user"]["name"], "bob");
+    // Pagure's extras on this endpoint: a libravatar URL at 16 pixels (the
+    // SHA-256 of the address) and the date as `YYYY-MM-DD HH:MM:SS`.
+    let avatar = one["avatar_url"].as_str().expect("avatar_url");
+    let hash = avatar
+        .strip_prefix("https://seccdn.libravatar.org/avatar/")
+        .and_then(|rest| rest.strip_suffix("?s=16&d=retro"))
+        .expect("a libravatar URL");
+    assert!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{avatar}"
+    );
+    let date = one["comment_date"].as_str().expect("comment_date");
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S").is_ok(),
+        "{date}"
+    );
+    assert_eq!(one["notification"], false);
     assert_eq!(
         s.get("/api/0/tools/hammer/issue/1/comment/nope", None).1["error_code"],
         "ENOCOMMENT"

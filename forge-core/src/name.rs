@@ -119,6 +119,36 @@ pub fn validate_label(kind: &'static str, label: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `*` matches any run of bytes. Linear in the text for each pattern byte
+/// (the classic two-pointer match with backtracking to the last star), so
+/// no pattern makes it exponential.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (pattern, text) = (pattern.as_bytes(), text.as_bytes());
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(c) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,36 +240,7 @@ pub fn branch_matches(patterns: &str, branch: &str) -> bool {
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .any(|p| glob_match(p.as_bytes(), branch.as_bytes()))
-}
-
-/// `*` matches any run of bytes. Linear in the text for each pattern byte
-/// (the classic two-pointer match with backtracking to the last star), so
-/// no pattern makes it exponential.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(c) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == b'*')
+        .any(|p| crate::name::glob_match(p, branch))
 }
 
 #[cfg(test)]

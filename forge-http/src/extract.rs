@@ -82,6 +82,18 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether a parameter is given as true the way Pagure's `is_true`
+    /// reads it (`1`, `true`, `t`, `y`, any case, spaces trimmed); `None`
+    /// when absent.
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        self.get(key).map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "t" | "y"
+            )
+        })
+    }
+
     /// A parameter's value, if given and not empty.
     pub fn text(&self, key: &str) -> Option<String> {
         self.get(key).filter(|v| !v.is_empty()).map(String::from)

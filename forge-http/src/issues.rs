@@ -292,12 +292,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         .filter(|t| !t.is_empty())
         .collect();
     let milestones: Vec<&str> = q.all("milestones").collect();
-    let no_stones = q.get("no_stones").map(|v| {
-        matches!(
-            v.to_ascii_lowercase().as_str(),
-            "1" | "true" | "t" | "y" | "yes"
-        )
-    });
+    let no_stones = q.flag("no_stones");
     let args = json!({"status": q.get("status"), "tags": tags, "assignee": q.get("assignee"),
                       "author": q.get("author"), "milestones": milestones, "no_stones": no_stones,
                       "priority": q.get("priority"), "since": q.get("since"), "order": q.get("order")});

@@ -138,14 +138,30 @@ fn repo(ctx: &Ctx<'_>, at: &At) -> Result<Repo, ApiError> {
     Ok(Repo::open(&path)?)
 }
 
-/// `GET <repo>/git/branches`.
+/// `GET <repo>/git/branches`: the names, or with `with_commits` each
+/// name's commit; `default` is the branch HEAD names (with its commit),
+/// null (`{}` with commits) while the repository has none.
 pub(crate) fn branches(ctx: &Ctx<'_>, at: &At) -> Answer {
-    let names: Vec<String> = repo(ctx, at)?
-        .branches()?
-        .into_iter()
-        .map(|b| b.name)
-        .collect();
-    ok(&json!({"total_branches": names.len(), "branches": names}))
+    let repo = repo(ctx, at)?;
+    let branches = repo.branches()?;
+    let head = repo
+        .head_branch()
+        .ok()
+        .and_then(|name| branches.iter().find(|b| b.name == name));
+    if ctx.query.flag("with_commits") == Some(true) {
+        let all: serde_json::Map<String, Value> = branches
+            .iter()
+            .map(|b| (b.name.clone(), json!(b.commit.to_string())))
+            .collect();
+        let default: serde_json::Map<String, Value> = head
+            .map(|b| (b.name.clone(), json!(b.commit.to_string())))
+            .into_iter()
+            .collect();
+        return ok(&json!({"total_branches": all.len(), "branches": all, "default": default}));
+    }
+    let names: Vec<&str> = branches.iter().map(|b| b.name.as_str()).collect();
+    ok(&json!({"total_branches": names.len(), "branches": names,
+               "default": head.map(|b| b.name.as_str())}))
 }
 
 /// `GET <repo>/git/tags`.

@@ -29,11 +29,33 @@ pub(crate) fn whoami(ctx: &Ctx<'_>) -> Answer {
     ok(&json!({"username": token.user}))
 }
 
-/// `GET users`.
+/// `GET users`: every user, or those whose name matches `pattern` (its
+/// start, `*` for any run of characters), with Pagure's `mention` list
+/// for completing `@name`.
 pub(crate) fn users(ctx: &Ctx<'_>) -> Answer {
-    let users = ctx.store.list_users()?;
+    let pattern = ctx
+        .query
+        .text("pattern")
+        .map(|p| if p.ends_with('*') { p } else { format!("{p}*") });
+    let users: Vec<_> = ctx
+        .store
+        .list_users()?
+        .into_iter()
+        .filter(|u| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| forge_core::name::glob_match(p, &u.username))
+        })
+        .collect();
     let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
-    ok(&json!({"total_users": names.len(), "users": names}))
+    let mention: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            json!({"username": u.username, "name": u.full_name,
+                   "image": u.emails.first().map(|e| forge_core::user::avatar_url(e, 16))})
+        })
+        .collect();
+    ok(&json!({"total_users": names.len(), "users": names, "mention": mention}))
 }
 
 /// `GET user/<name>`: the user and the projects they own that the viewer may see.

@@ -181,6 +181,23 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         s.get("/api/0/users", None).1["users"],
         json!(["alice", "bob"])
     );
+    // Pagure's `pattern` (a name's start, `*` for any run) and `mention`.
+    let (_, b) = s.get("/api/0/users?pattern=b", None);
+    assert_eq!(
+        (&b["users"], &b["total_users"]),
+        (&json!(["bob"]), &json!(1))
+    );
+    assert_eq!(b["mention"][0]["username"], "bob");
+    assert!(
+        b["mention"][0]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("https://seccdn.libravatar.org/avatar/")),
+        "{b}"
+    );
+    assert_eq!(
+        s.get("/api/0/users?pattern=*c*", None).1["users"],
+        json!(["alice"])
+    );
     let (status, user) = s.get("/api/0/user/alice", None);
     assert_eq!(status, 200);
     assert_eq!(user["user"]["fullname"], "Alice");
@@ -621,10 +638,15 @@ fn pull_requests_forks_and_activity_through_the_api() {
         s.get("/api/0/tools/hammer/pull-request/1", None).1["status"],
         "Merged"
     );
+    let (_, branches) = s.get("/api/0/tools/hammer/git/branches", None);
     assert_eq!(
-        s.get("/api/0/tools/hammer/git/branches", None).1["branches"],
-        json!(["main", "topic"])
+        (&branches["branches"], &branches["default"]),
+        (&json!(["main", "topic"]), &json!("main"))
     );
+    let (_, with) = s.get("/api/0/tools/hammer/git/branches?with_commits=t", None);
+    let main = with["branches"]["main"].as_str().expect("main's commit");
+    assert_eq!(main.len(), 40);
+    assert_eq!(with["default"], json!({"main": main}));
 
     // A fork through the API gets forge's hooks, and takes its owner's pushes.
     let (status, forked) = s.form("/api/0/fork", Some(&bob), "repo=hammer&namespace=tools");

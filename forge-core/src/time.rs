@@ -50,6 +50,21 @@ pub fn epoch_decimal_to_rfc3339(text: &str) -> Option<String> {
     Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
+/// An RFC 3339 time as epoch seconds the way Pagure writes them (Python's
+/// `str` of arrow's `float_timestamp`): the seconds, a point, the
+/// microseconds without trailing zeros (`1796160142.012728`,
+/// `1796160142.5`), at least one digit (`1796160142.0`).
+pub fn rfc3339_to_epoch_decimal(rfc3339: &str) -> Option<String> {
+    let t = DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    let micros = format!("{:06}", t.timestamp_subsec_micros());
+    let fraction = micros.trim_end_matches('0');
+    Some(format!(
+        "{}.{}",
+        t.timestamp(),
+        if fraction.is_empty() { "0" } else { fraction }
+    ))
+}
+
 /// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` in UTC (how Pagure shows a
 /// comment's date).
 pub fn utc_date_time(rfc3339: &str) -> Option<String> {
@@ -81,5 +96,23 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(epoch_decimal_to_rfc3339(text).as_deref(), want, "{text}");
         }
+    }
+
+    #[test]
+    fn times_are_written_as_pagure_writes_them() {
+        let cases = [
+            ("2026-12-01T21:22:22.012728Z", "1796160142.012728"),
+            ("2026-12-01T21:22:22.500Z", "1796160142.5"),
+            ("2026-12-01T21:22:22Z", "1796160142.0"),
+            ("2026-12-01T22:22:22+01:00", "1796160142.0"),
+        ];
+        for (time, want) in cases {
+            let text = rfc3339_to_epoch_decimal(time);
+            assert_eq!(text.as_deref(), Some(want), "{time}");
+            // And back, to the same instant.
+            let back = text.as_deref().and_then(epoch_decimal_to_rfc3339);
+            assert_eq!(back.as_deref().and_then(parse_rfc3339), parse_rfc3339(time));
+        }
+        assert_eq!(rfc3339_to_epoch_decimal("yesterday"), None);
     }
 }

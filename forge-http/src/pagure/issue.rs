@@ -283,7 +283,7 @@ mod tests {
         let text = serde_json::to_string(&Issue::of(&details, &user)).expect("json");
         let value: serde_json::Value = serde_json::from_str(&text).expect("value");
         assert_eq!(value["status"], "Closed");
-        assert_eq!(value["date_created"], "1767225600");
+        assert_eq!(value["date_created"], "1767225600.0");
         assert_eq!(value["user"]["fullname"], "bob full");
         assert_eq!(value["depends"], serde_json::json!(["1"]));
         assert_eq!(value["comments"][0]["notification"], true);

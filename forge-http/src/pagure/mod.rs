@@ -16,22 +16,19 @@ use serde::{Deserialize, Serialize};
 pub use issue::{CustomField, Issue, IssueComment};
 pub use pull::{Flag, FlagUser, PullComment, PullRequest, PullSource, RepoName};
 
-/// Epoch seconds as Pagure writes times (a string).
+/// Epoch seconds as Pagure writes times: a string with the fraction of a
+/// second (`"1796160142.012728"`, `"1796160142.0"`).
 pub fn epoch(rfc3339: &str) -> String {
-    forge_core::time::parse_rfc3339(rfc3339)
-        .unwrap_or(0)
-        .to_string()
+    forge_core::time::rfc3339_to_epoch_decimal(rfc3339).unwrap_or_else(|| "0.0".into())
 }
 
 /// Back from Pagure's epoch string (or number) to RFC 3339.
 pub(crate) fn rfc3339(epoch: &EpochText) -> String {
-    let seconds = match epoch {
-        EpochText::Text(s) => s.parse::<i64>().ok(),
-        EpochText::Number(n) => Some(*n),
-    };
-    seconds
-        .and_then(forge_core::time::epoch_to_rfc3339)
-        .unwrap_or_default()
+    match epoch {
+        EpochText::Text(s) => forge_core::time::epoch_decimal_to_rfc3339(s.trim()),
+        EpochText::Number(n) => forge_core::time::epoch_to_rfc3339(*n),
+    }
+    .unwrap_or_default()
 }
 
 /// A time as Pagure sends it: epoch seconds as a string, or as a number.

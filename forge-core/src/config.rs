@@ -11,6 +11,7 @@
 //! bind = "127.0.0.1:8080"       # FORGE_BIND overrides
 //! max_body_bytes = 1048576      # FORGE_MAX_BODY_BYTES
 //! request_timeout_secs = 30     # FORGE_REQUEST_TIMEOUT_SECS
+//! public_url = "https://forge.example.org"   # FORGE_PUBLIC_URL
 //! ```
 
 use std::path::Path;
@@ -30,7 +31,8 @@ pub struct Config {
 }
 
 /// `[server]` of `forge.toml`; each key can be overridden by an environment
-/// variable (`FORGE_BIND`, `FORGE_MAX_BODY_BYTES`, `FORGE_REQUEST_TIMEOUT_SECS`).
+/// variable (`FORGE_BIND`, `FORGE_MAX_BODY_BYTES`, `FORGE_REQUEST_TIMEOUT_SECS`,
+/// `FORGE_PUBLIC_URL`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
@@ -40,6 +42,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Longest time one request may take.
     pub request_timeout_secs: u64,
+    /// The URL people reach the server at (`https://forge.example.org`),
+    /// which the API's links and `full_url`s start with; without it they
+    /// start with `http://` and the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -48,6 +54,7 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: 1 << 20,
             request_timeout_secs: 30,
+            public_url: None,
         }
     }
 }
@@ -72,7 +79,34 @@ impl ServerSettings {
         if let Some(v) = var("FORGE_REQUEST_TIMEOUT_SECS").filter(|v| !v.is_empty()) {
             self.request_timeout_secs = number("FORGE_REQUEST_TIMEOUT_SECS", v)?;
         }
+        if let Some(v) = var("FORGE_PUBLIC_URL").filter(|v| !v.is_empty()) {
+            self.public_url = Some(v);
+        }
+        if let Some(url) = self.public_url.take() {
+            self.public_url = Some(public_url(&url)?);
+        }
         Ok(self)
+    }
+}
+
+/// A public URL as links need it: `http://` or `https://`, a host, no
+/// query, fragment, space or control character; a trailing `/` dropped.
+fn public_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    let ok = host.is_some_and(|h| !h.is_empty())
+        && !trimmed
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"'));
+    if ok {
+        Ok(trimmed.to_string())
+    } else {
+        Err(Error::invalid(
+            format!("public_url `{}`", crate::name::printable(url)),
+            "it must be an http:// or https:// URL with a host and no query",
+        ))
     }
 }
 

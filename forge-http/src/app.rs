@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// The URL links start with (`[server] public_url`); `None`: `http://`
+    /// and the request's `Host`.
+    pub public_url: Option<String>,
     /// How many API requests run at once, each on a thread of its own with
     /// its own database connection (more wait their turn): a few per core
     /// keeps the threads' caches warm and the cores busy without thrashing.
@@ -42,6 +45,7 @@ impl Default for ServerConfig {
             max_head: 64 << 10,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            public_url: None,
             workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
         }
     }
@@ -243,7 +247,10 @@ impl App {
             auth,
             content_type,
             body,
-            base_url: format!("http://{host}"),
+            base_url: match &self.config.public_url {
+                Some(url) => url.clone(),
+                None => format!("http://{host}"),
+            },
         };
         let app = self.clone();
         let worker = async move {

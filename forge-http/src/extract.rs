@@ -382,7 +382,7 @@ impl<'a> Ctx<'a> {
 
     /// A user in Pagure's shape.
     pub fn user(&self, name: &str) -> User {
-        User::new(name, self.with_full_name(name, str::to_string))
+        User::new(name, self.with_full_name(name, str::to_string)).at(&self.call.base_url)
     }
 
     /// A user's picture at `size` pixels from their default e-mail address,

@@ -61,9 +61,14 @@ fn write<T: Send + 'static>(
         .issues(ctx.store, &ctx.app.home, &at.project, write)?)
 }
 
-/// An issue in Pagure's shape.
-fn issue_json(ctx: &Ctx<'_>, i: &IssueDetails) -> serde_json::Value {
-    serde_json::to_value(Issue::of(i, &|u| ctx.user(u))).unwrap_or_default()
+/// An issue of `project` in Pagure's shape, with the links of this server.
+fn pagure_issue<'i>(ctx: &Ctx<'_>, project: &str, i: &'i IssueDetails) -> Issue<'i> {
+    Issue::of(i, &|u| ctx.user(u)).at(&ctx.call.base_url, project)
+}
+
+/// The same as JSON.
+fn issue_json(ctx: &Ctx<'_>, project: &str, i: &IssueDetails) -> serde_json::Value {
+    serde_json::to_value(pagure_issue(ctx, project, i)).unwrap_or_default()
 }
 
 /// `GET <repo>/tags`: the tags in use on the issues.
@@ -210,7 +215,10 @@ fn rendered_issues(
     numbers: &[u64],
 ) -> Result<Vec<crate::cache::Rendered>, ApiError> {
     let caches = &ctx.app.caches;
-    let mut found = caches.rendered(project, view.commit(), numbers);
+    // What is rendered holds this server's links: kept per project and
+    // base URL (which follows the request's Host when no public URL is set).
+    let key = format!("{project}\u{0}{}", ctx.call.base_url);
+    let mut found = caches.rendered(&key, view.commit(), numbers);
     for slot in found.iter_mut() {
         if !slot.as_ref().is_some_and(|r| names_hold(ctx, &r.users)) {
             *slot = None;
@@ -240,7 +248,7 @@ fn rendered_issues(
                 .into_iter()
                 .map(|n| (n.to_string(), ctx.with_full_name(n, str::to_string)))
                 .collect();
-            let json: Arc<[u8]> = serde_json::to_vec(&Issue::of(&issue, &|u| ctx.user(u)))
+            let json: Arc<[u8]> = serde_json::to_vec(&pagure_issue(ctx, project, &issue))
                 .map_err(ApiError::internal)?
                 .into();
             let rendered = crate::cache::Rendered {
@@ -251,7 +259,7 @@ fn rendered_issues(
             fresh.insert(issue.id, rendered.clone());
             keep.push((issue.id, rendered));
         }
-        caches.put_rendered(project, keep);
+        caches.put_rendered(&key, keep);
     }
     // An issue missing from both was deleted or hidden since the numbers
     // were read: it is left out.
@@ -333,7 +341,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
 /// `GET <repo>/issue/<id>`.
 pub(crate) fn show(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     let issue = tracker(ctx, at)?.issue(&at.actor, n)?;
-    ok(&issue_json(ctx, &issue))
+    ok(&issue_json(ctx, &at.project.full_name, &issue))
 }
 
 /// `GET <repo>/issue/<id>/comment/<cid>`.
@@ -376,7 +384,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
     };
     let issue = tracker(ctx, at)?.issue(&actor, number)?;
     ok(&IssueAnswer {
-        issue: Issue::of(&issue, &|u| ctx.user(u)),
+        issue: pagure_issue(ctx, &at.project.full_name, &issue),
         message: "Issue created".into(),
     })
 }
@@ -488,7 +496,7 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     }
     let issue = tracker(ctx, at)?.issue(&actor, n)?;
     ok(&IssueAnswer {
-        issue: Issue::of(&issue, &|u| ctx.user(u)),
+        issue: pagure_issue(ctx, &at.project.full_name, &issue),
         message: "Issue edited".into(),
     })
 }

@@ -12,6 +12,7 @@ const DEFAULT_CONFIG: &str = "\
 # bind = \"127.0.0.1:8080\"        # FORGE_BIND overrides
 # max_body_bytes = 1048576       # FORGE_MAX_BODY_BYTES
 # request_timeout_secs = 30      # FORGE_REQUEST_TIMEOUT_SECS
+# public_url = \"https://forge.example.org\"   # FORGE_PUBLIC_URL: where people reach the server (links in answers)
 
 [pull_requests]
 # remote = true                  # accept pull requests from remote git URLs

@@ -17,6 +17,7 @@ pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
     let config = forge_http::ServerConfig {
         max_body: settings.max_body_bytes,
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
+        public_url: settings.public_url.clone(),
         ..Default::default()
     };
     use std::io::IsTerminal as _;

@@ -339,6 +339,15 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
     assert_eq!(shown["comments"][0]["comment"], "Glue it");
     let (_, one) = s.get(&format!("/api/0/tools/hammer/issue/1/comment/{cid}"), None);
     assert_eq!(one["user"]["name"], "bob");
+    // Without a public URL, links follow the address the client used.
+    let here = shown["full_url"].as_str().expect("full_url");
+    assert!(
+        here.starts_with("http://127.0.0.1:") && here.ends_with("/tools/hammer/issue/1"),
+        "{here}"
+    );
+    assert!(one["user"]["full_url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("http://127.0.0.1:") && u.ends_with("/user/bob")));
     // Pagure's extras on this endpoint: a libravatar URL at 16 pixels (the
     // SHA-256 of the address) and the date as `YYYY-MM-DD HH:MM:SS`.
     let avatar = one["avatar_url"].as_str().expect("avatar_url");
@@ -1192,6 +1201,42 @@ fn forge_toml_and_the_environment_configure_the_server() {
         .expect("forge runs");
     assert!(!err.status.success());
     assert!(String::from_utf8_lossy(&err.stderr).contains("FORGE_REQUEST_TIMEOUT_SECS"));
+
+    // Links start with the public URL when one is set, whatever the Host.
+    f.ok_line("--as alice issue new -p tools/hammer --title Linked --body x");
+    let mut command = f.command(&["serve"]);
+    command
+        .env("FORGE_BIND", "127.0.0.1:0")
+        .env("FORGE_PUBLIC_URL", "https://forge.example.org/");
+    let s = Server::from(command);
+    let (_, issue) = s.get("/api/0/tools/hammer/issue/1", None);
+    assert_eq!(
+        (
+            issue["full_url"].as_str(),
+            issue["user"]["full_url"].as_str()
+        ),
+        (
+            Some("https://forge.example.org/tools/hammer/issue/1"),
+            Some("https://forge.example.org/user/alice")
+        )
+    );
+    let (_, listed) = s.get("/api/0/tools/hammer/issues?per_page=1", None);
+    assert!(listed["pagination"]["first"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("https://forge.example.org/api/0/tools/hammer/issues?")));
+    drop(s);
+    let err = f
+        .command(&["serve"])
+        .env("FORGE_BIND", "127.0.0.1:0")
+        .env("FORGE_PUBLIC_URL", "forge.example.org")
+        .output()
+        .expect("forge runs");
+    assert!(!err.status.success());
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("public_url `forge.example.org`"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
 }
 
 /// The listing assembles pages from issues rendered earlier (kept per

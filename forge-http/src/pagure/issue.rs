@@ -23,7 +23,7 @@ pub struct IssueComment<'a> {
     pub editor: Option<User>,
     /// Id.
     pub id: Cow<'a, str>,
-    /// Pagure's "Metadata Update" marker (always false here).
+    /// Pagure's "Metadata Update" marker: a record of field changes.
     #[serde(default)]
     pub notification: bool,
     /// Pagure's threading (none here).
@@ -104,6 +104,10 @@ pub struct Issue<'a> {
     /// forge's watchers.
     #[serde(default)]
     pub watchers: Cow<'a, BTreeSet<String>>,
+    /// The issue's page (`<public URL>/<project>/issue/<id>`), as Pagure
+    /// gives it; empty until [`Issue::at`] sets it.
+    #[serde(default)]
+    pub full_url: String,
 }
 
 impl<'a> Issue<'a> {
@@ -144,7 +148,15 @@ impl<'a> Issue<'a> {
             uid: Cow::Borrowed(&i.uid),
             user: user(&i.author),
             watchers: Cow::Borrowed(&i.watchers),
+            full_url: String::new(),
         }
+    }
+
+    /// Gives it its `full_url` under `base` (the server's public URL) and
+    /// `project` (its full name).
+    pub fn at(mut self, base: &str, project: &str) -> Self {
+        self.full_url = format!("{base}/{project}/issue/{}", self.id);
+        self
     }
 
     /// Back to the library's shape (what `forge --remote` prints).

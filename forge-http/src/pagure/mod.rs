@@ -58,6 +58,10 @@ pub struct User {
     /// `user/<name>`.
     #[serde(default)]
     pub url_path: String,
+    /// The user's page under the server's public URL, as Pagure gives it
+    /// (empty until [`User::at`] sets it).
+    #[serde(default)]
+    pub full_url: String,
 }
 
 impl User {
@@ -67,7 +71,14 @@ impl User {
             fullname,
             name: name.to_string(),
             url_path: format!("user/{name}"),
+            full_url: String::new(),
         }
+    }
+
+    /// Gives it its `full_url` under `base` (the server's public URL).
+    pub fn at(mut self, base: &str) -> Self {
+        self.full_url = format!("{base}/{}", self.url_path);
+        self
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use forge_core::project::Project;
 use forge_core::role::Action;
 use forge_git::Repo;
 use forge_tickets::view::IssueDetails;
@@ -61,13 +62,16 @@ fn write<T: Send + 'static>(
         .issues(ctx.store, &ctx.app.home, &at.project, write)?)
 }
 
-/// An issue of `project` in Pagure's shape, with the links of this server.
-fn pagure_issue<'i>(ctx: &Ctx<'_>, project: &str, i: &'i IssueDetails) -> Issue<'i> {
-    Issue::of(i, &|u| ctx.user(u)).at(&ctx.call.base_url, project)
+/// An issue of `project` in Pagure's shape, with the links of this server
+/// and its fields' types.
+fn pagure_issue<'i>(ctx: &Ctx<'_>, project: &Project, i: &'i IssueDetails) -> Issue<'i> {
+    Issue::of(i, &|u| ctx.user(u))
+        .at(&ctx.call.base_url, &project.full_name)
+        .with_fields(&project.settings.custom_fields)
 }
 
 /// The same as JSON.
-fn issue_json(ctx: &Ctx<'_>, project: &str, i: &IssueDetails) -> serde_json::Value {
+fn issue_json(ctx: &Ctx<'_>, project: &Project, i: &IssueDetails) -> serde_json::Value {
     serde_json::to_value(pagure_issue(ctx, project, i)).unwrap_or_default()
 }
 
@@ -210,14 +214,19 @@ fn names_hold(ctx: &Ctx<'_>, users: &[(String, String)]) -> bool {
 /// full names, else rendered now (and kept); with the users they show.
 fn rendered_issues(
     ctx: &Ctx<'_>,
-    project: &str,
+    project: &Project,
     view: &IndexView<'_, '_>,
     numbers: &[u64],
 ) -> Result<Vec<crate::cache::Rendered>, ApiError> {
     let caches = &ctx.app.caches;
-    // What is rendered holds this server's links: kept per project and
-    // base URL (which follows the request's Host when no public URL is set).
-    let key = format!("{project}\u{0}{}", ctx.call.base_url);
+    // What is rendered holds this server's links and the project's field
+    // definitions, which change without a commit: kept per project, base
+    // URL (the request's Host when no public URL is set) and definitions.
+    let fields = serde_json::to_string(&project.settings.custom_fields).unwrap_or_default();
+    let key = format!(
+        "{}\u{0}{}\u{0}{fields}",
+        project.full_name, ctx.call.base_url
+    );
     let mut found = caches.rendered(&key, view.commit(), numbers);
     for slot in found.iter_mut() {
         if !slot.as_ref().is_some_and(|r| names_hold(ctx, &r.users)) {
@@ -279,10 +288,13 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
     let tracker = tracker(ctx, at)?;
     let view = tracker.view(&at.actor)?;
     let key = listing_key(at, &view, &filter);
+    // The page shows the project's field definitions too (which change
+    // without a commit).
     let page_key = format!(
-        "{key}\u{0}{}\u{0}{}",
+        "{key}\u{0}{}\u{0}{}\u{0}{}",
         ctx.call.query.as_deref().unwrap_or_default(),
-        ctx.call.base_url
+        ctx.call.base_url,
+        serde_json::to_string(&at.project.settings.custom_fields).unwrap_or_default()
     );
     if let Some(page) = ctx.app.caches.page(&page_key) {
         if names_hold(ctx, &page.users) {
@@ -290,7 +302,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         }
     }
     let (numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
-    let issues = rendered_issues(ctx, &at.project.full_name, &view, &numbers)?;
+    let issues = rendered_issues(ctx, &at.project, &view, &numbers)?;
     let q = &ctx.query;
     // As Pagure echoes them: every `tags` given (trimmed, empty ones
     // dropped) and every `milestones`, as lists; `no_stones` as a boolean.
@@ -341,7 +353,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
 /// `GET <repo>/issue/<id>`.
 pub(crate) fn show(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     let issue = tracker(ctx, at)?.issue(&at.actor, n)?;
-    ok(&issue_json(ctx, &at.project.full_name, &issue))
+    ok(&issue_json(ctx, &at.project, &issue))
 }
 
 /// `GET <repo>/issue/<id>/comment/<cid>`.
@@ -384,7 +396,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
     };
     let issue = tracker(ctx, at)?.issue(&actor, number)?;
     ok(&IssueAnswer {
-        issue: pagure_issue(ctx, &at.project.full_name, &issue),
+        issue: pagure_issue(ctx, &at.project, &issue),
         message: "Issue created".into(),
     })
 }
@@ -496,7 +508,7 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     }
     let issue = tracker(ctx, at)?.issue(&actor, n)?;
     ok(&IssueAnswer {
-        issue: pagure_issue(ctx, &at.project.full_name, &issue),
+        issue: pagure_issue(ctx, &at.project, &issue),
         message: "Issue edited".into(),
     })
 }

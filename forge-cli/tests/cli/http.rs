@@ -1852,3 +1852,60 @@ fn the_edit_diff_vote_and_refresh_endpoints_refuse_bad_calls() {
         "merging needs pull_request_merge first: {body}"
     );
 }
+
+/// Custom fields carry Pagure's `key_type` and `key_data` (a list's options
+/// as the JSON text Pagure stores), and a change of the definitions shows
+/// at once, though no issue changed.
+#[test]
+fn custom_fields_carry_pagures_types_and_options() {
+    let f = Forge::with_project();
+    f.ok_line("--as alice project settings tools/hammer --set custom_fields=os:list:linux|mac,ok:bool,url:link");
+    f.ok_line(
+        "--as alice issue new -p tools/hammer --title Typed --body x --field os=mac --field ok=true",
+    );
+    let s = Server::start(&f);
+    let fields = |path: &str| -> Value {
+        let (status, body) = s.get(path, None);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let one = fields("/api/0/tools/hammer/issue/1");
+    let mut shown: Vec<(String, String, Value)> = one["custom_fields"]
+        .as_array()
+        .expect("custom_fields")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["key_type"].as_str().unwrap_or_default().to_string(),
+                c["key_data"].clone(),
+            )
+        })
+        .collect();
+    shown.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        shown,
+        [
+            ("ok".to_string(), "boolean".to_string(), json!(null)),
+            (
+                "os".to_string(),
+                "list".to_string(),
+                json!("[\"linux\", \"mac\"]")
+            ),
+        ]
+    );
+    let listed = fields("/api/0/tools/hammer/issues");
+    let os = |page: &Value| {
+        page["issues"][0]["custom_fields"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == "os").cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(os(&listed)["key_data"], json!("[\"linux\", \"mac\"]"));
+    f.ok_line("--as alice project settings tools/hammer --set custom_fields=os:list:linux|mac|bsd,ok:bool,url:link");
+    let listed = fields("/api/0/tools/hammer/issues");
+    assert_eq!(
+        os(&listed)["key_data"],
+        json!("[\"linux\", \"mac\", \"bsd\"]")
+    );
+}

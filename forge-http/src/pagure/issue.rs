@@ -43,6 +43,14 @@ pub struct CustomField<'a> {
     pub name: Cow<'a, str>,
     /// Value.
     pub value: Cow<'a, str>,
+    /// Pagure's type name: `text`, `boolean`, `link`, `list` or `date`
+    /// (empty until [`Issue::with_fields`] sets it).
+    #[serde(default)]
+    pub key_type: Cow<'a, str>,
+    /// A list field's options as Pagure stores them: a JSON list in a
+    /// string (`'["minor", "major"]'`); null for the other types.
+    #[serde(default)]
+    pub key_data: Option<String>,
 }
 
 /// An issue (plus forge's `uid` and `watchers`).
@@ -133,6 +141,8 @@ impl<'a> Issue<'a> {
                 .map(|(name, value)| CustomField {
                     name: Cow::Borrowed(name),
                     value: Cow::Borrowed(value),
+                    key_type: Cow::Borrowed(""),
+                    key_data: None,
                 })
                 .collect(),
             date_created: EpochText::of(&i.created_at),
@@ -150,6 +160,34 @@ impl<'a> Issue<'a> {
             watchers: Cow::Borrowed(&i.watchers),
             full_url: String::new(),
         }
+    }
+
+    /// Gives its custom fields Pagure's `key_type` and `key_data` from the
+    /// project's field definitions.
+    pub fn with_fields(mut self, defined: &[forge_core::project::CustomField]) -> Self {
+        use forge_core::project::FieldKind;
+        for field in &mut self.custom_fields {
+            let Some(def) = defined.iter().find(|d| d.name == field.name) else {
+                continue;
+            };
+            field.key_type = Cow::Borrowed(match def.kind {
+                FieldKind::Text => "text",
+                FieldKind::Bool => "boolean",
+                FieldKind::Link => "link",
+                FieldKind::List => "list",
+                FieldKind::Date => "date",
+            });
+            field.key_data = (def.kind == FieldKind::List).then(|| {
+                // Python's json.dumps: items separated by ", ".
+                let items: Vec<String> = def
+                    .options
+                    .iter()
+                    .map(|o| serde_json::Value::from(o.as_str()).to_string())
+                    .collect();
+                format!("[{}]", items.join(", "))
+            });
+        }
+        self
     }
 
     /// Gives it its `full_url` under `base` (the server's public URL) and

@@ -3,8 +3,8 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use forge_http::pagure::{
-    DiffAnswer, ErrorAnswer, Issue, IssueAnswer, IssueList, MergeAnswer, PullList, PullRequest,
-    VoteAnswer,
+    DiffAnswer, ErrorAnswer, ErrorDetails, Issue, IssueAnswer, IssueList, MergeAnswer, PullList,
+    PullRequest, VoteAnswer,
 };
 use forge_tickets::view::IssueDetails;
 use serde::de::DeserializeOwned;
@@ -53,12 +53,20 @@ impl Client {
             let err: ErrorAnswer = serde_json::from_str(&text).map_err(|_| {
                 anyhow!("{what}: {} answered {status} with no JSON", self.remote.url)
             })?;
-            let mut msg = err.error;
-            for (field, list) in err.errors.unwrap_or_default() {
-                msg.push_str(&format!(
-                    "; {field}: {}",
-                    list.first().map(String::as_str).unwrap_or("")
-                ));
+            let mut msg = err.detail.unwrap_or(err.error);
+            match err.errors {
+                Some(ErrorDetails::Fields(fields)) => {
+                    for (field, list) in fields {
+                        msg.push_str(&format!(
+                            "; {field}: {}",
+                            list.first().map(String::as_str).unwrap_or("")
+                        ));
+                    }
+                }
+                Some(ErrorDetails::Text(text)) if !msg.contains(&text) => {
+                    msg.push_str(&format!("; {text}"));
+                }
+                _ => {}
             }
             bail!("{msg} ({status} {})", err.error_code);
         }

@@ -24,9 +24,11 @@ pub struct ApiError {
 
 /// Pagure's error codes and what they mean.
 pub const ERROR_CODES: &[(&str, &str)] = &[
+    // Pagure names its settings page here; forge's answers do too (see
+    // `ApiError::bad_token`).
     (
         "EINVALIDTOK",
-        "Invalid or expired token. Please visit the settings page to get a new token.",
+        "Invalid or expired token. Please visit /settings#nav-api-tab to get or renew your API token.",
     ),
     ("ENOPROJECT", "Project not found"),
     ("ENOISSUE", "Issue not found"),
@@ -45,11 +47,11 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "EMERGECONFLICT",
         "This request does not apply cleanly and cannot be merged",
     ),
-    ("ENOUSER", "User not found"),
+    ("ENOUSER", "No such user found"),
     ("EISSUENOTALLOWED", "You are not allowed to view this issue"),
     (
         "ETRACKERDISABLED",
-        "Issue tracker disabled for this project",
+        "Issue tracker disabled",
     ),
     ("ENOENDPOINT", "No such API endpoint"),
     (
@@ -114,12 +116,43 @@ impl ApiError {
     }
 
     /// The JSON body.
+    /// The answer's JSON: Pagure's words for the code as `error` (its
+    /// clients show them), forge's own message as `detail` when it says
+    /// more, and `errors` as Pagure gives them.
     pub fn body(&self) -> Value {
-        let mut body = json!({"error": self.message, "error_code": self.code});
+        let fixed = match self.code {
+            // Its text names the server's settings page: made per answer.
+            "EINVALIDTOK" => None,
+            // forge's own codes say what happened in their message.
+            "EMERGECONFLICT" | "ENOENDPOINT" | "EBUSY" | "EINTERNAL" => None,
+            code => ERROR_CODES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, t)| *t),
+        };
+        let mut body = json!({"error": fixed.unwrap_or(&self.message), "error_code": self.code});
+        if fixed.is_some_and(|f| f != self.message) {
+            body["detail"] = json!(self.message);
+        }
         if let Some(errors) = &self.errors {
             body["errors"] = errors.clone();
         }
         body
+    }
+
+    /// A refused token, as Pagure answers it: its text naming the settings
+    /// page under `base` (the server's public URL), and why in `errors`.
+    pub fn bad_token(base: &str, why: impl Into<String>) -> ApiError {
+        ApiError {
+            errors: Some(json!(why.into())),
+            ..ApiError::new(
+                401,
+                "EINVALIDTOK",
+                format!(
+                    "Invalid or expired token. Please visit {base}/settings#nav-api-tab to get or renew your API token."
+                ),
+            )
+        }
     }
 }
 

@@ -283,6 +283,11 @@ impl<'a> Ctx<'a> {
         Fields::parse(self.call.content_type.as_deref(), &self.call.body)
     }
 
+    /// A refused token, in Pagure's words with this server's settings page.
+    pub fn bad_token(&self, why: &str) -> ApiError {
+        ApiError::bad_token(&self.call.base_url, why)
+    }
+
     /// The token presented, if any; a bad, expired or revoked one is a 401.
     pub fn token(&self) -> Result<Option<Token>, ApiError> {
         if let Some(known) = self.token.borrow().as_ref() {
@@ -294,16 +299,12 @@ impl<'a> Ctx<'a> {
                 let secret = header
                     .strip_prefix("token ")
                     .or_else(|| header.strip_prefix("Token "))
-                    .ok_or_else(|| {
-                        ApiError::new(401, "EINVALIDTOK", "expected `Authorization: token <key>`")
-                    })?;
-                Some(self.store.verify_token(secret.trim()).map_err(|_| {
-                    ApiError::new(
-                        401,
-                        "EINVALIDTOK",
-                        "Invalid or expired token. Please visit the settings page to get a new token.",
-                    )
-                })?)
+                    .ok_or_else(|| self.bad_token("expected `Authorization: token <key>`"))?;
+                Some(
+                    self.store
+                        .verify_token(secret.trim())
+                        .map_err(|_| self.bad_token("Invalid token"))?,
+                )
             }
         };
         *self.token.borrow_mut() = Some(found.clone());
@@ -318,11 +319,7 @@ impl<'a> Ctx<'a> {
     /// The user a token acts for, if it allows `action` on `project`.
     pub fn acting(&self, action: Action, project: Option<&str>) -> Result<String, ApiError> {
         let token = self.token()?.ok_or_else(|| {
-            ApiError::new(
-                401,
-                "EINVALIDTOK",
-                "this action needs a token (Authorization: token <key>)",
-            )
+            self.bad_token("this action needs a token (Authorization: token <key>)")
         })?;
         if !token.allows(action, project) {
             return Err(ApiError::new(

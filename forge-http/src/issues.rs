@@ -423,7 +423,8 @@ pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
             })?;
         }
         Some("open") => write(ctx, at, move |t| t.reopen(&actor, n).map(drop))?,
-        _ => return Err(ApiError::field("status", "Open or Closed")),
+        // Pagure's form says so (WTForms' words for a choice not offered).
+        _ => return Err(ApiError::field("status", "Not a valid choice.")),
     }
     ok(&json!({"message": format!("Successfully edited issue #{n}")}))
 }

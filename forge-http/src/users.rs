@@ -25,7 +25,7 @@ pub(crate) fn error_codes(_: &Ctx<'_>) -> Answer {
 pub(crate) fn whoami(ctx: &Ctx<'_>) -> Answer {
     let token = ctx
         .token()?
-        .ok_or_else(|| ApiError::new(401, "EINVALIDTOK", "a token is needed"))?;
+        .ok_or_else(|| ctx.bad_token("a token is needed"))?;
     ok(&json!({"username": token.user}))
 }
 

@@ -177,6 +177,14 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         (status, err["error_code"].as_str()),
         (401, Some("EINVALIDTOK"))
     );
+    // As Pagure: the settings page to renew a token, and why in `errors`.
+    let text = err["error"].as_str().expect("error");
+    assert!(
+        text.starts_with("Invalid or expired token. Please visit http://127.0.0.1:")
+            && text.ends_with("/settings#nav-api-tab to get or renew your API token."),
+        "{text}"
+    );
+    assert_eq!(err["errors"], "Invalid token");
     assert_eq!(
         s.get("/api/0/users", None).1["users"],
         json!(["alice", "bob"])
@@ -308,9 +316,15 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         s.get("/api/0/tools/hammer/issues?status=maybe", None).0,
         400
     );
+    let (_, missing) = s.get("/api/0/tools/hammer/issue/9", None);
+    // Pagure's words as `error`; forge's account beside them.
     assert_eq!(
-        s.get("/api/0/tools/hammer/issue/9", None).1["error_code"],
-        "ENOISSUE"
+        (missing["error_code"].as_str(), missing["error"].as_str()),
+        (Some("ENOISSUE"), Some("Issue not found"))
+    );
+    assert!(
+        missing["detail"].as_str().is_some_and(|d| d.contains("#9")),
+        "{missing}"
     );
 
     // Comments, status, assignment; ACLs and roles.
@@ -379,12 +393,21 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         (403, Some("ENOTHIGHENOUGH")),
         "no ACL"
     );
-    let (status, _) = s.form(
+    let (status, err) = s.form(
+        "/api/0/tools/hammer/issue/1/status",
+        Some(&bob_full),
+        "status=Shut",
+    );
+    assert_eq!(
+        (status, &err["errors"]["status"]),
+        (400, &json!(["Not a valid choice."]))
+    );
+    let (status, err) = s.form(
         "/api/0/tools/hammer/issue/1/status",
         Some(&bob_full),
         "status=Closed&close_status=Fixed",
     );
-    assert_eq!(status, 200, "bob has the ticket role");
+    assert_eq!(status, 200, "bob has the ticket role: {err}");
     let (_, closed) = s.get("/api/0/tools/hammer/issue/1", None);
     assert_eq!(
         (closed["status"].as_str(), closed["close_status"].as_str()),

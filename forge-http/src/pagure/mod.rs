@@ -172,11 +172,24 @@ pub struct DiffAnswer {
 /// An error answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorAnswer {
-    /// What went wrong.
+    /// What went wrong, in Pagure's words for the code.
     pub error: String,
     /// Pagure's code.
     pub error_code: String,
-    /// Per field.
+    /// Per field (a map), or why a token was refused (a string), as Pagure.
     #[serde(default)]
-    pub errors: Option<BTreeMap<String, Vec<String>>>,
+    pub errors: Option<ErrorDetails>,
+    /// forge's own account of what went wrong, when it says more.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Pagure's `errors`: messages per form field, or one text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// `{"field": ["message"]}`.
+    Fields(BTreeMap<String, Vec<String>>),
+    /// `"Invalid token"`.
+    Text(String),
 }

@@ -79,7 +79,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         limit: usize::MAX >> 1,
         offset: 0,
     };
-    let total = prs.list(&at.actor, &all)?.len() as u64;
+    let total = prs.count(&at.actor, &all)?;
     let (per_page, offset, pagination) = ctx.page(total)?;
     let page = PullFilter {
         limit: per_page,

@@ -725,6 +725,21 @@ fn pull_requests_forks_and_activity_through_the_api() {
     assert_eq!(closed["message"], "Pull-request closed!");
     let (_, listed) = s.get("/api/0/tools/hammer/pull-requests?status=all", None);
     assert_eq!(listed["total_requests"], 2);
+    // A page of one: Pagure's count of the page, forge's total of all.
+    let (_, one) = s.get(
+        "/api/0/tools/hammer/pull-requests?status=all&per_page=1",
+        None,
+    );
+    assert_eq!(
+        (
+            &one["total_requests"],
+            &one["pagination"]["total"],
+            &one["pagination"]["pages"]
+        ),
+        (&json!(1), &json!(2), &json!(2))
+    );
+    let (_, open) = s.get("/api/0/tools/hammer/pull-requests?status=Open", None);
+    assert_eq!(open["pagination"]["total"], 0, "both are closed or merged");
 
     // Contributors, issue tags, activity.
     f.member("bob", "ticket");

@@ -51,6 +51,21 @@ pub(crate) fn list(
     )
 }
 
+/// How many requests [`list`] would give without its limit and offset.
+pub(crate) fn count(conn: &Connection, project: &str, filter: &PullFilter) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM pull_requests
+             WHERE project = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR author = ?3)
+               AND (?4 IS NULL OR assignee = ?4)",
+        )?
+        .query_row(
+            params![project, filter.status, filter.author, filter.assignee],
+            |r| r.get(0),
+        )?;
+    Ok(n as u64)
+}
+
 /// Open requests of a project whose source is `source_repo` (as
 /// [`source_key`] names it) and `branch`: what a push to that branch refreshes.
 pub(crate) fn open_by_source(

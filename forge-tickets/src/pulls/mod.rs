@@ -199,6 +199,14 @@ impl<'s> PullRequests<'s> {
         out.ok_or_else(|| self.no_request(number))
     }
 
+    /// How many requests match `filter` (its limit and offset aside),
+    /// without reading them.
+    pub fn count(&self, viewer: &Actor, filter: &PullFilter) -> Result<u64> {
+        viewer.check_readable(self.full_name())?;
+        self.sync()?;
+        index::count(self.store().conn(), self.full_name(), filter)
+    }
+
     /// Lists requests, newest first.
     pub fn list(&self, viewer: &Actor, filter: &PullFilter) -> Result<Vec<PullSummary>> {
         viewer.check_readable(self.full_name())?;

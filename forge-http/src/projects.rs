@@ -13,35 +13,47 @@ use serde_json::{json, Map, Value};
 use crate::app::{ok, Answer};
 use crate::error::ApiError;
 use crate::extract::{Ctx, Fields};
-use crate::pagure::epoch;
+use crate::pagure::{epoch, key_type};
 use crate::router::At;
 
 /// A project in Pagure's shape.
 pub(crate) fn project_json(ctx: &Ctx<'_>, p: &Project) -> Result<Value, ApiError> {
     let mut access: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for role in ["owner", "admin", "commit", "collaborator", "ticket"] {
         access.insert(role, Vec::new());
+        if role != "owner" {
+            groups.insert(role, Vec::new());
+        }
     }
     for m in ctx.store.members(p)? {
+        // Groups (`@name`) are Pagure's access_groups, by their names.
+        let (lists, name) = match m.name.strip_prefix('@') {
+            Some(group) => (&mut groups, group.to_string()),
+            None => (&mut access, m.name.clone()),
+        };
         let key = if m.name == p.owner {
             "owner"
         } else {
             m.role.as_str()
         };
-        if let Some(list) = access.get_mut(key) {
-            list.push(m.name);
+        if let Some(list) = lists.get_mut(key) {
+            list.push(name);
         }
     }
     let s = &p.settings;
     Ok(json!({
         "id": p.id, "name": p.name, "namespace": p.namespace, "fullname": p.full_name,
-        "url_path": p.full_name, "description": p.description, "private": p.private,
+        "url_path": p.full_name, "full_url": format!("{}/{}", ctx.call.base_url, p.full_name),
+        "description": p.description, "private": p.private, "parent": null,
         "user": ctx.user(&p.owner),
         "date_created": epoch(&p.created_at), "date_modified": epoch(&p.created_at),
         "tags": [], "priorities": s.priorities, "close_status": s.close_reasons,
         "milestones": s.milestones.iter().map(|m| (m.name.clone(), json!({"date": m.date, "active": true}))).collect::<Map<String, Value>>(),
-        "custom_keys": s.custom_fields.iter().map(|f| json!([f.name, f.kind, f.options])).collect::<Vec<_>>(),
-        "access_users": access,
+        // Pagure's pairs of name and type (a list's options: `key_data`
+        // of the issues' custom fields).
+        "custom_keys": s.custom_fields.iter().map(|f| json!([f.name, key_type(f.kind)])).collect::<Vec<_>>(),
+        "access_users": access, "access_groups": groups,
         "settings": {"issue_tracker": s.issue_tracker, "pull_requests": s.pull_requests},
     }))
 }

@@ -238,10 +238,28 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         next.starts_with(&format!("http://{}/api/0/projects?", s.addr)) && next.contains("page=2"),
         "{next}"
     );
+    f.ok_line("--as alice group create core");
+    f.ok_line("--as alice project member add tools/hammer @core --role commit");
+    f.ok_line(
+        "--as alice project settings tools/hammer --set custom_fields=os:list:linux|mac,ok:bool",
+    );
     let (_, hammer) = s.get("/api/0/tools/hammer", None);
     assert_eq!(hammer["fullname"], "tools/hammer");
     assert_eq!(hammer["access_users"]["owner"], json!(["alice"]));
     assert_eq!(hammer["access_users"]["ticket"], json!(["bob"]));
+    // Pagure's keys: groups apart, the page's URL, no parent, and custom
+    // keys as pairs of name and Pagure's type name.
+    assert_eq!(hammer["access_groups"]["commit"], json!(["core"]));
+    assert_eq!(hammer["access_users"]["commit"], json!([]));
+    assert_eq!(
+        hammer["full_url"],
+        json!(format!("http://{}/tools/hammer", s.addr))
+    );
+    assert_eq!(hammer["parent"], json!(null));
+    assert_eq!(
+        hammer["custom_keys"],
+        json!([["os", "list"], ["ok", "boolean"]])
+    );
     assert_eq!(
         s.get("/api/0/tools/nothing", None).1["error_code"],
         "ENOPROJECT"

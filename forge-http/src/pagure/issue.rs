@@ -170,13 +170,7 @@ impl<'a> Issue<'a> {
             let Some(def) = defined.iter().find(|d| d.name == field.name) else {
                 continue;
             };
-            field.key_type = Cow::Borrowed(match def.kind {
-                FieldKind::Text => "text",
-                FieldKind::Bool => "boolean",
-                FieldKind::Link => "link",
-                FieldKind::List => "list",
-                FieldKind::Date => "date",
-            });
+            field.key_type = Cow::Borrowed(super::key_type(def.kind));
             field.key_data = (def.kind == FieldKind::List).then(|| {
                 // Python's json.dumps: items separated by ", ".
                 let items: Vec<String> = def

@@ -16,6 +16,18 @@ use serde::{Deserialize, Serialize};
 pub use issue::{CustomField, Issue, IssueComment};
 pub use pull::{Flag, FlagUser, PullComment, PullRequest, PullSource, RepoName};
 
+/// Pagure's name for a kind of custom field.
+pub fn key_type(kind: forge_core::project::FieldKind) -> &'static str {
+    use forge_core::project::FieldKind;
+    match kind {
+        FieldKind::Text => "text",
+        FieldKind::Bool => "boolean",
+        FieldKind::Link => "link",
+        FieldKind::List => "list",
+        FieldKind::Date => "date",
+    }
+}
+
 /// Epoch seconds as Pagure writes times: a string with the fraction of a
 /// second (`"1796160142.012728"`, `"1796160142.0"`).
 pub fn epoch(rfc3339: &str) -> String {

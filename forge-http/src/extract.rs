@@ -395,28 +395,35 @@ impl<'a> Ctx<'a> {
     /// The page asked for (`page`, `per_page`) of `total` items: how many
     /// per page, the offset, and the links.
     pub fn page(&self, total: u64) -> Result<(usize, usize, Pagination), ApiError> {
+        self.page_by(total, "page")
+    }
+
+    /// The same with the page number in `key` (Pagure's `repopage` and
+    /// `forkpage` of a user's projects); the links keep every other
+    /// parameter, other pages' numbers included.
+    pub fn page_by(&self, total: u64, key: &str) -> Result<(usize, usize, Pagination), ApiError> {
         let q = &self.query;
         let per_page = q.positive("per_page", 20)?;
         if per_page > 100 {
             return Err(ApiError::field("per_page", "at most 100"));
         }
-        let page = q.positive("page", 1)?;
+        let page = q.positive(key, 1)?;
         let offset = (page - 1)
             .checked_mul(per_page)
             .and_then(|o| usize::try_from(o).ok())
-            .ok_or_else(|| ApiError::field("page", format!("`{page}` is past the last page")))?;
+            .ok_or_else(|| ApiError::field(key, format!("`{page}` is past the last page")))?;
         let pages = total.div_ceil(per_page).max(1);
         let mut keep: Vec<(String, String)> = q
             .pairs()
             .iter()
-            .filter(|(k, _)| k.as_str() != "page" && k.as_str() != "per_page")
+            .filter(|(k, _)| k.as_str() != key && k.as_str() != "per_page")
             .cloned()
             .collect();
         keep.sort();
         let link = |p: u64| {
             let mut params = keep.clone();
             params.push(("per_page".into(), per_page.to_string()));
-            params.push(("page".into(), p.to_string()));
+            params.push((key.into(), p.to_string()));
             format!(
                 "{}{}?{}",
                 self.call.base_url,

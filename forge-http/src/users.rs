@@ -62,13 +62,67 @@ pub(crate) fn users(ctx: &Ctx<'_>) -> Answer {
 pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
     let user = ctx.store.user(name)?;
     let viewer = ctx.viewer_name()?;
-    let mut repos = Vec::new();
+    let mut owned = Vec::new();
+    let mut forked = Vec::new();
     for p in ctx.store.list_projects()? {
-        if p.owner == user.username && ctx.visible(&p, viewer.as_deref())? {
-            repos.push(crate::projects::project_json(ctx, &p)?);
+        if !ctx.visible(&p, viewer.as_deref())? {
+            continue;
+        }
+        if p.owner == user.username {
+            owned.push(p.clone());
+        }
+        if ctx.store.has_fork(&p, &user.username)? {
+            forked.push(p);
         }
     }
-    ok(&json!({"user": ctx.user(&user.username), "repos": repos, "forks": []}))
+    // As Pagure: each list paged on its own (`repopage`, `forkpage`), its
+    // pagination under the key it pages by.
+    let paged = |total: usize, key: &str| -> Result<(usize, usize, Value), ApiError> {
+        let (per_page, offset, pagination) = ctx.page_by(total as u64, key)?;
+        let mut pagination = serde_json::to_value(pagination).map_err(ApiError::internal)?;
+        if let Some(map) = pagination.as_object_mut() {
+            if let Some(page) = map.remove("page") {
+                map.insert(key.to_string(), page);
+            }
+        }
+        Ok((per_page, offset, pagination))
+    };
+    let (per_page, offset, repos_pagination) = paged(owned.len(), "repopage")?;
+    let repos = owned
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|p| crate::projects::project_json(ctx, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (per_page, offset, forks_pagination) = paged(forked.len(), "forkpage")?;
+    let forks = forked
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|p| fork_json(ctx, p, &user.username))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut shown = serde_json::to_value(ctx.user(&user.username)).map_err(ApiError::internal)?;
+    shown["avatar_url"] = json!(ctx.avatar(&user.username, 16)?);
+    ok(&json!({"user": shown, "repos": repos, "forks": forks,
+               "repos_pagination": repos_pagination, "forks_pagination": forks_pagination}))
+}
+
+/// `owner`'s fork of `parent` in Pagure's shape: the parent's fields under
+/// the fork's names, owner and links, and the parent itself.
+fn fork_json(
+    ctx: &Ctx<'_>,
+    parent: &forge_core::project::Project,
+    owner: &str,
+) -> Result<Value, ApiError> {
+    let of = crate::projects::project_json(ctx, parent)?;
+    let mut fork = of.clone();
+    let full = &parent.full_name;
+    fork["fullname"] = json!(format!("forks/{owner}/{full}"));
+    fork["url_path"] = json!(format!("fork/{owner}/{full}"));
+    fork["full_url"] = json!(format!("{}/fork/{owner}/{full}", ctx.call.base_url));
+    fork["user"] = json!(ctx.user(owner));
+    fork["parent"] = of;
+    Ok(fork)
 }
 
 /// `GET user/<name>/activity/stats`: commits per day.

@@ -209,6 +209,23 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
     let (status, user) = s.get("/api/0/user/alice", None);
     assert_eq!(status, 200);
     assert_eq!(user["user"]["fullname"], "Alice");
+    // Pagure's extras: the picture, and each list paged by its own key.
+    assert!(user["user"]["avatar_url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("?s=16&d=retro")));
+    assert_eq!(
+        (
+            &user["repos_pagination"]["repopage"],
+            &user["forks_pagination"]["forkpage"]
+        ),
+        (&json!(1), &json!(1))
+    );
+    // alice owns one project so far: page 2 of size 1 is empty, page 1 before it.
+    let (_, paged) = s.get("/api/0/user/alice?per_page=1&repopage=2", None);
+    assert_eq!(paged["repos"].as_array().map(Vec::len), Some(0));
+    assert!(paged["repos_pagination"]["prev"]
+        .as_str()
+        .is_some_and(|u| u.contains("repopage=1")));
     assert_eq!(user["repos"][0]["fullname"], "tools/hammer");
     assert_eq!(s.get("/api/0/user/nobody", None).1["error_code"], "ENOUSER");
     assert_eq!(
@@ -707,6 +724,22 @@ fn pull_requests_forks_and_activity_through_the_api() {
     assert_eq!(
         s.get("/api/0/fork/bob/tools/hammer/git/branches", None).1["branches"],
         json!(["main", "topic"])
+    );
+    let (_, bob_user) = s.get("/api/0/user/bob", None);
+    let fork = &bob_user["forks"][0];
+    assert_eq!(
+        (
+            &fork["fullname"],
+            &fork["url_path"],
+            &fork["parent"]["fullname"],
+            &fork["user"]["name"]
+        ),
+        (
+            &json!("forks/bob/tools/hammer"),
+            &json!("fork/bob/tools/hammer"),
+            &json!("tools/hammer"),
+            &json!("bob")
+        )
     );
     assert_eq!(
         s.get("/api/0/fork/carol/tools/hammer/git/branches", None).1["error_code"],

@@ -63,6 +63,14 @@ pub(crate) fn project_json(ctx: &Ctx<'_>, p: &Project) -> Result<Value, ApiError
 pub(crate) fn list(ctx: &Ctx<'_>) -> Answer {
     let viewer = ctx.viewer_name()?;
     let q = &ctx.query;
+    // Pagure's filters: `pattern` the name (`*` for any run, any case; a
+    // name without `*` exactly), `username` those the user owns or may
+    // commit to, `tags` (forge's projects have none), `fork` (this list
+    // holds no forks: `fork=true` matches none).
+    let pattern = q.text("pattern");
+    let username = q.text("username");
+    let tags: Vec<&str> = q.all("tags").filter(|t| !t.is_empty()).collect();
+    let fork = q.flag("fork");
     let mut out = Vec::new();
     for p in ctx.store.list_projects()? {
         if !ctx.visible(&p, viewer.as_deref())? {
@@ -76,16 +84,45 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Answer {
         if q.get("owner").is_some_and(|o| p.owner != o) {
             continue;
         }
+        let named = pattern.as_deref().is_none_or(|pat| {
+            if pat.contains('*') {
+                forge_core::name::glob_match(&pat.to_lowercase(), &p.name.to_lowercase())
+            } else {
+                p.name == pat
+            }
+        });
+        if !named || !tags.is_empty() || fork == Some(true) {
+            continue;
+        }
+        if let Some(user) = &username {
+            let role = ctx.store.role_of(&p, user)?;
+            if role.is_none_or(|r| r < forge_core::role::Role::Collaborator) {
+                continue;
+            }
+        }
         out.push(p);
     }
     let (per_page, offset, pagination) = ctx.page(out.len() as u64)?;
+    let short = q.flag("short") == Some(true);
     let items: Vec<Value> = out
         .iter()
         .skip(offset)
         .take(per_page)
-        .map(|p| project_json(ctx, p))
+        .map(|p| {
+            if short {
+                Ok(json!({"name": p.name, "namespace": p.namespace,
+                          "fullname": p.full_name, "description": p.description}))
+            } else {
+                project_json(ctx, p)
+            }
+        })
         .collect::<Result<_, _>>()?;
-    ok(&json!({"projects": items, "total_projects": out.len(), "pagination": pagination}))
+    let args = json!({"tags": tags, "username": username, "fork": fork, "pattern": pattern,
+                      "namespace": q.get("namespace"), "owner": q.get("owner"), "short": short});
+    ok(
+        &json!({"projects": items, "total_projects": out.len(), "pagination": pagination,
+               "args": args}),
+    )
 }
 
 /// `name` under the posted `namespace`, if any.

@@ -248,6 +248,29 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
     assert_eq!(err["errors"]["name"][0], "This field is required.");
     let (_, projects) = s.get("/api/0/projects?per_page=1", None);
     assert_eq!(projects["total_projects"], 2);
+    assert_eq!(projects["args"]["short"], false);
+    // Pagure's filters and short form.
+    let names = |query: &str| -> Value {
+        let (_, found) = s.get(&format!("/api/0/projects?{query}"), None);
+        json!(found["projects"]
+            .as_array()
+            .map(|ps| ps.iter().map(|p| p["fullname"].clone()).collect::<Vec<_>>()))
+    };
+    assert_eq!(names("pattern=HAM*"), json!(["tools/hammer"]));
+    assert_eq!(names("pattern=ham"), json!([]), "no star: the exact name");
+    assert_eq!(
+        names("username=bob"),
+        json!([]),
+        "bob only has the ticket role"
+    );
+    assert_eq!(names("fork=true"), json!([]));
+    let (_, short) = s.get("/api/0/projects?short=1&pattern=hammer", None);
+    assert_eq!(
+        short["projects"][0],
+        json!({"name": "hammer", "namespace": "tools", "fullname": "tools/hammer", "description": short["projects"][0]["description"]})
+    );
+    assert_eq!(short["projects"][0].as_object().map(|o| o.len()), Some(4));
+    assert_eq!(short["args"]["pattern"], "hammer");
     assert_eq!(projects["projects"].as_array().map(Vec::len), Some(1));
     assert_eq!(projects["pagination"]["pages"], 2);
     let next = projects["pagination"]["next"].as_str().expect("next");

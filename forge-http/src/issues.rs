@@ -411,22 +411,37 @@ pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     ok(&json!({"message": "Comment added", "avatar_url": ctx.avatar(&who, 30)?, "user": who}))
 }
 
-/// `POST <repo>/issue/<id>/status`: `Open`, or `Closed` with a `close_status`.
+/// `POST <repo>/issue/<id>/status`: `Open`, or `Closed` with a
+/// `close_status` (or, as Pagure takes it, a close reason as the status).
+/// Answers Pagure's list of what changed.
 pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     let actor = ctx.actor(&at.project, Action::IssueChangeStatus)?;
     let f = ctx.fields()?;
-    match f.get("status").map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("closed") => {
-            let reason = f.text("close_status");
-            write(ctx, at, move |t| {
-                t.close(&actor, n, reason.as_deref()).map(drop)
-            })?;
-        }
-        Some("open") => write(ctx, at, move |t| t.reopen(&actor, n).map(drop))?,
+    let asked = f.get("status").cloned().unwrap_or_default();
+    let reasons = &at.project.settings.close_reasons;
+    let (closing, reason) = match asked.to_ascii_lowercase().as_str() {
+        "closed" => (true, f.text("close_status")),
+        "open" => (false, None),
+        _ if reasons.contains(&asked) && f.text("close_status").is_none() => (true, Some(asked)),
         // Pagure's form says so (WTForms' words for a choice not offered).
         _ => return Err(ApiError::field("status", "Not a valid choice.")),
+    };
+    let mut messages = vec![if closing {
+        "Issue status updated to: Closed (was: Open)".to_string()
+    } else {
+        "Issue status updated to: Open (was: Closed)".to_string()
+    }];
+    if let Some(r) = &reason {
+        messages.push(format!("Issue close_status updated to: {r}"));
     }
-    ok(&json!({"message": format!("Successfully edited issue #{n}")}))
+    if closing {
+        write(ctx, at, move |t| {
+            t.close(&actor, n, reason.as_deref()).map(drop)
+        })?;
+    } else {
+        write(ctx, at, move |t| t.reopen(&actor, n).map(drop))?;
+    }
+    ok(&json!({ "message": messages }))
 }
 
 /// `POST <repo>/issue/<id>/assign|milestone|subscribe`.

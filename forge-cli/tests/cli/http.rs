@@ -466,10 +466,39 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         "status=Closed&close_status=Fixed",
     );
     assert_eq!(status, 200, "bob has the ticket role: {err}");
+    // Pagure's answer: the list of what changed.
+    assert_eq!(
+        err["message"],
+        json!([
+            "Issue status updated to: Closed (was: Open)",
+            "Issue close_status updated to: Fixed"
+        ])
+    );
     let (_, closed) = s.get("/api/0/tools/hammer/issue/1", None);
     assert_eq!(
         (closed["status"].as_str(), closed["close_status"].as_str()),
         (Some("Closed"), Some("Fixed"))
+    );
+    // Reopened, then closed by naming a close reason as the status, as
+    // Pagure's clients may.
+    let (_, reopened) = s.form(
+        "/api/0/tools/hammer/issue/1/status",
+        Some(&bob_full),
+        "status=Open",
+    );
+    assert_eq!(
+        reopened["message"],
+        json!(["Issue status updated to: Open (was: Closed)"])
+    );
+    let (status, by_reason) = s.form(
+        "/api/0/tools/hammer/issue/1/status",
+        Some(&bob_full),
+        "status=Duplicate",
+    );
+    assert_eq!(status, 200, "{by_reason}");
+    assert_eq!(
+        s.get("/api/0/tools/hammer/issue/1", None).1["close_status"],
+        "Duplicate"
     );
     let (status, err) = s.form(
         "/api/0/tools/anvil/new_issue",

@@ -193,7 +193,7 @@ impl<'a, K: Kind> Applier<'a, K> {
                         // its own time, and a row keeps the later of its
                         // last activity and its fields' new time: only a
                         // time that went back needs the comments read.
-                        if fields_time(&doc) < fields_time(&old) {
+                        if doc.fields_time() < old.fields_time() {
                             self.stale.insert(number);
                         }
                     }
@@ -349,11 +349,4 @@ impl<'a, K: Kind> Applier<'a, K> {
         }
         Ok(self.report)
     }
-}
-
-/// A document's own time as its row keeps it (`fields_updated_at`): its
-/// `updated_at`, or its creation when that does not parse.
-fn fields_time<D: Document>(doc: &D) -> i64 {
-    let created = forge_core::time::parse_rfc3339(doc.created_at()).unwrap_or(0);
-    forge_core::time::parse_rfc3339(doc.updated_at()).unwrap_or(created)
 }

@@ -36,6 +36,16 @@ pub trait Document: Clone + PartialEq + Serialize + DeserializeOwned {
     fn created_at(&self) -> &str;
     /// When its own fields last changed (RFC 3339).
     fn updated_at(&self) -> &str;
+    /// Its creation as epoch seconds, as its index row keeps it (0 when
+    /// the time does not parse).
+    fn created_time(&self) -> i64 {
+        forge_core::time::parse_rfc3339(self.created_at()).unwrap_or(0)
+    }
+    /// When its own fields last changed as epoch seconds, as its index row
+    /// keeps it (`fields_updated_at`; its creation when that does not parse).
+    fn fields_time(&self) -> i64 {
+        forge_core::time::parse_rfc3339(self.updated_at()).unwrap_or_else(|| self.created_time())
+    }
     /// Who follows it.
     fn watchers(&self) -> &std::collections::BTreeSet<String>;
     /// What serde cannot check (times, ranges, numbers), naming the problem.

@@ -7,7 +7,7 @@ use forge_core::role::Action;
 
 use crate::checks::Checks;
 use crate::doc::{IssueDoc, Status};
-use crate::engine::kind::{Kind, Pending};
+use crate::engine::kind::{Document as _, Kind, Pending};
 use crate::engine::push::{needs_all, violation, Need, Rules, Violation};
 use crate::{Actor, Error, Result};
 
@@ -31,8 +31,7 @@ impl Kind for Issues {
     const REACTION_EVENTS: bool = true;
 
     fn put_row(conn: &Connection, project: &str, doc: &IssueDoc, raw: &str) -> Result<()> {
-        let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
-        let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
+        let (created, updated) = (doc.created_time(), doc.fields_time());
         conn.prepare_cached(
             "INSERT INTO issues (project, number, uid, path, title, author, status, assignee, priority, milestone,
                                  private, created_at, updated_at, fields_updated_at, comment_count, doc)

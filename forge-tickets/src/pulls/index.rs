@@ -25,18 +25,27 @@ pub struct PullFilter {
 /// One row of a listing.
 pub type ListedPull = Listed<PullDoc>;
 
+/// The requests a filter picks (`?1` project, `?2` status, `?3` author,
+/// `?4` assignee): one text for the listing and its count.
+macro_rules! filtered {
+    () => {
+        "FROM pull_requests
+         WHERE project = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR author = ?3)
+           AND (?4 IS NULL OR assignee = ?4)"
+    };
+}
+
 /// Lists requests newest first.
 pub(crate) fn list(
     conn: &Connection,
     project: &str,
     filter: &PullFilter,
 ) -> Result<Vec<ListedPull>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc, comment_count, updated_at FROM pull_requests
-         WHERE project = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR author = ?3)
-           AND (?4 IS NULL OR assignee = ?4)
-         ORDER BY number DESC LIMIT ?5 + 0 OFFSET ?6 + 0",
-    )?;
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT doc, comment_count, updated_at ",
+        filtered!(),
+        " ORDER BY number DESC LIMIT ?5 + 0 OFFSET ?6 + 0"
+    ))?;
     rows::listed(
         &mut stmt,
         params![
@@ -54,11 +63,7 @@ pub(crate) fn list(
 /// How many requests [`list`] would give without its limit and offset.
 pub(crate) fn count(conn: &Connection, project: &str, filter: &PullFilter) -> Result<u64> {
     let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM pull_requests
-             WHERE project = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR author = ?3)
-               AND (?4 IS NULL OR assignee = ?4)",
-        )?
+        .prepare_cached(concat!("SELECT count(*) ", filtered!()))?
         .query_row(
             params![project, filter.status, filter.author, filter.assignee],
             |r| r.get(0),

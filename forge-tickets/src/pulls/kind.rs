@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use forge_core::role::Action;
 
 use crate::checks::Checks;
-use crate::engine::kind::{Kind, Pending};
+use crate::engine::kind::{Document as _, Kind, Pending};
 use crate::engine::push::{needs_all, violation, Need, Rules, Violation};
 use crate::request::{PullDoc, PullStatus, Source};
 use crate::{Actor, Error, Result};
@@ -41,8 +41,7 @@ impl Kind for Pulls {
     const REACTION_EVENTS: bool = false;
 
     fn put_row(conn: &Connection, project: &str, doc: &PullDoc, raw: &str) -> Result<()> {
-        let created = forge_core::time::parse_rfc3339(&doc.created_at).unwrap_or(0);
-        let updated = forge_core::time::parse_rfc3339(&doc.updated_at).unwrap_or(created);
+        let (created, updated) = (doc.created_time(), doc.fields_time());
         conn.prepare_cached(
             "INSERT INTO pull_requests (project, number, title, author, status, assignee, source_repo,
                                         source_branch, target_branch, head, created_at, updated_at,

@@ -178,6 +178,14 @@ impl Store {
     }
 }
 
+impl User {
+    /// The user's picture at `size` pixels, from their default (first)
+    /// e-mail address; `None` without one.
+    pub fn avatar(&self, size: u32) -> Option<String> {
+        self.emails.first().map(|email| avatar_url(email, size))
+    }
+}
+
 /// A user's picture as Pagure links it, with no network call: the
 /// libravatar URL of the SHA-256 of the e-mail address as written, `size`
 /// pixels, a generated "retro" image for unknown addresses.

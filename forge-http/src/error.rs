@@ -22,14 +22,21 @@ pub struct ApiError {
     pub allow: Option<&'static str>,
 }
 
+/// Pagure's words for a refused token, around the server's URL (the
+/// table below gives them without one; `ApiError::bad_token` with it).
+macro_rules! renew_token {
+    ($base:expr) => {
+        concat!(
+            "Invalid or expired token. Please visit ",
+            $base,
+            "/settings#nav-api-tab to get or renew your API token."
+        )
+    };
+}
+
 /// Pagure's error codes and what they mean.
 pub const ERROR_CODES: &[(&str, &str)] = &[
-    // Pagure names its settings page here; forge's answers do too (see
-    // `ApiError::bad_token`).
-    (
-        "EINVALIDTOK",
-        "Invalid or expired token. Please visit /settings#nav-api-tab to get or renew your API token.",
-    ),
+    ("EINVALIDTOK", renew_token!("")),
     ("ENOPROJECT", "Project not found"),
     ("ENOISSUE", "Issue not found"),
     ("ENOREQ", "Pull-Request not found"),
@@ -49,10 +56,7 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
     ),
     ("ENOUSER", "No such user found"),
     ("EISSUENOTALLOWED", "You are not allowed to view this issue"),
-    (
-        "ETRACKERDISABLED",
-        "Issue tracker disabled",
-    ),
+    ("ETRACKERDISABLED", "Issue tracker disabled"),
     ("ENOENDPOINT", "No such API endpoint"),
     (
         "EBUSY",
@@ -115,7 +119,6 @@ impl ApiError {
         }
     }
 
-    /// The JSON body.
     /// The answer's JSON: Pagure's words for the code as `error` (its
     /// clients show them), forge's own message as `detail` when it says
     /// more, and `errors` as Pagure gives them.
@@ -145,13 +148,7 @@ impl ApiError {
     pub fn bad_token(base: &str, why: impl Into<String>) -> ApiError {
         ApiError {
             errors: Some(json!(why.into())),
-            ..ApiError::new(
-                401,
-                "EINVALIDTOK",
-                format!(
-                    "Invalid or expired token. Please visit {base}/settings#nav-api-tab to get or renew your API token."
-                ),
-            )
+            ..ApiError::new(401, "EINVALIDTOK", format!(renew_token!("{}"), base))
         }
     }
 }

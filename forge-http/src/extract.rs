@@ -385,11 +385,7 @@ impl<'a> Ctx<'a> {
     /// A user's picture at `size` pixels from their default e-mail address,
     /// as Pagure links it (`null` for a user without one).
     pub fn avatar(&self, name: &str, size: u32) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .store
-            .find_user(name)?
-            .and_then(|u| u.emails.into_iter().next())
-            .map(|email| forge_core::user::avatar_url(&email, size)))
+        Ok(self.store.find_user(name)?.and_then(|u| u.avatar(size)))
     }
 
     /// The page asked for (`page`, `per_page`) of `total` items: how many

@@ -202,6 +202,15 @@ fn listing_page(
     Ok((slice(&all, per_page, offset), links))
 }
 
+/// What a rendered issue shows besides the index's state, and so what a
+/// kept rendering must be kept by: this server's base URL (the request's
+/// Host when no public URL is set) and the project's field definitions,
+/// which change without a commit.
+fn shown_with(ctx: &Ctx<'_>, project: &Project) -> String {
+    let fields = serde_json::to_string(&project.settings.custom_fields).unwrap_or_default();
+    format!("{}\u{0}{fields}", ctx.call.base_url)
+}
+
 /// Whether the full names a cached answer shows are still the users' names.
 fn names_hold(ctx: &Ctx<'_>, users: &[(String, String)]) -> bool {
     users
@@ -212,21 +221,16 @@ fn names_hold(ctx: &Ctx<'_>, users: &[(String, String)]) -> bool {
 /// The issues `numbers` in Pagure's JSON shape, from the server's cache
 /// where they were rendered from the same index state and show the same
 /// full names, else rendered now (and kept); with the users they show.
+/// `shown_with`: what the renderings show besides the index ([`shown_with`]).
 fn rendered_issues(
     ctx: &Ctx<'_>,
     project: &Project,
+    shown_with: &str,
     view: &IndexView<'_, '_>,
     numbers: &[u64],
 ) -> Result<Vec<crate::cache::Rendered>, ApiError> {
     let caches = &ctx.app.caches;
-    // What is rendered holds this server's links and the project's field
-    // definitions, which change without a commit: kept per project, base
-    // URL (the request's Host when no public URL is set) and definitions.
-    let fields = serde_json::to_string(&project.settings.custom_fields).unwrap_or_default();
-    let key = format!(
-        "{}\u{0}{}\u{0}{fields}",
-        project.full_name, ctx.call.base_url
-    );
+    let key = format!("{}\u{0}{shown_with}", project.full_name);
     let mut found = caches.rendered(&key, view.commit(), numbers);
     for slot in found.iter_mut() {
         if !slot.as_ref().is_some_and(|r| names_hold(ctx, &r.users)) {
@@ -288,13 +292,10 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
     let tracker = tracker(ctx, at)?;
     let view = tracker.view(&at.actor)?;
     let key = listing_key(at, &view, &filter);
-    // The page shows the project's field definitions too (which change
-    // without a commit).
+    let shown_with = shown_with(ctx, &at.project);
     let page_key = format!(
-        "{key}\u{0}{}\u{0}{}\u{0}{}",
-        ctx.call.query.as_deref().unwrap_or_default(),
-        ctx.call.base_url,
-        serde_json::to_string(&at.project.settings.custom_fields).unwrap_or_default()
+        "{key}\u{0}{}\u{0}{shown_with}",
+        ctx.call.query.as_deref().unwrap_or_default()
     );
     if let Some(page) = ctx.app.caches.page(&page_key) {
         if names_hold(ctx, &page.users) {
@@ -302,7 +303,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         }
     }
     let (numbers, pagination) = listing_page(ctx, &key, &view, &filter)?;
-    let issues = rendered_issues(ctx, &at.project, &view, &numbers)?;
+    let issues = rendered_issues(ctx, &at.project, &shown_with, &view, &numbers)?;
     let q = &ctx.query;
     // As Pagure echoes them: every `tags` given (trimmed, empty ones
     // dropped) and every `milestones`, as lists; `no_stones` as a boolean.

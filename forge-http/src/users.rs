@@ -52,7 +52,7 @@ pub(crate) fn users(ctx: &Ctx<'_>) -> Answer {
         .iter()
         .map(|u| {
             json!({"username": u.username, "name": u.full_name,
-                   "image": u.emails.first().map(|e| forge_core::user::avatar_url(e, 16))})
+                   "image": u.avatar(16)})
         })
         .collect();
     ok(&json!({"total_users": names.len(), "users": names, "mention": mention}))
@@ -102,7 +102,7 @@ pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
         .map(|p| fork_json(ctx, p, &user.username))
         .collect::<Result<Vec<_>, _>>()?;
     let mut shown = serde_json::to_value(ctx.user(&user.username)).map_err(ApiError::internal)?;
-    shown["avatar_url"] = json!(ctx.avatar(&user.username, 16)?);
+    shown["avatar_url"] = json!(user.avatar(16));
     ok(&json!({"user": shown, "repos": repos, "forks": forks,
                "repos_pagination": repos_pagination, "forks_pagination": forks_pagination}))
 }

@@ -106,14 +106,8 @@ impl Ctx {
             Some(path) => self.in_clone(path, project, f)?,
             None => {
                 let store = self.home_store()?;
-                let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
-                let project = store.project(name)?;
-                let home = self.home()?;
-                let tracker = Tracker::open_for_project(&store, home, &project)?;
-                let actor = match self.as_user() {
-                    Some(user) => Actor::for_user(&store, &project, user)?,
-                    None => Actor::anonymous(project.private),
-                };
+                let (project, actor) = self.project_and_actor(&store, project)?;
+                let tracker = Tracker::open_for_project(&store, self.home()?, &project)?;
                 let result = f(&tracker, actor);
                 let warnings = tracker.take_warnings();
                 // As in `with_pulls`: the process ends with the command.
@@ -136,13 +130,8 @@ impl Ctx {
         f: impl FnOnce(&PullRequests<'_>, Actor) -> Result<T>,
     ) -> Result<T> {
         let store = self.home_store()?;
-        let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
-        let project = store.project(name)?;
+        let (project, actor) = self.project_and_actor(&store, project)?;
         let pulls = PullRequests::open(&store, self.home()?, &project)?;
-        let actor = match self.as_user() {
-            Some(user) => Actor::for_user(&store, &project, user)?,
-            None => Actor::anonymous(project.private),
-        };
         let result = f(&pulls, actor);
         for w in pulls.take_warnings() {
             eprintln!("forge: warning: {w}");
@@ -155,6 +144,22 @@ impl Ctx {
         std::mem::forget(pulls);
         store.leave();
         result
+    }
+
+    /// The project named with `-p` and who acts on it (anonymous when no
+    /// user is given: reads only).
+    fn project_and_actor(
+        &self,
+        store: &Store,
+        project: Option<&str>,
+    ) -> Result<(forge_core::project::Project, Actor)> {
+        let name = project.ok_or_else(|| anyhow!("which project? pass -p PROJECT"))?;
+        let project = store.project(name)?;
+        let actor = match self.as_user() {
+            Some(user) => Actor::for_user(store, &project, user)?,
+            None => Actor::anonymous(project.private),
+        };
+        Ok((project, actor))
     }
 
     fn in_clone<T>(

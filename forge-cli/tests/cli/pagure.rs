@@ -25,6 +25,20 @@ fn pagure_repo(dir: &Path, files: &[(&str, String)]) {
     git(dir, &["commit", "-qm", "pagure tickets"]);
 }
 
+/// `forge import pagure` of the repository at `src` into tools/hammer, as alice.
+fn import_into_hammer(src: &Path) -> [&str; 7] {
+    let src = src.to_str().expect("path");
+    [
+        "--as",
+        "alice",
+        "import",
+        "pagure",
+        "-p",
+        "tools/hammer",
+        src,
+    ]
+}
+
 fn issue_one() -> String {
     json!({
         "id": 3, "title": "Crash on start", "content": "It **crashes**.", "status": "Closed",
@@ -66,15 +80,7 @@ fn import_keeps_numbers_authors_dates_tags_and_comments() {
             ("README", "not an issue".into()),
         ],
     );
-    let report = f.json(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "tools/hammer",
-        src.to_str().expect("path"),
-    ]);
+    let report = f.json(&import_into_hammer(&src));
     assert_eq!(report["issues"], 2);
     assert_eq!(report["comments"], 2);
     assert_eq!(
@@ -122,15 +128,7 @@ fn import_keeps_numbers_authors_dates_tags_and_comments() {
         13
     );
     // Importing again would duplicate numbers: refused, nothing written.
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "tools/hammer",
-        src.to_str().expect("path"),
-    ]);
+    let err = f.fails(&import_into_hammer(&src));
     assert!(
         err.contains("issue #3") && err.contains("already has it"),
         "{err}"
@@ -160,15 +158,7 @@ fn a_malformed_pagure_file_imports_nothing() {
             bare.to_str().expect("path"),
         ],
     );
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "tools/hammer",
-        bare.to_str().expect("path"),
-    ]);
+    let err = f.fails(&import_into_hammer(&bare));
     assert!(
         err.contains(UID2) && err.contains("nothing was imported"),
         "{err}"
@@ -186,15 +176,7 @@ fn a_pagure_file_with_a_huge_id_is_refused_by_name() {
     let huge = issue_one().replace("\"id\":3", "\"id\":\"9223372036854775807\"");
     assert!(huge.contains("9223372036854775807"));
     pagure_repo(&src, &[(UID1, huge)]);
-    let err = f.fails(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "tools/hammer",
-        src.to_str().expect("path"),
-    ]);
+    let err = f.fails(&import_into_hammer(&src));
     assert!(
         err.contains("9223372036854775807") && err.contains("out of range"),
         "{err}"
@@ -256,15 +238,7 @@ fn a_tickets_repository_pagure_wrote_imports_with_nothing_lost() {
     let f = Forge::with_project();
     let src = f.dir.path().join("pagure-written");
     pagure_repo(&src, &[(UID1, written_by_pagure())]);
-    let report = f.json(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "tools/hammer",
-        src.to_str().expect("path"),
-    ]);
+    let report = f.json(&import_into_hammer(&src));
     assert_eq!(
         (report["issues"].clone(), report["comments"].clone()),
         (json!(1), json!(3))

@@ -19,7 +19,7 @@ fn index(c: &mut Criterion) {
             .expect("import");
     }
     let filter = IssueFilter {
-        tag: Some("tag7".into()),
+        tags: vec!["tag7".into()],
         status: Some("open".into()),
         limit: 50,
         ..Default::default()

@@ -12,6 +12,7 @@
 //! max_body_bytes = 1048576      # FORGE_MAX_BODY_BYTES
 //! request_timeout_secs = 30     # FORGE_REQUEST_TIMEOUT_SECS
 //! public_url = "https://forge.example.org"   # FORGE_PUBLIC_URL
+//! ssh_url = "ssh://git@forge.example.org"    # FORGE_SSH_URL
 //! ```
 
 use std::path::Path;
@@ -46,6 +47,9 @@ pub struct ServerSettings {
     /// which the API's links and `full_url`s start with; without it they
     /// start with `http://` and the request's `Host`.
     pub public_url: Option<String>,
+    /// Where people clone over SSH (`ssh://git@forge.example.org`), the
+    /// start of the `ssh` clone URL the API gives; none without it.
+    pub ssh_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -55,6 +59,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1 << 20,
             request_timeout_secs: 30,
             public_url: None,
+            ssh_url: None,
         }
     }
 }
@@ -85,6 +90,12 @@ impl ServerSettings {
         if let Some(url) = self.public_url.take() {
             self.public_url = Some(public_url(&url)?);
         }
+        if let Some(v) = var("FORGE_SSH_URL").filter(|v| !v.is_empty()) {
+            self.ssh_url = Some(v);
+        }
+        if let Some(url) = self.ssh_url.take() {
+            self.ssh_url = Some(ssh_url(&url)?);
+        }
         Ok(self)
     }
 }
@@ -106,6 +117,27 @@ fn public_url(url: &str) -> Result<String> {
         Err(Error::invalid(
             format!("public_url `{}`", crate::name::printable(url)),
             "it must be an http:// or https:// URL with a host and no query",
+        ))
+    }
+}
+
+/// An SSH clone URL's start as links need it: `ssh://`, a host, no path
+/// past `/`, no space, control character, query or fragment; a trailing `/`
+/// dropped.
+fn ssh_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let ok = trimmed
+        .strip_prefix("ssh://")
+        .is_some_and(|h| !h.is_empty() && !h.contains('/'))
+        && !trimmed
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"'));
+    if ok {
+        Ok(trimmed.to_string())
+    } else {
+        Err(Error::invalid(
+            format!("ssh_url `{}`", crate::name::printable(url)),
+            "it must be ssh://[user@]host[:port] with nothing after",
         ))
     }
 }

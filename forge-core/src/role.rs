@@ -81,6 +81,12 @@ pub enum Action {
     IssueAssign,
     /// Set an issue's milestone.
     IssueUpdateMilestone,
+    /// Set an issue's custom fields (Pagure's finer ACL; `issue_update`
+    /// allows it too).
+    IssueUpdateCustomFields,
+    /// Watch or stop watching an issue (Pagure's ACL; `issue_comment`
+    /// allows it too).
+    IssueSubscribe,
     /// Open a pull request.
     PullRequestCreate,
     /// Comment on a pull request.
@@ -91,6 +97,12 @@ pub enum Action {
     PullRequestFlag,
     /// Close a pull request.
     PullRequestClose,
+    /// Assign a pull request (Pagure's ACL; `pull_request_merge` allows it
+    /// too).
+    PullRequestAssign,
+    /// Watch or stop watching a pull request (Pagure's ACL;
+    /// `pull_request_comment` allows it too).
+    PullRequestSubscribe,
     /// Post a CI flag on a commit.
     CommitFlag,
     /// Create a project.
@@ -105,18 +117,22 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 20] = [
         Action::IssueCreate,
         Action::IssueComment,
         Action::IssueUpdate,
         Action::IssueChangeStatus,
         Action::IssueAssign,
         Action::IssueUpdateMilestone,
+        Action::IssueUpdateCustomFields,
+        Action::IssueSubscribe,
         Action::PullRequestCreate,
         Action::PullRequestComment,
         Action::PullRequestMerge,
         Action::PullRequestFlag,
         Action::PullRequestClose,
+        Action::PullRequestAssign,
+        Action::PullRequestSubscribe,
         Action::CommitFlag,
         Action::CreateProject,
         Action::ForkProject,
@@ -133,11 +149,15 @@ impl Action {
             Action::IssueChangeStatus => "issue_change_status",
             Action::IssueAssign => "issue_assign",
             Action::IssueUpdateMilestone => "issue_update_milestone",
+            Action::IssueUpdateCustomFields => "issue_update_custom_fields",
+            Action::IssueSubscribe => "issue_subscribe",
             Action::PullRequestCreate => "pull_request_create",
             Action::PullRequestComment => "pull_request_comment",
             Action::PullRequestMerge => "pull_request_merge",
             Action::PullRequestFlag => "pull_request_flag",
             Action::PullRequestClose => "pull_request_close",
+            Action::PullRequestAssign => "pull_request_assign",
+            Action::PullRequestSubscribe => "pull_request_subscribe",
             Action::CommitFlag => "commit_flag",
             Action::CreateProject => "create_project",
             Action::ForkProject => "fork_project",
@@ -154,18 +174,53 @@ impl Action {
             | Action::IssueComment
             | Action::PullRequestCreate
             | Action::PullRequestComment
+            | Action::IssueSubscribe
+            | Action::PullRequestSubscribe
             | Action::CreateProject
             | Action::ForkProject => None,
             Action::IssueUpdate
             | Action::IssueChangeStatus
             | Action::IssueAssign
-            | Action::IssueUpdateMilestone => Some(Role::Ticket),
+            | Action::IssueUpdateMilestone
+            | Action::IssueUpdateCustomFields => Some(Role::Ticket),
             Action::PullRequestMerge
             | Action::PullRequestFlag
             | Action::PullRequestClose
+            | Action::PullRequestAssign
             | Action::CommitFlag
             | Action::Commit => Some(Role::Collaborator),
             Action::ModifyProject => Some(Role::Admin),
+        }
+    }
+}
+
+impl Action {
+    /// The token ACLs that allow this action: its own, and those Pagure's
+    /// endpoint for it accepts too (`issue_update` for the issue's finer
+    /// ones), or that allowed it in forge before Pagure's finer name.
+    pub fn token_acls(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            IssueComment => &[IssueComment, IssueUpdate],
+            IssueChangeStatus => &[IssueChangeStatus, IssueUpdate],
+            IssueAssign => &[IssueAssign, IssueUpdate],
+            IssueUpdateMilestone => &[IssueUpdateMilestone, IssueUpdate],
+            IssueUpdateCustomFields => &[IssueUpdateCustomFields, IssueUpdate],
+            IssueSubscribe => &[IssueSubscribe, IssueComment],
+            PullRequestAssign => &[PullRequestAssign, PullRequestMerge],
+            PullRequestSubscribe => &[PullRequestSubscribe, PullRequestComment],
+            IssueCreate => &[IssueCreate],
+            IssueUpdate => &[IssueUpdate],
+            PullRequestCreate => &[PullRequestCreate],
+            PullRequestComment => &[PullRequestComment],
+            PullRequestMerge => &[PullRequestMerge],
+            PullRequestFlag => &[PullRequestFlag],
+            PullRequestClose => &[PullRequestClose],
+            CommitFlag => &[CommitFlag],
+            CreateProject => &[CreateProject],
+            ForkProject => &[ForkProject],
+            ModifyProject => &[ModifyProject],
+            Commit => &[Commit],
         }
     }
 }
@@ -259,11 +314,18 @@ mod tests {
             Action::IssueUpdateMilestone,
             [false, true, true, true, true],
         ),
+        (
+            Action::IssueUpdateCustomFields,
+            [false, true, true, true, true],
+        ),
+        (Action::IssueSubscribe, [true, true, true, true, true]),
         (Action::PullRequestCreate, [true, true, true, true, true]),
         (Action::PullRequestComment, [true, true, true, true, true]),
         (Action::PullRequestMerge, [false, false, true, true, true]),
         (Action::PullRequestFlag, [false, false, true, true, true]),
         (Action::PullRequestClose, [false, false, true, true, true]),
+        (Action::PullRequestAssign, [false, false, true, true, true]),
+        (Action::PullRequestSubscribe, [true, true, true, true, true]),
         (Action::CommitFlag, [false, false, true, true, true]),
         (Action::CreateProject, [true, true, true, true, true]),
         (Action::ForkProject, [true, true, true, true, true]),

@@ -32,7 +32,8 @@ pub struct Token {
 }
 
 impl Token {
-    /// Whether the token allows `action` on `project`. The user's role is
+    /// Whether the token allows `action` on `project` (holds one of its
+    /// [`Action::token_acls`]). The user's role is
     /// checked separately: a token never grants more than its user has.
     pub fn allows(&self, action: Action, project: Option<&str>) -> bool {
         let project_ok = match (&self.project, project) {
@@ -40,7 +41,11 @@ impl Token {
             (Some(scope), Some(p)) => scope == p,
             (Some(_), None) => false,
         };
-        project_ok && self.acls.iter().any(|a| a == action.as_str())
+        project_ok
+            && action
+                .token_acls()
+                .iter()
+                .any(|allowing| self.acls.iter().any(|a| a == allowing.as_str()))
     }
 }
 

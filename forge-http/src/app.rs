@@ -32,6 +32,8 @@ pub struct ServerConfig {
     /// The URL links start with (`[server] public_url`); `None`: `http://`
     /// and the request's `Host`.
     pub public_url: Option<String>,
+    /// Where people clone over SSH (`[server] ssh_url`), if anywhere.
+    pub ssh_url: Option<String>,
     /// How many API requests run at once, each on a thread of its own with
     /// its own database connection (more wait their turn): a few per core
     /// keeps the threads' caches warm and the cores busy without thrashing.
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             public_url: None,
+            ssh_url: None,
             workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
         }
     }

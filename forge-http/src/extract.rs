@@ -408,17 +408,20 @@ impl<'a> Ctx<'a> {
             .checked_mul(per_page)
             .and_then(|o| usize::try_from(o).ok())
             .ok_or_else(|| ApiError::field(key, format!("`{page}` is past the last page")))?;
-        let pages = total.div_ceil(per_page).max(1);
-        let mut keep: Vec<(String, String)> = q
+        // As Pagure counts them: no page at all when nothing matches (its
+        // `last` link then names page 0).
+        let pages = total.div_ceil(per_page);
+        // Pagure's links: `per_page`, the other parameters as the request
+        // gave them, then the page.
+        let keep: Vec<(String, String)> = q
             .pairs()
             .iter()
             .filter(|(k, _)| k.as_str() != key && k.as_str() != "per_page")
             .cloned()
             .collect();
-        keep.sort();
         let link = |p: u64| {
-            let mut params = keep.clone();
-            params.push(("per_page".into(), per_page.to_string()));
+            let mut params = vec![("per_page".to_string(), per_page.to_string())];
+            params.extend(keep.iter().cloned());
             params.push((key.into(), p.to_string()));
             format!(
                 "{}{}?{}",

@@ -67,7 +67,7 @@ fn write<T: Send + 'static>(
 fn pagure_issue<'i>(ctx: &Ctx<'_>, project: &Project, i: &'i IssueDetails) -> Issue<'i> {
     Issue::of(i, &|u| ctx.user(u))
         .at(&ctx.call.base_url, &project.full_name)
-        .with_fields(&project.settings.custom_fields)
+        .with_settings(&project.settings)
 }
 
 /// The same as JSON.
@@ -81,8 +81,17 @@ pub(crate) fn tags(ctx: &Ctx<'_>, at: &At) -> Answer {
     ok(&json!({"total_tags": tags.len(), "tags": tags}))
 }
 
+/// A priority as a client names it: by name or Pagure's weight (a number
+/// that names none is passed on, for the library to refuse by name).
+fn priority(project: &Project, text: String) -> String {
+    match project.settings.priority_named(&text) {
+        Some(name) => name.to_string(),
+        None => text,
+    }
+}
+
 /// The filter of an issue listing, from its query.
-fn filter(ctx: &Ctx<'_>) -> Result<IssueFilter, ApiError> {
+fn filter(ctx: &Ctx<'_>, project: &Project) -> Result<IssueFilter, ApiError> {
     let q = &ctx.query;
     let status = q
         .choice(
@@ -105,11 +114,18 @@ fn filter(ctx: &Ctx<'_>) -> Result<IssueFilter, ApiError> {
     };
     Ok(IssueFilter {
         status: status.map(String::from),
-        tag: q.text("tags"),
+        // Pagure's: any of the `tags` given, none of those given as `!tag`.
+        tags: q
+            .all("tags")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
         assignee: q.get("assignee").map(String::from),
         author: q.get("author").map(String::from),
-        milestone: q.get("milestones").map(String::from),
-        priority: q.text("priority"),
+        milestones: q.all("milestones").map(String::from).collect(),
+        no_milestone: q.flag("no_stones"),
+        priority: q.text("priority").map(|p| priority(project, p)),
         since,
         ascending: q
             .choice("order", &[("asc", true), ("desc", false)])?
@@ -137,10 +153,10 @@ fn listing_key(at: &At, view: &IndexView<'_, '_>, filter: &IssueFilter) -> Strin
         at.project.full_name,
         view.commit(),
         filter.status,
-        filter.tag,
+        filter.tags,
         filter.assignee,
         filter.author,
-        filter.milestone,
+        (&filter.milestones, filter.no_milestone),
         filter.priority,
         filter.since,
         viewer.username,
@@ -204,10 +220,12 @@ fn listing_page(
 
 /// What a rendered issue shows besides the index's state, and so what a
 /// kept rendering must be kept by: this server's base URL (the request's
-/// Host when no public URL is set) and the project's field definitions,
-/// which change without a commit.
+/// Host when no public URL is set), the project's field definitions and
+/// priorities (whose places are Pagure's weights), which change without a
+/// commit.
 fn shown_with(ctx: &Ctx<'_>, project: &Project) -> String {
-    let fields = serde_json::to_string(&project.settings.custom_fields).unwrap_or_default();
+    let s = &project.settings;
+    let fields = serde_json::to_string(&(&s.custom_fields, &s.priorities)).unwrap_or_default();
     format!("{}\u{0}{fields}", ctx.call.base_url)
 }
 
@@ -288,7 +306,7 @@ fn rendered_issues(
 /// is the kept answer, sent without a copy while the full names it shows
 /// hold; else it is written from the issues' JSON kept per indexed commit.
 pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
-    let filter = filter(ctx)?;
+    let filter = filter(ctx, &at.project)?;
     let tracker = tracker(ctx, at)?;
     let view = tracker.view(&at.actor)?;
     let key = listing_key(at, &view, &filter);
@@ -363,7 +381,7 @@ pub(crate) fn show_comment(ctx: &Ctx<'_>, at: &At, n: u64, cid: &str) -> Answer 
     let c = issue
         .comments
         .iter()
-        .find(|c| c.id == cid)
+        .find(|c| c.id == cid || cid.parse() == Ok(c.number()))
         .ok_or_else(|| ApiError::new(404, "ENOCOMMENT", "Comment not found"))?;
     let mut out =
         serde_json::to_value(IssueComment::of(c, &|u| ctx.user(u))).map_err(ApiError::internal)?;
@@ -383,7 +401,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, at: &At) -> Answer {
         body: f.required("issue_content")?.clone(),
         tags: f.list("tag"),
         assignee: f.text("assignee"),
-        priority: f.text("priority"),
+        priority: f.text("priority").map(|p| priority(&at.project, p)),
         milestone: f.text("milestone"),
         private: f.truthy("private"),
         // forge's own: custom fields at once, as `field:NAME`.
@@ -427,33 +445,28 @@ pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         // Pagure's form says so (WTForms' words for a choice not offered).
         _ => return Err(ApiError::field("status", "Not a valid choice.")),
     };
-    let mut messages = vec![if closing {
-        "Issue status updated to: Closed (was: Open)".to_string()
+    let edited = if closing {
+        write(ctx, at, move |t| t.close(&actor, n, reason.as_deref()))?
     } else {
-        "Issue status updated to: Open (was: Closed)".to_string()
-    }];
-    if let Some(r) = &reason {
-        messages.push(format!("Issue close_status updated to: {r}"));
-    }
-    if closing {
-        write(ctx, at, move |t| {
-            t.close(&actor, n, reason.as_deref()).map(drop)
-        })?;
-    } else {
-        write(ctx, at, move |t| t.reopen(&actor, n).map(drop))?;
-    }
-    ok(&json!({ "message": messages }))
+        write(ctx, at, move |t| t.reopen(&actor, n))?
+    };
+    ok(&json!({ "message": edited.changes }))
 }
 
-/// `POST <repo>/issue/<id>/assign|milestone|subscribe`.
+/// `POST <repo>/issue/<id>/assign|milestone|subscribe`, answered as
+/// Pagure answers each.
 pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
     let action = match what {
         "assign" => Action::IssueAssign,
         "milestone" => Action::IssueUpdateMilestone,
-        _ => Action::IssueComment,
+        _ => Action::IssueSubscribe,
     };
     let actor = ctx.actor(&at.project, action)?;
+    let who = actor.username.clone();
     let f = ctx.fields()?;
+    let watch = f
+        .get("status")
+        .is_none_or(|s| s == "true" || s == "1" || s == "on");
     let edit = match what {
         "assign" => IssueEdit {
             assignee: Some(f.optional("assignee").flatten()),
@@ -464,27 +477,37 @@ pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
             ..Default::default()
         },
         _ => IssueEdit {
-            watch: Some(
-                f.get("status")
-                    .is_none_or(|s| s == "true" || s == "1" || s == "on"),
-            ),
+            watch: Some(watch),
             ..Default::default()
         },
     };
-    write(ctx, at, move |t| t.edit(&actor, n, edit.clone()).map(drop))?;
-    ok(&json!({"message": format!("Successfully edited issue #{n}")}))
+    let edited = write(ctx, at, move |t| t.edit(&actor, n, edit.clone()))?;
+    let first = edited.changes.first().cloned();
+    match what {
+        "assign" => ok(&json!({"message": first.unwrap_or_else(|| "Nothing to change".into())})),
+        "milestone" if edited.changes.is_empty() => ok(&json!({"message": "No changes"})),
+        "milestone" => ok(&json!({ "message": edited.changes })),
+        _ => {
+            let message = match watch {
+                true => "You are now watching this issue",
+                false => "You are no longer watching this issue",
+            };
+            ok(&json!({"message": message, "avatar_url": ctx.avatar(&who, 30)?, "user": who}))
+        }
+    }
 }
 
 /// `POST <repo>/issue/<id>/custom/<field>`: `value` (empty removes it).
 pub(crate) fn custom(ctx: &Ctx<'_>, at: &At, n: u64, field: &str) -> Answer {
-    let actor = ctx.actor(&at.project, Action::IssueUpdate)?;
+    let actor = ctx.actor(&at.project, Action::IssueUpdateCustomFields)?;
     let value = ctx.fields()?.get("value").cloned().unwrap_or_default();
     let edit = IssueEdit {
         fields: vec![(field.to_string(), value)],
         ..Default::default()
     };
-    write(ctx, at, move |t| t.edit(&actor, n, edit.clone()).map(drop))?;
-    ok(&json!({"message": format!("Custom field {field} adjusted")}))
+    let edited = write(ctx, at, move |t| t.edit(&actor, n, edit.clone()))?;
+    let message = edited.changes.first().cloned();
+    ok(&json!({"message": message.unwrap_or_else(|| "No changes".into())}))
 }
 
 /// `POST <repo>/issue/<id>`: Pagure's `title` and `issue_content`, and
@@ -506,7 +529,9 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         add_tags: f.list("add_tag"),
         remove_tags: f.list("remove_tag"),
         assignee: f.optional("assignee"),
-        priority: f.optional("priority"),
+        priority: f
+            .optional("priority")
+            .map(|p| p.map(|p| priority(&at.project, p))),
         milestone: f.optional("milestone"),
         fields: f.prefixed("field:"),
         depends: issues("depends")?,

@@ -48,14 +48,23 @@ pub(crate) fn project_json(ctx: &Ctx<'_>, p: &Project) -> Result<Value, ApiError
         "description": p.description, "private": p.private, "parent": null,
         "user": ctx.user(&p.owner),
         "date_created": epoch(&p.created_at), "date_modified": epoch(&p.created_at),
-        "tags": [], "priorities": s.priorities, "close_status": s.close_reasons,
+        "tags": [], "priorities": s.pagure_priorities(), "close_status": s.close_reasons,
         "milestones": s.milestones.iter().map(|m| (m.name.clone(), json!({"date": m.date, "active": true}))).collect::<Map<String, Value>>(),
-        // Pagure's pairs of name and type (a list's options: `key_data`
-        // of the issues' custom fields).
-        "custom_keys": s.custom_fields.iter().map(|f| json!([f.name, key_type(f.kind)])).collect::<Vec<_>>(),
+        "custom_keys": custom_keys(s),
         "access_users": access, "access_groups": groups,
         "settings": {"issue_tracker": s.issue_tracker, "pull_requests": s.pull_requests},
     }))
+}
+
+/// Pagure's `custom_keys`: `[name, type]` pairs, by name as Pagure sorts
+/// them (a list's options are the issues' `key_data`).
+fn custom_keys(s: &forge_core::project::ProjectSettings) -> Vec<Value> {
+    let mut fields: Vec<_> = s.custom_fields.iter().collect();
+    fields.sort_by(|a, b| a.name.cmp(&b.name));
+    fields
+        .into_iter()
+        .map(|f| json!([f.name, key_type(f.kind)]))
+        .collect()
 }
 
 /// `GET projects`: the projects the viewer may see, `namespace` and
@@ -118,7 +127,8 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Answer {
         })
         .collect::<Result<_, _>>()?;
     let args = json!({"tags": tags, "username": username, "fork": fork, "pattern": pattern,
-                      "namespace": q.get("namespace"), "owner": q.get("owner"), "short": short});
+                      "namespace": q.get("namespace"), "owner": q.get("owner"), "short": short,
+                      "page": pagination.page, "per_page": pagination.per_page});
     ok(
         &json!({"projects": items, "total_projects": out.len(), "pagination": pagination,
                "args": args}),
@@ -221,27 +231,45 @@ pub(crate) fn git_tags(ctx: &Ctx<'_>, at: &At) -> Answer {
 
 /// `GET <repo>/git/urls`.
 pub(crate) fn urls(ctx: &Ctx<'_>, at: &At) -> Answer {
-    ok(&json!({
-        "total_urls": 1,
-        "urls": {"git": format!("{}/{}.git", ctx.call.base_url, at.project.full_name)},
-    }))
+    // Pagure's `git` is its git:// daemon; forge serves no such protocol and
+    // gives its smart-HTTP URL there, which git clones the same way.
+    let mut urls = serde_json::Map::new();
+    let name = &at.project.full_name;
+    urls.insert(
+        "git".into(),
+        json!(format!("{}/{name}.git", ctx.call.base_url)),
+    );
+    if let Some(ssh) = &ctx.app.config.ssh_url {
+        urls.insert("ssh".into(), json!(format!("{ssh}/{name}.git")));
+    }
+    ok(&json!({"total_urls": urls.len(), "urls": urls}))
 }
 
 /// `GET <repo>/contributors`: members by role, users and groups apart.
 pub(crate) fn contributors(ctx: &Ctx<'_>, at: &At) -> Answer {
     let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for role in ["admin", "commit", "collaborator", "ticket"] {
+    // Pagure's keys: its owner among the admins, `collaborators` plural.
+    let key = |role: forge_core::role::Role| match role.as_str() {
+        "collaborator" => "collaborators",
+        other => other,
+    };
+    for role in ["admin", "commit", "collaborators", "ticket"] {
         users.insert(role, Vec::new());
         groups.insert(role, Vec::new());
     }
+    users.insert("admin", vec![at.project.owner.clone()]);
+    let owner = at.project.owner.as_str();
     for m in ctx.store.members(&at.project)? {
         let target = if m.name.starts_with('@') {
             &mut groups
         } else {
             &mut users
         };
-        if let Some(list) = target.get_mut(m.role.as_str()) {
+        if m.name == owner {
+            continue;
+        }
+        if let Some(list) = target.get_mut(key(m.role)) {
             list.push(m.name.trim_start_matches('@').to_string());
         }
     }

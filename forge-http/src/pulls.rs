@@ -329,7 +329,7 @@ pub(crate) fn close_or_reopen(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Ans
 
 /// `POST <repo>/pull-request/<id>/assign`: `assignee` (empty: unassign).
 pub(crate) fn assign(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = ctx.actor(&at.project, Action::PullRequestMerge)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestAssign)?;
     let edit = PullEdit {
         assignee: Some(ctx.fields()?.text("assignee")),
         ..Default::default()
@@ -340,7 +340,7 @@ pub(crate) fn assign(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 
 /// `POST <repo>/pull-request/<id>/subscribe`: `status` (true, false).
 pub(crate) fn subscribe(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
-    let actor = ctx.actor(&at.project, Action::PullRequestComment)?;
+    let actor = ctx.actor(&at.project, Action::PullRequestSubscribe)?;
     let on = ctx
         .fields()?
         .get("status")

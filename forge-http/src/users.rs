@@ -148,11 +148,42 @@ pub(crate) fn activity_day(ctx: &Ctx<'_>, name: &str, day: &str) -> Answer {
     ok(&json!({"date": day, "activities": activities}))
 }
 
-/// `GET groups`.
+/// `GET groups`: as Pagure, `pattern` (a name's start; `*` for any run),
+/// `extended` (name and description), paginated; `total_groups` counts all
+/// that match.
 pub(crate) fn groups(ctx: &Ctx<'_>) -> Answer {
-    let groups = ctx.store.list_groups()?;
-    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-    ok(&json!({"total_groups": names.len(), "groups": names}))
+    let q = &ctx.query;
+    let pattern = q.text("pattern").map(|p| {
+        let p = p.to_lowercase();
+        if p.ends_with('*') {
+            p
+        } else {
+            format!("{p}*")
+        }
+    });
+    let groups: Vec<_> = ctx
+        .store
+        .list_groups()?
+        .into_iter()
+        .filter(|g| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| forge_core::name::glob_match(p, &g.name.to_lowercase()))
+        })
+        .collect();
+    let (per_page, offset, pagination) = ctx.page(groups.len() as u64)?;
+    let extended = q.flag("extended") == Some(true);
+    let page: Vec<serde_json::Value> = groups
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|g| match extended {
+            // forge's groups have no description.
+            true => json!({"name": g.name, "description": ""}),
+            false => json!(g.name),
+        })
+        .collect();
+    ok(&json!({"total_groups": groups.len(), "groups": page, "pagination": pagination}))
 }
 
 /// Whether `day` is a `YYYY-MM-DD` date.

@@ -51,7 +51,7 @@ pub use actor::Actor;
 pub use engine::batch::GroupCommit;
 pub use engine::{display_number, parse_number, SyncReport};
 pub use error::Error;
-pub use issues::{IndexView, IssueEdit, IssueFilter, Issues, NewIssue, Tracker};
+pub use issues::{Edited, IndexView, IssueEdit, IssueFilter, Issues, NewIssue, Tracker};
 pub use provision::{create_project, fork_project, NewProject};
 pub use pulls::{
     FlagView, InlineTarget, MergeOutcome, NewFlag, NewPull, PullCommentView, PullDetails, PullEdit,

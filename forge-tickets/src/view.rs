@@ -88,6 +88,35 @@ pub struct CommentView {
     pub reactions: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// A comment's number, as Pagure's API gives comments integer ids: the
+/// Pagure id of a comment imported from Pagure (ids ending `-p<id>`), else a
+/// number read from a hash of its id, at least 2^32 so it never meets an
+/// imported one, and under 2^53 so JavaScript reads it exactly. It depends
+/// on the id alone, so it survives a reindex and is the same in every clone.
+pub fn comment_number(id: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    if let Some(n) = id
+        .rsplit_once("-p")
+        .and_then(|(_, n)| n.parse::<u64>().ok())
+        .filter(|n| *n < 1 << 32)
+    {
+        return n;
+    }
+    let digest = Sha256::digest(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    const LOW: u64 = 1 << 32;
+    const HIGH: u64 = 1 << 53;
+    LOW + u64::from_be_bytes(first) % (HIGH - LOW)
+}
+
+impl CommentView {
+    /// Its number ([`comment_number`]).
+    pub fn number(&self) -> u64 {
+        comment_number(&self.id)
+    }
+}
+
 impl From<CommentDoc> for CommentView {
     fn from(c: CommentDoc) -> Self {
         CommentView {
@@ -148,6 +177,17 @@ pub struct IssueDetails {
     pub updated_at: String,
     /// Comments, oldest first.
     pub comments: Vec<CommentView>,
+    /// The pull requests that name it (`Fixes #N`, `Relates #N`), by number.
+    pub related_prs: Vec<RelatedPull>,
+}
+
+/// A pull request that names an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedPull {
+    /// Its number.
+    pub id: u64,
+    /// Its title.
+    pub title: String,
 }
 
 impl IssueDetails {
@@ -174,6 +214,7 @@ impl IssueDetails {
             created_at: d.created_at,
             updated_at,
             comments,
+            related_prs: Vec::new(),
         }
     }
 }
@@ -239,6 +280,17 @@ impl FileDiffView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comment_numbers_keep_pagure_ids_and_are_stable_and_apart_otherwise() {
+        assert_eq!(comment_number("20261201T212530Z-p4"), 4);
+        let a = comment_number("20261202T073822Z998-6c2fdd70");
+        assert_eq!(a, comment_number("20261202T073822Z998-6c2fdd70"));
+        assert_ne!(a, comment_number("20261202T073822Z998-6c2fdd71"));
+        assert!((1 << 32..1 << 53).contains(&a));
+        // A `-p` id too large for Pagure's is hashed like any other.
+        assert!(comment_number("x-p99999999999") >= 1 << 32);
+    }
 
     #[test]
     fn a_file_diff_survives_its_json_view() {

@@ -13,6 +13,7 @@ const DEFAULT_CONFIG: &str = "\
 # max_body_bytes = 1048576       # FORGE_MAX_BODY_BYTES
 # request_timeout_secs = 30      # FORGE_REQUEST_TIMEOUT_SECS
 # public_url = \"https://forge.example.org\"   # FORGE_PUBLIC_URL: where people reach the server (links in answers)
+# ssh_url = \"ssh://git@forge.example.org\"    # FORGE_SSH_URL: where people clone over SSH (the API's ssh clone URL)
 
 [pull_requests]
 # remote = true                  # accept pull requests from remote git URLs

@@ -78,10 +78,10 @@ pub fn run(cmd: IssueCommand, ctx: &Ctx) -> Result<()> {
             };
             let filter = IssueFilter {
                 status,
-                tag,
+                tags: tag.into_iter().collect(),
                 assignee,
                 author,
-                milestone,
+                milestones: milestone.into_iter().collect(),
                 limit,
                 offset: 0,
                 ..Default::default()

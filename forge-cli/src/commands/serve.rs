@@ -18,6 +18,7 @@ pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
         max_body: settings.max_body_bytes,
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
         public_url: settings.public_url.clone(),
+        ssh_url: settings.ssh_url.clone(),
         ..Default::default()
     };
     use std::io::IsTerminal as _;

@@ -156,6 +156,37 @@ impl ProjectSettings {
     }
 }
 
+impl ProjectSettings {
+    /// Pagure's weight of a priority: its place in the list, from 1 (Pagure
+    /// keeps `{weight: name}` and gives issues the weight).
+    pub fn priority_weight(&self, name: &str) -> Option<i64> {
+        let at = self.priorities.iter().position(|p| p == name)?;
+        i64::try_from(at + 1).ok()
+    }
+
+    /// The priority a client names, by its name or by Pagure's weight (a
+    /// name that is also a number is taken as the name); `None` when it
+    /// is neither.
+    pub fn priority_named(&self, text: &str) -> Option<&str> {
+        if let Some(p) = self.priorities.iter().find(|p| *p == text) {
+            return Some(p);
+        }
+        let weight: usize = text.trim().parse().ok()?;
+        self.priorities
+            .get(weight.checked_sub(1)?)
+            .map(String::as_str)
+    }
+
+    /// Pagure's `priorities` object: weight (as text) to name.
+    pub fn pagure_priorities(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.priorities
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((i + 1).to_string(), p.as_str().into()))
+            .collect()
+    }
+}
+
 /// The text form of a JSON value as settings and form fields take it: a
 /// string as is, a list comma-separated, null empty, anything else as JSON.
 pub fn value_text(value: &serde_json::Value) -> String {

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use forge_tickets::view::{CommentView, IssueDetails, IssueSummary};
+use forge_tickets::view::{CommentView, IssueDetails, IssueSummary, RelatedPull};
 use serde::{Deserialize, Serialize};
 
 use super::{rfc3339, EpochText, User};
@@ -21,8 +21,11 @@ pub struct IssueComment<'a> {
     /// Pagure's editor (forge keeps it in the document; not shown).
     #[serde(default)]
     pub editor: Option<User>,
-    /// Id.
-    pub id: Cow<'a, str>,
+    /// Pagure's integer id ([`forge_tickets::view::comment_number`]).
+    pub id: u64,
+    /// forge's own id (a file name's part; what the documents hold).
+    #[serde(default)]
+    pub uid: Cow<'a, str>,
     /// Pagure's "Metadata Update" marker: a record of field changes.
     #[serde(default)]
     pub notification: bool,
@@ -44,7 +47,7 @@ pub struct CustomField<'a> {
     /// Value.
     pub value: Cow<'a, str>,
     /// Pagure's type name: `text`, `boolean`, `link`, `list` or `date`
-    /// (empty until [`Issue::with_fields`] sets it).
+    /// (empty until [`Issue::with_settings`] sets it).
     #[serde(default)]
     pub key_type: Cow<'a, str>,
     /// A list field's options as Pagure stores them: a JSON list in a
@@ -91,9 +94,13 @@ pub struct Issue<'a> {
     /// Milestone.
     #[serde(default)]
     pub milestone: Option<Cow<'a, str>>,
-    /// Priority.
+    /// Pagure's priority: its weight, the priority's place in the
+    /// project's list from 1 (null until [`Issue::with_settings`] sets it).
     #[serde(default)]
-    pub priority: Option<Cow<'a, str>>,
+    pub priority: Option<i64>,
+    /// forge's own: the priority's name.
+    #[serde(default)]
+    pub priority_name: Option<Cow<'a, str>>,
     /// Private flag.
     #[serde(default)]
     pub private: bool,
@@ -112,6 +119,9 @@ pub struct Issue<'a> {
     /// forge's watchers.
     #[serde(default)]
     pub watchers: Cow<'a, BTreeSet<String>>,
+    /// The pull requests that name it, as Pagure's `{id, title}`.
+    #[serde(default)]
+    pub related_prs: Cow<'a, [RelatedPull]>,
     /// The issue's page (`<public URL>/<project>/issue/<id>`), as Pagure
     /// gives it; empty until [`Issue::at`] sets it.
     #[serde(default)]
@@ -150,7 +160,8 @@ impl<'a> Issue<'a> {
             id: i.id,
             last_updated: EpochText::of(&i.updated_at),
             milestone: i.milestone.as_deref().map(Cow::Borrowed),
-            priority: i.priority.as_deref().map(Cow::Borrowed),
+            priority: None,
+            priority_name: i.priority.as_deref().map(Cow::Borrowed),
             private: i.private,
             status: Cow::Borrowed(if i.status == "open" { "Open" } else { "Closed" }),
             tags: Cow::Borrowed(&i.tags),
@@ -158,16 +169,21 @@ impl<'a> Issue<'a> {
             uid: Cow::Borrowed(&i.uid),
             user: user(&i.author),
             watchers: Cow::Borrowed(&i.watchers),
+            related_prs: Cow::Borrowed(&i.related_prs),
             full_url: String::new(),
         }
     }
 
     /// Gives its custom fields Pagure's `key_type` and `key_data` from the
-    /// project's field definitions.
-    pub fn with_fields(mut self, defined: &[forge_core::project::CustomField]) -> Self {
+    /// project's field definitions, and its priority Pagure's weight.
+    pub fn with_settings(mut self, settings: &forge_core::project::ProjectSettings) -> Self {
         use forge_core::project::FieldKind;
+        self.priority = self
+            .priority_name
+            .as_deref()
+            .and_then(|p| settings.priority_weight(p));
         for field in &mut self.custom_fields {
-            let Some(def) = defined.iter().find(|d| d.name == field.name) else {
+            let Some(def) = settings.custom_fields.iter().find(|d| d.name == field.name) else {
                 continue;
             };
             field.key_type = Cow::Borrowed(super::key_type(def.kind));
@@ -210,7 +226,7 @@ impl<'a> Issue<'a> {
             author: self.user.name,
             assignee: self.assignee.map(|u| u.name),
             tags: self.tags.into_owned(),
-            priority: self.priority.map(Cow::into_owned),
+            priority: self.priority_name.map(Cow::into_owned),
             milestone: self.milestone.map(Cow::into_owned),
             private: self.private,
             custom_fields: self
@@ -228,6 +244,7 @@ impl<'a> Issue<'a> {
                 .into_iter()
                 .map(IssueComment::into_view)
                 .collect(),
+            related_prs: self.related_prs.into_owned(),
         }
     }
 
@@ -246,7 +263,8 @@ impl<'a> Issue<'a> {
             private: d.private,
             created_at: d.created_at,
             updated_at: d.updated_at,
-            comments: d.comments.len() as u64,
+            // What people said, as the index counts (not notifications).
+            comments: d.comments.iter().filter(|c| !c.notification).count() as u64,
         }
     }
 }
@@ -259,7 +277,8 @@ impl<'a> IssueComment<'a> {
             date_created: EpochText::of(&c.created_at),
             edited_on: c.edited_at.as_deref().map(EpochText::of),
             editor: None,
-            id: Cow::Borrowed(&c.id),
+            id: c.number(),
+            uid: Cow::Borrowed(&c.id),
             notification: c.notification,
             parent: None,
             reactions: Cow::Borrowed(&c.reactions),
@@ -269,7 +288,7 @@ impl<'a> IssueComment<'a> {
 
     fn into_view(self) -> CommentView {
         CommentView {
-            id: self.id.into_owned(),
+            id: self.uid.into_owned(),
             author: self.user.name,
             body: self.comment.into_owned(),
             created_at: rfc3339(&self.date_created),
@@ -315,6 +334,10 @@ mod tests {
                 edited_at: None,
                 notification: true,
                 reactions: [("+1".to_string(), ["bob".to_string()].into())].into(),
+            }],
+            related_prs: vec![RelatedPull {
+                id: 8,
+                title: "Tighten it".into(),
             }],
         }
     }

@@ -239,7 +239,7 @@ impl<'a, K: Kind> Applier<'a, K> {
                 rows::put_comment::<K>(conn, project, number, c, &text(c)?)?;
                 let time = forge_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
                 let added = self.added.entry(number).or_insert((0, 0));
-                *added = (added.0 + 1, added.1.max(time));
+                *added = (added.0 + u64::from(!c.notification), added.1.max(time));
                 let fields = if K::INLINE_COMMENTS {
                     let inline = c
                         .anchor
@@ -249,7 +249,11 @@ impl<'a, K: Kind> Applier<'a, K> {
                 } else {
                     json!({"comment_id": id})
                 };
-                self.event("comment.added", number, fields)?;
+                // A record of field changes, whose own events say what
+                // changed: not a comment anyone made.
+                if !c.notification {
+                    self.event("comment.added", number, fields)?;
+                }
             }
             (Some(o), Some(c)) => {
                 if o == c {

@@ -159,6 +159,11 @@ pub(crate) fn clear_project<K: Kind>(conn: &Connection, project: &str) -> Result
     Ok(())
 }
 
+/// Which comments count as a document's comments: what people said, not
+/// the notification comments recording field changes (Pagure counts its
+/// "user comments" alike). They still count as activity.
+const SAID: &str = "coalesce(json_extract(c.doc, '$.notification'), 0) = 0";
+
 /// Recomputes the comment counts and last activity of documents whose
 /// comments changed: the later of their own fields' time and their newest comment.
 pub(crate) fn refresh_activity<K: Kind>(
@@ -168,12 +173,14 @@ pub(crate) fn refresh_activity<K: Kind>(
 ) -> Result<()> {
     conn.prepare_cached(&format!(
         "UPDATE {t} SET
-            comment_count = (SELECT count(*) FROM {c} c WHERE c.project = ?1 AND c.number = ?2),
+            comment_count = (SELECT count(*) FROM {c} c WHERE c.project = ?1 AND c.number = ?2
+                             AND {said}),
             updated_at = max(fields_updated_at,
                 coalesce((SELECT max(created_at) FROM {c} c WHERE c.project = ?1 AND c.number = ?2), 0))
          WHERE project = ?1 AND number = ?2",
         t = K::TABLE,
-        c = K::COMMENTS
+        c = K::COMMENTS,
+        said = SAID,
     ))?
     .execute(params![project, number as i64])?;
     Ok(())
@@ -203,12 +210,14 @@ pub(crate) fn refresh_all_activity<K: Kind>(conn: &Connection, project: &str) ->
     conn.execute(
         &format!(
             "UPDATE {t} SET
-                comment_count = (SELECT count(*) FROM {c} c WHERE c.project = {t}.project AND c.number = {t}.number),
+                comment_count = (SELECT count(*) FROM {c} c WHERE c.project = {t}.project
+                                 AND c.number = {t}.number AND {said}),
                 updated_at = max(fields_updated_at, coalesce((SELECT max(created_at) FROM {c} c
                                  WHERE c.project = {t}.project AND c.number = {t}.number), 0))
              WHERE project = ?1",
             t = K::TABLE,
-            c = K::COMMENTS
+            c = K::COMMENTS,
+            said = SAID,
         ),
         [project],
     )?;

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection};
 
 use crate::doc::IssueDoc;
 use crate::engine::rows::{self, Listed};
+use crate::view::RelatedPull;
 use crate::Result;
 
 /// Which issues a listing returns.
@@ -13,14 +14,18 @@ use crate::Result;
 pub struct IssueFilter {
     /// `Some("open")`, `Some("closed")`, or `None` for all.
     pub status: Option<String>,
-    /// Only issues with this tag.
-    pub tag: Option<String>,
+    /// Tags, as Pagure filters by them: issues with any of the tags given,
+    /// and none of those given as `!tag`. Empty: any.
+    pub tags: Vec<String>,
     /// Only issues assigned to this user.
     pub assignee: Option<String>,
     /// Only issues opened by this user.
     pub author: Option<String>,
-    /// Only issues in this milestone.
-    pub milestone: Option<String>,
+    /// Only issues in one of these milestones (empty: any).
+    pub milestones: Vec<String>,
+    /// As Pagure's `no_stones`: `Some(true)` issues without a milestone (or
+    /// in one of `milestones`, if given), `Some(false)` issues with one.
+    pub no_milestone: Option<bool>,
     /// Only issues with this priority.
     pub priority: Option<String>,
     /// Only issues with activity at or after this time (epoch seconds).
@@ -59,9 +64,14 @@ fn filter_where(
     join: Join,
 ) -> (String, Vec<(&'static str, SqlValue)>) {
     let text = |s: &str| SqlValue::Text(s.to_string());
+    let list = |items: &[&String]| SqlValue::Text(serde_json::json!(items).to_string());
     let mut params = vec![(":project", text(project))];
-    let mut sql = match &filter.tag {
-        Some(tag) => {
+    let (no, yes): (Vec<&String>, Vec<&String>) =
+        filter.tags.iter().partition(|t| t.starts_with('!'));
+    let no: Vec<String> = no.iter().map(|t| t[1..].to_string()).collect();
+    let mut sql = match (yes.as_slice(), no.is_empty()) {
+        // One tag: its issues drive the listing (see `Join`).
+        ([tag], true) => {
             params.push((":tag", text(tag)));
             let join = match join {
                 Join::AsPlanned => "JOIN",
@@ -72,13 +82,35 @@ fn filter_where(
                  WHERE t.project = +:project AND t.tag = +:tag"
             )
         }
-        None => "issues i WHERE i.project = +:project".to_string(),
+        _ => "issues i WHERE i.project = +:project".to_string(),
     };
+    let tagged = "SELECT 1 FROM issue_tags t WHERE t.project = i.project AND t.number = i.number \
+                  AND t.tag IN (SELECT value FROM json_each";
+    if yes.len() > 1 || (!yes.is_empty() && !no.is_empty()) {
+        sql.push_str(&format!(" AND EXISTS ({tagged}(+:tags)))"));
+        params.push((":tags", list(&yes)));
+    }
+    if !no.is_empty() {
+        sql.push_str(&format!(" AND NOT EXISTS ({tagged}(+:untags)))"));
+        params.push((":untags", list(&no.iter().collect::<Vec<_>>())));
+    }
+    let stones: Vec<&String> = filter.milestones.iter().collect();
+    match (filter.no_milestone, stones.is_empty()) {
+        (Some(true), true) => sql.push_str(" AND i.milestone IS NULL"),
+        (Some(true), false) => sql.push_str(
+            " AND (i.milestone IS NULL OR i.milestone IN (SELECT value FROM json_each(+:stones)))",
+        ),
+        (_, false) => sql.push_str(" AND i.milestone IN (SELECT value FROM json_each(+:stones))"),
+        (Some(false), true) => sql.push_str(" AND i.milestone IS NOT NULL"),
+        (None, true) => {}
+    }
+    if !stones.is_empty() {
+        params.push((":stones", list(&stones)));
+    }
     for (column, name, value) in [
         ("status", ":status", &filter.status),
         ("assignee", ":assignee", &filter.assignee),
         ("author", ":author", &filter.author),
-        ("milestone", ":milestone", &filter.milestone),
         ("priority", ":priority", &filter.priority),
     ] {
         if let Some(v) = value {
@@ -216,6 +248,40 @@ pub(crate) fn count(
         .prepare_cached(&format!("SELECT count(*) FROM {from}"))?
         .query_row(named(&params).as_slice(), |r| r.get(0))?;
     Ok(n as u64)
+}
+
+/// The pull requests naming each of `issues`, by number (issues no request
+/// names are left out).
+pub(crate) fn related_pulls(
+    conn: &Connection,
+    project: &str,
+    issues: &[u64],
+) -> Result<std::collections::HashMap<u64, Vec<RelatedPull>>> {
+    let mut out: std::collections::HashMap<u64, Vec<RelatedPull>> = Default::default();
+    if issues.is_empty() {
+        return Ok(out);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.issue, p.number, p.title FROM pull_request_issues l
+         JOIN pull_requests p ON p.project = l.project AND p.number = l.number
+         WHERE l.project = +?1 AND l.issue IN (SELECT value FROM json_each(+?2))
+         ORDER BY p.number",
+    )?;
+    let rows = stmt.query_map(params![project, serde_json::to_string(issues)?], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (issue, id, title) = row?;
+        out.entry(issue as u64).or_default().push(RelatedPull {
+            id: id as u64,
+            title,
+        });
+    }
+    Ok(out)
 }
 
 /// The tags used on a project's issues, sorted.

@@ -1,6 +1,7 @@
 //! The issue service: open, comment, edit, close, read, list — a thin layer
 //! over the document engine that decides what to write and who may.
 
+pub mod changes;
 mod index;
 pub(crate) mod kind;
 mod write;
@@ -19,7 +20,7 @@ use crate::view::{CommentView, IssueDetails, IssueSummary};
 use crate::{Actor, Error, Result};
 pub use index::{IssueFilter, ListedIssue};
 pub use kind::Issues;
-pub use write::{IssueEdit, NewIssue};
+pub use write::{Edited, IssueEdit, NewIssue};
 
 /// The issues of one project: a tickets repository and its index.
 pub struct Tracker<'s> {
@@ -158,18 +159,29 @@ impl<'s> Tracker<'s> {
         let issue = self.visible_issue(viewer, number)?;
         let comments = rows::comments::<Issues>(self.store().conn(), self.project(), number)?;
         let updated_at = rows::last_activity(&issue.updated_at, &comments);
-        Ok(IssueDetails::new(
+        let mut details = IssueDetails::new(
             issue,
             comments.into_iter().map(CommentView::from).collect(),
             updated_at,
-        ))
+        );
+        let mut related = index::related_pulls(self.store().conn(), self.project(), &[number])?;
+        details.related_prs = related.remove(&number).unwrap_or_default();
+        Ok(details)
     }
 
     /// The index synced once, for several reads that must agree (a page and
     /// its count) and that a cache may key on its commit.
     pub fn view<'a>(&'a self, viewer: &'a Actor) -> Result<IndexView<'a, 's>> {
         viewer.check_readable(self.project())?;
-        let commit = self.engine.sync_commit()?;
+        let tickets = self.engine.sync_commit()?;
+        // What the issues show of the pull requests (`related_prs`) is as
+        // the requests' index has it: the view's state names both.
+        let requests = crate::engine::rows::indexed_commit::<crate::pulls::Pulls>(
+            self.store().conn(),
+            self.project(),
+        )?
+        .unwrap_or_default();
+        let commit = format!("{tickets}+{requests}");
         Ok(IndexView {
             tracker: self,
             viewer,
@@ -208,19 +220,23 @@ impl<'s> Tracker<'s> {
 
     fn with_comments(&self, listed: Vec<ListedIssue>) -> Result<Vec<IssueDetails>> {
         let numbers: Vec<u64> = listed.iter().map(|r| r.doc.number).collect();
-        let mut comments =
-            rows::comments_of::<Issues>(self.store().conn(), self.project(), &numbers)?;
+        let conn = self.store().conn();
+        let mut comments = rows::comments_of::<Issues>(conn, self.project(), &numbers)?;
+        let mut related = index::related_pulls(conn, self.project(), &numbers)?;
         Ok(listed
             .into_iter()
             .map(|row| {
-                let list = comments.remove(&row.doc.number).unwrap_or_default();
+                let number = row.doc.number;
+                let list = comments.remove(&number).unwrap_or_default();
                 let updated_at = forge_core::time::epoch_to_rfc3339(row.updated_at)
                     .unwrap_or_else(|| row.doc.updated_at.clone());
-                IssueDetails::new(
+                let mut details = IssueDetails::new(
                     row.doc,
                     list.into_iter().map(CommentView::from).collect(),
                     updated_at,
-                )
+                );
+                details.related_prs = related.remove(&number).unwrap_or_default();
+                details
             })
             .collect())
     }
@@ -275,8 +291,10 @@ pub struct IndexView<'a, 's> {
 }
 
 impl IndexView<'_, '_> {
-    /// The tickets commit the index reflects (empty while the branch is
-    /// unborn): everything read through this view is a function of it.
+    /// The state of the index the view reads: the tickets commit it
+    /// reflects (empty while the branch is unborn) and the requests commit
+    /// the pull requests' index reflects (`<tickets>+<requests>`);
+    /// everything read through this view is a function of it.
     pub fn commit(&self) -> &str {
         &self.commit
     }

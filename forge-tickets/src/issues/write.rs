@@ -7,7 +7,7 @@ use forge_core::role::Action;
 use forge_core::time;
 use forge_git::CommitId;
 
-use super::{can_see, Tracker};
+use super::{can_see, changes, Tracker};
 use crate::checks;
 use crate::doc::{self, CommentDoc, IssueDoc, Status, SCHEMA};
 use crate::engine::{display_number, Written, PROVISIONAL_BASE};
@@ -104,6 +104,18 @@ impl IssueEdit {
         }
         actions
     }
+}
+
+/// An issue after a change to it, and what the change said in Pagure's
+/// words ([`super::changes::describe`]): the lines of the notification
+/// comment written in the same commit (none when only the title, the body
+/// or the watchers changed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edited {
+    /// The issue as written.
+    pub issue: IssueDoc,
+    /// What changed, one line each.
+    pub changes: Vec<String>,
 }
 
 impl Tracker<'_> {
@@ -299,7 +311,7 @@ impl Tracker<'_> {
     }
 
     /// Edits an issue's fields.
-    pub fn edit(&self, actor: &Actor, number: u64, edit: IssueEdit) -> Result<IssueDoc> {
+    pub fn edit(&self, actor: &Actor, number: u64, edit: IssueEdit) -> Result<Edited> {
         let tags = edit.add_tags.iter().chain(&edit.remove_tags);
         let title = checks::edit_text(edit.title.as_deref(), edit.body.as_deref(), tags)?;
         let c = self.checks();
@@ -380,22 +392,27 @@ impl Tracker<'_> {
             }
             let now = time::now_rfc3339();
             let mut docs = Vec::new();
+            let changes = changes::describe(&before, &issue);
             if issue != before {
                 issue.updated_at = now.clone();
                 docs.push(Written::Doc(Box::new(issue.clone())));
+            }
+            if !changes.is_empty() {
+                let note = changes::notification(&actor.username, &changes);
+                docs.push(Written::Comment(number, Box::new(note)));
             }
             for mut other in others {
                 other.updated_at = now.clone();
                 docs.push(Written::Doc(Box::new(other)));
             }
-            result = Some(issue);
+            result = Some(Edited { issue, changes });
             Ok(docs)
         })?;
         result.ok_or_else(|| self.no_issue(number))
     }
 
     /// Closes an issue with a reason from the project's list.
-    pub fn close(&self, actor: &Actor, number: u64, reason: Option<&str>) -> Result<IssueDoc> {
+    pub fn close(&self, actor: &Actor, number: u64, reason: Option<&str>) -> Result<Edited> {
         if let Some(r) = reason {
             self.checks().close_reason(r)?;
         }
@@ -403,7 +420,7 @@ impl Tracker<'_> {
     }
 
     /// Reopens an issue.
-    pub fn reopen(&self, actor: &Actor, number: u64) -> Result<IssueDoc> {
+    pub fn reopen(&self, actor: &Actor, number: u64) -> Result<Edited> {
         self.set_status(actor, number, Status::Open, None)
     }
 
@@ -413,7 +430,7 @@ impl Tracker<'_> {
         number: u64,
         status: Status,
         reason: Option<&str>,
-    ) -> Result<IssueDoc> {
+    ) -> Result<Edited> {
         self.sync()?;
         let existing = self.visible_issue(actor, number)?;
         self.require(
@@ -437,6 +454,7 @@ impl Tracker<'_> {
                 ));
             }
             let now = time::now_rfc3339();
+            let before = issue.clone();
             issue.status = status;
             match status {
                 Status::Closed => {
@@ -451,8 +469,16 @@ impl Tracker<'_> {
                 }
             }
             issue.updated_at = now;
-            result = Some(issue.clone());
-            Ok(vec![Written::Doc(Box::new(issue))])
+            let changes = changes::describe(&before, &issue);
+            let note = changes::notification(&actor.username, &changes);
+            result = Some(Edited {
+                issue: issue.clone(),
+                changes,
+            });
+            Ok(vec![
+                Written::Doc(Box::new(issue)),
+                Written::Comment(number, Box::new(note)),
+            ])
         })?;
         result.ok_or_else(|| self.no_issue(number))
     }

@@ -35,7 +35,7 @@ impl Kind for Pulls {
     const NOUN: &'static str = "request";
     const TABLE: &'static str = "pull_requests";
     const COMMENTS: &'static str = "pr_comments";
-    const SIDE_TABLES: &'static [&'static str] = &[];
+    const SIDE_TABLES: &'static [&'static str] = &["pull_request_issues"];
     const SYNC_TABLE: &'static str = "request_sync";
     const INLINE_COMMENTS: bool = true;
     const REACTION_EVENTS: bool = false;
@@ -66,6 +66,14 @@ impl Kind for Pulls {
             updated,
             raw,
         ])?;
+        conn.prepare_cached("DELETE FROM pull_request_issues WHERE project = ?1 AND number = ?2")?
+            .execute(params![project, doc.number as i64])?;
+        let mut link = conn.prepare_cached(
+            "INSERT INTO pull_request_issues (project, number, issue) VALUES (?1, ?2, ?3)",
+        )?;
+        for issue in &doc.linked_issues {
+            link.execute(params![project, doc.number as i64, *issue as i64])?;
+        }
         Ok(())
     }
 

@@ -64,6 +64,10 @@ pub struct FileDiff {
     pub old_mode: u32,
     /// Mode after.
     pub new_mode: u32,
+    /// The blob before, 40 hex digits (zeros when absent).
+    pub old_id: String,
+    /// The blob after (zeros when absent).
+    pub new_id: String,
     /// Whether git sees binary content.
     pub binary: bool,
     /// Lines added.
@@ -127,6 +131,8 @@ impl Repo {
                 status,
                 old_mode: u32::from(old_file.mode()),
                 new_mode: u32::from(new_file.mode()),
+                old_id: old_file.id().to_string(),
+                new_id: new_file.id().to_string(),
                 binary: delta.flags().is_binary(),
                 additions: 0,
                 deletions: 0,

@@ -56,6 +56,24 @@ pub(crate) fn project_json(ctx: &Ctx<'_>, p: &Project) -> Result<Value, ApiError
     }))
 }
 
+/// `owner`'s fork of `parent` in Pagure's shape: the parent's fields under
+/// the fork's names, owner and links, and the parent itself.
+pub(crate) fn fork_json(
+    ctx: &Ctx<'_>,
+    parent: &forge_core::project::Project,
+    owner: &str,
+) -> Result<Value, ApiError> {
+    let of = project_json(ctx, parent)?;
+    let mut fork = of.clone();
+    let full = &parent.full_name;
+    fork["fullname"] = json!(format!("forks/{owner}/{full}"));
+    fork["url_path"] = json!(format!("fork/{owner}/{full}"));
+    fork["full_url"] = json!(format!("{}/fork/{owner}/{full}", ctx.call.base_url));
+    fork["user"] = json!(ctx.user(owner));
+    fork["parent"] = of;
+    Ok(fork)
+}
+
 /// Pagure's `custom_keys`: `[name, type]` pairs, by name as Pagure sorts
 /// them (a list's options are the issues' `key_data`).
 fn custom_keys(s: &forge_core::project::ProjectSettings) -> Vec<Value> {

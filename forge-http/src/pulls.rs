@@ -37,10 +37,41 @@ fn write<T: Send + 'static>(
         .pulls(ctx.store, &ctx.app.home, &at.project, write)?)
 }
 
+/// A request in Pagure's shape; `project` is its project's (computed
+/// once for a listing).
+fn pagure_pull(
+    ctx: &Ctx<'_>,
+    at: &At,
+    project: &Value,
+    d: &forge_tickets::PullDetails,
+) -> Result<PullRequest, ApiError> {
+    let source = &d.source.repo;
+    let fork_owner = source
+        .strip_prefix("forks/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(_, name)| *name == at.project.full_name)
+        .map(|(owner, _)| owner);
+    let repo_from = if *source == at.project.full_name {
+        Some(project.clone())
+    } else if let Some(owner) = fork_owner {
+        Some(crate::projects::fork_json(ctx, &at.project, owner)?)
+    } else {
+        None
+    };
+    Ok(PullRequest::of(
+        d,
+        project,
+        repo_from,
+        &ctx.call.base_url,
+        &|u| ctx.user(u),
+    ))
+}
+
 /// A request in Pagure's shape, as the actor sees it now.
 fn shown(ctx: &Ctx<'_>, at: &At, prs: &PullRequests<'_>, actor: &Actor, n: u64) -> Answer {
     let d = prs.show(actor, n)?;
-    ok(&PullRequest::of(&d, &at.project, &|u| ctx.user(u)))
+    let project = crate::projects::project_json(ctx, &at.project)?;
+    ok(&pagure_pull(ctx, at, &project, &d)?)
 }
 
 /// A flag's completion, 0 to 100, if given.
@@ -86,15 +117,27 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
         offset,
         ..all
     };
+    let project = crate::projects::project_json(ctx, &at.project)?;
     let mut requests = Vec::new();
     for s in prs.list(&at.actor, &page)? {
         let d = prs.show(&at.actor, s.id)?;
-        requests.push(PullRequest::of(&d, &at.project, &|u| ctx.user(u)));
+        requests.push(pagure_pull(ctx, at, &project, &d)?);
     }
+    // As Pagure echoes them: `status` as given (true when absent).
+    let tags: Vec<&str> = q
+        .all("tags")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let args = json!({"status": q.get("status").map_or(json!(true), |s| json!(s)),
+                      "assignee": q.get("assignee"), "author": q.get("author"), "tags": tags,
+                      "page": pagination.page, "per_page": pagination.per_page});
     ok(&PullList {
-        total_requests: requests.len() as u64,
+        // Pagure's `total_requests` counts all that match.
+        total_requests: total,
         requests,
         pagination,
+        args,
     })
 }
 
@@ -152,10 +195,13 @@ pub(crate) fn diffstats(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
                 "renamed" => "R",
                 _ => "M",
             };
+            // Pagure names an added file's own path as its old one.
+            let old_path = f.old_path.clone().unwrap_or_else(|| path.clone());
             (
                 path,
                 json!({"lines_added": f.additions, "lines_removed": f.deletions,
-                       "old_path": f.old_path, "status": status}),
+                       "old_path": old_path, "status": status,
+                       "old_id": f.old_id, "new_id": f.new_id}),
             )
         })
         .collect();
@@ -226,7 +272,12 @@ pub(crate) fn comment(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
 /// `GET <repo>/pull-request/<id>/flag`.
 pub(crate) fn flags(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     let d = prs(ctx, at)?.show(&at.actor, n)?;
-    ok(&json!({"flags": d.flags.iter().map(Flag::of).collect::<Vec<_>>()}))
+    let flags: Vec<Flag> = d
+        .flags
+        .iter()
+        .map(|f| Flag::of(f, &|u| ctx.user(u)))
+        .collect();
+    ok(&json!({ "flags": flags }))
 }
 
 /// `POST <repo>/pull-request/<id>/flag`: `username` (the flag's name),
@@ -254,9 +305,19 @@ pub(crate) fn flag(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         write(ctx, at, move |p| p.flag(&actor, n, flag.clone()).map(drop))?;
     }
     let shown = prs.show(&actor, n)?;
-    let flag = shown.flags.iter().find(|fl| fl.name == name).map(Flag::of);
+    let who = actor.username.clone();
+    let mut flag = json!(shown
+        .flags
+        .iter()
+        .find(|fl| fl.name == name)
+        .map(|f| Flag::of(f, &|u| ctx.user(u))));
+    // Pagure's answer shows the poster's addresses to the poster.
+    if let (true, Some(user)) = (flag.is_object(), ctx.store.find_user(&who)?) {
+        flag["user"]["default_email"] = json!(user.emails.first());
+        flag["user"]["emails"] = json!(user.emails);
+    }
     ok(&json!({
-        "flag": flag, "uid": name,
+        "flag": flag, "uid": name, "user": who, "avatar_url": ctx.avatar(&who, 30)?,
         "message": if existed { "Flag updated" } else { "Flag added" },
     }))
 }

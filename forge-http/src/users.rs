@@ -99,30 +99,12 @@ pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
         .iter()
         .skip(offset)
         .take(per_page)
-        .map(|p| fork_json(ctx, p, &user.username))
+        .map(|p| crate::projects::fork_json(ctx, p, &user.username))
         .collect::<Result<Vec<_>, _>>()?;
     let mut shown = serde_json::to_value(ctx.user(&user.username)).map_err(ApiError::internal)?;
     shown["avatar_url"] = json!(user.avatar(16));
     ok(&json!({"user": shown, "repos": repos, "forks": forks,
                "repos_pagination": repos_pagination, "forks_pagination": forks_pagination}))
-}
-
-/// `owner`'s fork of `parent` in Pagure's shape: the parent's fields under
-/// the fork's names, owner and links, and the parent itself.
-fn fork_json(
-    ctx: &Ctx<'_>,
-    parent: &forge_core::project::Project,
-    owner: &str,
-) -> Result<Value, ApiError> {
-    let of = crate::projects::project_json(ctx, parent)?;
-    let mut fork = of.clone();
-    let full = &parent.full_name;
-    fork["fullname"] = json!(format!("forks/{owner}/{full}"));
-    fork["url_path"] = json!(format!("fork/{owner}/{full}"));
-    fork["full_url"] = json!(format!("{}/fork/{owner}/{full}", ctx.call.base_url));
-    fork["user"] = json!(ctx.user(owner));
-    fork["parent"] = of;
-    Ok(fork)
 }
 
 /// `GET user/<name>/activity/stats`: commits per day.

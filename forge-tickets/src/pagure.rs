@@ -447,6 +447,16 @@ pub fn import(
             }
         }
     }
+    // Pagure's issues hold their priority's weight; its names stay with the
+    // project in Pagure's database. Weights in order are the priorities'
+    // places, which the API gives back as the same weights when Pagure's
+    // ran 1, 2, 3... (rename them in the settings afterwards).
+    let weights: Option<Vec<i64>> = settings.priorities.iter().map(|p| p.parse().ok()).collect();
+    if weights.is_some() {
+        settings
+            .priorities
+            .sort_by_key(|p| p.parse::<i64>().unwrap_or(i64::MAX));
+    }
     store.set_project_settings(&project, &project.settings)?;
     let total = converted.len() as u64;
     let mut done = 0;

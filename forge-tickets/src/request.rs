@@ -141,6 +141,10 @@ pub struct Flag {
     pub status: FlagStatus,
     /// When it was last posted.
     pub updated_at: String,
+    /// When it was first posted (flags written before forge kept it: absent,
+    /// read as `updated_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     /// Link to the CI run.
     #[serde(default)]
     pub url: Option<String>,

@@ -229,10 +229,16 @@ pub struct FileDiffView {
     pub binary: bool,
     /// Lines removed.
     pub deletions: usize,
+    /// The blob after (40 zeros when absent).
+    #[serde(default)]
+    pub new_id: String,
     /// Mode after (`100644`...; `000000` when absent).
     pub new_mode: String,
     /// Path after.
     pub new_path: Option<String>,
+    /// The blob before (40 zeros when absent).
+    #[serde(default)]
+    pub old_id: String,
     /// Mode before.
     pub old_mode: String,
     /// Path before.
@@ -253,6 +259,8 @@ impl From<&FileDiff> for FileDiffView {
             new_path: f.new_path.clone(),
             old_mode: format!("{:06o}", f.old_mode),
             old_path: f.old_path.clone(),
+            old_id: f.old_id.clone(),
+            new_id: f.new_id.clone(),
             patch: f.patch.clone(),
             status: f.status.as_str().to_string(),
         }
@@ -269,6 +277,8 @@ impl FileDiffView {
             status: FileStatus::parse(&self.status)?,
             old_mode: u32::from_str_radix(&self.old_mode, 8).ok()?,
             new_mode: u32::from_str_radix(&self.new_mode, 8).ok()?,
+            old_id: self.old_id.clone(),
+            new_id: self.new_id.clone(),
             binary: self.binary,
             additions: self.additions,
             deletions: self.deletions,
@@ -300,6 +310,8 @@ mod tests {
             status: FileStatus::Renamed,
             old_mode: 0o100644,
             new_mode: 0o100755,
+            old_id: "1".repeat(40),
+            new_id: "2".repeat(40),
             binary: false,
             additions: 2,
             deletions: 1,

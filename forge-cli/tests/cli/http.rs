@@ -748,9 +748,23 @@ fn pull_requests_forks_and_activity_through_the_api() {
     let (_, flags) = s.get("/api/0/tools/hammer/pull-request/1/flag", None);
     assert_eq!(flags["flags"].as_array().map(Vec::len), Some(1));
     let (_, stats) = s.get("/api/0/tools/hammer/pull-request/1/diffstats", None);
+    let a = &stats["a.txt"];
     assert_eq!(
-        stats["a.txt"],
-        json!({"lines_added": 1, "lines_removed": 1, "old_path": "a.txt", "status": "M"})
+        (
+            &a["lines_added"],
+            &a["lines_removed"],
+            &a["old_path"],
+            &a["status"]
+        ),
+        (&json!(1), &json!(1), &json!("a.txt"), &json!("M")),
+        "{stats}"
+    );
+    // Pagure's blob ids, before and after.
+    assert!(
+        [&a["old_id"], &a["new_id"]]
+            .iter()
+            .all(|id| id.as_str().is_some_and(|h| h.len() == 40)),
+        "{stats}"
     );
     let (_, shown) = s.get("/api/0/tools/hammer/pull-request/1", None);
     assert_eq!(shown["comments"][0]["filename"], "a.txt");
@@ -841,7 +855,8 @@ fn pull_requests_forks_and_activity_through_the_api() {
     assert_eq!(closed["message"], "Pull-request closed!");
     let (_, listed) = s.get("/api/0/tools/hammer/pull-requests?status=all", None);
     assert_eq!(listed["total_requests"], 2);
-    // A page of one: Pagure's count of the page, forge's total of all.
+    // A page of one: Pagure's total_requests counts all that match (unlike
+    // its total_issues), as forge's pagination total does.
     let (_, one) = s.get(
         "/api/0/tools/hammer/pull-requests?status=all&per_page=1",
         None,
@@ -852,8 +867,9 @@ fn pull_requests_forks_and_activity_through_the_api() {
             &one["pagination"]["total"],
             &one["pagination"]["pages"]
         ),
-        (&json!(1), &json!(2), &json!(2))
+        (&json!(2), &json!(2), &json!(2))
     );
+    assert_eq!(one["requests"].as_array().map(Vec::len), Some(1));
     let (_, open) = s.get("/api/0/tools/hammer/pull-requests?status=Open", None);
     assert_eq!(open["pagination"]["total"], 0, "both are closed or merged");
 

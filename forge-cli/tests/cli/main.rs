@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod browse;
+mod compat;
 mod demo;
 mod freshness;
 mod http;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use issue::{CustomField, Issue, IssueComment};
-pub use pull::{Flag, FlagUser, PullComment, PullRequest, PullSource, RepoName};
+pub use pull::{Flag, PullComment, PullRequest, PullSource};
 
 /// Pagure's name for a kind of custom field.
 pub fn key_type(kind: forge_core::project::FieldKind) -> &'static str {
@@ -111,9 +111,12 @@ pub struct IssueList {
 pub struct PullList {
     /// The page's requests.
     pub requests: Vec<PullRequest>,
-    /// How many are on this page (Pagure's meaning; the total is
-    /// `pagination.total`).
+    /// How many match in all (Pagure's meaning here, unlike its
+    /// `total_issues`).
     pub total_requests: u64,
+    /// The query as Pagure echoes it.
+    #[serde(default)]
+    pub args: serde_json::Value,
     /// Links to the other pages.
     pub pagination: Pagination,
 }

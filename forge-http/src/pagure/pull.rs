@@ -25,30 +25,29 @@ pub struct Flag {
     #[serde(default)]
     pub url: Option<String>,
     /// Who posted it.
-    pub user: FlagUser,
-    /// When.
+    pub user: User,
+    /// The commit it was posted for.
+    #[serde(default)]
+    pub commit_hash: String,
+    /// When it was first posted.
+    pub date_created: EpochText,
+    /// When it was last posted.
     pub date_updated: EpochText,
 }
 
-/// Who posted a flag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlagUser {
-    /// Username.
-    pub name: String,
-}
-
 impl Flag {
-    /// A flag as the server answers it.
-    pub fn of(f: &FlagView) -> Flag {
+    /// A flag as the server answers it; `user` gives a username's Pagure
+    /// shape.
+    pub fn of(f: &FlagView, user: &dyn Fn(&str) -> User) -> Flag {
         Flag {
             username: f.name.clone(),
             status: f.status.to_string(),
             percent: f.percent,
             comment: f.comment.clone(),
             url: f.url.clone(),
-            user: FlagUser {
-                name: f.username.clone(),
-            },
+            user: user(&f.username),
+            commit_hash: f.commit.clone(),
+            date_created: EpochText::of(&f.created_at),
             date_updated: EpochText::of(&f.updated_at),
         }
     }
@@ -64,6 +63,8 @@ impl Flag {
             comment: self.comment,
             url: self.url,
             username: self.user.name,
+            commit: self.commit_hash,
+            created_at: rfc3339(&self.date_created),
             updated_at: rfc3339(&self.date_updated),
         }
     }
@@ -80,8 +81,11 @@ fn known(value: &str, names: &[&'static str]) -> &'static str {
 /// A comment of a pull request (inline ones say where).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullComment {
-    /// Id.
-    pub id: String,
+    /// Pagure's integer id ([`forge_tickets::view::comment_number`]).
+    pub id: u64,
+    /// forge's own id.
+    #[serde(default)]
+    pub uid: String,
     /// Markdown body.
     pub comment: String,
     /// Creation time.
@@ -106,25 +110,21 @@ pub struct PullComment {
     /// Last edit time.
     #[serde(default)]
     pub edited_on: Option<EpochText>,
-    /// Pagure's "Metadata Update" marker (always false here).
+    /// Who edited it last (forge keeps it in the document; not shown).
+    #[serde(default)]
+    pub editor: Option<User>,
+    /// Pagure's "Metadata Update" marker.
     #[serde(default)]
     pub notification: bool,
+    /// Reactions: emoji to usernames.
+    #[serde(default)]
+    pub reactions: BTreeMap<String, BTreeSet<String>>,
     /// forge's: the side of the diff (`new`, `old`).
     #[serde(default)]
     pub side: Option<forge_tickets::doc::Side>,
     /// forge's: whether the line changed since.
     #[serde(default)]
     pub outdated: bool,
-}
-
-/// A repository as a pull request names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepoName {
-    /// Full name.
-    pub fullname: String,
-    /// Name (absent for a source repository).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
 }
 
 /// Where a pull request comes from (forge's own).
@@ -151,10 +151,16 @@ pub struct PullRequest {
     pub branch: String,
     /// Source branch.
     pub branch_from: String,
-    /// Source repository.
-    pub repo_from: RepoName,
-    /// The project.
-    pub project: RepoName,
+    /// Source repository: its project in Pagure's shape (a fork's, for a
+    /// fork); null for a remote URL.
+    #[serde(default)]
+    pub repo_from: Option<serde_json::Value>,
+    /// The project, in Pagure's shape.
+    #[serde(default)]
+    pub project: serde_json::Value,
+    /// The remote git URL it comes from, if not from a project or fork.
+    #[serde(default)]
+    pub remote_git: Option<String>,
     /// `Open`, `Closed` or `Merged`.
     pub status: String,
     /// Author.
@@ -171,6 +177,9 @@ pub struct PullRequest {
     pub date_created: EpochText,
     /// Last activity.
     pub last_updated: EpochText,
+    /// Pagure's last update of the request itself (here as `last_updated`).
+    #[serde(default)]
+    pub updated_on: Option<EpochText>,
     /// When closed or merged.
     #[serde(default)]
     pub closed_at: Option<EpochText>,
@@ -218,18 +227,27 @@ pub struct PullRequest {
     /// forge's: watchers.
     #[serde(default)]
     pub watchers: BTreeSet<String>,
-    /// forge's: who closed or merged it.
+    /// Who closed or merged it.
     #[serde(default)]
-    pub closed_by: Option<String>,
+    pub closed_by: Option<User>,
+    /// The request's page (`<public URL>/<project>/pull-request/<id>`).
+    #[serde(default)]
+    pub full_url: String,
 }
 
 impl PullRequest {
-    /// A pull request of `project` as the server answers it.
+    /// A pull request as the server answers it: `project` and `repo_from`
+    /// are the projects in Pagure's shape (the source's, or none for a
+    /// remote URL), `base` the server's public URL, `user` gives a
+    /// username's Pagure shape.
     pub fn of(
         d: &PullDetails,
-        project: &forge_core::project::Project,
+        project: &serde_json::Value,
+        repo_from: Option<serde_json::Value>,
+        base: &str,
         user: &dyn Fn(&str) -> User,
     ) -> PullRequest {
+        let remote = d.source.repo.contains("://");
         PullRequest {
             id: d.id,
             uid: d.id.to_string(),
@@ -237,14 +255,9 @@ impl PullRequest {
             initial_comment: d.body.clone(),
             branch: d.target.clone(),
             branch_from: d.source.branch.clone(),
-            repo_from: RepoName {
-                fullname: d.source.repo.clone(),
-                name: None,
-            },
-            project: RepoName {
-                fullname: project.full_name.clone(),
-                name: Some(project.name.clone()),
-            },
+            repo_from,
+            project: project.clone(),
+            remote_git: remote.then(|| d.source.repo.clone()),
             status: match d.status {
                 "open" => "Open",
                 "merged" => "Merged",
@@ -257,6 +270,7 @@ impl PullRequest {
             commit_stop: d.head.clone(),
             date_created: EpochText::of(&d.created_at),
             last_updated: EpochText::of(&d.updated_at),
+            updated_on: Some(EpochText::of(&d.updated_at)),
             closed_at: d.closed_at.as_deref().map(EpochText::of),
             merge_commit: d.merge_commit.clone(),
             tags: d.tags.clone(),
@@ -273,7 +287,8 @@ impl PullRequest {
                 .comments
                 .iter()
                 .map(|c| PullComment {
-                    id: c.id.clone(),
+                    id: forge_tickets::view::comment_number(&c.id),
+                    uid: c.id.clone(),
                     comment: c.body.clone(),
                     date_created: EpochText::of(&c.created_at),
                     user: user(&c.author),
@@ -283,7 +298,9 @@ impl PullRequest {
                     tree: None,
                     parent: None,
                     edited_on: c.edited_at.as_deref().map(EpochText::of),
-                    notification: false,
+                    editor: None,
+                    notification: c.notification,
+                    reactions: BTreeMap::new(),
                     side: c.side,
                     outdated: c.outdated,
                 })
@@ -298,10 +315,15 @@ impl PullRequest {
             conflicts: d.conflicts.clone(),
             score: d.score,
             votes: d.votes.clone(),
-            flags: d.flags.iter().map(Flag::of).collect(),
+            flags: d.flags.iter().map(|f| Flag::of(f, user)).collect(),
             linked_issues: d.linked_issues.clone(),
             watchers: d.watchers.clone(),
-            closed_by: d.closed_by.clone(),
+            closed_by: d.closed_by.as_deref().map(user),
+            full_url: format!(
+                "{base}/{}/pull-request/{}",
+                project["url_path"].as_str().unwrap_or_default(),
+                d.id
+            ),
         }
     }
 
@@ -340,7 +362,7 @@ impl PullRequest {
                 .comments
                 .into_iter()
                 .map(|c| PullCommentView {
-                    id: c.id,
+                    id: c.uid,
                     author: c.user.name,
                     body: c.comment,
                     created_at: rfc3339(&c.date_created),
@@ -350,10 +372,11 @@ impl PullRequest {
                     side: c.side,
                     commit: c.commit,
                     outdated: c.outdated,
+                    notification: c.notification,
                 })
                 .collect(),
             merge_commit: self.merge_commit,
-            closed_by: self.closed_by,
+            closed_by: self.closed_by.map(|u| u.name),
             closed_at: self.closed_at.as_ref().map(rfc3339),
             watchers: self.watchers,
             created_at: rfc3339(&self.date_created),
@@ -376,7 +399,7 @@ impl PullRequest {
             tags: d.tags,
             created_at: d.created_at,
             updated_at: d.updated_at,
-            comments: d.comments.len() as u64,
+            comments: d.comments.iter().filter(|c| !c.notification).count() as u64,
         }
     }
 }

@@ -190,11 +190,26 @@ impl<'s> PullRequests<'s> {
                 doc.updated_at = time::now_rfc3339();
             }
             out = Some(doc.clone());
-            Ok(if changed {
-                vec![Written::Doc(Box::new(doc))]
-            } else {
-                Vec::new()
-            })
+            let mut written = Vec::new();
+            if changed {
+                written.push(Written::Doc(Box::new(doc.clone())));
+            }
+            // As Pagure records it: a notification comment saying who
+            // merged, closed or reopened it.
+            if before.status != doc.status {
+                let verb = match doc.status {
+                    PullStatus::Open => "reopened",
+                    PullStatus::Closed => "closed",
+                    PullStatus::Merged => "merged",
+                };
+                let body = format!("Pull-Request has been {verb} by {}", actor.username);
+                let note = crate::doc::CommentDoc {
+                    notification: true,
+                    ..crate::doc::CommentDoc::new(&actor.username, &body, None)
+                };
+                written.push(Written::Comment(number, Box::new(note)));
+            }
+            Ok(written)
         })?;
         out.ok_or_else(|| self.no_request(number))
     }
@@ -265,6 +280,8 @@ impl<'s> PullRequests<'s> {
                 comment: f.comment.clone(),
                 url: f.url.clone(),
                 username: f.username.clone(),
+                commit: f.commit.clone(),
+                created_at: f.created_at.clone().unwrap_or_else(|| f.updated_at.clone()),
                 updated_at: f.updated_at.clone(),
             })
             .collect();

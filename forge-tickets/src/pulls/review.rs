@@ -105,12 +105,21 @@ impl PullRequests<'_> {
         self.visible(actor, number)?;
         let message = format!("Flag pull request #{number}: {}", flag.name);
         self.update(actor, number, &message, |d| {
+            let now = time::now_rfc3339();
+            // A flag posted again for the same commit keeps its first time.
+            let created_at = d
+                .flags
+                .get(&flag.name)
+                .filter(|old| old.commit == d.head)
+                .and_then(|old| old.created_at.clone())
+                .unwrap_or_else(|| now.clone());
             let new = Flag {
                 commit: d.head.clone(),
                 comment: flag.comment.clone(),
                 percent: flag.percent,
                 status: flag.status,
-                updated_at: time::now_rfc3339(),
+                created_at: Some(created_at),
+                updated_at: now,
                 url: flag.url.clone(),
                 username: actor.username.clone(),
             };

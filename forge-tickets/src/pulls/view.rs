@@ -125,6 +125,10 @@ pub struct FlagView {
     pub url: Option<String>,
     /// Who posted it.
     pub username: String,
+    /// The commit it was posted for.
+    pub commit: String,
+    /// When it was first posted.
+    pub created_at: String,
     /// When.
     pub updated_at: String,
 }
@@ -152,6 +156,10 @@ pub struct PullCommentView {
     pub commit: Option<String>,
     /// Whether the anchored line has changed since.
     pub outdated: bool,
+    /// A record of changes to the request (merged, closed, reopened) rather
+    /// than words, as Pagure's notification comments; shown only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notification: bool,
 }
 
 impl From<CommentDoc> for PullCommentView {
@@ -168,6 +176,7 @@ impl From<CommentDoc> for PullCommentView {
             side: anchor.as_ref().map(|a| a.side),
             commit: anchor.as_ref().map(|a| a.commit.clone()),
             outdated: anchor.is_some_and(|a| a.outdated),
+            notification: c.notification,
         }
     }
 }

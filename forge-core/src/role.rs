@@ -103,6 +103,9 @@ pub enum Action {
     /// Watch or stop watching a pull request (Pagure's ACL;
     /// `pull_request_comment` allows it too).
     PullRequestSubscribe,
+    /// Edit a pull request's title and description (Pagure's ACL;
+    /// `pull_request_create` allows it too).
+    PullRequestUpdate,
     /// Post a CI flag on a commit.
     CommitFlag,
     /// Create a project.
@@ -117,7 +120,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::IssueCreate,
         Action::IssueComment,
         Action::IssueUpdate,
@@ -133,6 +136,7 @@ impl Action {
         Action::PullRequestClose,
         Action::PullRequestAssign,
         Action::PullRequestSubscribe,
+        Action::PullRequestUpdate,
         Action::CommitFlag,
         Action::CreateProject,
         Action::ForkProject,
@@ -158,6 +162,7 @@ impl Action {
             Action::PullRequestClose => "pull_request_close",
             Action::PullRequestAssign => "pull_request_assign",
             Action::PullRequestSubscribe => "pull_request_subscribe",
+            Action::PullRequestUpdate => "pull_request_update",
             Action::CommitFlag => "commit_flag",
             Action::CreateProject => "create_project",
             Action::ForkProject => "fork_project",
@@ -176,6 +181,7 @@ impl Action {
             | Action::PullRequestComment
             | Action::IssueSubscribe
             | Action::PullRequestSubscribe
+            | Action::PullRequestUpdate
             | Action::CreateProject
             | Action::ForkProject => None,
             Action::IssueUpdate
@@ -207,7 +213,8 @@ impl Action {
             IssueUpdateMilestone => &[IssueUpdateMilestone, IssueUpdate],
             IssueUpdateCustomFields => &[IssueUpdateCustomFields, IssueUpdate],
             IssueSubscribe => &[IssueSubscribe, IssueComment],
-            PullRequestAssign => &[PullRequestAssign, PullRequestMerge],
+            PullRequestAssign => &[PullRequestAssign, PullRequestUpdate, PullRequestMerge],
+            PullRequestUpdate => &[PullRequestUpdate, PullRequestCreate],
             PullRequestSubscribe => &[PullRequestSubscribe, PullRequestComment],
             IssueCreate => &[IssueCreate],
             IssueUpdate => &[IssueUpdate],
@@ -326,6 +333,7 @@ mod tests {
         (Action::PullRequestClose, [false, false, true, true, true]),
         (Action::PullRequestAssign, [false, false, true, true, true]),
         (Action::PullRequestSubscribe, [true, true, true, true, true]),
+        (Action::PullRequestUpdate, [true, true, true, true, true]),
         (Action::CommitFlag, [false, false, true, true, true]),
         (Action::CreateProject, [true, true, true, true, true]),
         (Action::ForkProject, [true, true, true, true, true]),

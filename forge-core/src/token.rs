@@ -36,10 +36,11 @@ impl Token {
     /// [`Action::token_acls`]). The user's role is
     /// checked separately: a token never grants more than its user has.
     pub fn allows(&self, action: Action, project: Option<&str>) -> bool {
+        // An action on no project (creating or forking one) is allowed by
+        // its ACL whatever project the token is for, as in Pagure.
         let project_ok = match (&self.project, project) {
-            (None, _) => true,
+            (None, _) | (Some(_), None) => true,
             (Some(scope), Some(p)) => scope == p,
-            (Some(_), None) => false,
         };
         project_ok
             && action

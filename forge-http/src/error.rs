@@ -34,29 +34,111 @@ macro_rules! renew_token {
     };
 }
 
-/// Pagure's error codes and what they mean.
+/// Pagure's error codes and what they mean (all of them, as Pagure lists
+/// them, whether forge gives them or not), then forge's own.
 pub const ERROR_CODES: &[(&str, &str)] = &[
-    ("EINVALIDTOK", renew_token!("")),
-    ("ENOPROJECT", "Project not found"),
-    ("ENOISSUE", "Issue not found"),
-    ("ENOREQ", "Pull-Request not found"),
-    ("ENOCOMMENT", "Comment not found"),
-    ("EINVALIDREQ", "Invalid or incomplete input submitted"),
+    ("EBRANCHNOTFOUND", "Branch not found in this git repository"),
+    ("EDATETIME", "Invalid datetime format"),
     (
-        "EPULLREQUESTSDISABLED",
-        "Pull-Request have been deactivated for this project",
+        "EDBERROR",
+        "An error occurred at the database level and prevent the action from reaching completion",
     ),
+    ("EEMPTYGIT", "This git repository is empty"),
+    ("EFILENOTFOUND", "File not found in this git repository"),
+    ("EGITERROR", "An error occurred during a git operation"),
+    ("EINVALIDISSUEFIELD", "Invalid custom field submitted"),
+    (
+        "EINVALIDISSUEFIELD_LINK",
+        "Invalid custom field submitted, the value is not a link",
+    ),
+    (
+        "EINVALIDPERPAGEVALUE",
+        "The per_page value must be between 1 and 100",
+    ),
+    ("EINVALIDPRIORITY", "Invalid priority submitted"),
+    ("EINVALIDREQ", "Invalid or incomplete input submitted"),
+    ("EINVALIDTOK", renew_token!("")),
+    ("EISSUENOTALLOWED", "You are not allowed to view this issue"),
+    (
+        "EMIRRORINGDISABLED",
+        "Mirroring external project has been disabled in this instance",
+    ),
+    (
+        "EMODIFYPROJECTNOTALLOWED",
+        "You are not allowed to modify this project",
+    ),
+    (
+        "ENEWPROJECTDISABLED",
+        "Creating project have been disabled for this instance",
+    ),
+    (
+        "ENEWPROJECTFORBIDDEN",
+        "You are not allowed to create new projects on this instance",
+    ),
+    ("ENOCODE", "Variable message describing the issue"),
+    ("ENOCOMMENT", "Comment not found"),
+    ("ENOCOMMIT", "No such commit found in this repository"),
+    ("ENOGROUP", "Group not found"),
+    ("ENOISSUE", "Issue not found"),
+    ("ENOPLUGIN", "No such plugin"),
+    (
+        "ENOPRCLOSE",
+        "You are not allowed to merge/close pull-request for this project",
+    ),
+    ("ENOPROJECT", "Project not found"),
+    ("ENOPROJECTS", "No projects found"),
+    ("ENOPRSTATS", "No statistics could be computed for this PR"),
+    ("ENOREQ", "Pull-Request not found"),
+    (
+        "ENOSIGNEDOFF",
+        "This repo enforces that all commits are signed off by their author.",
+    ),
+    ("ENOTAG", "Tag not found"),
+    ("ENOTASSIGNED", "This request must be assigned to be merged"),
+    ("ENOTASSIGNEE", "Only the assignee can merge this request"),
     (
         "ENOTHIGHENOUGH",
         "You do not have sufficient permissions to perform this action",
     ),
     (
-        "EMERGECONFLICT",
-        "This request does not apply cleanly and cannot be merged",
+        "ENOTMAINADMIN",
+        "Only the main admin can set the main admin of a project",
     ),
     ("ENOUSER", "No such user found"),
-    ("EISSUENOTALLOWED", "You are not allowed to view this issue"),
+    ("EPLUGINCHANGENOTALLOWED", "This plugin cannot be changed"),
+    ("EPLUGINDISABLED", "Plugin disabled"),
+    (
+        "EPLUGINNOTINSTALLED",
+        "Project doesn't have this plugin installed",
+    ),
+    (
+        "EPRCONFLICTS",
+        "This pull-request conflicts and thus cannot be merged",
+    ),
+    (
+        "EPRNOTALLOWED",
+        "You are not allowed to view this pull-request",
+    ),
+    (
+        "EPRSCORE",
+        "This request does not have the minimum review score necessary to be merged",
+    ),
+    (
+        "EPULLREQUESTSDISABLED",
+        "Pull-Request have been deactivated for this project",
+    ),
+    (
+        "EREBASENOTALLOWED",
+        "You are not authorized to rebase this pull-request",
+    ),
+    ("ETIMESTAMP", "Invalid timestamp format"),
     ("ETRACKERDISABLED", "Issue tracker disabled"),
+    (
+        "ETRACKERREADONLY",
+        "The issue tracker of this project is read-only",
+    ),
+    ("EUBLOCKED", "You have been blocked from this project"),
+    // forge's own.
     ("ENOENDPOINT", "No such API endpoint"),
     (
         "EBUSY",
@@ -127,7 +209,7 @@ impl ApiError {
             // Its text names the server's settings page: made per answer.
             "EINVALIDTOK" => None,
             // forge's own codes say what happened in their message.
-            "EMERGECONFLICT" | "ENOENDPOINT" | "EBUSY" | "EINTERNAL" => None,
+            "ENOENDPOINT" | "EBUSY" | "EINTERNAL" => None,
             code => ERROR_CODES
                 .iter()
                 .find(|(c, _)| *c == code)
@@ -179,7 +261,7 @@ impl From<forge_git::Error> for ApiError {
         let message = e.to_string();
         match e {
             G::Contended { .. } => ApiError::busy(message),
-            G::MergeConflict(_) => ApiError::new(409, "EMERGECONFLICT", message),
+            G::MergeConflict(_) => ApiError::new(409, "EPRCONFLICTS", message),
             G::UnknownCommit(_)
             | G::UnknownRevision(_)
             | G::NoSuchPath(_)
@@ -211,10 +293,15 @@ impl From<forge_tickets::Error> for ApiError {
             E::NoRequest { .. } => ApiError::new(404, "ENOREQ", message),
             E::NoComment { .. } => ApiError::new(404, "ENOCOMMENT", message),
             E::Anonymous => ApiError::new(401, "EINVALIDTOK", message),
-            E::Gate { ref gate, .. } if gate == "conflicts" => {
-                ApiError::new(409, "EMERGECONFLICT", message)
-            }
-            E::Gate { .. } | E::Refused { .. } => ApiError::new(403, "ENOTHIGHENOUGH", message),
+            // Pagure's codes for its gates (forge's message says which
+            // assignee, or that there is none).
+            E::Gate { ref gate, .. } => match gate.as_str() {
+                "conflicts" => ApiError::new(409, "EPRCONFLICTS", message),
+                "pr_min_score" => ApiError::new(403, "EPRSCORE", message),
+                "pr_only_assignee_merge" => ApiError::new(403, "ENOTASSIGNEE", message),
+                _ => ApiError::new(403, "ENOTHIGHENOUGH", message),
+            },
+            E::Refused { .. } => ApiError::new(403, "ENOTHIGHENOUGH", message),
             // The stored document is broken: not the client's doing, and
             // it stays so until someone repairs it.
             E::Document(_) => ApiError::new(409, "EINVALIDREQ", message),
@@ -297,7 +384,7 @@ mod tests {
                     reason: "x".into(),
                 },
                 409,
-                "EMERGECONFLICT",
+                "EPRCONFLICTS",
             ),
             (
                 git(forge_git::Error::Contended {

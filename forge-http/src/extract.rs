@@ -382,6 +382,17 @@ impl<'a> Ctx<'a> {
         User::new(name, self.with_full_name(name, str::to_string)).at(&self.call.base_url)
     }
 
+    /// A user in Pagure's shape with their addresses (`default_email`,
+    /// `emails`), as Pagure shows a poster to themselves.
+    pub fn user_with_emails(&self, name: &str) -> Result<serde_json::Value, ApiError> {
+        let mut user = serde_json::json!(self.user(name));
+        if let Some(found) = self.store.find_user(name)? {
+            user["default_email"] = serde_json::json!(found.emails.first());
+            user["emails"] = serde_json::json!(found.emails);
+        }
+        Ok(user)
+    }
+
     /// A user's picture at `size` pixels from their default e-mail address,
     /// as Pagure links it (`null` for a user without one).
     pub fn avatar(&self, name: &str, size: u32) -> Result<Option<String>, ApiError> {

@@ -501,6 +501,30 @@ pub(crate) fn set(ctx: &Ctx<'_>, at: &At, n: u64, what: &str) -> Answer {
 pub(crate) fn custom(ctx: &Ctx<'_>, at: &At, n: u64, field: &str) -> Answer {
     let actor = ctx.actor(&at.project, Action::IssueUpdateCustomFields)?;
     let value = ctx.fields()?.get("value").cloned().unwrap_or_default();
+    // Pagure's codes for a field the project does not define, and for a
+    // link that is not one (the library says why in `detail`).
+    let defined = at.project.settings.custom_fields.iter();
+    match defined.clone().find(|f| f.name == field) {
+        None => {
+            return Err(ApiError::new(
+                400,
+                "EINVALIDISSUEFIELD",
+                format!("no custom field `{field}` in {}", at.project.full_name),
+            ))
+        }
+        Some(f)
+            if f.kind == forge_core::project::FieldKind::Link
+                && !value.is_empty()
+                && !(value.starts_with("http://") || value.starts_with("https://")) =>
+        {
+            return Err(ApiError::new(
+                400,
+                "EINVALIDISSUEFIELD_LINK",
+                format!("custom field `{field}` takes an http(s) link"),
+            ))
+        }
+        Some(_) => {}
+    }
     let edit = IssueEdit {
         fields: vec![(field.to_string(), value)],
         ..Default::default()

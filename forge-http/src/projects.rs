@@ -66,12 +66,35 @@ pub(crate) fn fork_json(
     let of = project_json(ctx, parent)?;
     let mut fork = of.clone();
     let full = &parent.full_name;
+    // A fork is its owner's, with none of its parent's members or issue
+    // settings, as Pagure shows it.
+    let none = json!({"admin": [], "collaborator": [], "commit": [], "ticket": []});
+    let mut users = none.clone();
+    users["owner"] = json!([owner]);
+    fork["access_users"] = users;
+    fork["access_groups"] = none;
+    for (key, empty) in [
+        ("close_status", json!([])),
+        ("custom_keys", json!([])),
+        ("tags", json!([])),
+        ("milestones", json!({})),
+        ("priorities", json!({})),
+    ] {
+        fork[key] = empty;
+    }
     fork["fullname"] = json!(format!("forks/{owner}/{full}"));
     fork["url_path"] = json!(format!("fork/{owner}/{full}"));
     fork["full_url"] = json!(format!("{}/fork/{owner}/{full}", ctx.call.base_url));
     fork["user"] = json!(ctx.user(owner));
     fork["parent"] = of;
     Ok(fork)
+}
+
+/// Whether `user` owns `project` or may commit to it (collaborator and up,
+/// directly or through a group): the projects Pagure counts as a user's.
+pub(crate) fn may_commit(ctx: &Ctx<'_>, project: &Project, user: &str) -> Result<bool, ApiError> {
+    let role = ctx.store.role_of(project, user)?;
+    Ok(role.is_some_and(|r| r >= forge_core::role::Role::Collaborator))
 }
 
 /// Pagure's `custom_keys`: `[name, type]` pairs, by name as Pagure sorts
@@ -122,8 +145,7 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Answer {
             continue;
         }
         if let Some(user) = &username {
-            let role = ctx.store.role_of(&p, user)?;
-            if role.is_none_or(|r| r < forge_core::role::Role::Collaborator) {
+            if !may_commit(ctx, &p, user)? {
                 continue;
             }
         }
@@ -198,7 +220,8 @@ pub(crate) fn fork(ctx: &Ctx<'_>) -> Answer {
         &user,
         ctx.app.hooks_exe.as_deref(),
     )?;
-    ok(&json!({"message": format!("Repo \"{full}\" cloned to \"forks/{user}/{full}\"")}))
+    // Pagure names the fork `<user>/<project>` here.
+    ok(&json!({"message": format!("Repo \"{full}\" cloned to \"{user}/{full}\"")}))
 }
 
 /// `GET <repo>`.
@@ -294,10 +317,10 @@ pub(crate) fn contributors(ctx: &Ctx<'_>, at: &At) -> Answer {
     ok(&json!({"users": users, "groups": groups}))
 }
 
-fn commit_flag_json(f: &CommitFlag) -> Value {
+fn commit_flag_json(ctx: &Ctx<'_>, f: &CommitFlag) -> Value {
     json!({
         "commit_hash": f.commit, "username": f.name, "status": f.status, "percent": f.percent,
-        "comment": f.comment, "url": f.url, "user": {"name": f.username},
+        "comment": f.comment, "url": f.url, "user": ctx.user(&f.username),
         "date_created": f.created_at.to_string(), "date_updated": f.updated_at.to_string(),
     })
 }
@@ -306,7 +329,7 @@ fn commit_flag_json(f: &CommitFlag) -> Value {
 pub(crate) fn commit_flags(ctx: &Ctx<'_>, at: &At, hash: &str) -> Answer {
     let flags = ctx.store.commit_flags(&at.project.full_name, hash)?;
     ok(
-        &json!({"total_flags": flags.len(), "flags": flags.iter().map(commit_flag_json).collect::<Vec<_>>()}),
+        &json!({"total_flags": flags.len(), "flags": flags.iter().map(|f| commit_flag_json(ctx, f)).collect::<Vec<_>>()}),
     )
 }
 
@@ -352,8 +375,13 @@ pub(crate) fn flag_commit(ctx: &Ctx<'_>, at: &At, hash: &str) -> Answer {
     let stored = ctx
         .store
         .commit_flag(&project.full_name, &flag.commit, &name)?;
+    let mut flag = json!(stored.as_ref().map(|f| commit_flag_json(ctx, f)));
+    if let Some(f) = &stored {
+        // Pagure's answer shows the poster's addresses to the poster.
+        flag["user"] = ctx.user_with_emails(&f.username)?;
+    }
     ok(&json!({
-        "flag": stored.as_ref().map(commit_flag_json), "uid": name,
+        "flag": flag, "uid": name,
         "message": if replaced { "Flag updated" } else { "Flag added" },
     }))
 }

@@ -229,13 +229,13 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         || !edit.add_tags.is_empty()
         || !edit.remove_tags.is_empty()
     {
-        actions.push(Action::PullRequestCreate);
+        actions.push(Action::PullRequestUpdate);
     }
     if edit.assignee.is_some() {
-        actions.push(Action::PullRequestMerge);
+        actions.push(Action::PullRequestAssign);
     }
     if edit.watch.is_some() {
-        actions.push(Action::PullRequestComment);
+        actions.push(Action::PullRequestSubscribe);
     }
     let user = ctx.acting_for_all(&actions, &at.project.full_name)?;
     let actor = Actor::for_user(ctx.store, &at.project, &user)?;
@@ -312,9 +312,8 @@ pub(crate) fn flag(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         .find(|fl| fl.name == name)
         .map(|f| Flag::of(f, &|u| ctx.user(u))));
     // Pagure's answer shows the poster's addresses to the poster.
-    if let (true, Some(user)) = (flag.is_object(), ctx.store.find_user(&who)?) {
-        flag["user"]["default_email"] = json!(user.emails.first());
-        flag["user"]["emails"] = json!(user.emails);
+    if flag.is_object() {
+        flag["user"] = ctx.user_with_emails(&who)?;
     }
     ok(&json!({
         "flag": flag, "uid": name, "user": who, "avatar_url": ctx.avatar(&who, 30)?,
@@ -410,9 +409,10 @@ pub(crate) fn subscribe(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         watch: Some(on),
         ..Default::default()
     };
+    let who = actor.username.clone();
     write(ctx, at, move |p| p.edit(&actor, n, edit.clone()).map(drop))?;
     ok(&json!({"message": format!(
         "You are {} watching this pull-request",
         if on { "now" } else { "no longer" }
-    )}))
+    ), "avatar_url": ctx.avatar(&who, 30)?, "user": who}))
 }

@@ -13,11 +13,13 @@ pub(crate) fn version(_: &Ctx<'_>) -> Answer {
 }
 
 /// `GET error_codes`.
-pub(crate) fn error_codes(_: &Ctx<'_>) -> Answer {
-    let codes: Map<String, Value> = ERROR_CODES
+pub(crate) fn error_codes(ctx: &Ctx<'_>) -> Answer {
+    let mut codes: Map<String, Value> = ERROR_CODES
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
+    // As Pagure words it, naming this server's settings page.
+    codes.insert("EINVALIDTOK".into(), json!(ctx.bad_token("").message));
     ok(&codes)
 }
 
@@ -58,7 +60,8 @@ pub(crate) fn users(ctx: &Ctx<'_>) -> Answer {
     ok(&json!({"total_users": names.len(), "users": names, "mention": mention}))
 }
 
-/// `GET user/<name>`: the user and the projects they own that the viewer may see.
+/// `GET user/<name>`: the user, the projects they own or may commit to
+/// (Pagure's `repos`) and their forks, those the viewer may see.
 pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
     let user = ctx.store.user(name)?;
     let viewer = ctx.viewer_name()?;
@@ -68,7 +71,7 @@ pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
         if !ctx.visible(&p, viewer.as_deref())? {
             continue;
         }
-        if p.owner == user.username {
+        if crate::projects::may_commit(ctx, &p, &user.username)? {
             owned.push(p.clone());
         }
         if ctx.store.has_fork(&p, &user.username)? {

@@ -66,6 +66,36 @@ const KEPT: &[(&str, &str, &str)] = &[
         "the same, in the listing",
     ),
     (
+        "pr edit",
+        "/cached_merge_status",
+        "the same, in the answer to an edit",
+    ),
+    (
+        "pull request",
+        "/closed_",
+        "forge clears who closed a request and when once it is reopened; Pagure keeps them on the open request",
+    ),
+    (
+        "pull requests",
+        "/requests/0/closed_",
+        "the same, in the listing",
+    ),
+    (
+        "user activity",
+        "",
+        "forge's activity counts the commits a user pushed (its contribution graph); Pagure's counts every action it logged (issues opened and closed, comments, requests)",
+    ),
+    (
+        "bob's projects",
+        "/forks/0/id",
+        "a fork in forge is not a project of its own: it shows its parent's id",
+    ),
+    (
+        "bob's projects",
+        "/repos/0/close_status",
+        "forge gives a new project five close reasons (Fixed, Duplicate, Invalid, Won't fix, Can't reproduce); Pagure none",
+    ),
+    (
         "git urls",
         "/urls/git",
         "forge serves no git:// daemon: its `git` URL is the smart-HTTP one, which git clones alike",

@@ -160,7 +160,7 @@ fn the_api_answers_with_pagure_shapes_and_codes() {
         "EINVALIDREQ",
         "EPULLREQUESTSDISABLED",
         "ENOTHIGHENOUGH",
-        "EMERGECONFLICT",
+        "EPRCONFLICTS",
         "ENOUSER",
         "EISSUENOTALLOWED",
         "ETRACKERDISABLED",
@@ -845,7 +845,7 @@ fn pull_requests_forks_and_activity_through_the_api() {
     );
     assert_eq!(
         (status, err["error_code"].as_str()),
-        (409, Some("EMERGECONFLICT"))
+        (409, Some("EPRCONFLICTS"))
     );
     let (_, closed) = s.form(
         &format!("/api/0/tools/hammer/pull-request/{}/close", clash["id"]),

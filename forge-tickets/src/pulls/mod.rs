@@ -194,8 +194,33 @@ impl<'s> PullRequests<'s> {
             if changed {
                 written.push(Written::Doc(Box::new(doc.clone())));
             }
-            // As Pagure records it: a notification comment saying who
-            // merged, closed or reopened it.
+            // As Pagure records them: notification comments for changes
+            // to the metadata, and saying who merged, closed or reopened it.
+            let mut lines = Vec::new();
+            if before.assignee != doc.assignee {
+                lines.push(match doc.assignee {
+                    Some(_) => "Request assigned".to_string(),
+                    None => "Request assignee reset".to_string(),
+                });
+            }
+            let listed = |tags: Vec<&String>| {
+                tags.into_iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let added = listed(doc.tags.difference(&before.tags).collect());
+            if !added.is_empty() {
+                lines.push(format!("Pull-request tagged with: {added}"));
+            }
+            let removed = listed(before.tags.difference(&doc.tags).collect());
+            if !removed.is_empty() {
+                lines.push(format!("Pull-request **un**tagged with: {removed}"));
+            }
+            if !lines.is_empty() {
+                let note = crate::issues::changes::notification(&actor.username, &lines);
+                written.push(Written::Comment(number, Box::new(note)));
+            }
             if before.status != doc.status {
                 let verb = match doc.status {
                     PullStatus::Open => "reopened",

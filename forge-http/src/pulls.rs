@@ -141,6 +141,74 @@ pub(crate) fn list(ctx: &Ctx<'_>, at: &At) -> Answer {
     })
 }
 
+/// `GET user/<name>/requests/filed|actionable`: the requests `name` opened,
+/// or those they may act on (on projects they may commit to, opened by
+/// others), on every project the viewer may see; newest first, `status`
+/// (open by default, closed, merged, all), paginated as Pagure.
+pub(crate) fn of_user(ctx: &Ctx<'_>, name: &str, which: &str) -> Answer {
+    ctx.store.user(name)?;
+    let q = &ctx.query;
+    let asked = q.get("status").unwrap_or("open");
+    let status = match asked.to_ascii_lowercase().as_str() {
+        "all" => None,
+        s @ ("open" | "closed" | "merged") => Some(s.to_string()),
+        _ => return Err(ApiError::field("status", "Not a valid choice.")),
+    };
+    let viewer = ctx.viewer_name()?;
+    let mut found = Vec::new();
+    for project in ctx.store.list_projects()? {
+        if !ctx.visible(&project, viewer.as_deref())? {
+            continue;
+        }
+        let filed = which == "filed";
+        if !filed && !crate::projects::may_commit(ctx, &project, name)? {
+            continue;
+        }
+        let actor = match &viewer {
+            Some(v) => Actor::for_user(ctx.store, &project, v)?,
+            None => Actor::anonymous(project.private),
+        };
+        let prs = PullRequests::open(ctx.store, &ctx.app.home, &project)?;
+        let filter = PullFilter {
+            status: status.clone(),
+            author: filed.then(|| name.to_string()),
+            assignee: None,
+            limit: usize::MAX >> 1,
+            offset: 0,
+        };
+        for s in prs.list(&actor, &filter)? {
+            if filed || s.author != name {
+                found.push((s.created_at.clone(), project.clone(), s.id));
+            }
+        }
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    let (per_page, offset, pagination) = ctx.page(found.len() as u64)?;
+    let mut requests = Vec::new();
+    for (_, project, n) in found.into_iter().skip(offset).take(per_page) {
+        let actor = match &viewer {
+            Some(v) => Actor::for_user(ctx.store, &project, v)?,
+            None => Actor::anonymous(project.private),
+        };
+        let d = PullRequests::open(ctx.store, &ctx.app.home, &project)?.show(&actor, n)?;
+        let json = crate::projects::project_json(ctx, &project)?;
+        let at = At {
+            project,
+            fork: None,
+            actor,
+        };
+        requests.push(pagure_pull(ctx, &at, &json, &d)?);
+    }
+    let args = json!({"username": name, "status": asked, "page": pagination.page,
+                      "created": q.get("created"), "updated": q.get("updated"),
+                      "closed": q.get("closed")});
+    // Pagure's `total_requests` here counts the page.
+    ok(
+        &json!({"total_requests": requests.len(), "requests": requests,
+               "args": args, "pagination": pagination}),
+    )
+}
+
 /// `GET <repo>/pull-request/<id>`.
 pub(crate) fn show(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
     shown(ctx, at, &prs(ctx, at)?, &at.actor, n)

@@ -69,6 +69,9 @@ pub(crate) fn route(ctx: &Ctx<'_>) -> Answer {
         ["user", name] => only(m, "GET", || users::user(ctx, name)),
         ["user", name, "activity", "stats"] => only(m, "GET", || users::activity_stats(ctx, name)),
         ["user", name, "activity", day] => only(m, "GET", || users::activity_day(ctx, name, day)),
+        ["user", name, "requests", which @ ("filed" | "actionable")] => {
+            only(m, "GET", || pulls::of_user(ctx, name, which))
+        }
         ["groups"] => only(m, "GET", || users::groups(ctx)),
         ["projects"] => only(m, "GET", || projects::list(ctx)),
         ["new"] => only(m, "POST", || projects::create(ctx)),

@@ -414,3 +414,36 @@ fn forge_answers_the_pagure_api_as_a_real_pagure_does() {
         found.join("\n")
     );
 }
+
+/// libpagure, Pagure's Python client, drives forge unchanged: every call it
+/// offers for the endpoints forge serves (libpagure_drive.py). `.ci/run`
+/// installs it into a virtual environment and names its Python in
+/// `FORGE_LIBPAGURE_PYTHON`.
+#[test]
+fn libpagure_drives_forge_unchanged() {
+    let python = std::env::var("FORGE_LIBPAGURE_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "FORGE_LIBPAGURE_PYTHON names no Python with libpagure: run the tests with \
+             `bash .ci/run`, or `pip install libpagure==0.22` and set it"
+        )
+    });
+    let mut scenario = read_json("scenario.json");
+    // The set-up only: libpagure makes the calls.
+    scenario["steps"] = serde_json::json!([]);
+    let forge = Forge::new();
+    let tokens = set_up(&forge, &scenario);
+    let server = Server::start(&forge);
+    let out = Command::new(&python)
+        .arg(compat_dir().join("libpagure_drive.py"))
+        .arg(format!("http://{}", server.addr))
+        .arg(&tokens["alice"])
+        .arg(&tokens["bob"])
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e}"));
+    assert!(
+        out.status.success(),
+        "libpagure against forge:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

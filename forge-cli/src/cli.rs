@@ -826,13 +826,18 @@ pub enum RepoCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Import a Pagure tickets repository (bare or not).
+    /// Import a Pagure tickets repository, its requests repository, or both
+    /// (bare or not).
     Pagure {
         /// Target project.
         #[arg(short, long)]
         project: String,
         /// Path of the Pagure tickets repository.
-        path: PathBuf,
+        #[arg(required_unless_present = "requests")]
+        path: Option<PathBuf>,
+        /// Path of the Pagure requests repository (its pull requests).
+        #[arg(long, value_name = "PATH")]
+        requests: Option<PathBuf>,
     },
 }
 

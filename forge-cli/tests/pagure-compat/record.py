@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Record a real Pagure's answers to scenario.json into pagure-answers.json.
+"""Record a real Pagure's answers to scenario.json into pagure-answers.json,
+and the tickets and requests repositories it wrote into tickets/ and
+requests/.
 
 Usage: record.py PAGURE_SOURCE_DIR [OUT]
 
@@ -216,6 +218,23 @@ def main():
     finally:
         server.terminate()
         server.wait()
+    # The tickets and requests repositories Pagure wrote, file by file as
+    # they stand at their last commit, for the import tests.
+    for kind in ["tickets", "requests"]:
+        bare = os.path.join(home, "repos", kind, "hammer.git")
+        out_dir = os.path.join(HERE, kind)
+        if os.path.isdir(out_dir):
+            for old in os.listdir(out_dir):
+                os.remove(os.path.join(out_dir, old))
+        else:
+            os.makedirs(out_dir)
+        names = subprocess.run(["git", "ls-tree", "--name-only", "HEAD"], cwd=bare,
+                               capture_output=True, text=True, check=True).stdout.split()
+        for name in names:
+            blob = subprocess.run(["git", "show", "HEAD:" + name], cwd=bare,
+                                  capture_output=True, check=True).stdout
+            with open(os.path.join(out_dir, name), "wb") as f:
+                f.write(blob)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True).stdout.strip()
     record = {"pagure_commit": commit, "base_url": base, "answers": answers}
     with open(out, "w") as f:

@@ -141,7 +141,7 @@ pub struct PullSource {
 pub struct PullRequest {
     /// Number.
     pub id: u64,
-    /// Pagure's uid (the number as text).
+    /// Stable unique id (Pagure's, for an imported request).
     pub uid: String,
     /// Title.
     pub title: String,
@@ -250,7 +250,7 @@ impl PullRequest {
         let remote = d.source.repo.contains("://");
         PullRequest {
             id: d.id,
-            uid: d.id.to_string(),
+            uid: d.uid.clone(),
             title: d.title.clone(),
             initial_comment: d.body.clone(),
             branch: d.target.clone(),
@@ -331,6 +331,7 @@ impl PullRequest {
     pub fn into_details(self) -> PullDetails {
         PullDetails {
             id: self.id,
+            uid: self.uid,
             title: self.title,
             body: self.initial_comment,
             status: match self.status.as_str() {

@@ -281,9 +281,20 @@ pub(crate) fn last_activity(updated_at: &str, comments: &[CommentDoc]) -> String
         .iter()
         .map(|c| c.created_at.as_str())
         .chain([updated_at])
-        .max()
+        .max_by_key(|t| time_key(t))
         .unwrap_or_default()
         .to_string()
+}
+
+/// An RFC 3339 time as it sorts: its whole seconds, then the digits of its
+/// fraction (none sorts first), so that `…:23Z` comes before `…:23.5Z`.
+fn time_key(t: &str) -> (i64, &str) {
+    let whole = forge_core::time::parse_rfc3339(t).unwrap_or(0);
+    let fraction = t
+        .split_once('.')
+        .map(|(_, rest)| rest.trim_end_matches(|c: char| !c.is_ascii_digit()))
+        .unwrap_or("");
+    (whole, fraction)
 }
 
 /// The comments of a document, oldest first.
@@ -469,4 +480,16 @@ pub(crate) fn pusher_of(conn: &Connection, project: &str, commit: &str) -> Resul
         .prepare_cached("SELECT pusher FROM push_actors WHERE commit_id = ?1 AND project = ?2")?
         .query_row(params![commit, project], |r| r.get(0))
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fraction_of_a_second_is_later_than_the_whole_second() {
+        assert!(time_key("2026-12-02T07:36:23.5Z") > time_key("2026-12-02T07:36:23Z"));
+        assert!(time_key("2026-12-02T07:36:23.25Z") < time_key("2026-12-02T07:36:23.5Z"));
+        assert!(time_key("2026-12-02T07:36:24Z") > time_key("2026-12-02T07:36:23.999999Z"));
+    }
 }

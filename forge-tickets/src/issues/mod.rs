@@ -228,8 +228,9 @@ impl<'s> Tracker<'s> {
             .map(|row| {
                 let number = row.doc.number;
                 let list = comments.remove(&number).unwrap_or_default();
-                let updated_at = forge_core::time::epoch_to_rfc3339(row.updated_at)
-                    .unwrap_or_else(|| row.doc.updated_at.clone());
+                // From the documents' own times, to their fraction of a
+                // second (the index keeps whole seconds).
+                let updated_at = rows::last_activity(&row.doc.updated_at, &list);
                 let mut details = IssueDetails::new(
                     row.doc,
                     list.into_iter().map(CommentView::from).collect(),

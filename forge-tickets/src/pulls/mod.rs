@@ -16,6 +16,7 @@ mod review;
 mod source;
 mod view;
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use forge_core::project::Project;
@@ -25,7 +26,7 @@ use forge_git::{CommitId, FileDiff, MergeStatus, Repo};
 
 use crate::checks::Checks;
 use crate::engine::{rows, Engine, SyncReport, Written};
-use crate::request::{self, PullDoc, PullStatus};
+use crate::request::{self, PullCommit, PullDoc, PullStatus};
 use crate::{Actor, Error, Result};
 pub use index::PullFilter;
 pub use kind::Pulls;
@@ -102,7 +103,7 @@ impl<'s> PullRequests<'s> {
         self.engine.store
     }
 
-    fn full_name(&self) -> &str {
+    pub(crate) fn full_name(&self) -> &str {
         &self.project.full_name
     }
 
@@ -239,6 +240,83 @@ impl<'s> PullRequests<'s> {
         out.ok_or_else(|| self.no_request(number))
     }
 
+    /// An imported request's history in the project's repository, when it
+    /// has the commits: the base (the parent of its first commit `start`,
+    /// else the merge base of `target` and `head`), its commits, and the
+    /// issues they and `body` name.
+    pub(crate) fn history_of(
+        &self,
+        target: &str,
+        start: Option<&str>,
+        head: &str,
+        body: &str,
+    ) -> Option<(String, Vec<PullCommit>, BTreeSet<u64>)> {
+        let repo = self.source().ok()?;
+        let head = repo.resolve(head).ok()?;
+        let from_start = start
+            .and_then(|s| repo.resolve(s).ok())
+            .and_then(|s| repo.log(s, None, 0, 1).ok())
+            .and_then(|first| first.first()?.parents.first().copied());
+        let base = match from_start {
+            Some(base) => base,
+            None => {
+                let tip = repo.branch_tip(target).ok()??;
+                repo.merge_base(tip, head).ok()??
+            }
+        };
+        let (commits, linked, _) = self.commits_and_links(base, head, body).ok()?;
+        Some((base.to_string(), commits, linked))
+    }
+
+    /// Writes requests imported from another forge, with their comments, as
+    /// they are (numbers, authors, dates, states): an admin's action. A
+    /// number an issue or a request of the project has already is refused,
+    /// and then nothing is written.
+    pub fn import_requests(
+        &self,
+        actor: &Actor,
+        requests: Vec<(PullDoc, Vec<crate::doc::CommentDoc>)>,
+        message: &str,
+    ) -> Result<()> {
+        self.require(actor, Action::ModifyProject, false)?;
+        self.sync()?;
+        let conn = self.store().conn();
+        let mut docs = Vec::new();
+        for (request, comments) in requests {
+            let n = request.number;
+            if n == 0 || n >= crate::engine::PROVISIONAL_BASE {
+                return Err(Error::invalid(
+                    format!("pull request number {n}"),
+                    format!(
+                        "numbers go from 1 to {}",
+                        crate::engine::PROVISIONAL_BASE - 1
+                    ),
+                ));
+            }
+            let taken = rows::doc::<Pulls>(conn, self.full_name(), n)?.is_some()
+                || rows::doc::<crate::Issues>(conn, self.full_name(), n)?.is_some();
+            if taken {
+                return Err(Error::invalid(
+                    format!("number {n}"),
+                    format!(
+                        "project `{}` already has an issue or a pull request #{n}; nothing was imported",
+                        self.full_name()
+                    ),
+                ));
+            }
+            docs.push(Written::Doc(Box::new(request)));
+            docs.extend(
+                comments
+                    .into_iter()
+                    .map(|c| Written::Comment(n, Box::new(c))),
+            );
+        }
+        if docs.is_empty() {
+            return Ok(());
+        }
+        self.engine.write(actor, message, |_| Ok(docs.clone()))
+    }
+
     /// How many requests match `filter` (its limit and offset aside),
     /// without reading them.
     pub fn count(&self, viewer: &Actor, filter: &PullFilter) -> Result<u64> {
@@ -313,6 +391,7 @@ impl<'s> PullRequests<'s> {
         let updated_at = rows::last_activity(&d.updated_at, &comments);
         Ok(PullDetails {
             id: d.number,
+            uid: d.uid.clone(),
             title: d.title,
             body: d.body,
             status: d.status.as_str(),

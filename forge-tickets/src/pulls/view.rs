@@ -186,6 +186,8 @@ impl From<CommentDoc> for PullCommentView {
 pub struct PullDetails {
     /// Number.
     pub id: u64,
+    /// Stable unique id (Pagure's uid for an imported request).
+    pub uid: String,
     /// Title.
     pub title: String,
     /// Description.

@@ -1,4 +1,5 @@
-//! Import of a Pagure tickets repository.
+//! Import of a Pagure tickets repository (here) and of its requests
+//! repository ([`requests`]).
 //!
 //! Pagure keeps one JSON file per issue at the root of the tickets repo,
 //! named by the issue's 32-hex uid (keys: id, title, content, status,
@@ -21,6 +22,10 @@ use forge_git::Repo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod requests;
+
+pub use requests::import_requests;
+
 use crate::doc::{CommentDoc, IssueDoc, Status, SCHEMA};
 use crate::{Actor, Tracker};
 use crate::{Error, Result};
@@ -30,6 +35,8 @@ use crate::{Error, Result};
 pub struct ImportReport {
     /// Issues imported.
     pub issues: usize,
+    /// Pull requests imported.
+    pub requests: usize,
     /// Comments imported.
     pub comments: usize,
     /// Users created for unknown authors.
@@ -39,7 +46,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Deserialize)]
-struct PagureUser {
+pub(crate) struct PagureUser {
     name: String,
     #[serde(default)]
     fullname: Option<String>,
@@ -50,7 +57,7 @@ struct PagureUser {
 }
 
 #[derive(Debug, Deserialize)]
-struct PagureComment {
+pub(crate) struct PagureComment {
     id: Value,
     #[serde(default)]
     comment: String,
@@ -64,6 +71,13 @@ struct PagureComment {
     notification: bool,
     #[serde(default)]
     reactions: BTreeMap<String, Vec<String>>,
+    /// An inline comment's commit, file and line (pull requests).
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
+    #[serde(default)]
+    line: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,7 +129,7 @@ struct PagureIssue {
 }
 
 /// Pagure writes numbers and epoch seconds sometimes as strings, sometimes not.
-fn as_number(v: &Value, what: &str) -> std::result::Result<u64, String> {
+pub(crate) fn as_number(v: &Value, what: &str) -> std::result::Result<u64, String> {
     match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -127,7 +141,7 @@ fn as_number(v: &Value, what: &str) -> std::result::Result<u64, String> {
 /// An epoch time as Pagure writes it: a string or a number, whole or with
 /// a fraction (`"1796160142.012728"`, arrow's `float_timestamp`), kept to
 /// the microsecond.
-fn date(v: &Value, what: &str) -> std::result::Result<String, String> {
+pub(crate) fn date(v: &Value, what: &str) -> std::result::Result<String, String> {
     let decimal = match v {
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => n.to_string(),
@@ -181,17 +195,151 @@ fn list_options(data: &Value) -> Vec<String> {
     }
 }
 
-fn text(v: &Value) -> String {
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
 
+/// The users an import meets (name, full name, addresses, the default
+/// first), so that the unknown ones can be created.
+#[derive(Debug, Default)]
+pub(crate) struct Users(Vec<(String, String, Vec<String>)>);
+
+impl Users {
+    /// Notes a user; answers their name.
+    pub(crate) fn note(&mut self, u: &PagureUser) -> String {
+        let mut emails: Vec<String> = u.default_email.iter().cloned().collect();
+        emails.extend(
+            u.emails
+                .iter()
+                .filter(|e| Some(*e) != u.default_email.as_ref())
+                .cloned(),
+        );
+        self.0.push((
+            u.name.clone(),
+            u.fullname.clone().unwrap_or_default(),
+            emails,
+        ));
+        u.name.clone()
+    }
+}
+
+/// Creates the users `found` names that the forge does not know, with the
+/// addresses no other user has; records them in the report.
+pub(crate) fn create_users<'a>(
+    store: &Store,
+    found: impl Iterator<Item = &'a Users>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    for (name, full_name, emails) in found.flat_map(|u| u.0.iter()) {
+        if store.find_user(name)?.is_some() || report.users_created.contains(name) {
+            continue;
+        }
+        let usable: Vec<&str> = emails
+            .iter()
+            .map(String::as_str)
+            .filter(|e| store.user_by_email(e).map(|u| u.is_none()).unwrap_or(false))
+            .collect();
+        store.add_user(name, full_name, &usable)?;
+        report.users_created.push(name.clone());
+    }
+    Ok(())
+}
+
+/// A Pagure comment as forge keeps it: its id made of its time and
+/// Pagure's id (`20261201T212530Z-p4`), its dates to the microsecond, its
+/// notification flag, and where an inline one points.
+pub(crate) fn comment(
+    c: &PagureComment,
+    users: &mut Users,
+) -> std::result::Result<CommentDoc, String> {
+    let id = as_number(&c.id, "comment id")?;
+    let created = date(&c.date_created, "comment date_created")?;
+    let compact = compact_seconds(&created);
+    let edited_at = match &c.edited_on {
+        Some(v) if !v.is_null() => Some(date(v, "comment edited_on")?),
+        _ => None,
+    };
+    let anchor = match (&c.commit, &c.filename, &c.line) {
+        (Some(commit), Some(path), Some(line)) if !line.is_null() => Some(crate::doc::Anchor {
+            commit: commit.clone(),
+            line: u32::try_from(as_number(line, "comment line")?)
+                .map_err(|_| format!("comment line `{line}` is too large"))?,
+            line_text: None,
+            outdated: false,
+            path: path.clone(),
+            side: crate::doc::Side::New,
+        }),
+        _ => None,
+    };
+    Ok(CommentDoc {
+        anchor,
+        schema: SCHEMA,
+        id: format!("{compact}-p{id}"),
+        author: users.note(&c.user),
+        body: c.comment.clone(),
+        created_at: created,
+        edited_at,
+        editor: c.editor.as_ref().map(|e| users.note(e)),
+        notification: c.notification,
+        reactions: c
+            .reactions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect(),
+    })
+}
+
+/// Reads every file at the root of the Pagure repository at `path` that
+/// is named by a 32-hex uid with `parse`; other files are reported as
+/// skipped. Fails, naming the first bad file, if any does not read.
+pub(crate) fn read_repo<T>(
+    path: &Path,
+    report: &mut ImportReport,
+    mut parse: impl FnMut(&str, &[u8]) -> std::result::Result<T, String>,
+) -> Result<Vec<T>> {
+    let source = Repo::open(path)?;
+    let branch = source.head_branch()?;
+    let tip = source.branch_tip(&branch)?.ok_or_else(|| {
+        Error::invalid(
+            format!("Pagure repository {}", path.display()),
+            "it has no commits",
+        )
+    })?;
+    let mut read = Vec::new();
+    let mut problems = Vec::new();
+    source.for_each_file(tip, |file, bytes| {
+        let is_uid =
+            !file.contains('/') && file.len() == 32 && file.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_uid {
+            report.skipped.push(file.to_string());
+            return Ok(());
+        }
+        match parse(file, bytes) {
+            Ok(t) => read.push(t),
+            Err(e) => problems.push(format!("{}/{file}: {e}", path.display())),
+        }
+        Ok(())
+    })?;
+    if let Some(first) = problems.first() {
+        let more = if problems.len() > 1 {
+            format!(" (and {} more files)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        return Err(Error::Document(format!(
+            "{first}{more}; nothing was imported"
+        )));
+    }
+    Ok(read)
+}
+
 struct Converted {
     issue: IssueDoc,
     comments: Vec<CommentDoc>,
-    users: Vec<(String, String, Vec<String>)>,
+    users: Users,
     fields: Vec<CustomField>,
 }
 
@@ -217,51 +365,15 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
         Some(v) if !v.is_null() => Some(date(v, "closed_at")?),
         _ => None,
     };
-    let mut users = Vec::new();
-    let mut note = |u: &PagureUser| {
-        let mut emails: Vec<String> = u.default_email.iter().cloned().collect();
-        emails.extend(
-            u.emails
-                .iter()
-                .filter(|e| Some(*e) != u.default_email.as_ref())
-                .cloned(),
-        );
-        users.push((
-            u.name.clone(),
-            u.fullname.clone().unwrap_or_default(),
-            emails,
-        ));
-        u.name.clone()
-    };
-    let author = note(&p.user);
-    let assignee = p.assignee.as_ref().map(&mut note);
-    let closed_by = p.closed_by.as_ref().map(&mut note);
-    let mut comments = Vec::new();
-    for c in &p.comments {
-        let id = as_number(&c.id, "comment id")?;
-        let created = date(&c.date_created, "comment date_created")?;
-        let compact = compact_seconds(&created);
-        let edited_at = match &c.edited_on {
-            Some(v) if !v.is_null() => Some(date(v, "comment edited_on")?),
-            _ => None,
-        };
-        comments.push(CommentDoc {
-            anchor: None,
-            schema: SCHEMA,
-            id: format!("{compact}-p{id}"),
-            author: note(&c.user),
-            body: c.comment.clone(),
-            created_at: created,
-            edited_at,
-            editor: c.editor.as_ref().map(&mut note),
-            notification: c.notification,
-            reactions: c
-                .reactions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                .collect(),
-        });
-    }
+    let mut users = Users::default();
+    let author = users.note(&p.user);
+    let assignee = p.assignee.as_ref().map(|u| users.note(u));
+    let closed_by = p.closed_by.as_ref().map(|u| users.note(u));
+    let comments = p
+        .comments
+        .iter()
+        .map(|c| comment(c, &mut users))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut custom_fields = BTreeMap::new();
     let mut fields = Vec::new();
     for f in &p.custom_fields {
@@ -338,43 +450,12 @@ pub fn import(
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport> {
-    let source = Repo::open(path)?;
-    let branch = source.head_branch()?;
-    let tip = source.branch_tip(&branch)?.ok_or_else(|| {
-        Error::invalid(
-            format!("Pagure repository {}", path.display()),
-            "it has no commits",
-        )
-    })?;
     let mut report = ImportReport::default();
-    let mut converted = Vec::new();
-    let mut problems = Vec::new();
-    source.for_each_file(tip, |file, bytes| {
-        let is_uid =
-            !file.contains('/') && file.len() == 32 && file.bytes().all(|b| b.is_ascii_hexdigit());
-        if !is_uid {
-            report.skipped.push(file.to_string());
-            return Ok(());
-        }
-        let parsed = serde_json::from_slice::<PagureIssue>(bytes)
+    let mut converted = read_repo(path, &mut report, |file, bytes| {
+        serde_json::from_slice::<PagureIssue>(bytes)
             .map_err(|e| e.to_string())
-            .and_then(|p| convert(file, p));
-        match parsed {
-            Ok(c) => converted.push(c),
-            Err(e) => problems.push(format!("{}/{file}: {e}", path.display())),
-        }
-        Ok(())
+            .and_then(|p| convert(file, p))
     })?;
-    if let Some(first) = problems.first() {
-        let more = if problems.len() > 1 {
-            format!(" (and {} more files)", problems.len() - 1)
-        } else {
-            String::new()
-        };
-        return Err(Error::Document(format!(
-            "{first}{more}; nothing was imported"
-        )));
-    }
     converted.sort_by_key(|c| c.issue.number);
     let mut seen = BTreeSet::new();
     tracker.sync()?;
@@ -398,22 +479,18 @@ pub fn import(
         }
     }
     // Users first, then settings, so that every imported value is known.
-    for c in &converted {
-        for (name, full_name, emails) in &c.users {
-            if store.find_user(name)?.is_some() || report.users_created.contains(name) {
-                continue;
-            }
-            let usable: Vec<&str> = emails
-                .iter()
-                .map(String::as_str)
-                .filter(|e| store.user_by_email(e).map(|u| u.is_none()).unwrap_or(false))
-                .collect();
-            store.add_user(name, full_name, &usable)?;
-            report.users_created.push(name.clone());
-        }
-    }
+    create_users(store, converted.iter().map(|c| &c.users), &mut report)?;
     let mut project = store.project(tracker.project())?;
     let settings = &mut project.settings;
+    // Pagure's issues hold their priority's weight: one the project names
+    // already (its place in the list) takes that name.
+    for c in &mut converted {
+        if let Some(p) = &c.issue.priority {
+            if let Some(name) = settings.priority_named(p) {
+                c.issue.priority = Some(name.to_string());
+            }
+        }
+    }
     for c in &converted {
         let i = &c.issue;
         if let Some(r) = &i.close_reason {

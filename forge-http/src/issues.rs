@@ -445,6 +445,16 @@ pub(crate) fn status(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         // Pagure's form says so (WTForms' words for a choice not offered).
         _ => return Err(ApiError::field("status", "Not a valid choice.")),
     };
+    // As Pagure: asking for the state the issue is in changes nothing (a
+    // closed issue's reason is kept; closing it with another one is refused,
+    // naming it).
+    let current = tracker(ctx, at)?.issue(&actor, n)?;
+    let same_reason = reason.is_none() || reason == current.close_reason;
+    if (closing && current.status == "closed" && same_reason)
+        || (!closing && current.status == "open")
+    {
+        return ok(&json!({"message": "No changes"}));
+    }
     let edited = if closing {
         write(ctx, at, move |t| t.close(&actor, n, reason.as_deref()))?
     } else {

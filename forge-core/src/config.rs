@@ -103,32 +103,35 @@ impl ServerSettings {
 /// A public URL as links need it: `http://` or `https://`, a host, no
 /// query, fragment, space or control character; a trailing `/` dropped.
 fn public_url(url: &str) -> Result<String> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let host = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    let ok = host.is_some_and(|h| !h.is_empty())
-        && !trimmed
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"'));
-    if ok {
-        Ok(trimmed.to_string())
-    } else {
-        Err(Error::invalid(
-            format!("public_url `{}`", crate::name::printable(url)),
-            "it must be an http:// or https:// URL with a host and no query",
-        ))
-    }
+    link_base(
+        "public_url",
+        url,
+        &["https://", "http://"],
+        true,
+        "it must be an http:// or https:// URL with a host and no query",
+    )
 }
 
 /// An SSH clone URL's start as links need it: `ssh://`, a host, no path
 /// past `/`, no space, control character, query or fragment; a trailing `/`
 /// dropped.
 fn ssh_url(url: &str) -> Result<String> {
+    link_base(
+        "ssh_url",
+        url,
+        &["ssh://"],
+        false,
+        "it must be ssh://[user@]host[:port] with nothing after",
+    )
+}
+
+/// The start of links a setting `key` gives: one of `schemes`, a host
+/// (and a path when `path_ok`), no query, fragment, space or control
+/// character; a trailing `/` dropped. Otherwise `why`.
+fn link_base(key: &str, url: &str, schemes: &[&str], path_ok: bool, why: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let ok = trimmed
-        .strip_prefix("ssh://")
-        .is_some_and(|h| !h.is_empty() && !h.contains('/'))
+    let rest = schemes.iter().find_map(|s| trimmed.strip_prefix(s));
+    let ok = rest.is_some_and(|r| !r.is_empty() && (path_ok || !r.contains('/')))
         && !trimmed
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"'));
@@ -136,8 +139,8 @@ fn ssh_url(url: &str) -> Result<String> {
         Ok(trimmed.to_string())
     } else {
         Err(Error::invalid(
-            format!("ssh_url `{}`", crate::name::printable(url)),
-            "it must be ssh://[user@]host[:port] with nothing after",
+            format!("{key} `{}`", crate::name::printable(url)),
+            why,
         ))
     }
 }
@@ -194,6 +197,40 @@ mod tests {
             err.contains("forge.toml") && err.contains("remotes"),
             "{err}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn link_settings_are_checked_and_trimmed() -> Result<()> {
+        let env = |pairs: Vec<(&'static str, &'static str)>| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = ServerSettings::default().with_env(env(vec![
+            ("FORGE_PUBLIC_URL", "https://forge.example.org/"),
+            ("FORGE_SSH_URL", "ssh://git@forge.example.org:2222/"),
+        ]))?;
+        assert_eq!(s.public_url.as_deref(), Some("https://forge.example.org"));
+        assert_eq!(
+            s.ssh_url.as_deref(),
+            Some("ssh://git@forge.example.org:2222")
+        );
+        for (name, bad) in [
+            ("FORGE_SSH_URL", "git@forge.example.org"),
+            ("FORGE_SSH_URL", "ssh://host/path"),
+            ("FORGE_PUBLIC_URL", "ftp://forge.example.org"),
+            ("FORGE_PUBLIC_URL", "https://forge.example.org/?q"),
+        ] {
+            let err = ServerSettings::default()
+                .with_env(env(vec![(name, bad)]))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains(bad), "{err}");
+        }
         Ok(())
     }
 }

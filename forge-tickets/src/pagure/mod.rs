@@ -91,21 +91,90 @@ struct PagureField {
     key_data: Option<Value>,
 }
 
+/// What Pagure's issues and pull requests both hold: number, times,
+/// people and comments.
 #[derive(Debug, Deserialize)]
-struct PagureIssue {
+pub(crate) struct PagureCommon {
     id: Value,
-    title: String,
-    #[serde(default)]
-    content: String,
-    status: String,
-    #[serde(default)]
-    close_status: Option<String>,
     date_created: Value,
     #[serde(default)]
     last_updated: Option<Value>,
     #[serde(default)]
     closed_at: Option<Value>,
     user: PagureUser,
+    #[serde(default)]
+    assignee: Option<PagureUser>,
+    #[serde(default)]
+    closed_by: Option<PagureUser>,
+    #[serde(default)]
+    comments: Vec<PagureComment>,
+}
+
+/// Those in forge's words, with the users met.
+pub(crate) struct Common {
+    pub(crate) number: u64,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+    pub(crate) closed_at: Option<String>,
+    pub(crate) author: String,
+    pub(crate) assignee: Option<String>,
+    pub(crate) closed_by: Option<String>,
+    pub(crate) comments: Vec<CommentDoc>,
+    pub(crate) users: Users,
+}
+
+impl PagureCommon {
+    /// Reads them, naming the first key that does not read.
+    pub(crate) fn convert(&self) -> std::result::Result<Common, String> {
+        let number = as_number(&self.id, "id")?;
+        if number == 0 || number >= crate::engine::PROVISIONAL_BASE {
+            return Err(format!(
+                "id {number} is out of range (numbers go from 1 to {})",
+                crate::engine::PROVISIONAL_BASE - 1
+            ));
+        }
+        let created_at = date(&self.date_created, "date_created")?;
+        let updated_at = match &self.last_updated {
+            Some(v) if !v.is_null() => date(v, "last_updated")?,
+            _ => created_at.clone(),
+        };
+        let closed_at = match &self.closed_at {
+            Some(v) if !v.is_null() => Some(date(v, "closed_at")?),
+            _ => None,
+        };
+        let mut users = Users::default();
+        let author = users.note(&self.user);
+        let assignee = self.assignee.as_ref().map(|u| users.note(u));
+        let closed_by = self.closed_by.as_ref().map(|u| users.note(u));
+        let comments = self
+            .comments
+            .iter()
+            .map(|c| comment(c, &mut users))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Common {
+            number,
+            created_at,
+            updated_at,
+            closed_at,
+            author,
+            assignee,
+            closed_by,
+            comments,
+            users,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PagureIssue {
+    #[serde(flatten)]
+    common: PagureCommon,
+    title: String,
+    #[serde(default)]
+    content: String,
+    status: String,
+    #[serde(default)]
+    close_status: Option<String>,
     #[serde(default)]
     private: bool,
     #[serde(default)]
@@ -115,17 +184,11 @@ struct PagureIssue {
     #[serde(default)]
     blocks: Vec<Value>,
     #[serde(default)]
-    assignee: Option<PagureUser>,
-    #[serde(default)]
     priority: Option<Value>,
     #[serde(default)]
     milestone: Option<String>,
     #[serde(default)]
     custom_fields: Vec<PagureField>,
-    #[serde(default)]
-    closed_by: Option<PagureUser>,
-    #[serde(default)]
-    comments: Vec<PagureComment>,
 }
 
 /// Pagure writes numbers and epoch seconds sometimes as strings, sometimes not.
@@ -344,36 +407,12 @@ struct Converted {
 }
 
 fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> {
-    let number = as_number(&p.id, "id")?;
-    if number == 0 || number >= crate::engine::PROVISIONAL_BASE {
-        return Err(format!(
-            "id {number} is out of range (issue numbers go from 1 to {})",
-            crate::engine::PROVISIONAL_BASE - 1
-        ));
-    }
+    let c = p.common.convert()?;
     let status = match p.status.as_str() {
         "Open" | "open" => Status::Open,
         "Closed" | "closed" => Status::Closed,
         other => return Err(format!("status `{other}` is neither Open nor Closed")),
     };
-    let created_at = date(&p.date_created, "date_created")?;
-    let updated_at = match &p.last_updated {
-        Some(v) if !v.is_null() => date(v, "last_updated")?,
-        _ => created_at.clone(),
-    };
-    let closed_at = match &p.closed_at {
-        Some(v) if !v.is_null() => Some(date(v, "closed_at")?),
-        _ => None,
-    };
-    let mut users = Users::default();
-    let author = users.note(&p.user);
-    let assignee = p.assignee.as_ref().map(|u| users.note(u));
-    let closed_by = p.closed_by.as_ref().map(|u| users.note(u));
-    let comments = p
-        .comments
-        .iter()
-        .map(|c| comment(c, &mut users))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut custom_fields = BTreeMap::new();
     let mut fields = Vec::new();
     for f in &p.custom_fields {
@@ -409,33 +448,33 @@ fn convert(uid: &str, p: PagureIssue) -> std::result::Result<Converted, String> 
     let issue = IssueDoc {
         schema: SCHEMA,
         uid: uid.to_string(),
-        number,
+        number: c.number,
         title: p.title,
         body: p.content,
-        author: author.clone(),
+        author: c.author.clone(),
         status,
         close_reason: p
             .close_status
             .filter(|s| status == Status::Closed && !s.is_empty()),
         // Pagure keeps who closed an issue, and when, after it is reopened.
-        closed_at,
-        closed_by,
+        closed_at: c.closed_at,
+        closed_by: c.closed_by,
         tags: p.tags.into_iter().collect(),
-        assignee,
+        assignee: c.assignee,
         priority: p.priority.filter(|v| !v.is_null()).map(|v| text(&v)),
         milestone: p.milestone.filter(|m| !m.is_empty()),
         private: p.private,
         custom_fields,
         depends: links(&p.depends, "depends")?,
         blocks: links(&p.blocks, "blocks")?,
-        watchers: [author].into(),
-        created_at,
-        updated_at,
+        watchers: [c.author].into(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
     };
     Ok(Converted {
         issue,
-        comments,
-        users,
+        comments: c.comments,
+        users: c.users,
         fields,
     })
 }

@@ -15,10 +15,7 @@ use forge_core::Store;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    as_number, comment, create_users, date, read_repo, ImportReport, PagureComment, PagureUser,
-    Users,
-};
+use super::{create_users, read_repo, ImportReport, PagureCommon, PagureUser, Users};
 use crate::doc::{CommentDoc, SCHEMA};
 use crate::request::{PullDoc, PullStatus, Source};
 use crate::{Actor, Error, PullRequests, Result};
@@ -35,7 +32,8 @@ struct PagureRepoRef {
 
 #[derive(Debug, Deserialize)]
 struct PagureRequest {
-    id: Value,
+    #[serde(flatten)]
+    common: PagureCommon,
     title: String,
     #[serde(default)]
     initial_comment: Option<String>,
@@ -50,20 +48,8 @@ struct PagureRequest {
     #[serde(default)]
     commit_stop: Option<String>,
     status: String,
-    user: PagureUser,
-    #[serde(default)]
-    assignee: Option<PagureUser>,
-    #[serde(default)]
-    closed_by: Option<PagureUser>,
-    #[serde(default)]
-    closed_at: Option<Value>,
-    date_created: Value,
-    #[serde(default)]
-    last_updated: Option<Value>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
-    comments: Vec<PagureComment>,
 }
 
 struct Converted {
@@ -109,72 +95,48 @@ fn source(p: &PagureRequest, project: &str, users: &mut Users) -> Source {
 }
 
 fn convert(uid: &str, project: &str, p: PagureRequest) -> std::result::Result<Converted, String> {
-    let number = as_number(&p.id, "id")?;
-    if number == 0 || number >= crate::engine::PROVISIONAL_BASE {
-        return Err(format!(
-            "id {number} is out of range (numbers go from 1 to {})",
-            crate::engine::PROVISIONAL_BASE - 1
-        ));
-    }
+    let mut c = p.common.convert()?;
     let status = match p.status.to_ascii_lowercase().as_str() {
         "open" => PullStatus::Open,
         "closed" => PullStatus::Closed,
         "merged" => PullStatus::Merged,
         other => return Err(format!("status `{other}` is not Open, Closed or Merged")),
     };
-    let created_at = date(&p.date_created, "date_created")?;
-    let updated_at = match &p.last_updated {
-        Some(v) if !v.is_null() => date(v, "last_updated")?,
-        _ => created_at.clone(),
-    };
-    let closed_at = match &p.closed_at {
-        Some(v) if !v.is_null() => Some(date(v, "closed_at")?),
-        _ => None,
-    };
-    let mut users = Users::default();
-    let author = users.note(&p.user);
-    let assignee = p.assignee.as_ref().map(|u| users.note(u));
-    let closed_by = p.closed_by.as_ref().map(|u| users.note(u));
-    let comments = p
-        .comments
-        .iter()
-        .map(|c| comment(c, &mut users))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
     let body = p.initial_comment.clone().unwrap_or_default();
     let linked_issues: BTreeSet<u64> = crate::magic::issue_references(&body)
         .into_iter()
         .map(|r| r.number())
         .collect();
     let request = PullDoc {
-        assignee,
-        author: author.clone(),
+        assignee: c.assignee,
+        author: c.author.clone(),
         base: p.commit_start.clone().unwrap_or_default(),
         body,
-        closed_at,
-        closed_by,
+        closed_at: c.closed_at,
+        closed_by: c.closed_by,
         commits: Vec::new(),
-        created_at,
+        created_at: c.created_at,
         flags: Default::default(),
         head: p.commit_stop.clone().unwrap_or_default(),
         linked_issues,
         merge_commit: None,
-        number,
+        number: c.number,
         schema: SCHEMA,
-        source: source(&p, project, &mut users),
+        source: source(&p, project, &mut c.users),
         status,
         tags: p.tags.iter().cloned().collect(),
         target: p.branch.clone(),
         title: p.title.clone(),
         uid: uid.to_string(),
-        updated_at,
+        updated_at: c.updated_at,
         votes: Default::default(),
-        watchers: [author].into(),
+        watchers: [c.author].into(),
     };
     Ok(Converted {
         request,
         start: p.commit_start.clone(),
-        comments,
-        users,
+        comments: c.comments,
+        users: c.users,
     })
 }
 

@@ -288,13 +288,13 @@ pub(crate) fn last_activity(updated_at: &str, comments: &[CommentDoc]) -> String
 
 /// An RFC 3339 time as it sorts: its whole seconds, then the digits of its
 /// fraction (none sorts first), so that `…:23Z` comes before `…:23.5Z`.
-fn time_key(t: &str) -> (i64, &str) {
-    let whole = forge_core::time::parse_rfc3339(t).unwrap_or(0);
-    let fraction = t
-        .split_once('.')
-        .map(|(_, rest)| rest.trim_end_matches(|c: char| !c.is_ascii_digit()))
-        .unwrap_or("");
-    (whole, fraction)
+fn time_key(t: &str) -> (&str, &str) {
+    // forge writes `YYYY-MM-DDTHH:MM:SS[.fff]Z`: the seconds sort as text.
+    let (whole, fraction) = t.split_once('.').unwrap_or((t.trim_end_matches('Z'), ""));
+    (
+        whole,
+        fraction.trim_end_matches(|c: char| !c.is_ascii_digit()),
+    )
 }
 
 /// The comments of a document, oldest first.

@@ -5,7 +5,14 @@ requests/.
 
 Usage: record.py PAGURE_SOURCE_DIR [OUT]
 
-Run it with a Python that has Pagure's requirements installed (see README.md).
+Run it with a Python that has Pagure's requirements, e.g. (Python 3.11; the
+recording here used Pagure's commit bee168305d5c of 2026-03-13):
+
+    git clone https://github.com/Pagure/pagure /tmp/pagure
+    python3 -m venv /tmp/pagure-venv
+    /tmp/pagure-venv/bin/pip install -r /tmp/pagure/requirements.txt mock packaging
+    /tmp/pagure-venv/bin/python forge-cli/tests/pagure-compat/record.py /tmp/pagure
+
 It makes a temporary Pagure instance (SQLite, eager Celery tasks, no mail),
 creates the scenario's users, projects and tokens through Pagure's own
 library, pushes the branches with git, starts Pagure's development server on

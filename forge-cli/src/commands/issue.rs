@@ -263,10 +263,13 @@ pub(crate) fn print_issue(i: &IssueDetails) {
         } else {
             ""
         };
+        // A notification records a change to the issue, not words.
+        let change = if c.notification { " (change)" } else { "" };
         show!(
-            "\n--- {} at {}{} [{}]",
+            "\n--- {} at {}{}{} [{}]",
             c.author,
             c.created_at,
+            change,
             edited,
             c.id
         );

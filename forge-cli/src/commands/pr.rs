@@ -75,6 +75,7 @@ pub(crate) fn print_details(p: &PullDetails) {
                 " on {path}:{line}{}",
                 if c.outdated { " (outdated)" } else { "" }
             ),
+            _ if c.notification => " (change)".to_string(),
             _ => String::new(),
         };
         show!("\n--- {} at {}{place} [{}]", c.author, c.created_at, c.id);

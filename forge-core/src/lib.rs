@@ -23,6 +23,7 @@ pub mod error;
 pub mod event;
 pub mod group;
 pub mod home;
+pub mod markdown;
 pub mod name;
 pub mod project;
 pub mod push_rules;

@@ -2,6 +2,8 @@
 //! Properties of name and path validation on generated input: nothing
 //! panics, and what is accepted is safe to use as a path.
 
+mod markdown;
+
 use forge_core::name;
 use forge_core::repo_access::{parse_ssh_command, RepoRef};
 use proptest::prelude::*;

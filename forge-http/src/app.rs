@@ -203,12 +203,20 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display + Send,
     {
         let path = req.uri().path().to_string();
-        if !path.starts_with("/api/") {
-            return match crate::git::split_git_path(&path) {
-                Some((repo, rest)) => crate::git::serve_git(self, req, repo, rest).await,
-                None => error_response(&ApiError::new(404, "ENOENDPOINT", "not found")),
-            };
+        if let Some(resp) = crate::web::static_file(&path) {
+            return resp;
         }
+        // Git over HTTP, then the API; every other path is a page.
+        let web = !path.starts_with("/api/");
+        if web {
+            if let Some((repo, rest)) = crate::git::split_git_path(&path) {
+                return crate::git::serve_git(self, req, repo, rest).await;
+            }
+        }
+        let failed = |err: &ApiError| match web {
+            true => crate::web::error_response(err),
+            false => error_response(err),
+        };
         let header = |name| {
             req.headers()
                 .get(name)
@@ -240,7 +248,7 @@ impl App {
                 } else {
                     ApiError::new(400, "EINVALIDREQ", "the request body could not be read")
                 };
-                return error_response(&err);
+                return failed(&err);
             }
         };
         let call = ApiCall {
@@ -263,16 +271,22 @@ impl App {
             let app = app.clone();
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                dispatch(&app, &call)
+                if web {
+                    let page = crate::web::dispatch(&app, &call);
+                    Ok((page.status, Bytes::from(page.html)))
+                } else {
+                    dispatch(&app, &call)
+                }
             })
             .await
         };
         match tokio::time::timeout(self.config.request_timeout, worker).await {
+            Ok(Ok(Ok((status, body)))) if web => crate::web::response(status, body),
             Ok(Ok(Ok((status, body)))) => json_response(status, body),
-            Ok(Ok(Err(err))) => error_response(&err),
+            Ok(Ok(Err(err))) => failed(&err),
             // A panic in one request is that request's 500, not the server's end.
-            Ok(Err(_)) => error_response(&ApiError::internal("a request handler panicked")),
-            Err(_) => error_response(&ApiError {
+            Ok(Err(_)) => failed(&ApiError::internal("a request handler panicked")),
+            Err(_) => failed(&ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(503, "EINVALIDREQ", "the request took too long")
             }),

@@ -127,7 +127,7 @@ impl Query {
         }
     }
 
-    fn pairs(&self) -> &[(String, String)] {
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
         &self.0
     }
 }

@@ -28,6 +28,7 @@ mod pulls;
 mod router;
 mod server;
 mod users;
+mod web;
 
 pub use app::{app, dispatch, error_response, full, App, ResBody, ServerConfig};
 pub use error::{ApiError, ERROR_CODES};

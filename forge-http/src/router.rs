@@ -15,7 +15,16 @@ pub(crate) fn segments(path: &str) -> Result<Vec<String>, ApiError> {
     let rest = path
         .strip_prefix("/api/0/")
         .ok_or_else(ApiError::no_endpoint)?;
+    decode_segments(rest)
+}
+
+/// The segments of a path after its prefix, decoded, with the same
+/// refusals; none for an empty path.
+pub(crate) fn decode_segments(rest: &str) -> Result<Vec<String>, ApiError> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
     rest.split('/')
         .map(|s| {
             let decoded = percent_encoding::percent_decode_str(s)

@@ -13,7 +13,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::Request;
 use serde_json::{json, Value};
 
-struct Fixture {
+mod web;
+
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
     app: Arc<App>,
     token: String,
@@ -22,7 +24,7 @@ struct Fixture {
 
 /// A home with alice (owner of `hammer`, and of the private `vault`), bob,
 /// one issue with a comment, and a token of alice's.
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = ForgeHome::new(dir.path());
     let store = Store::open(&home.db_path()).expect("store");

@@ -1,0 +1,66 @@
+//! The frame every page shares, and the error page.
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::Page;
+use crate::error::ApiError;
+
+/// A whole page: `title` in the tab and the heading's place, `body` in the
+/// main column.
+pub(crate) fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · forge" }
+                link rel="stylesheet" href=(super::assets::css_path());
+            }
+            body {
+                header.top {
+                    a href="/" { "forge" }
+                    form action="/" method="get" role="search" {
+                        label for="q" class="muted" hidden { "Search projects" }
+                        input type="search" id="q" name="q" placeholder="Search projects";
+                    }
+                }
+                main { (body) }
+                footer { "forge " (env!("CARGO_PKG_VERSION")) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The page for an error: its status, and what went wrong in words a
+/// person reads (a failure of forge itself says no more than that).
+pub(crate) fn error_page(e: &ApiError) -> Page {
+    let (heading, text) = match e.status {
+        404 => (
+            "Not found",
+            "There is nothing here, or it is not yours to see.".to_string(),
+        ),
+        405 => (
+            "Not allowed",
+            "This page does not take that method.".to_string(),
+        ),
+        400 => ("Bad request", e.message.clone()),
+        s if s >= 500 => (
+            "Something went wrong",
+            "forge could not answer; try again.".to_string(),
+        ),
+        _ => ("Refused", e.message.clone()),
+    };
+    Page {
+        status: e.status,
+        html: page(
+            heading,
+            html! {
+                h1 { (heading) }
+                p { (text) }
+                p { a href="/" { "Back to the projects" } }
+            },
+        ),
+    }
+}

@@ -1,0 +1,129 @@
+//! The web application: server-rendered pages over the same library calls
+//! as the API (never SQL of its own), with Pagure's URL layout. Pages are
+//! maud templates (compile-time checked, every value escaped); Markdown goes
+//! through `forge_core::markdown::render`; the one stylesheet is embedded
+//! and served under a content-hashed name. So far the reading pages: home,
+//! project, issue list and issue.
+
+mod assets;
+mod layout;
+mod pages;
+
+use bytes::Bytes;
+use forge_core::project::Project;
+use forge_tickets::Actor;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+
+use crate::app::{full, ResBody};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+
+pub(crate) use assets::static_file;
+
+/// A page: its status and HTML.
+pub(crate) struct Page {
+    pub status: u16,
+    pub html: String,
+}
+
+/// What a page route names: the project, and who asks.
+pub(crate) struct Here {
+    pub project: Project,
+    pub actor: Actor,
+}
+
+/// Answers one page request on this thread: always a page, an error too.
+pub(crate) fn dispatch(app: &crate::app::App, call: &crate::extract::ApiCall) -> Page {
+    let answer = crate::app::with_store(app, |store| {
+        let ctx = Ctx::new(app, store, call)?;
+        route_or_fail(&ctx)
+    });
+    answer.unwrap_or_else(|e| layout::error_page(&e))
+}
+
+/// The page for an error that happened before a page could be made.
+pub(crate) fn error_response(e: &ApiError) -> Response<ResBody> {
+    let page = layout::error_page(e);
+    response(page.status, page.html.into())
+}
+
+fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
+    if ctx.call.method != "GET" && ctx.call.method != "HEAD" {
+        return Err(ApiError::method_not_allowed("GET, HEAD"));
+    }
+    let path = ctx.call.path.strip_prefix('/').unwrap_or(&ctx.call.path);
+    // A path no page has (encoded slashes, `..`) is simply not found.
+    let segs = crate::router::decode_segments(path).map_err(|_| not_found())?;
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        [] => pages::home(ctx),
+        _ => {
+            let (here, rest) = project_of(ctx, &s)?;
+            match rest {
+                [] => pages::project(ctx, &here),
+                ["issues"] => pages::issues(ctx, &here),
+                ["issue", n] => pages::issue(ctx, &here, number(n)?),
+                _ => Err(not_found()),
+            }
+        }
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "ENOENDPOINT", "There is no page here.")
+}
+
+fn number(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| not_found())
+}
+
+/// The project a path names (`<repo>/...` or `<ns>/<repo>/...`), if the
+/// viewer may see it, and the rest of the path.
+fn project_of<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(Here, &'p [&'p str]), ApiError> {
+    let store = ctx.store;
+    let (project, rest) = match s {
+        [ns, name, rest @ ..] if store.find_project(&format!("{ns}/{name}"))?.is_some() => {
+            (store.project(&format!("{ns}/{name}"))?, rest)
+        }
+        [name, rest @ ..] => (store.find_project(name)?.ok_or_else(not_found)?, rest),
+        [] => return Err(not_found()),
+    };
+    let viewer = ctx.viewer_name()?;
+    if !ctx.visible(&project, viewer.as_deref())? {
+        return Err(not_found());
+    }
+    let actor = match &viewer {
+        Some(v) => Actor::for_user(store, &project, v)?,
+        None => Actor::anonymous(project.private),
+    };
+    Ok((Here { project, actor }, rest))
+}
+
+/// The headers every page carries: no script from elsewhere or inline, no
+/// framing, no sniffing, no referrer to other sites.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+];
+
+/// A page as an HTTP response.
+pub(crate) fn response(status: u16, html: Bytes) -> Response<ResBody> {
+    let mut resp = Response::new(full(html));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    resp
+}

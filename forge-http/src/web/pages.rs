@@ -1,0 +1,321 @@
+//! The reading pages: home (projects), project, issue list, issue.
+
+use forge_core::markdown::{self, Reference};
+use forge_tickets::{IssueFilter, PullFilter, PullRequests, Tracker};
+use maud::{html, Markup, PreEscaped};
+
+use super::layout::page;
+use super::{Here, Page};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+
+const PER_PAGE: usize = 50;
+
+fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
+    Ok(Page {
+        status: 200,
+        html: page(title, body),
+    })
+}
+
+/// The page number asked for (`page`, from 1).
+fn page_number(ctx: &Ctx<'_>) -> Result<usize, ApiError> {
+    Ok(ctx.query.positive("page", 1)?.min(1 << 20) as usize)
+}
+
+/// Links to the previous and next pages, keeping the other parameters.
+fn pager(ctx: &Ctx<'_>, page: usize, more: bool) -> Markup {
+    let link = |p: usize| {
+        let mut params: Vec<(String, String)> = ctx
+            .query
+            .pairs()
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .cloned()
+            .collect();
+        params.push(("page".into(), p.to_string()));
+        format!(
+            "{}?{}",
+            ctx.call.path,
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    };
+    html! {
+        nav.pager aria-label="Pages" {
+            @if page > 1 { a href=(link(page - 1)) rel="prev" { "← Newer" } }
+            @if more { a href=(link(page + 1)) rel="next" { "Older →" } }
+        }
+    }
+}
+
+/// Markdown of `here`'s project, rendered and sanitized, its references
+/// linked within the project.
+fn rendered(here: &Here, text: &str) -> Markup {
+    let project = &here.project.full_name;
+    let link = |r: Reference<'_>| match r {
+        Reference::Item(n) => Some(format!("/{project}/issue/{n}")),
+        Reference::User(u) => Some(format!("/user/{u}")),
+        Reference::Commit(_) => None,
+    };
+    PreEscaped(markdown::render(text, &link))
+}
+
+/// `/`: the projects the viewer may see, `q` narrowing them by name or
+/// description.
+pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
+    let viewer = ctx.viewer_name()?;
+    let q = ctx.query.text("q").map(|q| q.to_lowercase());
+    let mut shown = Vec::new();
+    for p in ctx.store.list_projects()? {
+        if !ctx.visible(&p, viewer.as_deref())? {
+            continue;
+        }
+        let matches = q.as_deref().is_none_or(|q| {
+            p.full_name.to_lowercase().contains(q) || p.description.to_lowercase().contains(q)
+        });
+        if matches {
+            shown.push(p);
+        }
+    }
+    let page = page_number(ctx)?;
+    let first = (page - 1) * PER_PAGE;
+    let more = shown.len() > first + PER_PAGE;
+    ok(
+        "Projects",
+        html! {
+            h1 { "Projects" }
+            @if let Some(q) = &q { p.muted { (shown.len()) " matching “" (q) "”" } }
+            @if shown.is_empty() {
+                p { "No project yet." }
+            } @else {
+                ul.list {
+                    @for p in shown.iter().skip(first).take(PER_PAGE) {
+                        li {
+                            a href={ "/" (p.full_name) } { strong { (p.full_name) } }
+                            @if p.private { span.tag { "private" } }
+                            @if !p.description.is_empty() { br; span.muted { (p.description) } }
+                        }
+                    }
+                }
+            }
+            (pager(ctx, page, more))
+        },
+    )
+}
+
+/// The tabs of a project's pages.
+fn tabs(here: &Here, current: &str) -> Markup {
+    let name = &here.project.full_name;
+    let tab = |label: &str, href: String| {
+        html! {
+            @if label == current { a href=(href) aria-current="page" { (label) } }
+            @else { a href=(href) { (label) } }
+        }
+    };
+    html! {
+        nav.tabs aria-label="Project" {
+            (tab("Overview", format!("/{name}")))
+            (tab("Issues", format!("/{name}/issues")))
+        }
+    }
+}
+
+/// `/<repo>`: description, clone URLs, README, branches, counts.
+pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let p = &here.project;
+    let paths = ctx.app.home.project_paths(&p.full_name);
+    let repo = forge_git::Repo::open(&paths.source)?;
+    let branches = repo.branches()?;
+    let default = repo.head_branch().ok();
+    let readme = match default.as_deref().map(|b| repo.branch_tip(b)) {
+        Some(Ok(Some(tip))) => ["README.md", "README"].iter().find_map(|name| {
+            match repo.file_content(tip, name, 512 << 10) {
+                Ok(forge_git::FileContent::Text(text)) => Some(text),
+                _ => None,
+            }
+        }),
+        _ => None,
+    };
+    let open_issues = if p.settings.issue_tracker {
+        let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
+        let open = IssueFilter {
+            status: Some("open".into()),
+            ..Default::default()
+        };
+        Some(tracker.count(&here.actor, &open)?)
+    } else {
+        None
+    };
+    let open_requests = if p.settings.pull_requests {
+        let prs = PullRequests::open(ctx.store, &ctx.app.home, p)?;
+        let open = PullFilter {
+            status: Some("open".into()),
+            ..Default::default()
+        };
+        Some(prs.count(&here.actor, &open)?)
+    } else {
+        None
+    };
+    let http = format!("{}/{}.git", ctx.call.base_url, p.full_name);
+    let ssh = ctx
+        .app
+        .config
+        .ssh_url
+        .as_ref()
+        .map(|s| format!("{s}/{}.git", p.full_name));
+    ok(
+        &p.full_name,
+        html! {
+            h1 {
+                (p.full_name)
+                @if p.private { span.tag { "private" } }
+            }
+            @if !p.description.is_empty() { p.muted { (p.description) } }
+            (tabs(here, "Overview"))
+            dl.facts {
+                dt { "Clone (HTTP)" } dd { code.clone { (http) } }
+                @if let Some(ssh) = &ssh { dt { "Clone (SSH)" } dd { code.clone { (ssh) } } }
+                dt { "Owner" } dd { a href={ "/user/" (p.owner) } { (p.owner) } }
+                @if let Some(n) = open_issues {
+                    dt { "Open issues" } dd { a href={ "/" (p.full_name) "/issues" } { (n) } }
+                }
+                @if let Some(n) = open_requests { dt { "Open pull requests" } dd { (n) } }
+                dt { "Branches" }
+                dd {
+                    @if branches.is_empty() { span.muted { "none yet" } }
+                    @for b in &branches {
+                        code { (b.name) }
+                        @if default.as_deref() == Some(b.name.as_str()) { span.muted { " (default)" } }
+                        " "
+                    }
+                }
+            }
+            @if let Some(text) = &readme {
+                section.box aria-label="README" {
+                    div.head { "README" }
+                    div.body.markdown { (rendered(here, text)) }
+                }
+            }
+        },
+    )
+}
+
+/// `/<repo>/issues`: a page of issues, `status` open (default), closed or all.
+pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let p = &here.project;
+    if !p.settings.issue_tracker {
+        return Err(ApiError::new(
+            404,
+            "ETRACKERDISABLED",
+            "Issue tracker disabled",
+        ));
+    }
+    let status = match ctx.query.get("status") {
+        None | Some("open") => Some("open"),
+        Some("closed") => Some("closed"),
+        Some("all") => None,
+        Some(_) => return Err(ApiError::field("status", "open, closed or all")),
+    };
+    let page = page_number(ctx)?;
+    let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
+    let filter = IssueFilter {
+        status: status.map(String::from),
+        limit: PER_PAGE + 1,
+        offset: (page - 1) * PER_PAGE,
+        ..Default::default()
+    };
+    let mut listed = tracker.list(&here.actor, &filter)?;
+    let more = listed.len() > PER_PAGE;
+    listed.truncate(PER_PAGE);
+    let name = &p.full_name;
+    let state_tab = |label: &str, value: &str| {
+        let href = format!("/{name}/issues?status={value}");
+        let current = status.unwrap_or("all") == value;
+        html! {
+            @if current { a href=(href) aria-current="page" { (label) } }
+            @else { a href=(href) { (label) } }
+        }
+    };
+    ok(
+        &format!("Issues · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Issues"))
+            nav.tabs aria-label="State" {
+                (state_tab("Open", "open")) (state_tab("Closed", "closed")) (state_tab("All", "all"))
+            }
+            @if listed.is_empty() {
+                p { "No issue here." }
+            } @else {
+                ul.list {
+                    @for i in &listed {
+                        li {
+                            span class={ "state " (i.status) } { (i.status) } " "
+                            a href={ "/" (name) "/issue/" (i.id) } { strong { (i.title) } }
+                            " " span.muted { "#" (i.id) }
+                            @for t in &i.tags { span.tag { (t) } }
+                            br;
+                            span.muted {
+                                "opened by " (i.author) " · updated " (i.updated_at)
+                                @if i.comments > 0 { " · " (i.comments) " comments" }
+                                @if let Some(a) = &i.assignee { " · assigned to " (a) }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(ctx, page, more))
+        },
+    )
+}
+
+/// `/<repo>/issue/<n>`: the issue, its comments and its changes.
+pub(crate) fn issue(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError> {
+    let p = &here.project;
+    if !p.settings.issue_tracker {
+        return Err(ApiError::new(
+            404,
+            "ETRACKERDISABLED",
+            "Issue tracker disabled",
+        ));
+    }
+    let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
+    let i = tracker.issue(&here.actor, n)?;
+    let name = &p.full_name;
+    ok(
+        &format!("#{n} {} · {name}", i.title),
+        html! {
+            p.crumbs { a href={ "/" (name) } { (name) } " / " a href={ "/" (name) "/issues" } { "issues" } }
+            h1 { (i.title) " " span.muted { "#" (i.id) } }
+            p {
+                span class={ "state " (i.status) } { (i.status) }
+                @if let Some(r) = &i.close_reason { " " span.muted { "as " (r) } }
+                " " span.muted { "opened by " (i.author) " at " (i.created_at) }
+            }
+            dl.facts {
+                @if let Some(a) = &i.assignee { dt { "Assignee" } dd { (a) } }
+                @if !i.tags.is_empty() { dt { "Tags" } dd { @for t in &i.tags { span.tag { (t) } } } }
+                @if let Some(m) = &i.milestone { dt { "Milestone" } dd { (m) } }
+                @if let Some(pr) = &i.priority { dt { "Priority" } dd { (pr) } }
+                @for (k, v) in &i.custom_fields { dt { (k) } dd { (v) } }
+                @if !i.related_prs.is_empty() {
+                    dt { "Pull requests" }
+                    dd { @for r in &i.related_prs { "#" (r.id) " " (r.title) " " } }
+                }
+            }
+            article.box {
+                div.head { (i.author) " wrote" }
+                div.body.markdown { (rendered(here, &i.body)) }
+            }
+            @for c in &i.comments {
+                article class=(if c.notification { "box note" } else { "box" }) id={ "comment-" (c.number()) } {
+                    div.head {
+                        (c.author) " at " (c.created_at)
+                        @if c.edited_at.is_some() { " (edited)" }
+                    }
+                    div.body.markdown { (rendered(here, &c.body)) }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,99 @@
+//! The reading pages, in process: what they show, what they escape, the
+//! headers they carry, and the errors they give as pages.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::Request;
+
+use crate::{fixture, Fixture};
+
+/// One page: status, headers, HTML.
+fn get(f: &Fixture, path: &str) -> (u16, hyper::HeaderMap, String) {
+    let req = Request::builder()
+        .uri(path)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    f.rt.block_on(async {
+        let resp = f.app.clone().handle(req).await;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            headers,
+            String::from_utf8(bytes.to_vec()).expect("utf-8"),
+        )
+    })
+}
+
+#[test]
+fn pages_show_projects_and_issues_with_their_text_escaped_and_markdown_sanitized() {
+    let f = fixture();
+    let (status, headers, home) = get(&f, "/");
+    assert_eq!(status, 200, "{home}");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    // Public projects only, to someone without a session.
+    assert!(home.contains(r#"href="/hammer""#), "{home}");
+    assert!(!home.contains("vault"), "{home}");
+
+    let (status, _, issue) = get(&f, "/hammer/issue/1");
+    assert_eq!(status, 200, "{issue}");
+    assert!(issue.contains("Loose handle"), "{issue}");
+    // The body's Markdown, rendered; the comment too.
+    assert!(issue.contains("It <em>wobbles</em>"), "{issue}");
+    assert!(issue.contains("Glue it"), "{issue}");
+
+    let (status, _, list) = get(&f, "/hammer/issues");
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains(r#"href="/hammer/issue/1""#), "{list}");
+    let (status, _, closed) = get(&f, "/hammer/issues?status=closed");
+    assert_eq!(status, 200);
+    assert!(closed.contains("No issue here."), "{closed}");
+
+    // The stylesheet the pages name, kept for a year.
+    let css = home
+        .split("href=\"")
+        .find_map(|s| s.strip_prefix("/static/"))
+        .and_then(|s| s.split('"').next())
+        .expect("a stylesheet link");
+    let (status, headers, _) = get(&f, &format!("/static/{css}"));
+    assert_eq!(status, 200);
+    assert!(headers["cache-control"]
+        .to_str()
+        .expect("cc")
+        .contains("immutable"));
+}
+
+#[test]
+fn missing_and_hidden_things_are_pages_too() {
+    let f = fixture();
+    for path in [
+        "/nothing",
+        "/vault",
+        "/vault/issues",
+        "/hammer/issue/9",
+        "/hammer/issue/x",
+    ] {
+        let (status, headers, page) = get(&f, path);
+        assert_eq!(status, 404, "{path}: {page}");
+        assert_eq!(
+            headers["content-type"], "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert!(page.contains("Not found"), "{path}: {page}");
+    }
+    let (status, _, page) = get(&f, "/hammer/issues?status=sleeping");
+    assert_eq!(status, 400, "{page}");
+    // The API keeps answering JSON.
+    let (status, headers, _) = get(&f, "/api/0/nothing/issues");
+    assert_eq!(
+        (status, &headers["content-type"]),
+        (404, &"application/json".parse().expect("value"))
+    );
+}

@@ -289,7 +289,7 @@ pub(crate) fn issue(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError
             h1 { (i.title) " " span.muted { "#" (i.id) } }
             p {
                 span class={ "state " (i.status) } { (i.status) }
-                @if let Some(r) = &i.close_reason { " " span.muted { "as " (r) } }
+                @if let Some(r) = &i.close_reason { " " span.muted { "as " (r) " ·" } }
                 " " span.muted { "opened by " (i.author) " at " (i.created_at) }
             }
             dl.facts {

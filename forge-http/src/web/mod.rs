@@ -3,11 +3,12 @@
 //! maud templates (compile-time checked, every value escaped); Markdown goes
 //! through `forge_core::markdown::render`; the one stylesheet is embedded
 //! and served under a content-hashed name. So far the reading pages: home,
-//! project, issue list and issue.
+//! project, issues and pull requests (lists and one each).
 
 mod assets;
 mod layout;
 mod pages;
+mod pulls;
 
 use bytes::Bytes;
 use forge_core::project::Project;
@@ -64,6 +65,8 @@ fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
                 [] => pages::project(ctx, &here),
                 ["issues"] => pages::issues(ctx, &here),
                 ["issue", n] => pages::issue(ctx, &here, number(n)?),
+                ["pull-requests"] => pulls::list(ctx, &here),
+                ["pull-request", n] => pulls::show(ctx, &here, number(n)?),
                 _ => Err(not_found()),
             }
         }

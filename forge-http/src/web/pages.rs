@@ -9,9 +9,9 @@ use super::{Here, Page};
 use crate::error::ApiError;
 use crate::extract::Ctx;
 
-const PER_PAGE: usize = 50;
+pub(super) const PER_PAGE: usize = 50;
 
-fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
+pub(super) fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
     Ok(Page {
         status: 200,
         html: page(title, body),
@@ -19,12 +19,12 @@ fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
 }
 
 /// The page number asked for (`page`, from 1).
-fn page_number(ctx: &Ctx<'_>) -> Result<usize, ApiError> {
+pub(super) fn page_number(ctx: &Ctx<'_>) -> Result<usize, ApiError> {
     Ok(ctx.query.positive("page", 1)?.min(1 << 20) as usize)
 }
 
 /// Links to the previous and next pages, keeping the other parameters.
-fn pager(ctx: &Ctx<'_>, page: usize, more: bool) -> Markup {
+pub(super) fn pager(ctx: &Ctx<'_>, page: usize, more: bool) -> Markup {
     let link = |p: usize| {
         let mut params: Vec<(String, String)> = ctx
             .query
@@ -50,7 +50,7 @@ fn pager(ctx: &Ctx<'_>, page: usize, more: bool) -> Markup {
 
 /// Markdown of `here`'s project, rendered and sanitized, its references
 /// linked within the project.
-fn rendered(here: &Here, text: &str) -> Markup {
+pub(super) fn rendered(here: &Here, text: &str) -> Markup {
     let project = &here.project.full_name;
     let link = |r: Reference<'_>| match r {
         Reference::Item(n) => Some(format!("/{project}/issue/{n}")),
@@ -104,7 +104,7 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
 }
 
 /// The tabs of a project's pages.
-fn tabs(here: &Here, current: &str) -> Markup {
+pub(super) fn tabs(here: &Here, current: &str) -> Markup {
     let name = &here.project.full_name;
     let tab = |label: &str, href: String| {
         html! {
@@ -116,6 +116,7 @@ fn tabs(here: &Here, current: &str) -> Markup {
         nav.tabs aria-label="Project" {
             (tab("Overview", format!("/{name}")))
             (tab("Issues", format!("/{name}/issues")))
+            (tab("Pull requests", format!("/{name}/pull-requests")))
         }
     }
 }

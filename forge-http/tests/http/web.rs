@@ -56,6 +56,12 @@ fn pages_show_projects_and_issues_with_their_text_escaped_and_markdown_sanitized
     assert_eq!(status, 200);
     assert!(closed.contains("No issue here."), "{closed}");
 
+    let (status, _, prs) = get(&f, "/hammer/pull-requests");
+    assert_eq!(status, 200, "{prs}");
+    assert!(prs.contains("No pull request here."), "{prs}");
+    // Issue 1 is an issue, not a pull request.
+    assert_eq!(get(&f, "/hammer/pull-request/1").0, 404);
+
     // The stylesheet the pages name, kept for a year.
     let css = home
         .split("href=\"")

@@ -213,13 +213,8 @@ impl Repo {
         Ok(items)
     }
 
-    /// The content of the file at `path` in `commit`, refusing files over `limit` bytes.
-    pub fn file_content(
-        &self,
-        commit: CommitId,
-        path: &str,
-        limit: u64,
-    ) -> Result<FileContent, Error> {
+    /// The blob at `path` in `commit`, and its size.
+    fn blob_at(&self, commit: CommitId, path: &str) -> Result<(git2::Oid, u64), Error> {
         let path = path.trim_matches('/');
         let root = self
             .git()
@@ -234,11 +229,39 @@ impl Repo {
         }
         let odb = self.git().odb().map_err(|e| self.error(e))?;
         let (size, _) = odb.read_header(entry.id()).map_err(|e| self.error(e))?;
-        let size = size as u64;
+        Ok((entry.id(), size as u64))
+    }
+
+    /// The bytes of the file at `path` in `commit`, whatever they are;
+    /// `None` when it is over `limit` bytes.
+    pub fn file_bytes(
+        &self,
+        commit: CommitId,
+        path: &str,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let (id, size) = self.blob_at(commit, path)?;
+        if size > limit {
+            return Ok(None);
+        }
+        let odb = self.git().odb().map_err(|e| self.error(e))?;
+        let object = odb.read(id).map_err(|e| self.error(e))?;
+        Ok(Some(object.data().to_vec()))
+    }
+
+    /// The content of the file at `path` in `commit`, refusing files over `limit` bytes.
+    pub fn file_content(
+        &self,
+        commit: CommitId,
+        path: &str,
+        limit: u64,
+    ) -> Result<FileContent, Error> {
+        let (id, size) = self.blob_at(commit, path)?;
         if size > limit {
             return Ok(FileContent::TooLarge { size, limit });
         }
-        let object = odb.read(entry.id()).map_err(|e| self.error(e))?;
+        let odb = self.git().odb().map_err(|e| self.error(e))?;
+        let object = odb.read(id).map_err(|e| self.error(e))?;
         let data = object.data();
         if data.iter().take(8000).any(|b| *b == 0) {
             return Ok(FileContent::Binary { size });

@@ -167,6 +167,12 @@ pub(crate) fn with_store<T>(
     })
 }
 
+/// What a worker made: an API answer or a page.
+enum Served {
+    Json(u16, Bytes),
+    Page(crate::web::Page),
+}
+
 /// Answers one API call on this thread: a status and a JSON body.
 pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Bytes), ApiError> {
     with_store(app, |store| {
@@ -272,17 +278,16 @@ impl App {
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 if web {
-                    let page = crate::web::dispatch(&app, &call);
-                    Ok((page.status, Bytes::from(page.html)))
+                    Ok(Served::Page(crate::web::dispatch(&app, &call)))
                 } else {
-                    dispatch(&app, &call)
+                    dispatch(&app, &call).map(|(status, body)| Served::Json(status, body))
                 }
             })
             .await
         };
         match tokio::time::timeout(self.config.request_timeout, worker).await {
-            Ok(Ok(Ok((status, body)))) if web => crate::web::response(status, body),
-            Ok(Ok(Ok((status, body)))) => json_response(status, body),
+            Ok(Ok(Ok(Served::Page(page)))) => crate::web::response(page),
+            Ok(Ok(Ok(Served::Json(status, body)))) => json_response(status, body),
             Ok(Ok(Err(err))) => failed(&err),
             // A panic in one request is that request's 500, not the server's end.
             Ok(Err(_)) => failed(&ApiError::internal("a request handler panicked")),

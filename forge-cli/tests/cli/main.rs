@@ -16,6 +16,7 @@ mod push_rules;
 mod readme;
 mod ssh;
 mod sshd;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

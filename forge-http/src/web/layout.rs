@@ -54,13 +54,15 @@ pub(crate) fn error_page(e: &ApiError) -> Page {
     };
     Page {
         status: e.status,
-        html: page(
+        kind: super::Kind::Html,
+        body: page(
             heading,
             html! {
                 h1 { (heading) }
                 p { (text) }
                 p { a href="/" { "Back to the projects" } }
             },
-        ),
+        )
+        .into(),
     }
 }

@@ -6,6 +6,7 @@
 //! project, issues and pull requests (lists and one each).
 
 mod assets;
+mod code;
 mod layout;
 mod pages;
 mod pulls;
@@ -22,10 +23,22 @@ use crate::extract::Ctx;
 
 pub(crate) use assets::static_file;
 
-/// A page: its status and HTML.
+/// A page: its status, body and what the body is.
 pub(crate) struct Page {
     pub status: u16,
-    pub html: String,
+    pub body: Bytes,
+    pub kind: Kind,
+}
+
+/// What a page's body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// forge's HTML.
+    Html,
+    /// A repository's text file, shown as plain text.
+    RawText,
+    /// A repository's other file, as a download.
+    Download,
 }
 
 /// What a page route names: the project, and who asks.
@@ -45,8 +58,7 @@ pub(crate) fn dispatch(app: &crate::app::App, call: &crate::extract::ApiCall) ->
 
 /// The page for an error that happened before a page could be made.
 pub(crate) fn error_response(e: &ApiError) -> Response<ResBody> {
-    let page = layout::error_page(e);
-    response(page.status, page.html.into())
+    response(layout::error_page(e))
 }
 
 fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
@@ -65,6 +77,12 @@ fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
                 [] => pages::project(ctx, &here),
                 ["issues"] => pages::issues(ctx, &here),
                 ["issue", n] => pages::issue(ctx, &here, number(n)?),
+                ["tree"] => code::browse(ctx, &here, None, &[]),
+                ["tree", rev] => code::browse(ctx, &here, Some(rev), &[]),
+                ["blob", rev, "f", path @ ..] => code::browse(ctx, &here, Some(rev), path),
+                ["raw", rev, "f", path @ ..] => code::raw(ctx, &here, rev, path),
+                ["commits", rev] => code::commits(ctx, &here, rev),
+                ["c", hash] => code::commit(ctx, &here, hash),
                 ["pull-requests"] => pulls::list(ctx, &here),
                 ["pull-request", n] => pulls::show(ctx, &here, number(n)?),
                 _ => Err(not_found()),
@@ -115,18 +133,34 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-frame-options", "DENY"),
 ];
 
-/// A page as an HTTP response.
-pub(crate) fn response(status: u16, html: Bytes) -> Response<ResBody> {
-    let mut resp = Response::new(full(html));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// A page as an HTTP response. A repository's file is plain text or a
+/// download, in a sandbox that runs nothing, whatever it holds.
+pub(crate) fn response(page: Page) -> Response<ResBody> {
+    let mut resp = Response::new(full(page.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    let content_type = match page.kind {
+        Kind::Html => "text/html; charset=utf-8",
+        Kind::RawText => "text/plain; charset=utf-8",
+        Kind::Download => "application/octet-stream",
+    };
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     for (name, value) in SECURITY_HEADERS {
         headers.insert(*name, HeaderValue::from_static(value));
+    }
+    if page.kind != Kind::Html {
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static("sandbox; default-src 'none'"),
+        );
+    }
+    if page.kind == Kind::Download {
+        headers.insert(
+            "content-disposition",
+            HeaderValue::from_static("attachment"),
+        );
     }
     resp
 }

@@ -14,7 +14,8 @@ pub(super) const PER_PAGE: usize = 50;
 pub(super) fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
     Ok(Page {
         status: 200,
-        html: page(title, body),
+        body: page(title, body).into(),
+        kind: super::Kind::Html,
     })
 }
 
@@ -115,6 +116,7 @@ pub(super) fn tabs(here: &Here, current: &str) -> Markup {
     html! {
         nav.tabs aria-label="Project" {
             (tab("Overview", format!("/{name}")))
+            (tab("Code", format!("/{name}/tree")))
             (tab("Issues", format!("/{name}/issues")))
             (tab("Pull requests", format!("/{name}/pull-requests")))
         }

@@ -1,0 +1,215 @@
+//! The code pages, Pagure's layout: a folder or file at a ref
+//! (`/<repo>/tree/<ref>`, `/<repo>/blob/<ref>/f/<path>`), a file's bytes
+//! (`/<repo>/raw/<ref>/f/<path>`: plain text or a download, in a sandbox, so
+//! that an HTML or SVG file never runs on forge's origin), the history
+//! (`/<repo>/commits/<ref>`) and one commit (`/<repo>/c/<hash>`).
+
+use bytes::Bytes;
+use forge_git::{CommitId, EntryKind, FileContent, Repo};
+use maud::html;
+
+use super::pages::{ok, page_number, pager, tabs, PER_PAGE};
+use super::{Here, Page};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+
+/// Largest file a page shows (larger ones: raw only).
+const SHOWN_LIMIT: u64 = 1 << 20;
+/// Largest file the raw view serves.
+const RAW_LIMIT: u64 = 50 << 20;
+
+fn repo(ctx: &Ctx<'_>, here: &Here) -> Result<Repo, ApiError> {
+    let paths = ctx.app.home.project_paths(&here.project.full_name);
+    Ok(Repo::open(&paths.source)?)
+}
+
+fn missing(what: String) -> ApiError {
+    ApiError::new(404, "ENOENDPOINT", what)
+}
+
+/// The commit a ref names (a branch, a tag or a commit id).
+fn resolve(repo: &Repo, rev: &str) -> Result<CommitId, ApiError> {
+    repo.resolve(rev)
+        .map_err(|_| missing(format!("no ref `{rev}`")))
+}
+
+/// `/<repo>/tree/<ref>` (`None`: the default branch) or
+/// `/<repo>/blob/<ref>/f/<path>`: a folder's entries, or a file's text.
+pub(crate) fn browse(
+    ctx: &Ctx<'_>,
+    here: &Here,
+    rev: Option<&str>,
+    path: &[&str],
+) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let branch;
+    let rev = match rev {
+        Some(r) => r,
+        None => {
+            branch = repo.head_branch()?;
+            &branch
+        }
+    };
+    let commit = resolve(&repo, rev)?;
+    let path = path.join("/");
+    let name = &here.project.full_name;
+    let crumbs = html! {
+        p.crumbs {
+            a href={ "/" (name) "/tree/" (rev) } { (name) }
+            @for (i, part) in path.split('/').filter(|p| !p.is_empty()).enumerate() {
+                " / "
+                a href={ "/" (name) "/blob/" (rev) "/f/" (path.split('/').take(i + 1).collect::<Vec<_>>().join("/")) } { (part) }
+            }
+            " " span.muted { "at " code { (rev) } }
+        }
+    };
+    if let Ok(items) = repo.list_tree(commit, &path) {
+        return ok(
+            &format!("{name} at {rev}"),
+            html! {
+                h1 { (name) }
+                (tabs(here, "Code"))
+                (crumbs)
+                ul.list {
+                    @for item in &items {
+                        li {
+                            @match item.kind {
+                                EntryKind::Dir => { "📁 " a href={ "/" (name) "/blob/" (rev) "/f/" (item.path) } { (item.name) "/" } }
+                                EntryKind::Submodule => { "📦 " (item.name) }
+                                _ => { "📄 " a href={ "/" (name) "/blob/" (rev) "/f/" (item.path) } { (item.name) } }
+                            }
+                        }
+                    }
+                }
+                p { a href={ "/" (name) "/commits/" (rev) } { "History" } }
+            },
+        );
+    }
+    let content = repo
+        .file_content(commit, &path, SHOWN_LIMIT)
+        .map_err(|_| missing(format!("no file `{path}` at `{rev}`")))?;
+    let raw = format!("/{name}/raw/{rev}/f/{path}");
+    ok(
+        &format!("{path} · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Code"))
+            (crumbs)
+            section.box {
+                div.head { code { (path) } " · " a href=(raw) { "raw" } }
+                div.body {
+                    @match &content {
+                        FileContent::Text(text) => pre.lines {
+                            @for (n, line) in text.lines().enumerate() {
+                                span id={ "_" (n + 1) } { a.ln href={ "#_" (n + 1) } { (n + 1) } " " (line) "\n" }
+                            }
+                        },
+                        FileContent::Binary { size } => p.muted { "Binary file, " (size) " bytes: " a href=(raw) { "download" } },
+                        FileContent::TooLarge { size, .. } => p.muted { "A large file, " (size) " bytes: " a href=(raw) { "see it raw" } },
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `/<repo>/raw/<ref>/f/<path>`: the file's bytes, as plain text when they
+/// are text, else as a download; never as a page of forge's origin.
+pub(crate) fn raw(ctx: &Ctx<'_>, here: &Here, rev: &str, path: &[&str]) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let commit = resolve(&repo, rev)?;
+    let path = path.join("/");
+    let content = repo
+        .file_content(commit, &path, RAW_LIMIT)
+        .map_err(|_| missing(format!("no file `{path}` at `{rev}`")))?;
+    let (body, kind) = match content {
+        FileContent::Text(text) => (Bytes::from(text), super::Kind::RawText),
+        FileContent::Binary { .. } => {
+            let bytes = repo
+                .file_bytes(commit, &path, RAW_LIMIT)?
+                .ok_or_else(|| missing(format!("no file `{path}` at `{rev}`")))?;
+            (Bytes::from(bytes), super::Kind::Download)
+        }
+        FileContent::TooLarge { size, limit } => {
+            return Err(ApiError::new(
+                413,
+                "EINVALIDREQ",
+                format!("`{path}` is {size} bytes, over the {limit} served raw"),
+            ))
+        }
+    };
+    Ok(Page {
+        status: 200,
+        body,
+        kind,
+    })
+}
+
+fn short(id: &CommitId) -> String {
+    id.to_string()[..10].to_string()
+}
+
+/// `/<repo>/commits/<ref>`: the history, newest first, in pages.
+pub(crate) fn commits(ctx: &Ctx<'_>, here: &Here, rev: &str) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let commit = resolve(&repo, rev)?;
+    let page = page_number(ctx)?;
+    let mut log = repo.log(commit, None, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
+    let more = log.len() > PER_PAGE;
+    log.truncate(PER_PAGE);
+    let name = &here.project.full_name;
+    ok(
+        &format!("Commits · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Code"))
+            p.crumbs { "History of " code { (rev) } }
+            ul.list {
+                @for c in &log {
+                    li {
+                        a href={ "/" (name) "/c/" (c.id) } { code { (short(&c.id)) } } " " (c.title)
+                        br; span.muted { (c.author_name) " · " (forge_core::time::epoch_to_rfc3339(c.time).unwrap_or_default()) }
+                    }
+                }
+            }
+            (pager(ctx, page, more))
+        },
+    )
+}
+
+/// `/<repo>/c/<hash>`: one commit and its changes against its first parent.
+pub(crate) fn commit(ctx: &Ctx<'_>, here: &Here, hash: &str) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let id = resolve(&repo, hash)?;
+    let c = repo.commit(id)?;
+    let files = repo.diff(c.parents.first().copied(), id, 256 << 10)?;
+    let name = &here.project.full_name;
+    ok(
+        &format!("{} · {name}", c.title),
+        html! {
+            h1 { (c.title) }
+            (tabs(here, "Code"))
+            p.muted {
+                code { (c.id) } " by " (c.author_name) " at "
+                (forge_core::time::epoch_to_rfc3339(c.time).unwrap_or_default())
+            }
+            @if c.message.trim() != c.title.trim() { pre { (c.message) } }
+            h2 { "Files changed (" (files.len()) ")" }
+            @for f in &files {
+                section.box {
+                    div.head {
+                        code { (f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("")) }
+                        " " span.muted { "+" (f.additions) " −" (f.deletions) }
+                    }
+                    div.body {
+                        @match &f.patch {
+                            Some(p) => pre { code { (p) } },
+                            None if f.binary => p.muted { "Binary file" },
+                            None => p.muted { "Too large to show" },
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

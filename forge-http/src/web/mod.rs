@@ -71,6 +71,7 @@ fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
         [] => pages::home(ctx),
+        ["user", name] => pages::user(ctx, name),
         _ => {
             let (here, rest) = project_of(ctx, &s)?;
             match rest {

@@ -322,3 +322,58 @@ pub(crate) fn issue(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError
         },
     )
 }
+
+/// `/user/<name>`: the user and the projects they own or may commit to that
+/// the viewer may see, with their forks.
+pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Result<Page, ApiError> {
+    let user = ctx
+        .store
+        .find_user(name)?
+        .ok_or_else(|| ApiError::new(404, "ENOUSER", "No such user found"))?;
+    let viewer = ctx.viewer_name()?;
+    let mut theirs = Vec::new();
+    let mut forks = Vec::new();
+    for p in ctx.store.list_projects()? {
+        if !ctx.visible(&p, viewer.as_deref())? {
+            continue;
+        }
+        if crate::projects::may_commit(ctx, &p, &user.username)? {
+            theirs.push(p.clone());
+        }
+        if ctx.store.has_fork(&p, &user.username)? {
+            forks.push(p);
+        }
+    }
+    let shown = if user.full_name.is_empty() {
+        user.username.clone()
+    } else {
+        format!("{} ({})", user.full_name, user.username)
+    };
+    ok(
+        &shown,
+        html! {
+            h1 { (shown) }
+            h2 { "Projects" }
+            @if theirs.is_empty() { p.muted { "None." } }
+            @else {
+                ul.list {
+                    @for p in &theirs {
+                        li {
+                            a href={ "/" (p.full_name) } { strong { (p.full_name) } }
+                            @if p.owner == user.username { span.tag { "owner" } }
+                            @if !p.description.is_empty() { br; span.muted { (p.description) } }
+                        }
+                    }
+                }
+            }
+            @if !forks.is_empty() {
+                h2 { "Forks" }
+                ul.list {
+                    @for p in &forks {
+                        li { "forks/" (user.username) "/" (p.full_name) " " span.muted { "of " a href={ "/" (p.full_name) } { (p.full_name) } } }
+                    }
+                }
+            }
+        },
+    )
+}

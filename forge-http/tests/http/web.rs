@@ -56,6 +56,18 @@ fn pages_show_projects_and_issues_with_their_text_escaped_and_markdown_sanitized
     assert_eq!(status, 200);
     assert!(closed.contains("No issue here."), "{closed}");
 
+    let (status, _, alice) = get(&f, "/user/alice");
+    assert_eq!(status, 200, "{alice}");
+    assert!(
+        alice.contains("Alice Liddell (alice)") && alice.contains(r#"href="/hammer""#),
+        "{alice}"
+    );
+    assert!(
+        !alice.contains("vault"),
+        "a private project stays hidden: {alice}"
+    );
+    assert_eq!(get(&f, "/user/nobody").0, 404);
+
     let (status, _, prs) = get(&f, "/hammer/pull-requests");
     assert_eq!(status, 200, "{prs}");
     assert!(prs.contains("No pull request here."), "{prs}");

@@ -74,7 +74,9 @@ secret=$("$FORGE" --as alice token create --acl issue_create,issue_comment,issue
 cat <<TXT
 
 A token for alice (shown once): export TOKEN=$secret
-Now serving the demo home. In another terminal, with the address printed below:
+Now serving the demo home. Open http://$bind/demo/hammer in a browser (the
+pages so far show projects, code, issues and pull requests; signing in comes
+next). In another terminal, with the address printed below:
   git clone http://$bind/demo/hammer.git
   curl -s http://$bind/api/0/demo/hammer/issues
   curl -s -H "Authorization: token \$TOKEN" -d title=Hello -d issue_content=World http://$bind/api/0/demo/hammer/new_issue

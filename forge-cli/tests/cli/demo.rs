@@ -103,6 +103,21 @@ fn the_quick_start_ends_serving_the_demo_home() {
     stream.read_to_string(&mut answer).expect("read");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"message\":\"Issue created\""), "{answer}");
+    // The project's page, as a browser gets it.
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        stream,
+        "GET /demo/hammer HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut page = String::new();
+    stream.read_to_string(&mut page).expect("read");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("text/html") && page.contains("<h1>demo/hammer"),
+        "{page}"
+    );
+    assert!(page.contains("wedge: steel"), "the README: {page}");
 }
 
 struct KillOnDrop(std::process::Child);

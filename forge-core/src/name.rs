@@ -58,6 +58,49 @@ pub fn validate(kind: &'static str, name: &str) -> Result<(), Error> {
 /// issues of project P).
 pub const RESERVED_NAMESPACES: &[&str] = &["forks", "docs", "tickets", "requests"];
 
+/// The words of the web application's top level (`/login`, `/user/<name>`,
+/// `/static/...`): no project without a namespace, and no namespace, may be
+/// called so, or its pages would be out of reach.
+pub const RESERVED_WORDS: &[&str] = &[
+    "admin",
+    "api",
+    "dashboard",
+    "docs",
+    "fork",
+    "forks",
+    "group",
+    "groups",
+    "login",
+    "logout",
+    "new",
+    "projects",
+    "releases",
+    "requests",
+    "search",
+    "settings",
+    "ssh_info",
+    "static",
+    "tickets",
+    "user",
+    "users",
+    "wait",
+    "watch",
+];
+
+/// Refuses a first path segment (a namespace, or a project without one)
+/// that is one of [`RESERVED_WORDS`], whatever its case.
+fn not_reserved(kind: &'static str, name: &str) -> Result<(), Error> {
+    let lower = name.to_ascii_lowercase();
+    if RESERVED_WORDS.contains(&lower.as_str()) {
+        return Err(Error::InvalidName {
+            kind,
+            name: printable(name),
+            reason: "it is a word of forge's web pages (/login, /user, /static, /api, ...); choose another",
+        });
+    }
+    Ok(())
+}
+
 /// Checks a project name with an optional namespace; returns `(namespace, name)`.
 pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
     if full.starts_with('/') {
@@ -75,7 +118,11 @@ pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
         });
     }
     match full.split_once('/') {
-        None => validate("project", full).map(|()| (None, full)),
+        None => {
+            validate("project", full)?;
+            not_reserved("project", full)?;
+            Ok((None, full))
+        }
         Some((ns, name)) => {
             if name.contains('/') {
                 return Err(Error::InvalidName {
@@ -92,6 +139,7 @@ pub fn split_project(full: &str) -> Result<(Option<&str>, &str), Error> {
                     reason: "forks, docs, tickets and requests name forge's own repositories",
                 });
             }
+            not_reserved("namespace", ns)?;
             validate("project", name)?;
             Ok((Some(ns), name))
         }
@@ -162,6 +210,12 @@ mod tests {
         for (name, ok) in [
             ("hammer", true),
             ("tools/hammer", true),
+            // The web pages' words, as a project or a namespace.
+            ("login", false),
+            ("Static", false),
+            ("api/hammer", false),
+            ("tools/login", true),
+            ("logins", true),
             ("a.b_c-d", true),
             ("", false),
             ("../x", false),

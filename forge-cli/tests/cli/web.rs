@@ -77,6 +77,13 @@ fn code_pages_show_files_and_never_serve_them_as_pages() {
         "{head_lines}"
     );
 
+    let (status, _, branches) = get(&server, "/tools/hammer/branches");
+    assert_eq!(status, 200, "{branches}");
+    assert!(
+        branches.contains(r#"href="/tools/hammer/tree/main""#) && branches.contains("default"),
+        "{branches}"
+    );
+
     let (status, _, log) = get(&server, "/tools/hammer/commits/main");
     assert_eq!(status, 200);
     assert!(log.contains(&format!("/tools/hammer/c/{head}")), "{log}");

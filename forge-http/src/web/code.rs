@@ -81,7 +81,10 @@ pub(crate) fn browse(
                         }
                     }
                 }
-                p { a href={ "/" (name) "/commits/" (rev) } { "History" } }
+                p {
+                    a href={ "/" (name) "/commits/" (rev) } { "History" } " · "
+                    a href={ "/" (name) "/branches" } { "Branches and tags" }
+                }
             },
         );
     }
@@ -143,6 +146,46 @@ pub(crate) fn raw(ctx: &Ctx<'_>, here: &Here, rev: &str, path: &[&str]) -> Resul
         body,
         kind,
     })
+}
+
+/// `/<repo>/branches`: the branches and tags, each with its last commit.
+pub(crate) fn branches(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let default = repo.head_branch().ok();
+    let (branches, tags) = (repo.branches()?, repo.tags()?);
+    let name = &here.project.full_name;
+    ok(
+        &format!("Branches · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Code"))
+            h2 { "Branches" }
+            @if branches.is_empty() { p.muted { "None yet." } }
+            @else {
+                ul.list {
+                    @for b in &branches {
+                        li {
+                            a href={ "/" (name) "/tree/" (b.name) } { code { (b.name) } }
+                            @if default.as_deref() == Some(b.name.as_str()) { span.tag { "default" } }
+                            " " a href={ "/" (name) "/c/" (b.commit) } { code { (short(&b.commit)) } }
+                            " " span.muted { (b.title) }
+                        }
+                    }
+                }
+            }
+            @if !tags.is_empty() {
+                h2 { "Tags" }
+                ul.list {
+                    @for t in &tags {
+                        li {
+                            a href={ "/" (name) "/tree/" (t.name) } { code { (t.name) } }
+                            " " span.muted { (t.title) }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
 
 fn short(id: &CommitId) -> String {

@@ -83,6 +83,7 @@ fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
                 ["blob", rev, "f", path @ ..] => code::browse(ctx, &here, Some(rev), path),
                 ["raw", rev, "f", path @ ..] => code::raw(ctx, &here, rev, path),
                 ["commits", rev] => code::commits(ctx, &here, rev),
+                ["branches"] => code::branches(ctx, &here),
                 ["c", hash] => code::commit(ctx, &here, hash),
                 ["pull-requests"] => pulls::list(ctx, &here),
                 ["pull-request", n] => pulls::show(ctx, &here, number(n)?),

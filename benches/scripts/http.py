@@ -18,6 +18,8 @@ Figures:
     requests repository. Then all on one pull request (its folder grows with
     every comment, so each comment costs more than the one before).
   * Both at once: the listing on 30 connections while 2 others post.
+  * The web application's issue list page (`GET /big/issues`, 50 issues):
+    wrk -t2 -c32 -d10s, pages/s.
   * `git clone` of a 10,000-commit repository over forge's HTTP, against the
     same clone from `git http-backend` behind Python's minimal CGI server
     (http.server's CGIHTTPRequestHandler), alternately.
@@ -116,6 +118,14 @@ def http_api(tmp, forge, runs):
         for _ in range(runs):
             rps, p99, bad = wrk(["-t2", "-c32", "-d10s", url])
             print(f"GET issues?per_page=50, 2 threads x 32 connections: {rps:,.0f} requests/s, p99 {p99:.1f} ms, non-2xx {bad}")
+        # The web application's issue list page: 50 of the 10,000 issues.
+        page_url = f"http://127.0.0.1:{port}/big/issues"
+        html = run(["curl", "-s", page_url]).decode()
+        print(f"issue list page: {len(html):,} bytes of HTML, {html.count('/big/issue/')} issues linked")
+        wrk(["-t2", "-c32", "-d3s", page_url])  # warm up
+        for _ in range(runs):
+            rps, p99, bad = wrk(["-t2", "-c32", "-d10s", page_url])
+            print(f"GET /big/issues (page), 2 threads x 32 connections: {rps:,.0f} pages/s, p99 {p99:.1f} ms, non-2xx {bad}")
         # Every page of every status in turn (450 URLs): no single page
         # answered over and over.
         pages = os.path.join(tmp, "pages.lua")

@@ -221,6 +221,24 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     };
     let page = page_number(ctx)?;
     let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
+    // The page is a function of the index state, the query and the viewer
+    // (it shows usernames only): kept per index state, as the API's pages.
+    let view = tracker.view(&here.actor)?;
+    let key = format!(
+        "web issues\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        p.full_name,
+        view.commit(),
+        ctx.call.query.as_deref().unwrap_or_default(),
+        here.actor.username,
+        here.actor.role.is_some()
+    );
+    if let Some(kept) = ctx.app.caches.page(&key) {
+        return Ok(Page {
+            status: 200,
+            body: kept.body,
+            kind: super::Kind::Html,
+        });
+    }
     let filter = IssueFilter {
         status: status.map(String::from),
         limit: PER_PAGE + 1,
@@ -239,7 +257,7 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             @else { a href=(href) { (label) } }
         }
     };
-    ok(
+    let made = ok(
         &format!("Issues · {name}"),
         html! {
             h1 { (name) }
@@ -269,7 +287,15 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             }
             (pager(ctx, page, more))
         },
-    )
+    )?;
+    ctx.app.caches.put_page(
+        key,
+        crate::cache::Page {
+            users: std::sync::Arc::new([]),
+            body: made.body.clone(),
+        },
+    );
+    Ok(made)
 }
 
 /// `/<repo>/issue/<n>`: the issue, its comments and its changes.

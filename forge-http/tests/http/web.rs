@@ -115,3 +115,28 @@ fn missing_and_hidden_things_are_pages_too() {
         (404, &"application/json".parse().expect("value"))
     );
 }
+
+/// A kept issue list page goes stale with the index: an issue made through
+/// the API shows at once.
+#[test]
+fn the_issue_list_page_follows_writes() {
+    let f = fixture();
+    let (_, _, before) = get(&f, "/hammer/issues");
+    assert_eq!(before.matches("/hammer/issue/").count(), 1, "{before}");
+    assert_eq!(
+        get(&f, "/hammer/issues").2,
+        before,
+        "kept while nothing changes"
+    );
+    let (status, _, made) = crate::send(
+        &f,
+        "POST",
+        "/api/0/hammer/new_issue",
+        true,
+        "title=Rusty+head&issue_content=x",
+    );
+    assert_eq!(status, 200, "{made}");
+    let (_, _, after) = get(&f, "/hammer/issues");
+    assert!(after.contains("Rusty head"), "{after}");
+    assert_eq!(after.matches("/hammer/issue/").count(), 2, "{after}");
+}

@@ -188,6 +188,28 @@ pub(crate) fn branches(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     )
 }
 
+/// Changed files with their patches (a commit's, a pull request's).
+pub(super) fn files_changed(files: &[forge_git::FileDiff]) -> maud::Markup {
+    html! {
+        h2 { "Files changed (" (files.len()) ")" }
+        @for f in files {
+            section.box {
+                div.head {
+                    code { (f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("")) }
+                    " " span.muted { "+" (f.additions) " −" (f.deletions) }
+                }
+                div.body {
+                    @match &f.patch {
+                        Some(p) => pre { code { (p) } },
+                        None if f.binary => p.muted { "Binary file" },
+                        None => p.muted { "Too large to show" },
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn short(id: &CommitId) -> String {
     id.to_string()[..10].to_string()
 }
@@ -237,22 +259,7 @@ pub(crate) fn commit(ctx: &Ctx<'_>, here: &Here, hash: &str) -> Result<Page, Api
                 (forge_core::time::epoch_to_rfc3339(c.time).unwrap_or_default())
             }
             @if c.message.trim() != c.title.trim() { pre { (c.message) } }
-            h2 { "Files changed (" (files.len()) ")" }
-            @for f in &files {
-                section.box {
-                    div.head {
-                        code { (f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("")) }
-                        " " span.muted { "+" (f.additions) " −" (f.deletions) }
-                    }
-                    div.body {
-                        @match &f.patch {
-                            Some(p) => pre { code { (p) } },
-                            None if f.binary => p.muted { "Binary file" },
-                            None => p.muted { "Too large to show" },
-                        }
-                    }
-                }
-            }
+            (files_changed(&files))
         },
     )
 }

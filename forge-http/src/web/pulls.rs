@@ -145,24 +145,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                     div.body.markdown { (rendered(here, &c.body)) }
                 }
             }
-            @if !files.is_empty() {
-                h2 { "Files changed (" (files.len()) ")" }
-                @for f in &files {
-                    section.box {
-                        div.head {
-                            code { (f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("")) }
-                            " " span.muted { "+" (f.additions) " −" (f.deletions) }
-                        }
-                        div.body {
-                            @match &f.patch {
-                                Some(p) => pre { code { (p) } },
-                                None if f.binary => p.muted { "Binary file" },
-                                None => p.muted { "Too large to show" },
-                            }
-                        }
-                    }
-                }
-            }
+            @if !files.is_empty() { (super::code::files_changed(&files)) }
         },
     )
 }

@@ -118,6 +118,22 @@ fn the_quick_start_ends_serving_the_demo_home() {
         "{page}"
     );
     assert!(page.contains("wedge: steel"), "the README: {page}");
+    // `#2` is the pull request: its issue link leads on to it.
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        stream,
+        "GET /demo/hammer/issue/2 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut moved = String::new();
+    stream.read_to_string(&mut moved).expect("read");
+    assert!(moved.starts_with("HTTP/1.1 303"), "{moved}");
+    assert!(
+        moved
+            .to_ascii_lowercase()
+            .contains("location: /demo/hammer/pull-request/2"),
+        "{moved}"
+    );
 }
 
 struct KillOnDrop(std::process::Child);

@@ -30,9 +30,22 @@ pub(crate) struct Page {
     pub kind: Kind,
 }
 
+impl Page {
+    /// A 303 to `location` (a path of this server).
+    pub(crate) fn redirect(location: &str) -> Page {
+        Page {
+            status: 303,
+            body: Bytes::from(location.to_string()),
+            kind: Kind::Redirect,
+        }
+    }
+}
+
 /// What a page's body is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
+    /// A redirect: the body is where to.
+    Redirect,
     /// forge's HTML.
     Html,
     /// A repository's text file, shown as plain text.
@@ -138,12 +151,20 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// A page as an HTTP response. A repository's file is plain text or a
 /// download, in a sandbox that runs nothing, whatever it holds.
 pub(crate) fn response(page: Page) -> Response<ResBody> {
+    if page.kind == Kind::Redirect {
+        let mut resp = Response::new(full(Bytes::new()));
+        *resp.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(location) = HeaderValue::from_bytes(&page.body) {
+            resp.headers_mut().insert(hyper::header::LOCATION, location);
+        }
+        return resp;
+    }
     let mut resp = Response::new(full(page.body));
     *resp.status_mut() =
         StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     let content_type = match page.kind {
-        Kind::Html => "text/html; charset=utf-8",
+        Kind::Html | Kind::Redirect => "text/html; charset=utf-8",
         Kind::RawText => "text/plain; charset=utf-8",
         Kind::Download => "application/octet-stream",
     };

@@ -309,8 +309,20 @@ pub(crate) fn issue(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError
         ));
     }
     let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
-    let i = tracker.issue(&here.actor, n)?;
     let name = &p.full_name;
+    let i = match tracker.issue(&here.actor, n) {
+        Ok(i) => i,
+        // Issues and pull requests share their numbers: `#N` of a pull
+        // request leads here too, and on to it.
+        Err(e) if p.settings.pull_requests => {
+            let prs = PullRequests::open(ctx.store, &ctx.app.home, p)?;
+            if prs.show(&here.actor, n).is_ok() {
+                return Ok(Page::redirect(&format!("/{name}/pull-request/{n}")));
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     ok(
         &format!("#{n} {} · {name}", i.title),
         html! {

@@ -100,8 +100,11 @@ pub(crate) struct At {
     pub actor: Actor,
 }
 
-/// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.
-fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
+/// The project a path names (`<repo>/...`, `<ns>/<repo>/...`,
+/// `fork/<user>/<repo>/...`) if the viewer may see it (and the fork
+/// exists), with the viewer as its actor, and the rest of the path: the one
+/// lookup the API and the pages share. 404 ENOPROJECT otherwise.
+pub(crate) fn locate<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(At, &'p [&'p str]), ApiError> {
     let store = ctx.store;
     let (fork, s) = match s {
         ["fork", user, rest @ ..] => (Some(*user), rest),
@@ -133,6 +136,12 @@ fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
         fork: fork.map(String::from),
         actor,
     };
+    Ok((at, rest))
+}
+
+/// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.
+fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
+    let (at, rest) = locate(ctx, s)?;
     let at = &at;
     match rest {
         [] => only(m, "GET", || projects::show(ctx, at)),

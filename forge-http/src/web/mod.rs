@@ -12,8 +12,6 @@ mod pages;
 mod pulls;
 
 use bytes::Bytes;
-use forge_core::project::Project;
-use forge_tickets::Actor;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
@@ -54,11 +52,8 @@ pub(crate) enum Kind {
     Download,
 }
 
-/// What a page route names: the project, and who asks.
-pub(crate) struct Here {
-    pub project: Project,
-    pub actor: Actor,
-}
+/// What a page route names: the project, and who asks (the API's `At`).
+pub(crate) use crate::router::At as Here;
 
 /// Answers one page request on this thread: always a page, an error too.
 pub(crate) fn dispatch(app: &crate::app::App, call: &crate::extract::ApiCall) -> Page {
@@ -114,26 +109,15 @@ fn number(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| not_found())
 }
 
-/// The project a path names (`<repo>/...` or `<ns>/<repo>/...`), if the
-/// viewer may see it, and the rest of the path.
+/// The project a path names, as the API finds it; the pages of forks are
+/// still to come.
 fn project_of<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(Here, &'p [&'p str]), ApiError> {
-    let store = ctx.store;
-    let (project, rest) = match s {
-        [ns, name, rest @ ..] if store.find_project(&format!("{ns}/{name}"))?.is_some() => {
-            (store.project(&format!("{ns}/{name}"))?, rest)
-        }
-        [name, rest @ ..] => (store.find_project(name)?.ok_or_else(not_found)?, rest),
-        [] => return Err(not_found()),
-    };
-    let viewer = ctx.viewer_name()?;
-    if !ctx.visible(&project, viewer.as_deref())? {
-        return Err(not_found());
+    match crate::router::locate(ctx, s) {
+        Ok((here, rest)) if here.fork.is_none() => Ok((here, rest)),
+        Ok(_) => Err(not_found()),
+        Err(e) if e.status == 404 => Err(not_found()),
+        Err(e) => Err(e),
     }
-    let actor = match &viewer {
-        Some(v) => Actor::for_user(store, &project, v)?,
-        None => Actor::anonymous(project.private),
-    };
-    Ok((Here { project, actor }, rest))
 }
 
 /// The headers every page carries: no script from elsewhere or inline, no

@@ -60,24 +60,40 @@ pub(crate) fn users(ctx: &Ctx<'_>) -> Answer {
     ok(&json!({"total_users": names.len(), "users": names, "mention": mention}))
 }
 
-/// `GET user/<name>`: the user, the projects they own or may commit to
-/// (Pagure's `repos`) and their forks, those the viewer may see.
-pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
-    let user = ctx.store.user(name)?;
+/// The projects the viewer may see that `user` owns or may commit to
+/// (Pagure's `repos` of a user), and those `user` has forked.
+pub(crate) fn projects_of(
+    ctx: &Ctx<'_>,
+    user: &str,
+) -> Result<
+    (
+        Vec<forge_core::project::Project>,
+        Vec<forge_core::project::Project>,
+    ),
+    ApiError,
+> {
     let viewer = ctx.viewer_name()?;
-    let mut owned = Vec::new();
+    let mut theirs = Vec::new();
     let mut forked = Vec::new();
     for p in ctx.store.list_projects()? {
         if !ctx.visible(&p, viewer.as_deref())? {
             continue;
         }
-        if crate::projects::may_commit(ctx, &p, &user.username)? {
-            owned.push(p.clone());
+        if crate::projects::may_commit(ctx, &p, user)? {
+            theirs.push(p.clone());
         }
-        if ctx.store.has_fork(&p, &user.username)? {
+        if ctx.store.has_fork(&p, user)? {
             forked.push(p);
         }
     }
+    Ok((theirs, forked))
+}
+
+/// `GET user/<name>`: the user, the projects they own or may commit to
+/// (Pagure's `repos`) and their forks, those the viewer may see.
+pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Answer {
+    let user = ctx.store.user(name)?;
+    let (owned, forked) = projects_of(ctx, &user.username)?;
     // As Pagure: each list paged on its own (`repopage`, `forkpage`), its
     // pagination under the key it pages by.
     let paged = |total: usize, key: &str| -> Result<(usize, usize, Value), ApiError> {

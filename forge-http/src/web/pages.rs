@@ -107,20 +107,48 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
 /// The tabs of a project's pages.
 pub(super) fn tabs(here: &Here, current: &str) -> Markup {
     let name = &here.project.full_name;
-    let tab = |label: &str, href: String| {
-        html! {
-            @if label == current { a href=(href) aria-current="page" { (label) } }
-            @else { a href=(href) { (label) } }
-        }
-    };
+    let tabs = [
+        ("Overview", format!("/{name}")),
+        ("Code", format!("/{name}/tree")),
+        ("Issues", format!("/{name}/issues")),
+        ("Pull requests", format!("/{name}/pull-requests")),
+    ];
+    nav_tabs(
+        "Project",
+        tabs.iter().map(|(l, h)| (*l, h.as_str(), *l == current)),
+    )
+}
+
+/// A row of tabs named `aria` for assistive technology: label, link, and
+/// whether it is the current one.
+pub(super) fn nav_tabs<'t>(
+    aria: &str,
+    tabs: impl Iterator<Item = (&'t str, &'t str, bool)>,
+) -> Markup {
     html! {
-        nav.tabs aria-label="Project" {
-            (tab("Overview", format!("/{name}")))
-            (tab("Code", format!("/{name}/tree")))
-            (tab("Issues", format!("/{name}/issues")))
-            (tab("Pull requests", format!("/{name}/pull-requests")))
+        nav.tabs aria-label=(aria) {
+            @for (label, href, current) in tabs {
+                @if current { a href=(href) aria-current="page" { (label) } }
+                @else { a href=(href) { (label) } }
+            }
         }
     }
+}
+
+/// The tabs of a listing's states at `base` (`?status=<value>`); `status`
+/// is the one shown (`None`: all).
+pub(super) fn state_tabs(base: &str, status: Option<&str>, states: &[(&str, &str)]) -> Markup {
+    let links: Vec<(&str, String, bool)> = states
+        .iter()
+        .map(|(label, value)| {
+            (
+                *label,
+                format!("{base}?status={value}"),
+                status.unwrap_or("all") == *value,
+            )
+        })
+        .collect();
+    nav_tabs("State", links.iter().map(|(l, h, c)| (*l, h.as_str(), *c)))
 }
 
 /// `/<repo>`: description, clone URLs, README, branches, counts.
@@ -249,22 +277,12 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let more = listed.len() > PER_PAGE;
     listed.truncate(PER_PAGE);
     let name = &p.full_name;
-    let state_tab = |label: &str, value: &str| {
-        let href = format!("/{name}/issues?status={value}");
-        let current = status.unwrap_or("all") == value;
-        html! {
-            @if current { a href=(href) aria-current="page" { (label) } }
-            @else { a href=(href) { (label) } }
-        }
-    };
     let made = ok(
         &format!("Issues · {name}"),
         html! {
             h1 { (name) }
             (tabs(here, "Issues"))
-            nav.tabs aria-label="State" {
-                (state_tab("Open", "open")) (state_tab("Closed", "closed")) (state_tab("All", "all"))
-            }
+            (state_tabs(&format!("/{name}/issues"), status, &[("Open", "open"), ("Closed", "closed"), ("All", "all")]))
             @if listed.is_empty() {
                 p { "No issue here." }
             } @else {
@@ -368,20 +386,7 @@ pub(crate) fn user(ctx: &Ctx<'_>, name: &str) -> Result<Page, ApiError> {
         .store
         .find_user(name)?
         .ok_or_else(|| ApiError::new(404, "ENOUSER", "No such user found"))?;
-    let viewer = ctx.viewer_name()?;
-    let mut theirs = Vec::new();
-    let mut forks = Vec::new();
-    for p in ctx.store.list_projects()? {
-        if !ctx.visible(&p, viewer.as_deref())? {
-            continue;
-        }
-        if crate::projects::may_commit(ctx, &p, &user.username)? {
-            theirs.push(p.clone());
-        }
-        if ctx.store.has_fork(&p, &user.username)? {
-            forks.push(p);
-        }
-    }
+    let (theirs, forks) = crate::users::projects_of(ctx, &user.username)?;
     let shown = if user.full_name.is_empty() {
         user.username.clone()
     } else {

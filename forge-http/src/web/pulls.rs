@@ -4,7 +4,7 @@
 use forge_tickets::{PullFilter, PullRequests};
 use maud::html;
 
-use super::pages::{ok, page_number, pager, rendered, tabs, PER_PAGE};
+use super::pages::{ok, page_number, pager, rendered, state_tabs, tabs, PER_PAGE};
 use super::{Here, Page};
 use crate::error::ApiError;
 use crate::extract::Ctx;
@@ -45,22 +45,16 @@ pub(crate) fn list(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let more = listed.len() > PER_PAGE;
     listed.truncate(PER_PAGE);
     let name = &here.project.full_name;
-    let state_tab = |label: &str, value: &str| {
-        let href = format!("/{name}/pull-requests?status={value}");
-        html! {
-            @if status.unwrap_or("all") == value { a href=(href) aria-current="page" { (label) } }
-            @else { a href=(href) { (label) } }
-        }
-    };
     ok(
         &format!("Pull requests · {name}"),
         html! {
             h1 { (name) }
             (tabs(here, "Pull requests"))
-            nav.tabs aria-label="State" {
-                (state_tab("Open", "open")) (state_tab("Merged", "merged"))
-                (state_tab("Closed", "closed")) (state_tab("All", "all"))
-            }
+            (state_tabs(
+                &format!("/{name}/pull-requests"),
+                status,
+                &[("Open", "open"), ("Merged", "merged"), ("Closed", "closed"), ("All", "all")],
+            ))
             @if listed.is_empty() {
                 p { "No pull request here." }
             } @else {

@@ -510,33 +510,26 @@ fn what_a_real_pagure_wrote_imports_with_nothing_lost() {
     set_up(&forge, &scenario);
     let tickets = repo_of(&forge, "pagure-tickets", &compat_dir().join("tickets"));
     let requests = repo_of(&forge, "pagure-requests", &compat_dir().join("requests"));
-    let report = forge.json(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "hammer",
-        tickets.to_str().expect("utf-8"),
-        "--requests",
-        requests.to_str().expect("utf-8"),
-    ]);
+    // `forge import pagure` of the requests, and of the tickets if given.
+    let import = |tickets: Option<&Path>| -> Vec<String> {
+        let mut args: Vec<String> = ["--as", "alice", "import", "pagure", "-p", "hammer"]
+            .map(String::from)
+            .into();
+        args.extend(tickets.map(|t| t.to_str().expect("utf-8").to_string()));
+        args.push("--requests".into());
+        args.push(requests.to_str().expect("utf-8").into());
+        args
+    };
+    let with_tickets = import(Some(&tickets));
+    let report = forge.json(&with_tickets.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(
         (&report["issues"], &report["requests"]),
         (&serde_json::json!(2), &serde_json::json!(1)),
         "{report}"
     );
     // Again: the numbers are taken, and nothing is written.
-    let again = forge.fails(&[
-        "--as",
-        "alice",
-        "import",
-        "pagure",
-        "-p",
-        "hammer",
-        "--requests",
-        requests.to_str().expect("utf-8"),
-    ]);
+    let alone = import(None);
+    let again = forge.fails(&alone.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         again.contains("already has an issue or a pull request #3"),
         "{again}"

@@ -84,14 +84,14 @@ pub(crate) fn fixture() -> Fixture {
     }
 }
 
-/// One request in, status, headers and JSON out.
-fn send(
+/// One request in, status, headers and body out.
+pub(crate) fn request(
     f: &Fixture,
     method: &str,
     path: &str,
     token: bool,
     body: &str,
-) -> (u16, hyper::HeaderMap, Value) {
+) -> (u16, hyper::HeaderMap, Bytes) {
     let mut req = Request::builder().method(method).uri(path);
     if token {
         req = req.header("Authorization", format!("token {}", f.token));
@@ -107,9 +107,24 @@ fn send(
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, headers, value)
+        (status, headers, bytes)
     })
+}
+
+/// One request in, status, headers and JSON out.
+fn send(
+    f: &Fixture,
+    method: &str,
+    path: &str,
+    token: bool,
+    body: &str,
+) -> (u16, hyper::HeaderMap, Value) {
+    let (status, headers, bytes) = request(f, method, path, token, body);
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Whether `actual` holds everything `expected` says: objects key by key

@@ -1,29 +1,16 @@
 //! The reading pages, in process: what they show, what they escape, the
 //! headers they carry, and the errors they give as pages.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
-
 use crate::{fixture, Fixture};
 
 /// One page: status, headers, HTML.
 fn get(f: &Fixture, path: &str) -> (u16, hyper::HeaderMap, String) {
-    let req = Request::builder()
-        .uri(path)
-        .body(Full::new(Bytes::new()))
-        .expect("request");
-    f.rt.block_on(async {
-        let resp = f.app.clone().handle(req).await;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (
-            status,
-            headers,
-            String::from_utf8(bytes.to_vec()).expect("utf-8"),
-        )
-    })
+    let (status, headers, bytes) = crate::request(f, "GET", path, false, "");
+    (
+        status,
+        headers,
+        String::from_utf8(bytes.to_vec()).expect("utf-8"),
+    )
 }
 
 #[test]

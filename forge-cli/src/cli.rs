@@ -147,6 +147,31 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Set a user's password for signing in to the web pages, read as one
+    /// line from standard input (at least 8 characters).
+    Passwd {
+        /// Username.
+        name: String,
+    },
+    /// Disable an account: no sign-in, no token, no SSH key, no push.
+    Disable {
+        /// Username.
+        name: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// Username.
+        name: String,
+    },
+    /// Make a user a site admin (who may disable accounts on the web
+    /// pages), or with --revoke no longer one.
+    Admin {
+        /// Username.
+        name: String,
+        /// Take the right away instead.
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Manage a user's SSH keys.
     #[command(subcommand)]
     Key(UserKeyCommand),

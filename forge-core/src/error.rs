@@ -50,6 +50,16 @@ pub enum Error {
     /// An API token was refused.
     #[error("invalid or expired API token")]
     InvalidToken,
+    /// A sign-in was refused: unknown user, wrong password, no password
+    /// set or a disabled account, all told apart only in the log.
+    #[error("wrong user name or password")]
+    SignInRefused,
+    /// Too many failed sign-ins for this account or address lately.
+    #[error("too many failed sign-ins; try again in {retry_after} seconds")]
+    Throttled {
+        /// Seconds until the next attempt is considered.
+        retry_after: u64,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod account;
 pub mod activity;
 pub mod commit_flag;
 pub mod config;

@@ -222,6 +222,10 @@ pub fn identity(store: &Store, project: &Project, claimant: &Claimant) -> Result
     match claimant {
         Claimant::User(name) => {
             store.user(name)?;
+            // A disabled account is no one: it reads what anyone may.
+            if store.user_disabled(name)? {
+                return Ok(GitIdentity::Anonymous);
+            }
             Ok(GitIdentity::User {
                 name: name.clone(),
                 role: store.role_of(project, name)?,

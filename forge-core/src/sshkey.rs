@@ -231,13 +231,14 @@ impl Store {
             .optional()?)
     }
 
-    /// Who a key presented to sshd belongs to, if anyone.
+    /// Who a key presented to sshd belongs to, if anyone (no one for the
+    /// key of a disabled account).
     pub fn key_owner(&self, key_type: &str, blob: &str) -> Result<Option<KeyOwner>> {
         let row: Option<(String, Option<KeyOwner>)> = self
             .conn()
             .prepare_cached(
                 "SELECT k.key_type, u.username, p.full_name, k.push, k.id FROM ssh_keys k
-                 LEFT JOIN users u ON u.id = k.user_id LEFT JOIN projects p ON p.id = k.project_id
+                 LEFT JOIN users u ON u.id = k.user_id AND u.disabled = 0 LEFT JOIN projects p ON p.id = k.project_id
                  WHERE k.key_blob = +?1",
             )?
             .query_row([blob], |r| {

@@ -135,11 +135,12 @@ impl Store {
             .optional()?)
     }
 
-    /// Checks a presented secret: known, not revoked, not expired.
+    /// Checks a presented secret: known, not revoked, not expired, its
+    /// user not disabled.
     pub fn verify_token(&self, secret: &str) -> Result<Token> {
         let presented = hash(secret);
         let (token, stored) = self
-            .token_where("t.hash = +?1", &presented)?
+            .token_where("t.hash = +?1 AND u.disabled = 0", &presented)?
             .ok_or(Error::InvalidToken)?;
         // The lookup matched on the hash already; compare again in constant time so
         // the decision itself does not depend on how many bytes matched.

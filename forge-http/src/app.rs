@@ -230,6 +230,23 @@ impl App {
                 .map(String::from)
         };
         let host = header(HOST).unwrap_or_else(|| "localhost".into());
+        let peer = req
+            .extensions()
+            .get::<crate::server::Peer>()
+            .map(|p| p.0.ip().to_string())
+            .unwrap_or_default();
+        let secure = self
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+            || header(hyper::header::HeaderName::from_static("x-forwarded-proto"))
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let cookie = if web {
+            header(hyper::header::COOKIE)
+        } else {
+            None
+        };
         let (query, auth, content_type) = (
             req.uri().query().map(String::from),
             header(AUTHORIZATION),
@@ -268,6 +285,9 @@ impl App {
                 Some(url) => url.clone(),
                 None => format!("http://{host}"),
             },
+            cookie,
+            peer,
+            secure,
         };
         let app = self.clone();
         let worker = async move {

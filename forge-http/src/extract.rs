@@ -33,6 +33,13 @@ pub struct ApiCall {
     pub body: Bytes,
     /// `http://host` as the client named the server (for pagination links).
     pub base_url: String,
+    /// The Cookie header (read by the pages only, never by the API).
+    pub cookie: Option<String>,
+    /// The client's address (what sign-in throttling counts by).
+    pub peer: String,
+    /// Whether the client reached forge over TLS (its own, or a proxy's
+    /// that says so with `X-Forwarded-Proto: https`): cookies are `Secure`.
+    pub secure: bool,
 }
 
 /// Decodes one part of a query string or form (`+` is a space), naming it on failure.
@@ -263,6 +270,8 @@ pub struct Ctx<'a> {
     names: RefCell<HashMap<String, String>>,
     /// The token, checked once.
     token: RefCell<Option<Option<Token>>>,
+    /// The page session the request came with (pages only).
+    session: Option<forge_core::account::Session>,
 }
 
 impl<'a> Ctx<'a> {
@@ -275,7 +284,32 @@ impl<'a> Ctx<'a> {
             query: Query::parse(call.query.as_deref())?,
             names: RefCell::default(),
             token: RefCell::default(),
+            session: None,
         })
+    }
+
+    /// The same request made by a signed-in page session: it acts as its
+    /// user with every right a token could name, so that each page and
+    /// form meets exactly the API's permission checks (the user's role).
+    pub(crate) fn signed_in(mut self, session: forge_core::account::Session) -> Ctx<'a> {
+        let token = Token {
+            id: "session".into(),
+            user: session.user.clone(),
+            project: None,
+            acls: Action::ALL.iter().map(|a| a.as_str().to_string()).collect(),
+            description: "web session".into(),
+            created_at: session.created_at,
+            expires_at: Some(session.expires_at),
+            revoked: false,
+        };
+        self.token = RefCell::new(Some(Some(token)));
+        self.session = Some(session);
+        self
+    }
+
+    /// The page session, if signed in.
+    pub(crate) fn session(&self) -> Option<&forge_core::account::Session> {
+        self.session.as_ref()
     }
 
     /// The posted fields.

@@ -557,11 +557,20 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
             })
             .collect()
     };
+    // forge's own `tags`: the whole set the issue should have (what the
+    // page's form sends), as the tags to add and to remove.
+    let (mut add_tags, mut remove_tags) = (f.list("add_tag"), f.list("remove_tag"));
+    if f.get("tags").is_some() {
+        let wanted: std::collections::BTreeSet<String> = f.list("tags").into_iter().collect();
+        let current = tracker(ctx, at)?.issue(&at.actor, n)?.tags;
+        add_tags.extend(wanted.difference(&current).cloned());
+        remove_tags.extend(current.difference(&wanted).cloned());
+    }
     let edit = IssueEdit {
         title: f.get("title").cloned(),
         body: f.get("issue_content").cloned(),
-        add_tags: f.list("add_tag"),
-        remove_tags: f.list("remove_tag"),
+        add_tags,
+        remove_tags,
         assignee: f.optional("assignee"),
         priority: f
             .optional("priority")
@@ -574,7 +583,7 @@ pub(crate) fn edit(ctx: &Ctx<'_>, at: &At, n: u64) -> Answer {
         watch: f.yes_no("watch")?,
     };
     if edit == IssueEdit::default() {
-        return Err(ApiError::new(400, "EINVALIDREQ", "nothing to change: give title, issue_content, add_tag, remove_tag, assignee, priority, milestone, field:NAME, depends, blocks, private or watch"));
+        return Err(ApiError::new(400, "EINVALIDREQ", "nothing to change: give title, issue_content, tags, add_tag, remove_tag, assignee, priority, milestone, field:NAME, depends, blocks, private or watch"));
     }
     let user = ctx.acting_for_all(&edit.actions(), &at.project.full_name)?;
     let actor = Actor::for_user(ctx.store, &at.project, &user)?;

@@ -142,7 +142,12 @@ pub(crate) fn locate<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(At, &'p [&'
 /// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.
 fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
     let (at, rest) = locate(ctx, s)?;
-    let at = &at;
+    at_route(ctx, &at, m, rest)
+}
+
+/// The endpoint at `rest` of a located project: what the API answers, and
+/// what the pages' forms post to.
+pub(crate) fn at_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer {
     match rest {
         [] => only(m, "GET", || projects::show(ctx, at)),
         ["git", "branches"] => only(m, "GET", || projects::branches(ctx, at)),

@@ -13,6 +13,10 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 
+/// The address a request came from, as the connection saw it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub std::net::SocketAddr);
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
 /// requests in flight finish (up to the configured grace period).
 pub async fn serve(
@@ -25,7 +29,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -34,7 +38,8 @@ pub async fn serve(
                 };
                 let max_head = app.config.max_head.max(8192);
                 let app = app.clone();
-                let service = service_fn(move |req| {
+                let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(Peer(peer));
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.handle(req).await) }
                 });

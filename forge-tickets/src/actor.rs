@@ -79,7 +79,7 @@ impl Actor {
     }
 
     /// Whether the actor's role permits `action` (`is_author`: on their own document).
-    pub(crate) fn may(&self, action: Action, is_author: bool) -> bool {
+    pub fn may(&self, action: Action, is_author: bool) -> bool {
         !self.username.is_empty() && permits(&self.access(is_author), action)
     }
 

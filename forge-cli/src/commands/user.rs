@@ -1,4 +1,4 @@
-//! `forge user`: register and list users.
+//! `forge user`: register and list users, set passwords, disable accounts.
 
 use anyhow::Result;
 
@@ -42,6 +42,29 @@ pub fn run(cmd: UserCommand, ctx: &Ctx) -> Result<()> {
                     .map(|u| vec![u.username, u.full_name, u.emails.join(", ")])
                     .collect();
                 output::table(&["USER", "NAME", "EMAILS"], &rows);
+            }
+        }
+        UserCommand::Passwd { name } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            store.set_password(&name, password)?;
+            say!("set the password of {name}; their other sessions ended");
+        }
+        UserCommand::Disable { name } => {
+            store.set_user_disabled(&name, true)?;
+            say!("disabled {name}: no sign-in, token, SSH key or push until `forge user enable {name}`");
+        }
+        UserCommand::Enable { name } => {
+            store.set_user_disabled(&name, false)?;
+            say!("enabled {name}");
+        }
+        UserCommand::Admin { name, revoke } => {
+            store.set_site_admin(&name, !revoke)?;
+            match revoke {
+                true => say!("{name} is no longer a site admin"),
+                false => say!("{name} is a site admin"),
             }
         }
         UserCommand::Key(cmd) => match cmd {

@@ -145,6 +145,7 @@ pub(crate) fn raw(ctx: &Ctx<'_>, here: &Here, rev: &str, path: &[&str]) -> Resul
         status: 200,
         body,
         kind,
+        cookies: Vec::new(),
     })
 }
 

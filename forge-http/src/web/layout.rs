@@ -5,6 +5,12 @@ use maud::{html, Markup, DOCTYPE};
 use super::Page;
 use crate::error::ApiError;
 
+/// Where the header's account menu goes: pages are made (and kept) the
+/// same for everyone who sees the same content, and the menu of each viewer
+/// is put in as the page goes out. User text cannot make this marker: maud
+/// escapes its `<`.
+pub(crate) const MENU_MARKER: &str = "<!--forge:menu-->";
+
 /// A whole page: `title` in the tab and the heading's place, `body` in the
 /// main column.
 pub(crate) fn page(title: &str, body: Markup) -> String {
@@ -24,6 +30,7 @@ pub(crate) fn page(title: &str, body: Markup) -> String {
                         label for="q" class="muted" hidden { "Search projects" }
                         input type="search" id="q" name="q" placeholder="Search projects";
                     }
+                    (maud::PreEscaped(MENU_MARKER))
                 }
                 main { (body) }
                 footer { "forge " (env!("CARGO_PKG_VERSION")) }
@@ -52,17 +59,15 @@ pub(crate) fn error_page(e: &ApiError) -> Page {
         ),
         _ => ("Refused", e.message.clone()),
     };
-    Page {
-        status: e.status,
-        kind: super::Kind::Html,
-        body: page(
+    Page::html(
+        e.status,
+        page(
             heading,
             html! {
                 h1 { (heading) }
                 p { (text) }
                 p { a href="/" { "Back to the projects" } }
             },
-        )
-        .into(),
-    }
+        ),
+    )
 }

@@ -2,14 +2,19 @@
 //! as the API (never SQL of its own), with Pagure's URL layout. Pages are
 //! maud templates (compile-time checked, every value escaped); Markdown goes
 //! through `forge_core::markdown::render`; the one stylesheet is embedded
-//! and served under a content-hashed name. So far the reading pages: home,
-//! project, issues and pull requests (lists and one each).
+//! and served under a content-hashed name. A form posts to the API's own
+//! endpoint at the page's path (`/<repo>/issue/<n>/comment`, ...), checked
+//! by the same code, as the signed-in user, with the session's CSRF token,
+//! and then leads back to the page (POST, then redirect).
 
 mod assets;
 mod code;
+mod forms;
+mod issue;
 mod layout;
 mod pages;
 mod pulls;
+mod session;
 
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
@@ -26,6 +31,8 @@ pub(crate) struct Page {
     pub status: u16,
     pub body: Bytes,
     pub kind: Kind,
+    /// `Set-Cookie` values (signing in and out).
+    pub cookies: Vec<String>,
 }
 
 impl Page {
@@ -35,6 +42,17 @@ impl Page {
             status: 303,
             body: Bytes::from(location.to_string()),
             kind: Kind::Redirect,
+            cookies: Vec::new(),
+        }
+    }
+
+    /// An HTML page of forge's.
+    pub(crate) fn html(status: u16, body: impl Into<Bytes>) -> Page {
+        Page {
+            status,
+            body: body.into(),
+            kind: Kind::Html,
+            cookies: Vec::new(),
         }
     }
 }
@@ -55,11 +73,16 @@ pub(crate) enum Kind {
 /// What a page route names: the project, and who asks (the API's `At`).
 pub(crate) use crate::router::At as Here;
 
-/// Answers one page request on this thread: always a page, an error too.
+/// Answers one page request on this thread: always a page, an error too,
+/// with the viewer's menu in its header.
 pub(crate) fn dispatch(app: &crate::app::App, call: &crate::extract::ApiCall) -> Page {
     let answer = crate::app::with_store(app, |store| {
-        let ctx = Ctx::new(app, store, call)?;
-        route_or_fail(&ctx)
+        let mut ctx = Ctx::new(app, store, call)?;
+        if let Some(s) = session::current(&ctx)? {
+            ctx = ctx.signed_in(s);
+        }
+        let made = route_or_fail(&ctx).unwrap_or_else(|e| layout::error_page(&e));
+        Ok(session::with_menu(&ctx, made))
     });
     answer.unwrap_or_else(|e| layout::error_page(&e))
 }
@@ -70,22 +93,29 @@ pub(crate) fn error_response(e: &ApiError) -> Response<ResBody> {
 }
 
 fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
-    if ctx.call.method != "GET" && ctx.call.method != "HEAD" {
-        return Err(ApiError::method_not_allowed("GET, HEAD"));
-    }
     let path = ctx.call.path.strip_prefix('/').unwrap_or(&ctx.call.path);
     // A path no page has (encoded slashes, `..`) is simply not found.
     let segs = crate::router::decode_segments(path).map_err(|_| not_found())?;
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match s.as_slice() {
+    match ctx.call.method.as_str() {
+        "GET" | "HEAD" => get(ctx, &s),
+        "POST" => forms::post(ctx, &s),
+        _ => Err(ApiError::method_not_allowed("GET, HEAD, POST")),
+    }
+}
+
+fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
+    match s {
         [] => pages::home(ctx),
+        ["login"] => session::login_form(ctx),
         ["user", name] => pages::user(ctx, name),
         _ => {
-            let (here, rest) = project_of(ctx, &s)?;
+            let (here, rest) = project_of(ctx, s)?;
             match rest {
                 [] => pages::project(ctx, &here),
                 ["issues"] => pages::issues(ctx, &here),
-                ["issue", n] => pages::issue(ctx, &here, number(n)?),
+                ["new_issue"] => issue::new_form(ctx, &here),
+                ["issue", n] => issue::show(ctx, &here, number(n)?),
                 ["tree"] => code::browse(ctx, &here, None, &[]),
                 ["tree", rev] => code::browse(ctx, &here, Some(rev), &[]),
                 ["blob", rev, "f", path @ ..] => code::browse(ctx, &here, Some(rev), path),
@@ -101,7 +131,7 @@ fn route_or_fail(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
     }
 }
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::new(404, "ENOENDPOINT", "There is no page here.")
 }
 
@@ -111,7 +141,10 @@ fn number(text: &str) -> Result<u64, ApiError> {
 
 /// The project a path names, as the API finds it; the pages of forks are
 /// still to come.
-fn project_of<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(Here, &'p [&'p str]), ApiError> {
+pub(crate) fn project_of<'p>(
+    ctx: &Ctx<'_>,
+    s: &'p [&'p str],
+) -> Result<(Here, &'p [&'p str]), ApiError> {
     match crate::router::locate(ctx, s) {
         Ok((here, rest)) if here.fork.is_none() => Ok((here, rest)),
         Ok(_) => Err(not_found()),
@@ -141,6 +174,11 @@ pub(crate) fn response(page: Page) -> Response<ResBody> {
         if let Ok(location) = HeaderValue::from_bytes(&page.body) {
             resp.headers_mut().insert(hyper::header::LOCATION, location);
         }
+        for cookie in &page.cookies {
+            if let Ok(v) = HeaderValue::from_str(cookie) {
+                resp.headers_mut().append(hyper::header::SET_COOKIE, v);
+            }
+        }
         return resp;
     }
     let mut resp = Response::new(full(page.body));
@@ -153,6 +191,11 @@ pub(crate) fn response(page: Page) -> Response<ResBody> {
         Kind::Download => "application/octet-stream",
     };
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for cookie in &page.cookies {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            headers.append(hyper::header::SET_COOKIE, v);
+        }
+    }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     for (name, value) in SECURITY_HEADERS {
         headers.insert(*name, HeaderValue::from_static(value));

@@ -12,11 +12,7 @@ use crate::extract::Ctx;
 pub(super) const PER_PAGE: usize = 50;
 
 pub(super) fn ok(title: &str, body: Markup) -> Result<Page, ApiError> {
-    Ok(Page {
-        status: 200,
-        body: page(title, body).into(),
-        kind: super::Kind::Html,
-    })
+    Ok(Page::html(200, page(title, body)))
 }
 
 /// The page number asked for (`page`, from 1).
@@ -261,11 +257,7 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
         here.actor.role.is_some()
     );
     if let Some(kept) = ctx.app.caches.page(&key) {
-        return Ok(Page {
-            status: 200,
-            body: kept.body,
-            kind: super::Kind::Html,
-        });
+        return Ok(Page::html(200, kept.body));
     }
     let filter = IssueFilter {
         status: status.map(String::from),
@@ -282,6 +274,7 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
         html! {
             h1 { (name) }
             (tabs(here, "Issues"))
+            p { a.button href={ "/" (name) "/new_issue" } { "New issue" } }
             (state_tabs(&format!("/{name}/issues"), status, &[("Open", "open"), ("Closed", "closed"), ("All", "all")]))
             @if listed.is_empty() {
                 p { "No issue here." }
@@ -314,69 +307,6 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
         },
     );
     Ok(made)
-}
-
-/// `/<repo>/issue/<n>`: the issue, its comments and its changes.
-pub(crate) fn issue(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError> {
-    let p = &here.project;
-    if !p.settings.issue_tracker {
-        return Err(ApiError::new(
-            404,
-            "ETRACKERDISABLED",
-            "Issue tracker disabled",
-        ));
-    }
-    let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
-    let name = &p.full_name;
-    let i = match tracker.issue(&here.actor, n) {
-        Ok(i) => i,
-        // Issues and pull requests share their numbers: `#N` of a pull
-        // request leads here too, and on to it.
-        Err(e) if p.settings.pull_requests => {
-            let prs = PullRequests::open(ctx.store, &ctx.app.home, p)?;
-            if prs.show(&here.actor, n).is_ok() {
-                return Ok(Page::redirect(&format!("/{name}/pull-request/{n}")));
-            }
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    ok(
-        &format!("#{n} {} · {name}", i.title),
-        html! {
-            p.crumbs { a href={ "/" (name) } { (name) } " / " a href={ "/" (name) "/issues" } { "issues" } }
-            h1 { (i.title) " " span.muted { "#" (i.id) } }
-            p {
-                span class={ "state " (i.status) } { (i.status) }
-                @if let Some(r) = &i.close_reason { " " span.muted { "as " (r) " ·" } }
-                " " span.muted { "opened by " (i.author) " at " (i.created_at) }
-            }
-            dl.facts {
-                @if let Some(a) = &i.assignee { dt { "Assignee" } dd { (a) } }
-                @if !i.tags.is_empty() { dt { "Tags" } dd { @for t in &i.tags { span.tag { (t) } } } }
-                @if let Some(m) = &i.milestone { dt { "Milestone" } dd { (m) } }
-                @if let Some(pr) = &i.priority { dt { "Priority" } dd { (pr) } }
-                @for (k, v) in &i.custom_fields { dt { (k) } dd { (v) } }
-                @if !i.related_prs.is_empty() {
-                    dt { "Pull requests" }
-                    dd { @for r in &i.related_prs { "#" (r.id) " " (r.title) " " } }
-                }
-            }
-            article.box {
-                div.head { (i.author) " wrote" }
-                div.body.markdown { (rendered(here, &i.body)) }
-            }
-            @for c in &i.comments {
-                article class=(if c.notification { "box note" } else { "box" }) id={ "comment-" (c.number()) } {
-                    div.head {
-                        (c.author) " at " (c.created_at)
-                        @if c.edited_at.is_some() { " (edited)" }
-                    }
-                    div.body.markdown { (rendered(here, &c.body)) }
-                }
-            }
-        },
-    )
 }
 
 /// `/user/<name>`: the user and the projects they own or may commit to that

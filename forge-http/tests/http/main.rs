@@ -13,6 +13,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::Request;
 use serde_json::{json, Value};
 
+mod accounts;
 mod web;
 
 pub(crate) struct Fixture {
@@ -23,7 +24,8 @@ pub(crate) struct Fixture {
 }
 
 /// A home with alice (owner of `hammer`, and of the private `vault`), bob,
-/// one issue with a comment, and a token of alice's.
+/// one issue with a comment, a token of alice's, and passwords for both
+/// (`alice's password`, `bob's password`).
 pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = ForgeHome::new(dir.path());
@@ -68,6 +70,9 @@ pub(crate) fn fixture() -> Fixture {
             "tests",
         )
         .expect("token");
+    for (user, password) in [("alice", "alice's password"), ("bob", "bob's password")] {
+        store.set_password(user, password).expect("password");
+    }
     // A project whose tickets repository is gone: git fails under it.
     std::fs::remove_dir_all(home.project_paths("broken").tickets).expect("rm");
     let app = forge_http::app(home, Default::default(), None);
@@ -92,9 +97,27 @@ pub(crate) fn request(
     token: bool,
     body: &str,
 ) -> (u16, hyper::HeaderMap, Bytes) {
+    let auth = format!("token {}", f.token);
+    let headers: &[(&str, &str)] = if token {
+        &[("Authorization", &auth)]
+    } else {
+        &[]
+    };
+    request_with(f, method, path, headers, body)
+}
+
+/// One request with `headers` in (a form's content type when there is a
+/// body), status, headers and body out.
+pub(crate) fn request_with(
+    f: &Fixture,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, hyper::HeaderMap, Bytes) {
     let mut req = Request::builder().method(method).uri(path);
-    if token {
-        req = req.header("Authorization", format!("token {}", f.token));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     if !body.is_empty() {
         req = req.header("Content-Type", "application/x-www-form-urlencoded");

@@ -1,0 +1,91 @@
+//! What the pages' forms post. Signing in and out aside, a form posts to
+//! the path of the API's own endpoint under the project (`new_issue`,
+//! `issue/<n>/comment`, `pull-request/<n>/merge`, ...): the same code
+//! answers, with the same checks, acting as the signed-in user, once the
+//! session's CSRF token is checked; then the browser is sent back to the
+//! page the change shows on (POST, then redirect).
+
+use super::session;
+use super::{Here, Page};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+
+/// Answers a POST to page path `s`.
+pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
+    match s {
+        ["login"] => return session::login(ctx),
+        ["logout"] => return session::logout(ctx),
+        _ => {}
+    }
+    if ctx.session().is_none() {
+        return Err(ApiError::new(
+            401,
+            "ENOSESSION",
+            "You are not signed in (or your session ended): sign in, then send the form again.",
+        ));
+    }
+    session::check_csrf(ctx, &ctx.fields()?)?;
+    let (here, rest) = super::project_of(ctx, s)?;
+    if !takes_forms(rest) {
+        return Err(super::not_found());
+    }
+    let (_, answer) = crate::router::at_route(ctx, &here, "POST", rest)?;
+    Ok(Page::redirect(&after(&here, rest, &answer)))
+}
+
+/// The endpoints the pages' forms post to.
+fn takes_forms(rest: &[&str]) -> bool {
+    matches!(
+        rest,
+        ["new_issue"]
+            | ["issue", _]
+            | [
+                "issue",
+                _,
+                "comment" | "status" | "subscribe" | "assign" | "milestone"
+            ]
+            | ["pull-request", "new"]
+            | ["pull-request", _]
+            | [
+                "pull-request",
+                _,
+                "comment"
+                    | "merge"
+                    | "close"
+                    | "reopen"
+                    | "vote"
+                    | "assign"
+                    | "subscribe"
+                    | "refresh"
+            ]
+    )
+}
+
+/// Where the browser goes after a change: the issue or pull request it
+/// was made on (the new one, from the API's answer), else the project.
+fn after(here: &Here, rest: &[&str], answer: &[u8]) -> String {
+    let base = format!("/{}", here.project.full_name);
+    let base = match &here.fork {
+        Some(user) => format!("/fork/{user}{base}"),
+        None => base,
+    };
+    let made = || -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_slice(answer).ok()?;
+        v.pointer("/issue/id")
+            .or_else(|| v.get("id"))
+            .and_then(serde_json::Value::as_u64)
+    };
+    match rest {
+        ["new_issue"] => match made() {
+            Some(n) => format!("{base}/issue/{n}"),
+            None => format!("{base}/issues"),
+        },
+        ["issue", n, ..] => format!("{base}/issue/{n}"),
+        ["pull-request", "new"] => match made() {
+            Some(n) => format!("{base}/pull-request/{n}"),
+            None => format!("{base}/pull-requests"),
+        },
+        ["pull-request", n, ..] => format!("{base}/pull-request/{n}"),
+        _ => base,
+    }
+}

@@ -71,12 +71,16 @@ git --git-dir "$FORGE_HOME/requests/demo/hammer.git" log --format='  %h %an: %s'
 bind="${FORGE_DEMO_BIND:-127.0.0.1:8080}"
 secret=$("$FORGE" --as alice token create --acl issue_create,issue_comment,issue_change_status,commit \
     --description "demo token" | tail -n 1)
+# A password for alice to sign in to the pages with, new each run.
+password=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+echo "$password" | "$FORGE" user passwd alice >/dev/null
 cat <<TXT
 
 A token for alice (shown once): export TOKEN=$secret
-Now serving the demo home. Open http://$bind/demo/hammer in a browser (the
-pages so far show projects, code, issues and pull requests; signing in comes
-next). In another terminal, with the address printed below:
+Now serving the demo home. Open http://$bind/demo/hammer in a browser and
+sign in at http://$bind/login as alice with the password: $password
+(set with: forge user passwd alice). In another terminal, with the address
+printed below:
   git clone http://$bind/demo/hammer.git
   curl -s http://$bind/api/0/demo/hammer/issues
   curl -s -H "Authorization: token \$TOKEN" -d title=Hello -d issue_content=World http://$bind/api/0/demo/hammer/new_issue

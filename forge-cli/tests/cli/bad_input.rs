@@ -371,3 +371,49 @@ fn small_traps_are_closed() {
         "JSON is the list alone"
     );
 }
+
+/// `forge user passwd` with `input` on standard input.
+fn passwd(f: &Forge, user: &str, input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = f
+        .command(&["user", "passwd", user])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("forge runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("forge ends")
+}
+
+#[test]
+fn passwords_are_read_from_stdin_and_weak_ones_refused() {
+    let f = Forge::with_project();
+    let short = passwd(&f, "alice", "short\n");
+    assert!(!short.status.success());
+    let err = String::from_utf8_lossy(&short.stderr);
+    assert!(
+        err.contains("password of `alice`") && err.contains("8 to 1024"),
+        "{err}"
+    );
+    let unknown = passwd(&f, "nobody", "long enough here\n");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("user `nobody` not found"));
+    let set = passwd(&f, "alice", "long enough here\r\n");
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(String::from_utf8_lossy(&set.stdout).contains("set the password of alice"));
+    // Neither the password nor its hash is ever printed back.
+    let listed = f.ok(&["user", "list"]);
+    assert!(
+        !listed.contains("long enough") && !listed.contains("argon2"),
+        "{listed}"
+    );
+}

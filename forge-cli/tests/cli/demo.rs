@@ -59,13 +59,17 @@ fn the_quick_start_ends_serving_the_demo_home() {
     let child = &mut child.0;
     // The demo's output up to the token it prints; the server keeps stdout open.
     let mut out_lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let token = loop {
+    let mut token = String::new();
+    let password = loop {
         let line = out_lines
             .next()
-            .expect("the demo prints a token")
+            .expect("the demo prints a token and a password")
             .expect("line");
         if let Some(t) = line.split("export TOKEN=").nth(1) {
-            break t.trim().to_string();
+            token = t.trim().to_string();
+        }
+        if let Some(p) = line.split("as alice with the password: ").nth(1) {
+            break p.trim().to_string();
         }
     };
     std::thread::spawn(move || for _ in out_lines.by_ref() {});
@@ -134,6 +138,54 @@ fn the_quick_start_ends_serving_the_demo_home() {
             .contains("location: /demo/hammer/pull-request/2"),
         "{moved}"
     );
+    // The password the demo printed signs alice in.
+    let form = exchange(&addr, "GET /login HTTP/1.1", "");
+    let login_cookie = set_cookie(&form, "forge_login_csrf");
+    let body = format!(
+        "csrf_token={login_cookie}&username=alice&password={password}&next=%2Fdemo%2Fhammer"
+    );
+    let signed = exchange(
+        &addr,
+        &format!(
+            "POST /login HTTP/1.1\r\nCookie: forge_login_csrf={login_cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded"
+        ),
+        &body,
+    );
+    assert!(signed.starts_with("HTTP/1.1 303"), "{signed}");
+    let session = set_cookie(&signed, "forge_session");
+    let page = exchange(
+        &addr,
+        &format!("GET /demo/hammer HTTP/1.1\r\nCookie: forge_session={session}"),
+        "",
+    );
+    assert!(
+        page.contains(r#"<a href="/user/alice">alice</a>"#) && page.contains("Sign out"),
+        "{page}"
+    );
+}
+
+/// One HTTP/1.1 exchange with `addr`: the whole answer, head and body.
+fn exchange(addr: &str, head: &str, body: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+/// The value a `Set-Cookie` header of `answer` gives cookie `name`.
+fn set_cookie<'a>(answer: &'a str, name: &str) -> &'a str {
+    let at = answer
+        .find(&format!("set-cookie: {name}="))
+        .unwrap_or_else(|| panic!("no {name} cookie: {answer}"));
+    let rest = &answer[at + "set-cookie: ".len() + name.len() + 1..];
+    &rest[..rest.find(';').expect("attributes")]
 }
 
 struct KillOnDrop(std::process::Child);

@@ -186,6 +186,22 @@ fn authorized_keys_answers_only_for_registered_keys() {
 }
 
 #[test]
+fn a_disabled_account_has_no_key_until_enabled_again() {
+    let s = SshForge::new();
+    let alice = s.key_of("alice");
+    let parts: Vec<&str> = alice.split(' ').collect();
+    let out = s.forge.ok(&["user", "disable", "alice"]);
+    assert!(out.contains("disabled alice"), "{out}");
+    assert_eq!(
+        s.forge.ok(&["ssh", "authorized-keys", parts[0], parts[1]]),
+        ""
+    );
+    s.forge.ok(&["user", "enable", "alice"]);
+    let line = s.forge.ok(&["ssh", "authorized-keys", parts[0], parts[1]]);
+    assert!(line.contains("ssh serve alice\""), "{line}");
+}
+
+#[test]
 fn the_forced_command_refuses_everything_but_git_on_forge_repositories() {
     let s = SshForge::new();
     let serve = |command: &str| {

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod browse;
+mod browser;
 mod compat;
 mod demo;
 mod freshness;

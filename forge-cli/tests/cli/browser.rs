@@ -1,0 +1,400 @@
+//! The pages in a real headless Chromium, driven over WebDriver
+//! (chromedriver) against `forge serve`: signing in and the issue flow with
+//! JavaScript on and off, axe-core's accessibility audit of each kind of
+//! page, and no horizontal scrolling at 390 px. `.ci/run` installs Debian's
+//! `chromium` and `chromium-driver`, and axe-core from npm (named by
+//! `FORGE_AXE_JS`). `FORGE_SCREENSHOTS=DIR` keeps a PNG of each audited page.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::http::Server;
+use crate::{clone_as, git, Forge};
+
+/// A chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for exe in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            assert!(
+                Path::new(exe).exists(),
+                "{exe} is missing: apt-get install chromium chromium-driver (.ci/run does)"
+            );
+        }
+        let port = free_port();
+        let child = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+
+    /// A new headless browser: `js` whether it runs scripts, `width` of its
+    /// window in CSS pixels.
+    async fn browser(&self, js: bool, width: u32) -> Client {
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                format!("--window-size={width},900"),
+            ],
+        });
+        // Chromium keeps a window at least 500 px wide: a phone's width is
+        // the emulated device's.
+        if width < 500 {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": 844, "pixelRatio": 1}});
+        }
+        if !js {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), options);
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session")
+    }
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let field = c.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Clicks what `css` finds and waits for the next page to load (the old
+/// page's body goes stale).
+async fn click(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("body")).await.expect("body");
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+    let start = Instant::now();
+    while old.text().await.is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "clicking {css} led nowhere"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.wait()
+        .for_element(Locator::Css("footer"))
+        .await
+        .expect("the next page");
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn path(c: &Client) -> String {
+    let url = c.current_url().await.expect("url");
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    }
+}
+
+/// Signs in on the login page, the way a person does.
+async fn sign_in(c: &Client, base: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.expect("login page");
+    fill(c, "#username", user).await;
+    fill(c, "#password", password).await;
+    click(c, "form[action='/login'] button[type=submit]").await;
+}
+
+/// Signs in, opens an issue, comments, edits its tags, closes it: what
+/// a person does, in the browser `c`.
+async fn issue_flow(c: &Client, base: &str, title: &str) {
+    sign_in(c, base, "alice", "alice's password").await;
+    assert_eq!(path(c).await, "/");
+    assert!(text(c).await.contains("Sign out"));
+
+    c.goto(&format!("{base}/tools/hammer/issues"))
+        .await
+        .expect("issues");
+    click(c, "a.button[href='/tools/hammer/new_issue']").await;
+    fill(c, "#title", title).await;
+    fill(c, "#issue_content", "The head is **loose**").await;
+    fill(c, "#tag", "bug").await;
+    click(
+        c,
+        "form[action='/tools/hammer/new_issue'] button[type=submit]",
+    )
+    .await;
+    let at = path(c).await;
+    assert!(at.starts_with("/tools/hammer/issue/"), "{at}");
+    let body = text(c).await;
+    assert!(
+        body.contains(title) && body.contains("The head is loose"),
+        "{body}"
+    );
+
+    fill(c, "#comment", "Glue will *not* hold").await;
+    click(c, &format!("form[action='{at}/comment'] button")).await;
+    assert_eq!(path(c).await, at);
+    let body = text(c).await;
+    assert!(body.contains("Glue will not hold"), "{body}");
+
+    fill(c, "#tags", "bug, urgent").await;
+    click(c, &format!("form[action='{at}'] button")).await;
+    assert_eq!(path(c).await, at);
+    let tags: Vec<String> = {
+        let mut out = Vec::new();
+        for t in c.find_all(Locator::Css("aside .tag")).await.expect("tags") {
+            out.push(t.text().await.expect("tag"));
+        }
+        out
+    };
+    assert_eq!(tags, ["bug", "urgent"]);
+
+    click(c, &format!("form[action='{at}/status'] button")).await;
+    assert_eq!(path(c).await, at);
+    let body = text(c).await;
+    assert!(
+        body.contains("closed") && body.contains("Reopen issue"),
+        "{body}"
+    );
+
+    // Signing out ends it: the forms are gone.
+    click(c, "form[action='/logout'] button").await;
+    assert_eq!(path(c).await, "/");
+    c.goto(&format!("{base}{at}")).await.expect("issue");
+    let body = text(c).await;
+    assert!(
+        body.contains("Sign in to comment") && !body.contains("Sign out"),
+        "{body}"
+    );
+}
+
+/// A project with files, a branch and a pull request, served, with
+/// passwords for alice and bob.
+fn served_project() -> (Forge, Server) {
+    let f = Forge::with_project();
+    for (user, password) in [("alice", "alice's password"), ("bob", "bob's password")] {
+        let mut child = f
+            .command(&["user", "passwd", user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("forge runs");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        assert!(child.wait().expect("forge ends").success());
+    }
+    let work = f.dir.path().join("work");
+    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::create_dir_all(work.join("src")).expect("mkdir");
+    std::fs::write(work.join("README.md"), "# hammer\n\nA *hammer*.\n").expect("write");
+    std::fs::write(
+        work.join("src/main.rs"),
+        "fn main() {\n    println!(\"bang\");\n}\n",
+    )
+    .expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "Start the hammer"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "steel"]);
+    std::fs::write(work.join("README.md"), "# hammer\n\nA *steel* hammer.\n").expect("write");
+    git(&work, &["commit", "-qam", "Steel head"]);
+    git(&work, &["push", "-q", "origin", "steel"]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "pr",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Steel head",
+        "--from",
+        "steel",
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        "tools/hammer",
+        "--title",
+        "Wobbles",
+        "--body",
+        "It *wobbles*",
+    ]);
+    let server = Server::start(&f);
+    (f, server)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn the_issue_flow_works_in_a_browser_with_and_without_javascript() {
+    let (_f, server) = served_project();
+    let base = format!("http://{}", server.addr);
+    let driver = Driver::start();
+    runtime().block_on(async {
+        for (js, title) in [(true, "Head flies off"), (false, "Handle splits")] {
+            let c = driver.browser(js, 1280).await;
+            issue_flow(&c, &base, title).await;
+            c.close().await.expect("close");
+        }
+    });
+}
+
+/// axe-core's audit of the page `c` shows: the serious and critical
+/// violations, one line each.
+async fn audit(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(&format!("{axe}\n;return true;"), vec![])
+        .await
+        .expect("axe loads");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(
+               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ': ' + v.help + ' at ' +
+                      v.nodes.map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    match found {
+        Value::Array(lines) => lines
+            .into_iter()
+            .map(|l| l.as_str().unwrap_or_default().to_string())
+            .collect(),
+        other => vec![format!("unexpected answer from axe: {other}")],
+    }
+}
+
+#[test]
+fn every_kind_of_page_passes_axe_and_fits_a_phone() {
+    let axe_path = std::env::var("FORGE_AXE_JS").unwrap_or_else(|_| {
+        panic!(
+            "FORGE_AXE_JS names no axe.min.js: run the tests with `bash .ci/run`, or \
+             `npm install axe-core` and set it to node_modules/axe-core/axe.min.js"
+        )
+    });
+    let axe = std::fs::read_to_string(&axe_path).expect("axe.min.js");
+    let shots = std::env::var_os("FORGE_SCREENSHOTS").map(std::path::PathBuf::from);
+    let (_f, server) = served_project();
+    let base = format!("http://{}", server.addr);
+    let driver = Driver::start();
+    let pages = [
+        ("home", "/"),
+        ("login", "/login"),
+        ("project", "/tools/hammer"),
+        ("tree", "/tools/hammer/tree"),
+        ("file", "/tools/hammer/blob/main/f/src/main.rs"),
+        ("commits", "/tools/hammer/commits/main"),
+        ("branches", "/tools/hammer/branches"),
+        ("issues", "/tools/hammer/issues"),
+        ("issue", "/tools/hammer/issue/2"),
+        ("new-issue", "/tools/hammer/new_issue"),
+        ("pulls", "/tools/hammer/pull-requests"),
+        ("pull", "/tools/hammer/pull-request/1"),
+        ("user", "/user/alice"),
+        ("not-found", "/tools/hammer/issue/999"),
+    ];
+    runtime().block_on(async {
+        let mut problems = Vec::new();
+        for (width, signed_in) in [(1280, true), (390, false), (390, true)] {
+            let c = driver.browser(true, width).await;
+            if signed_in {
+                sign_in(&c, &base, "alice", "alice's password").await;
+            }
+            for (name, at) in pages {
+                c.goto(&format!("{base}{at}")).await.expect("page");
+                for v in audit(&c, &axe).await {
+                    problems.push(format!("{at} ({width}px): {v}"));
+                }
+                let widths = c
+                    .execute(
+                        "return [window.innerWidth, document.documentElement.scrollWidth];",
+                        vec![],
+                    )
+                    .await
+                    .expect("widths");
+                assert_eq!(widths[0], json!(width), "the window's width");
+                let overflow = widths[1].as_i64().unwrap_or(i64::MAX) - i64::from(width);
+                if overflow > 0 {
+                    problems.push(format!(
+                        "{at} ({width}px): scrolls sideways by {overflow}px"
+                    ));
+                }
+                if let Some(dir) = &shots {
+                    std::fs::create_dir_all(dir).expect("screenshots folder");
+                    let png = c.screenshot().await.expect("screenshot");
+                    let who = if signed_in { "alice" } else { "anonymous" };
+                    std::fs::write(dir.join(format!("{name}-{width}-{who}.png")), png)
+                        .expect("write");
+                }
+            }
+            c.close().await.expect("close");
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    });
+}

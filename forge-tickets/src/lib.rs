@@ -54,8 +54,8 @@ pub use error::Error;
 pub use issues::{Edited, IndexView, IssueEdit, IssueFilter, Issues, NewIssue, Tracker};
 pub use provision::{create_project, fork_project, NewProject};
 pub use pulls::{
-    FlagView, InlineTarget, MergeOutcome, NewFlag, NewPull, PullCommentView, PullDetails, PullEdit,
-    PullFilter, PullRequests, PullSummary, Pulls, SourceView,
+    FlagView, GateState, InlineTarget, MergeCheck, MergeOutcome, NewFlag, NewPull, PullCommentView,
+    PullDetails, PullEdit, PullFilter, PullRequests, PullSummary, Pulls, SourceView,
 };
 
 /// Result of ticket operations.

@@ -267,6 +267,15 @@ fn served_project() -> (Forge, Server) {
         "--from",
         "steel",
     ]);
+    // A branch no request names yet, for the compare page.
+    git(&work, &["checkout", "-q", "-b", "wood", "main"]);
+    std::fs::write(
+        work.join("src/main.rs"),
+        "fn main() {\n    println!(\"thud\");\n}\n",
+    )
+    .expect("write");
+    git(&work, &["commit", "-qam", "Wooden mallet"]);
+    git(&work, &["push", "-q", "origin", "wood"]);
     f.ok(&[
         "--as",
         "alice",
@@ -302,6 +311,117 @@ fn the_issue_flow_works_in_a_browser_with_and_without_javascript() {
             c.close().await.expect("close");
         }
     });
+}
+
+#[test]
+fn a_pull_request_is_opened_reviewed_and_merged_in_a_browser() {
+    let (f, server) = served_project();
+    let base = format!("http://{}", server.addr);
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let c = driver.browser(true, 1280).await;
+        sign_in(&c, &base, "alice", "alice's password").await;
+        // From the branches page to the compare page, and a request.
+        c.goto(&format!("{base}/tools/hammer/branches"))
+            .await
+            .expect("branches");
+        click(&c, "a[href='/tools/hammer/diff/main..wood']").await;
+        let body = text(&c).await;
+        assert!(
+            body.contains("Wooden mallet") && body.contains("thud"),
+            "{body}"
+        );
+        fill(&c, "#initial_comment", "Softer on the nails").await;
+        click(&c, "form[action='/tools/hammer/pull-request/new'] button").await;
+        let at = path(&c).await;
+        assert!(at.starts_with("/tools/hammer/pull-request/"), "{at}");
+        let n: String = at.rsplit('/').next().expect("number").to_string();
+
+        // An inline comment on line 2 of the new file: shown at its line.
+        c.find(Locator::Css("details.line-form summary"))
+            .await
+            .expect("the line form")
+            .click()
+            .await
+            .expect("open it");
+        fill(&c, "details.line-form input[name=row]", "2").await;
+        fill(
+            &c,
+            "details.line-form textarea",
+            "Is *thud* the right word?",
+        )
+        .await;
+        click(&c, "details.line-form button").await;
+        let row = c
+            .find(Locator::Css("#f1-2 + tr.comments"))
+            .await
+            .expect("the comment under line 2")
+            .text()
+            .await
+            .expect("text");
+        assert!(row.contains("Is thud the right word?"), "{row}");
+
+        // CI flags it (over the API, as a CI does); bob votes +1 (its
+        // author may not, and is not offered to).
+        f.ok(&[
+            "--as",
+            "alice",
+            "pr",
+            "flag",
+            "-p",
+            "tools/hammer",
+            &n,
+            "--name",
+            "ci",
+            "--status",
+            "success",
+            "--percent",
+            "100",
+        ]);
+        assert!(c.find(Locator::Css("form[action$='/vote']")).await.is_err());
+        let bob = driver.browser(true, 1280).await;
+        sign_in(&bob, &base, "bob", "bob's password").await;
+        bob.goto(&format!("{base}{at}")).await.expect("the request");
+        click(&bob, "form[action$='/vote'] button[value=up]").await;
+        bob.close().await.expect("close");
+        c.goto(&format!("{base}{at}")).await.expect("reload");
+        let score = c
+            .find(Locator::Css("dd.score"))
+            .await
+            .expect("score")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(score, "1");
+        let flag = c
+            .find(Locator::Css("dd.flag"))
+            .await
+            .expect("flag")
+            .text()
+            .await
+            .expect("text");
+        assert!(flag.contains("success") && flag.contains("100%"), "{flag}");
+
+        // Merge it, squashed.
+        c.find(Locator::Css("#strategy"))
+            .await
+            .expect("strategy")
+            .select_by_value("squash")
+            .await
+            .expect("choose");
+        click(&c, "form[action$='/merge'] button").await;
+        let body = text(&c).await;
+        assert!(
+            body.contains("merged") && body.contains("Merged as"),
+            "{body}"
+        );
+        c.close().await.expect("close");
+    });
+    let log = git(
+        &f.home().join("repos/tools/hammer.git"),
+        &["log", "--format=%s", "-1", "main"],
+    );
+    assert!(log.contains("Wooden mallet"), "{log}");
 }
 
 /// axe-core's audit of the page `c` shows: the serious and critical
@@ -356,6 +476,8 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("new-issue", "/tools/hammer/new_issue"),
         ("pulls", "/tools/hammer/pull-requests"),
         ("pull", "/tools/hammer/pull-request/1"),
+        ("compare", "/tools/hammer/diff/main..wood"),
+        ("commit", "/tools/hammer/c/main"),
         ("user", "/user/alice"),
         ("not-found", "/tools/hammer/issue/999"),
     ];

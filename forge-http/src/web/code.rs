@@ -170,6 +170,9 @@ pub(crate) fn branches(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
                             @if default.as_deref() == Some(b.name.as_str()) { span.tag { "default" } }
                             " " a href={ "/" (name) "/c/" (b.commit) } { code { (short(&b.commit)) } }
                             " " span.muted { (b.title) }
+                            @if let Some(d) = default.as_deref().filter(|d| *d != b.name) {
+                                " · " a href={ "/" (name) "/diff/" (d) ".." (b.name) } { "compare" }
+                            }
                         }
                     }
                 }
@@ -187,28 +190,6 @@ pub(crate) fn branches(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             }
         },
     )
-}
-
-/// Changed files with their patches (a commit's, a pull request's).
-pub(super) fn files_changed(files: &[forge_git::FileDiff]) -> maud::Markup {
-    html! {
-        h2 { "Files changed (" (files.len()) ")" }
-        @for f in files {
-            section.box {
-                div.head {
-                    code { (f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("")) }
-                    " " span.muted { "+" (f.additions) " −" (f.deletions) }
-                }
-                div.body {
-                    @match &f.patch {
-                        Some(p) => pre { code { (p) } },
-                        None if f.binary => p.muted { "Binary file" },
-                        None => p.muted { "Too large to show" },
-                    }
-                }
-            }
-        }
-    }
 }
 
 fn short(id: &CommitId) -> String {
@@ -260,7 +241,7 @@ pub(crate) fn commit(ctx: &Ctx<'_>, here: &Here, hash: &str) -> Result<Page, Api
                 (forge_core::time::epoch_to_rfc3339(c.time).unwrap_or_default())
             }
             @if c.message.trim() != c.title.trim() { pre { (c.message) } }
-            (files_changed(&files))
+            (super::diff::files(&files, &[], &|_| html! {}, None))
         },
     )
 }

@@ -29,8 +29,10 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
     if !takes_forms(rest) {
         return Err(super::not_found());
     }
-    let (_, answer) = crate::router::at_route(ctx, &here, "POST", rest)?;
-    Ok(Page::redirect(&after(&here, rest, &answer)))
+    match crate::router::at_route(ctx, &here, "POST", rest) {
+        Ok((_, answer)) => Ok(Page::redirect(&after(&here, rest, &answer))),
+        Err(e) => Ok(super::layout::form_error(&e, &after(&here, rest, b""))),
+    }
 }
 
 /// The endpoints the pages' forms post to.

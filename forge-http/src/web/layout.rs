@@ -43,6 +43,16 @@ pub(crate) fn page(title: &str, body: Markup) -> String {
 /// The page for an error: its status, and what went wrong in words a
 /// person reads (a failure of forge itself says no more than that).
 pub(crate) fn error_page(e: &ApiError) -> Page {
+    error_page_back(e, "/", "Back to the projects")
+}
+
+/// The page for a refused form: what went wrong, and a link back to the
+/// page the form was on.
+pub(crate) fn form_error(e: &ApiError, back: &str) -> Page {
+    error_page_back(e, back, "Back")
+}
+
+fn error_page_back(e: &ApiError, back: &str, label: &str) -> Page {
     let (heading, text) = match e.status {
         404 => (
             "Not found",
@@ -66,7 +76,7 @@ pub(crate) fn error_page(e: &ApiError) -> Page {
             html! {
                 h1 { (heading) }
                 p { (text) }
-                p { a href="/" { "Back to the projects" } }
+                p { a href=(back) { (label) } }
             },
         ),
     )

@@ -9,6 +9,7 @@
 
 mod assets;
 mod code;
+mod diff;
 mod forms;
 mod issue;
 mod layout;
@@ -125,6 +126,9 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                 ["c", hash] => code::commit(ctx, &here, hash),
                 ["pull-requests"] => pulls::list(ctx, &here),
                 ["pull-request", n] => pulls::show(ctx, &here, number(n)?),
+                ["diff", range @ ..] if !range.is_empty() => {
+                    pulls::compare(ctx, &here, &range.join("/"))
+                }
                 _ => Err(not_found()),
             }
         }

@@ -8,25 +8,30 @@ use forge_git::{Identity, MergeStatus, MergeStrategy};
 use super::{parse_commit, PullRequests, Pulls};
 use crate::engine::{identity, rows};
 use crate::magic::IssueReference;
-use crate::pulls::MergeOutcome;
+use crate::pulls::{GateState, MergeCheck, MergeOutcome};
 use crate::request::{self, FlagStatus, PullDoc, PullStatus};
 use crate::{Actor, Error, Result, Tracker};
 
 impl PullRequests<'_> {
-    /// Checks the merge gates of the project's settings, naming the one that fails.
-    fn check_gates(&self, actor: &Actor, pull: &PullDoc) -> Result<()> {
+    /// The merge gates of the project's settings for `actor` merging
+    /// `pull`, in order, each passed or not and why.
+    fn gate_states(&self, actor: &Actor, pull: &PullDoc) -> Result<Vec<GateState>> {
         let settings = &self.project.settings;
-        let gate = |name: &str, why: String| {
-            Err(Error::Gate {
-                number: pull.number,
+        let mut gates = Vec::new();
+        let mut gate = |name: &str, ok: bool, detail: String| {
+            gates.push(GateState {
                 gate: name.to_string(),
-                reason: why,
+                ok,
+                detail,
             })
         };
-        if settings.pr_only_assignee_merge && pull.assignee.as_deref() != Some(&actor.username) {
-            return gate(
+        if settings.pr_only_assignee_merge {
+            let ok = pull.assignee.as_deref() == Some(&actor.username);
+            gate(
                 "pr_only_assignee_merge",
+                ok,
                 match &pull.assignee {
+                    Some(a) if ok => format!("`{a}` is its assignee"),
                     Some(a) => format!("only its assignee `{a}` may merge it"),
                     None => "it has no assignee, and only the assignee may merge".into(),
                 },
@@ -36,31 +41,63 @@ impl PullRequests<'_> {
             let comments =
                 rows::comments::<Pulls>(self.store().conn(), self.full_name(), pull.number)?;
             let score = request::score(pull, &comments);
-            if score < settings.pr_min_score {
-                return gate(
-                    "pr_min_score",
-                    format!("its score is {score}, it needs {}", settings.pr_min_score),
-                );
-            }
+            gate(
+                "pr_min_score",
+                score >= settings.pr_min_score,
+                format!("its score is {score}, it needs {}", settings.pr_min_score),
+            );
         }
         for name in &settings.pr_required_flags {
             match pull.flags.get(name) {
-                Some(f) if f.commit == pull.head && f.status == FlagStatus::Success => {}
-                Some(f) if f.commit == pull.head => {
-                    return gate(
-                        "pr_required_flags",
-                        format!("flag `{name}` is {}, it must be success", f.status.as_str()),
-                    )
-                }
-                _ => {
-                    return gate(
-                        "pr_required_flags",
-                        format!("flag `{name}` has not been posted on the head commit"),
-                    )
-                }
+                Some(f) if f.commit == pull.head && f.status == FlagStatus::Success => gate(
+                    "pr_required_flags",
+                    true,
+                    format!("flag `{name}` is success"),
+                ),
+                Some(f) if f.commit == pull.head => gate(
+                    "pr_required_flags",
+                    false,
+                    format!("flag `{name}` is {}, it must be success", f.status.as_str()),
+                ),
+                _ => gate(
+                    "pr_required_flags",
+                    false,
+                    format!("flag `{name}` has not been posted on the head commit"),
+                ),
             }
         }
-        Ok(())
+        Ok(gates)
+    }
+
+    /// Checks the merge gates of the project's settings, naming the first
+    /// that fails.
+    fn check_gates(&self, actor: &Actor, pull: &PullDoc) -> Result<()> {
+        match self.gate_states(actor, pull)?.into_iter().find(|g| !g.ok) {
+            Some(g) => Err(Error::Gate {
+                number: pull.number,
+                gate: g.gate,
+                reason: g.detail,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// What a merge by `actor` would meet now (the merge box of a page):
+    /// whether their role and the target branch let them merge, and each
+    /// gate's state (the merge analysis is the request's `merge_status`).
+    /// Reads only; `merge` decides again.
+    pub fn merge_check(&self, actor: &Actor, number: u64) -> Result<MergeCheck> {
+        let pull = self.visible(actor, number)?;
+        let may_merge = actor.may(Action::PullRequestMerge, false)
+            && self
+                .store()
+                .may_write_branch(&self.project, &actor.username, &pull.target)?;
+        let gates = if pull.status == PullStatus::Open {
+            self.gate_states(actor, &pull)?
+        } else {
+            Vec::new()
+        };
+        Ok(MergeCheck { may_merge, gates })
     }
 
     /// Merges a request into its target with `strategy`, after refreshing it

@@ -31,8 +31,8 @@ use crate::{Actor, Error, Result};
 pub use index::PullFilter;
 pub use kind::Pulls;
 pub use view::{
-    FlagView, InlineTarget, MergeOutcome, NewFlag, NewPull, PullCommentView, PullDetails, PullEdit,
-    PullSummary, SourceView,
+    FlagView, GateState, InlineTarget, MergeCheck, MergeOutcome, NewFlag, NewPull, PullCommentView,
+    PullDetails, PullEdit, PullSummary, SourceView,
 };
 
 /// At most this many commits are listed in a request document.

@@ -248,3 +248,27 @@ pub struct MergeOutcome {
     /// Issues closed because the request or its commits said `Fixes #N`.
     pub closed_issues: Vec<u64>,
 }
+
+/// One merge gate of a project's settings, for one request and merger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateState {
+    /// The setting: `pr_only_assignee_merge`, `pr_min_score`,
+    /// `pr_required_flags`.
+    pub gate: String,
+    /// Whether it lets the merge through.
+    pub ok: bool,
+    /// Why, in words.
+    pub detail: String,
+}
+
+/// What a merge would meet now ([`PullRequests::merge_check`]).
+///
+/// [`PullRequests::merge_check`]: super::PullRequests::merge_check
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeCheck {
+    /// Whether the actor's role and the target branch's rules let them merge.
+    pub may_merge: bool,
+    /// The gates of the project's settings, in order (none once the
+    /// request is closed or merged).
+    pub gates: Vec<GateState>,
+}

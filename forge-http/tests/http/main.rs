@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 mod accounts;
 mod web;
+mod xss;
 
 pub(crate) struct Fixture {
     _dir: tempfile::TempDir,

@@ -28,17 +28,9 @@ Figures:
 import json
 import os
 import re
-import socket
 import subprocess
-import time
 
-from timing import bench_main, run
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from timing import bench_main, free_port, run, summary, wait_port
 
 
 COMMENTS_PER_ISSUE = 5
@@ -196,6 +188,53 @@ def http_api(tmp, forge, runs):
     pagure_write(tmp, os.path.join(home, "tickets", "big.git"), runs)
 
 
+def page_times(url, n):
+    """Seconds to the last byte of `n` GETs of `url` (curl's time_total)."""
+    out = []
+    for _ in range(n):
+        out.append(float(run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", url]).decode()))
+    return out
+
+
+def pages(tmp, forge, runs):
+    """The web application's pages: one issue with 200 comments, and the
+    weight of the issue list page (HTML, CSS, script, other origins)."""
+    home = os.path.join(tmp, "home")
+    env = dict(os.environ, FORGE_HOME=home, FORGE_USER="alice")
+    run([forge, "init"], env=env)
+    run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
+    for name, stream in [("long", issues_stream(1, comments=200)), ("list", issues_stream(200))]:
+        run([forge, "project", "create", name], env=env)
+        run(["git", "--git-dir", os.path.join(home, "tickets", f"{name}.git"), "fast-import", "--quiet"],
+            stdin=stream.encode())
+        run([forge, "issue", "list", "-p", name, "--limit", "1"], env=env)  # index (untimed)
+    port = free_port()
+    server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        base = f"http://127.0.0.1:{port}"
+        html = run(["curl", "-s", f"{base}/long/issue/1"]).decode()
+        shown = html.count('id="comment-')
+        print(f"issue page: {len(html):,} bytes, {shown} comments shown")
+        page_times(f"{base}/long/issue/1", 20)  # warm up
+        for _ in range(runs):
+            print(f"GET /long/issue/1 (200 comments), to the last byte: {summary(page_times(f'{base}/long/issue/1', 200))}")
+        html = run(["curl", "-s", f"{base}/list/issues"]).decode()
+        css = re.search(r'href="(/static/[^"]+\.css)"', html).group(1)
+        css_bytes = len(run(["curl", "-s", f"{base}{css}"]))
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+        script_bytes = sum(len(run(["curl", "-s", f"{base}{s}"])) for s in scripts)
+        inline = len(re.findall(r"<script(?![^>]*src=)", html))
+        elsewhere = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', html)]
+        print(f"issue list page (50 issues): {len(html):,} B HTML + {css_bytes:,} B CSS = "
+              f"{(len(html) + css_bytes) / 1024:.1f} KiB; script {script_bytes:,} B in {len(scripts)} file(s), "
+              f"{inline} inline; links to other origins in src/href: {len(elsewhere)}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def pagure_write(tmp, tickets, runs):
     """The git work Pagure does for one new issue, on the same repository.
 
@@ -233,16 +272,6 @@ class H(http.server.CGIHTTPRequestHandler):
 os.chdir(sys.argv[1])
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
 """
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def clone(tmp, forge, runs):
@@ -306,4 +335,4 @@ def clone(tmp, forge, runs):
 
 
 if __name__ == "__main__":
-    bench_main([("api", http_api), ("clone", clone)], default_runs=3)
+    bench_main([("api", http_api), ("pages", pages), ("clone", clone)], default_runs=3)

@@ -22,7 +22,9 @@ import json
 import os
 import statistics
 
-from timing import bench_main, run, timed, ms, summary
+import subprocess
+
+from timing import bench_main, free_port, run, timed, ms, summary, wait_port
 
 
 def fast_import(repo, stream):
@@ -172,6 +174,23 @@ def big_diff(tmp, forge, runs):
     print(f"forge pr diff (1,000 files): {summary(forge_t)}")
     print(f"git diff main topic:         {summary(git_t)}")
     print(f"ratio of medians: {statistics.median(forge_t) / statistics.median(git_t):.2f}x")
+    # The same request's page, with its files changed, from `forge serve`.
+    port = free_port()
+    server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        url = f"http://127.0.0.1:{port}/wide/pull-request/1"
+        html = run(["curl", "-s", url]).decode()
+        shown = html.count('class="box file"')
+        print(f"pull-request page: {len(html):,} bytes, {shown} files shown")
+        times = []
+        for _ in range(runs):
+            times.append(float(run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", url]).decode()))
+        print(f"GET /wide/pull-request/1 (1,000 files), to the last byte: {summary(times)}")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

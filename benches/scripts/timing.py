@@ -58,3 +58,23 @@ def bench_main(benches, default_runs):
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
                 bench(tmp, forge, args.runs)
             print()
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port):
+    """Waits until something listens on `port` of loopback (10 s at most)."""
+    import socket
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")

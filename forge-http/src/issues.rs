@@ -91,7 +91,9 @@ fn priority(project: &Project, text: String) -> String {
 }
 
 /// The filter of an issue listing, from its query.
-fn filter(ctx: &Ctx<'_>, project: &Project) -> Result<IssueFilter, ApiError> {
+/// The listing a query asks for (the API's parameters, which the issue
+/// list page takes too); its page is the caller's.
+pub(crate) fn filter(ctx: &Ctx<'_>, project: &Project) -> Result<IssueFilter, ApiError> {
     let q = &ctx.query;
     let status = q
         .choice(
@@ -127,6 +129,7 @@ fn filter(ctx: &Ctx<'_>, project: &Project) -> Result<IssueFilter, ApiError> {
         no_milestone: q.flag("no_stones"),
         priority: q.text("priority").map(|p| priority(project, p)),
         since,
+        text: q.text("search_pattern"),
         ascending: q
             .choice("order", &[("asc", true), ("desc", false)])?
             .unwrap_or(false),
@@ -149,7 +152,7 @@ fn since(text: &str) -> Option<i64> {
 fn listing_key(at: &At, view: &IndexView<'_, '_>, filter: &IssueFilter) -> String {
     let viewer = &at.actor;
     format!(
-        "{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+        "{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
         at.project.full_name,
         view.commit(),
         filter.status,
@@ -159,6 +162,7 @@ fn listing_key(at: &At, view: &IndexView<'_, '_>, filter: &IssueFilter) -> Strin
         (&filter.milestones, filter.no_milestone),
         filter.priority,
         filter.since,
+        filter.text,
         viewer.username,
         viewer.role.is_some()
     )

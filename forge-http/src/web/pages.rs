@@ -237,12 +237,19 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             "Issue tracker disabled",
         ));
     }
-    let status = match ctx.query.get("status") {
-        None | Some("open") => Some("open"),
-        Some("closed") => Some("closed"),
-        Some("all") => None,
-        Some(_) => return Err(ApiError::field("status", "open, closed or all")),
-    };
+    // A filter form leaves its blank fields in the query: the same list
+    // without them (a blank is not "nobody").
+    let pairs = ctx.query.pairs();
+    if pairs.iter().any(|(_, v)| v.is_empty()) {
+        let kept: Vec<_> = pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
+        let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+        let sep = if query.is_empty() { "" } else { "?" };
+        return Ok(Page::redirect(&format!("{}{sep}{query}", ctx.call.path)));
+    }
+    // The API's filters, read by the API's own code.
+    let mut filter = crate::issues::filter(ctx, p)?;
+    let status = filter.status.clone();
+    let status = status.as_deref();
     let page = page_number(ctx)?;
     let tracker = Tracker::open_for_project(ctx.store, &ctx.app.home, p)?;
     // The page is a function of the index state, the query and the viewer
@@ -259,12 +266,8 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     if let Some(kept) = ctx.app.caches.page(&key) {
         return Ok(Page::html(200, kept.body));
     }
-    let filter = IssueFilter {
-        status: status.map(String::from),
-        limit: PER_PAGE + 1,
-        offset: (page - 1) * PER_PAGE,
-        ..Default::default()
-    };
+    filter.limit = PER_PAGE + 1;
+    filter.offset = (page - 1) * PER_PAGE;
     let mut listed = tracker.list(&here.actor, &filter)?;
     let more = listed.len() > PER_PAGE;
     listed.truncate(PER_PAGE);
@@ -276,6 +279,7 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             (tabs(here, "Issues"))
             p { a.button href={ "/" (name) "/new_issue" } { "New issue" } }
             (state_tabs(&format!("/{name}/issues"), status, &[("Open", "open"), ("Closed", "closed"), ("All", "all")]))
+            (issue_filters(ctx, here))
             @if listed.is_empty() {
                 p { "No issue here." }
             } @else {
@@ -307,6 +311,43 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
         },
     );
     Ok(made)
+}
+
+/// The issue list's filters: a GET form of the API's own parameters, so a
+/// filtered list is a link anyone can share.
+fn issue_filters(ctx: &Ctx<'_>, here: &Here) -> Markup {
+    let q = &ctx.query;
+    let s = &here.project.settings;
+    let value = |k: &str| q.get(k).unwrap_or_default().to_string();
+    html! {
+        details.filters open[q.pairs().iter().any(|(k, _)| k != "status" && k != "page")] {
+            summary { "Filter" }
+            form.filters method="get" {
+                @if let Some(st) = q.get("status") { input type="hidden" name="status" value=(st); }
+                label { "Title contains " input type="text" name="search_pattern" value=(value("search_pattern")); }
+                label { "Tag " input type="text" name="tags" value=(value("tags")); }
+                label { "Author " input type="text" name="author" value=(value("author")); }
+                label { "Assignee " input type="text" name="assignee" value=(value("assignee")); }
+                @if !s.milestones.is_empty() {
+                    label { "Milestone "
+                        select name="milestones" {
+                            option value="" { "any" }
+                            @for m in &s.milestones { option value=(m.name) selected[q.get("milestones") == Some(m.name.as_str())] { (m.name) } }
+                        }
+                    }
+                }
+                @if !s.priorities.is_empty() {
+                    label { "Priority "
+                        select name="priority" {
+                            option value="" { "any" }
+                            @for pr in &s.priorities { option value=(pr) selected[q.get("priority") == Some(pr.as_str())] { (pr) } }
+                        }
+                    }
+                }
+                button.secondary type="submit" { "Filter" }
+            }
+        }
+    }
 }
 
 /// `/user/<name>`: the user and the projects they own or may commit to that

@@ -127,3 +127,46 @@ fn the_issue_list_page_follows_writes() {
     assert!(after.contains("Rusty head"), "{after}");
     assert_eq!(after.matches("/hammer/issue/").count(), 2, "{after}");
 }
+
+#[test]
+fn the_issue_list_filters_with_the_apis_parameters() {
+    let f = fixture();
+    let listed = |path: &str| {
+        let (status, _, page) = get(&f, path);
+        assert_eq!(status, 200, "{path}: {page}");
+        page.contains(r#"href="/hammer/issue/1""#)
+    };
+    assert!(listed("/hammer/issues?search_pattern=LOOSE"));
+    assert!(!listed("/hammer/issues?search_pattern=tight"));
+    assert!(listed("/hammer/issues?tags=bug&author=alice"));
+    assert!(!listed("/hammer/issues?tags=feature"));
+    assert!(!listed("/hammer/issues?assignee=bob"));
+    // Blank fields of the form are dropped, not read as "nobody".
+    let (status, headers, _) = get(&f, "/hammer/issues?search_pattern=&tags=bug&assignee=");
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/hammer/issues?tags=bug");
+    // The API takes the same parameter.
+    let (status, _, body) = crate::request(
+        &f,
+        "GET",
+        "/api/0/hammer/issues?search_pattern=handle",
+        false,
+        "",
+    );
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["issues"].as_array().map(Vec::len), Some(1), "{v}");
+    let (_, _, body) = crate::request(
+        &f,
+        "GET",
+        "/api/0/hammer/issues?search_pattern=nothing",
+        false,
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["issues"].as_array().map(Vec::len), Some(0), "{v}");
+    // A bad value is a page saying which.
+    let (status, _, page) = get(&f, "/hammer/issues?status=sideways");
+    assert_eq!(status, 400);
+    assert!(page.contains("status"), "{page}");
+}

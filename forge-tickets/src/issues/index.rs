@@ -30,6 +30,9 @@ pub struct IssueFilter {
     pub priority: Option<String>,
     /// Only issues with activity at or after this time (epoch seconds).
     pub since: Option<i64>,
+    /// Only issues whose title contains this text (ASCII letters in any
+    /// case), as Pagure's issue page searches (`search_pattern`).
+    pub text: Option<String>,
     /// Oldest first instead of newest first.
     pub ascending: bool,
     /// At most this many (newest first).
@@ -117,6 +120,10 @@ fn filter_where(
             sql.push_str(&format!(" AND i.{column} = +{name}"));
             params.push((name, text(v)));
         }
+    }
+    if let Some(t) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        sql.push_str(" AND instr(lower(i.title), lower(+:text)) > 0");
+        params.push((":text", text(t)));
     }
     if let Some(since) = filter.since {
         sql.push_str(" AND i.updated_at >= +:since");

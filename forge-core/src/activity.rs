@@ -57,7 +57,71 @@ impl Store {
     }
 }
 
+/// One day of a [`YearCalendar`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Its column: weeks since the calendar's first Sunday.
+    pub week: u32,
+    /// Its row: 0 for Sunday to 6 for Saturday.
+    pub weekday: u32,
+    /// Commits that day.
+    pub count: u64,
+}
+
+/// A user's past year of activity, laid out as the heatmap draws it: the
+/// days from the Sunday 52 weeks before `today`'s week through `today`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearCalendar {
+    /// Every day, in order.
+    pub days: Vec<CalendarDay>,
+    /// Commits in all.
+    pub total: u64,
+    /// The most on one day.
+    pub max: u64,
+}
+
 impl Store {
+    /// The year up to the day of `now` (epoch seconds, UTC) of a user's
+    /// activity.
+    pub fn activity_calendar(&self, username: &str, now: i64) -> Result<YearCalendar> {
+        use chrono::{Datelike, Duration};
+        let today = chrono::DateTime::from_timestamp(now, 0)
+            .unwrap_or_default()
+            .date_naive();
+        let back = 52 * 7 + today.weekday().num_days_from_sunday();
+        let first = today - Duration::days(i64::from(back));
+        let counts: BTreeMap<String, u64> = {
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT day, count(*) FROM activity WHERE username = ?1 AND day BETWEEN ?2 AND ?3
+                 GROUP BY day",
+            )?;
+            let rows = stmt.query_map(
+                params![username, first.to_string(), today.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+            )?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut days = Vec::with_capacity(back as usize + 1);
+        for offset in 0..=back {
+            let day = first + Duration::days(i64::from(offset));
+            let date = day.to_string();
+            let count = counts.get(&date).copied().unwrap_or(0);
+            days.push(CalendarDay {
+                date,
+                week: offset / 7,
+                weekday: offset % 7,
+                count,
+            });
+        }
+        Ok(YearCalendar {
+            total: days.iter().map(|d| d.count).sum(),
+            max: days.iter().map(|d| d.count).max().unwrap_or(0),
+            days,
+        })
+    }
+
     /// The commits a user made on one day (`YYYY-MM-DD`): project and commit id.
     pub fn activity_on(&self, username: &str, day: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn().prepare_cached(
@@ -71,6 +135,52 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_calendar_is_a_year_of_whole_weeks_to_today() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        // 2026-12-04 is a Friday.
+        let now = 1_796_342_400 + 9 * 3600;
+        let day = |date: &str| -> i64 {
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .expect("date")
+                .and_hms_opt(12, 0, 0)
+                .expect("noon")
+                .and_utc()
+                .timestamp()
+        };
+        let commits: Vec<CommitActivity> = [
+            ("a", "2026-12-04"),
+            ("b", "2026-12-04"),
+            ("c", "2025-11-30"),
+            ("d", "2025-11-29"),
+        ]
+        .iter()
+        .map(|(id, date)| CommitActivity {
+            username: "alice".into(),
+            commit: (*id).into(),
+            time: day(date),
+        })
+        .collect();
+        store.record_activity("p", &commits)?;
+        let cal = store.activity_calendar("alice", now)?;
+        let first = cal.days.first().expect("days");
+        assert_eq!(
+            (first.date.as_str(), first.weekday, first.week),
+            ("2025-11-30", 0, 0)
+        );
+        let last = cal.days.last().expect("days");
+        assert_eq!(
+            (last.date.as_str(), last.weekday, last.week),
+            ("2026-12-04", 5, 52)
+        );
+        assert_eq!(cal.days.len(), 52 * 7 + 6);
+        // The day before the first is out; the first and today are in.
+        assert_eq!((cal.total, cal.max), (3, 2));
+        assert_eq!(first.count, 1);
+        assert_eq!(last.count, 2);
+        Ok(())
+    }
 
     #[test]
     fn counts_per_day_once_per_commit() -> Result<()> {

@@ -415,6 +415,57 @@ fn a_pull_request_is_opened_reviewed_and_merged_in_a_browser() {
             body.contains("merged") && body.contains("Merged as"),
             "{body}"
         );
+
+        // alice's pushes show on her heatmap; a day leads to its commits.
+        c.goto(&format!("{base}/user/alice"))
+            .await
+            .expect("user page");
+        let mut busy = Vec::new();
+        for cell in c
+            .find_all(Locator::Css("svg.heatmap rect"))
+            .await
+            .expect("cells")
+        {
+            let count = cell.attr("data-count").await.expect("count");
+            if count.as_deref().is_some_and(|n| n != "0") {
+                busy.push(cell);
+            }
+        }
+        assert!(!busy.is_empty(), "no day with commits on the heatmap");
+        let label = c
+            .find(Locator::Css("svg.heatmap"))
+            .await
+            .expect("heatmap")
+            .attr("aria-label")
+            .await
+            .expect("label")
+            .unwrap_or_default();
+        assert!(
+            label.contains("in the past year") && !label.starts_with("0 "),
+            "{label}"
+        );
+        let day = busy.last().expect("a busy day");
+        let old = c.find(Locator::Css("body")).await.expect("body");
+        // An SVG link: clicked as the browser's own event would.
+        c.execute(
+            "arguments[0].parentNode.dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+            vec![serde_json::to_value(day).expect("element")],
+        )
+        .await
+        .expect("click the day");
+        let start = Instant::now();
+        while old.text().await.is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the day led nowhere"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let body = text(&c).await;
+        assert!(
+            body.contains("Commits on ") && body.contains("in tools/hammer"),
+            "{body}"
+        );
         c.close().await.expect("close");
     });
     let log = git(

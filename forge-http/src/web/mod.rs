@@ -16,6 +16,7 @@ mod layout;
 mod pages;
 mod pulls;
 mod session;
+mod user;
 
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
@@ -109,7 +110,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
     match s {
         [] => pages::home(ctx),
         ["login"] => session::login_form(ctx),
-        ["user", name] => pages::user(ctx, name),
+        ["user", name] => user::show(ctx, name),
         _ => {
             let (here, rest) = project_of(ctx, s)?;
             match rest {

@@ -125,6 +125,21 @@ impl Store {
         Ok(())
     }
 
+    /// Changes a user's password, given their current one: ends every
+    /// session of theirs. A wrong current password is refused as a failed
+    /// sign-in (and counted for throttling).
+    pub fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        address: &str,
+    ) -> Result<()> {
+        let (_, secret) = self.sign_in(username, current, address)?;
+        self.sign_out(&secret)?;
+        self.set_password(username, new)
+    }
+
     /// Whether a user has a password to sign in with.
     pub fn has_password(&self, username: &str) -> Result<bool> {
         let user = self.user(username)?;
@@ -420,6 +435,23 @@ mod tests {
         ));
         store.set_user_disabled("alice", false)?;
         assert!(store.sign_in("alice", "a long enough one", "a").is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn changing_a_password_needs_the_current_one() -> Result<()> {
+        let store = store();
+        store.set_password("alice", "a long enough one")?;
+        assert!(matches!(
+            store.change_password("alice", "wrong one!", "the new password", "a"),
+            Err(Error::SignInRefused)
+        ));
+        assert!(store
+            .change_password("alice", "a long enough one", "short", "a")
+            .is_err());
+        assert!(store.sign_in("alice", "a long enough one", "a").is_ok());
+        store.change_password("alice", "a long enough one", "the new password", "a")?;
+        assert!(store.sign_in("alice", "the new password", "a").is_ok());
         Ok(())
     }
 

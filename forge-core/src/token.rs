@@ -168,6 +168,20 @@ impl Store {
             .collect()
     }
 
+    /// Revokes a token of `username` by id (another user's token is not
+    /// found).
+    pub fn revoke_token_of(&self, username: &str, id: &str) -> Result<()> {
+        let user = self.user(username)?;
+        let n = self.conn().execute(
+            "UPDATE tokens SET revoked = 1 WHERE id = ?1 AND user_id = ?2",
+            params![id, user.id],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found("token", crate::name::printable(id)));
+        }
+        Ok(())
+    }
+
     /// Revokes a token by id.
     pub fn revoke_token(&self, id: &str) -> Result<()> {
         let n = self

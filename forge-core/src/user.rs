@@ -149,6 +149,48 @@ impl Store {
         }
     }
 
+    /// Adds an e-mail address to a user (not their default one).
+    pub fn add_email(&self, username: &str, email: &str) -> Result<User> {
+        validate_email(email)?;
+        let user = self.user(username)?;
+        if let Some(owner) = self.user_by_email(email)? {
+            return Err(Error::invalid(
+                format!("email `{}`", name::printable(email)),
+                format!("already used by user `{}`", owner.username),
+            ));
+        }
+        self.conn().execute(
+            "INSERT INTO user_emails (email, user_id, is_default) VALUES (?1, ?2, ?3)",
+            params![email, user.id, user.emails.is_empty()],
+        )?;
+        self.user(username)
+    }
+
+    /// Removes one of a user's e-mail addresses; the next one becomes the
+    /// default if it was. A user keeps at least one address.
+    pub fn remove_email(&self, username: &str, email: &str) -> Result<User> {
+        let user = self.user(username)?;
+        let Some(found) = user.emails.iter().find(|e| e.eq_ignore_ascii_case(email)) else {
+            return Err(Error::not_found("email", name::printable(email)));
+        };
+        if user.emails.len() == 1 {
+            return Err(Error::invalid(
+                format!("email `{}`", name::printable(email)),
+                "it is the user's only address",
+            ));
+        }
+        let tx = self.conn().unchecked_transaction()?;
+        tx.execute("DELETE FROM user_emails WHERE email = ?1", [found])?;
+        tx.execute(
+            "UPDATE user_emails SET is_default = 1 WHERE user_id = ?1
+             AND NOT EXISTS (SELECT 1 FROM user_emails WHERE user_id = ?1 AND is_default = 1)
+             AND email = (SELECT min(email) FROM user_emails WHERE user_id = ?1)",
+            [user.id],
+        )?;
+        tx.commit()?;
+        self.user(username)
+    }
+
     /// All users, by username.
     pub fn list_users(&self) -> Result<Vec<User>> {
         let mut stmt = self
@@ -198,6 +240,22 @@ pub fn avatar_url(email: &str, size: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_added_and_removed_but_one_stays() -> Result<()> {
+        let store = Store::open_in_memory()?;
+        store.add_user("alice", "", &["alice@example.org"])?;
+        store.add_user("bob", "", &["bob@example.org"])?;
+        let alice = store.add_email("alice", "a@work.example")?;
+        assert_eq!(alice.emails, ["alice@example.org", "a@work.example"]);
+        assert!(store.add_email("alice", "BOB@example.org").is_err());
+        assert!(store.add_email("alice", "not an address").is_err());
+        let alice = store.remove_email("alice", "ALICE@example.org")?;
+        assert_eq!(alice.emails, ["a@work.example"]);
+        assert!(store.remove_email("alice", "a@work.example").is_err());
+        assert!(store.remove_email("alice", "bob@example.org").is_err());
+        Ok(())
+    }
 
     #[test]
     fn users_are_unique_by_name_and_email() -> Result<()> {

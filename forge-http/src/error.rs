@@ -247,6 +247,11 @@ impl From<forge_core::Error> for ApiError {
             E::NotFound { .. } => ApiError::new(404, "EINVALIDREQ", message),
             E::PermissionDenied { .. } => ApiError::new(403, "ENOTHIGHENOUGH", message),
             E::InvalidToken => ApiError::new(401, "EINVALIDTOK", message),
+            E::SignInRefused => ApiError::new(401, "EINVALIDREQ", message),
+            E::Throttled { retry_after } => ApiError {
+                retry_after: Some(u32::try_from(retry_after).unwrap_or(u32::MAX)),
+                ..ApiError::new(429, "EINVALIDREQ", message)
+            },
             E::AlreadyExists { .. } | E::InvalidName { .. } | E::Invalid { .. } => {
                 ApiError::new(400, "EINVALIDREQ", message)
             }

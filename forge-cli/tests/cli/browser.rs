@@ -530,6 +530,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("compare", "/tools/hammer/diff/main..wood"),
         ("commit", "/tools/hammer/c/main"),
         ("user", "/user/alice"),
+        ("settings", "/settings"),
         ("not-found", "/tools/hammer/issue/999"),
     ];
     runtime().block_on(async {

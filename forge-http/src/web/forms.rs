@@ -25,6 +25,10 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
         ));
     }
     session::check_csrf(ctx, &ctx.fields()?)?;
+    if let ["settings", what @ ..] = s {
+        return Ok(super::settings::post(ctx, &what.join("/"))
+            .unwrap_or_else(|e| super::layout::form_error(&e, "/settings")));
+    }
     let (here, rest) = super::project_of(ctx, s)?;
     if !takes_forms(rest) {
         return Err(super::not_found());

@@ -16,6 +16,7 @@ mod layout;
 mod pages;
 mod pulls;
 mod session;
+mod settings;
 mod user;
 
 use bytes::Bytes;
@@ -110,6 +111,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
     match s {
         [] => pages::home(ctx),
         ["login"] => session::login_form(ctx),
+        ["settings"] => settings::show(ctx),
         ["user", name] => user::show(ctx, name),
         _ => {
             let (here, rest) = project_of(ctx, s)?;

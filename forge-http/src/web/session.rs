@@ -190,6 +190,7 @@ pub(crate) fn menu(ctx: &Ctx<'_>) -> Markup {
         Some(s) => html! {
             nav.menu aria-label="Account" {
                 a href={ "/user/" (s.user) } { (s.user) }
+                a href="/settings" { "Settings" }
                 form method="post" action="/logout" {
                     (csrf_field(ctx))
                     button.link type="submit" { "Sign out" }

@@ -376,3 +376,139 @@ fn a_disabled_account_cannot_sign_in_and_its_token_and_session_stop() {
     store.set_user_disabled("alice", false).expect("enable");
     assert_eq!(b.sign_in("alice", "alice's password").status, 303);
 }
+
+/// A syntactically valid ed25519 public key line.
+fn public_key(seed: u8) -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), &[seed; 32]] {
+        bytes.extend((part.len() as u32).to_be_bytes());
+        bytes.extend(part);
+    }
+    format!(
+        "ssh-ed25519 {} laptop",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+#[test]
+fn each_user_keeps_their_own_settings() {
+    let f = fixture();
+    let mut b = Browser::new(&f);
+    assert_eq!(b.get("/settings").location(), "/login?next=%2Fsettings");
+    b.sign_in("alice", "alice's password");
+    let csrf = b.csrf_of("/settings");
+    let ok = |a: Answer| {
+        assert_eq!(a.status, 303, "{}", a.body);
+        assert_eq!(a.location(), "/settings");
+    };
+    ok(b.post(
+        "/settings/profile",
+        &[("csrf_token", &csrf), ("full_name", "Alice L.")],
+    ));
+    ok(b.post(
+        "/settings/email/add",
+        &[("csrf_token", &csrf), ("email", "a@work.example")],
+    ));
+    ok(b.post(
+        "/settings/key/add",
+        &[("csrf_token", &csrf), ("key", &public_key(7))],
+    ));
+    let page = b.get("/settings");
+    assert!(
+        page.body.contains("Alice L.") && page.body.contains("a@work.example"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("SHA256:"), "{}", page.body);
+    // Without the form's token nothing changes.
+    let forged = b.post("/settings/email/add", &[("email", "evil@example.org")]);
+    assert_eq!(forged.status, 403);
+    assert!(!b.get("/settings").body.contains("evil@example.org"));
+
+    // A token: its secret shown once, good on the API, then revoked.
+    let made = b.post(
+        "/settings/token/new",
+        &[
+            ("csrf_token", &csrf),
+            ("description", "laptop"),
+            ("acl", "issue_create"),
+        ],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let at = made.body.find("copy it now").expect("the secret");
+    let rest = &made.body[at..];
+    let start =
+        rest.find(r#"<code class="clone">"#).expect("code") + r#"<code class="clone">"#.len();
+    let secret = &rest[start..start + rest[start..].find('<').expect("end")];
+    let auth = format!("token {secret}");
+    let whoami = |f: &Fixture| {
+        request_with(
+            f,
+            "POST",
+            "/api/0/-/whoami",
+            &[("Authorization", &auth)],
+            "",
+        )
+        .0
+    };
+    assert_eq!(whoami(&f), 200);
+    assert!(!b.get("/settings").body.contains(secret), "shown once only");
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let id = store
+        .list_tokens("alice")
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.description == "laptop")
+        .expect("the new token")
+        .id;
+    // bob cannot revoke alice's token.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob", "bob's password");
+    let bob_csrf = bob.csrf_of("/settings");
+    let theirs = bob.post(
+        "/settings/token/revoke",
+        &[("csrf_token", &bob_csrf), ("id", &id)],
+    );
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    assert_eq!(whoami(&f), 200);
+    ok(b.post(
+        "/settings/token/revoke",
+        &[("csrf_token", &csrf), ("id", &id)],
+    ));
+    assert_eq!(whoami(&f), 401);
+
+    // A password change needs the current one, and ends the sessions.
+    let wrong = b.post(
+        "/settings/password",
+        &[
+            ("csrf_token", &csrf),
+            ("current", "nope nope"),
+            ("new", "brand new one"),
+            ("confirm", "brand new one"),
+        ],
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let differ = b.post(
+        "/settings/password",
+        &[
+            ("csrf_token", &csrf),
+            ("current", "alice's password"),
+            ("new", "brand new one"),
+            ("confirm", "brand new two"),
+        ],
+    );
+    assert_eq!(differ.status, 400, "{}", differ.body);
+    let changed = b.post(
+        "/settings/password",
+        &[
+            ("csrf_token", &csrf),
+            ("current", "alice's password"),
+            ("new", "brand new one"),
+            ("confirm", "brand new one"),
+        ],
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    assert!(!b.get("/").body.contains("Sign out"));
+    assert_eq!(b.sign_in("alice", "brand new one").status, 303);
+}

@@ -521,6 +521,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("tree", "/tools/hammer/tree"),
         ("file", "/tools/hammer/blob/main/f/src/main.rs"),
         ("commits", "/tools/hammer/commits/main"),
+        ("blame", "/tools/hammer/blame/src/main.rs"),
         ("branches", "/tools/hammer/branches"),
         ("issues", "/tools/hammer/issues"),
         ("issue", "/tools/hammer/issue/2"),

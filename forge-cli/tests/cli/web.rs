@@ -95,7 +95,22 @@ fn code_pages_show_files_and_never_serve_them_as_pages() {
         "{commit}"
     );
 
+    let (status, _, blame) = get(&server, "/tools/hammer/blame/docs/evil.html");
+    assert_eq!(status, 200, "{blame}");
+    assert!(
+        blame.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !blame.contains("<script>"),
+        "{blame}"
+    );
+    assert!(
+        blame.contains(&format!("/tools/hammer/c/{head}")),
+        "each line names its commit: {blame}"
+    );
+    let (status, _, _) = get(&server, "/tools/hammer/blame/README.md?identifier=main");
+    assert_eq!(status, 200);
+
     for missing in [
+        "/tools/hammer/blame/nothing",
+        "/tools/hammer/blame/README.md?identifier=nope",
         "/tools/hammer/blob/main/f/nothing",
         "/tools/hammer/raw/nope/f/README.md",
         "/tools/hammer/c/0123456789abcdef",

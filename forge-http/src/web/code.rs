@@ -99,7 +99,11 @@ pub(crate) fn browse(
             (tabs(here, "Code"))
             (crumbs)
             section.box {
-                div.head { code { (path) } " · " a href=(raw) { "raw" } }
+                div.head {
+                    code { (path) } " · " a href=(raw) { "raw" }
+                    " · " a href={ "/" (name) "/blame/" (path) "?identifier=" (rev) } { "blame" }
+                    " · " a href={ "/" (name) "/commits/" (rev) } { "history" }
+                }
                 div.body {
                     @match &content {
                         FileContent::Text(text) => pre.lines {
@@ -109,6 +113,62 @@ pub(crate) fn browse(
                         },
                         FileContent::Binary { size } => p.muted { "Binary file, " (size) " bytes: " a href=(raw) { "download" } },
                         FileContent::TooLarge { size, .. } => p.muted { "A large file, " (size) " bytes: " a href=(raw) { "see it raw" } },
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `/<repo>/blame/<path>` (`identifier`: the ref, else the default
+/// branch, as Pagure takes it): each line with the commit that last
+/// changed it, a run of lines from one commit under one heading.
+pub(crate) fn blame(ctx: &Ctx<'_>, here: &Here, path: &[&str]) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let branch;
+    let rev = match ctx.query.text("identifier") {
+        Some(r) => {
+            branch = r;
+            branch.as_str()
+        }
+        None => {
+            branch = repo.head_branch()?;
+            branch.as_str()
+        }
+    };
+    let commit = resolve(&repo, rev)?;
+    let path = path.join("/");
+    let lines = repo
+        .blame(commit, &path, SHOWN_LIMIT)
+        .map_err(|e| match e {
+            forge_git::Error::NotText(_) | forge_git::Error::TooLarge { .. } => ApiError::from(e),
+            _ => missing(format!("no file `{path}` at `{rev}`")),
+        })?;
+    let name = &here.project.full_name;
+    ok(
+        &format!("Blame {path} · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Code"))
+            p.crumbs {
+                "Blame of " a href={ "/" (name) "/blob/" (rev) "/f/" (path) } { code { (path) } }
+                " " span.muted { "at " code { (rev) } }
+            }
+            div.box.scroll {
+                table.blame {
+                    @for (i, l) in lines.iter().enumerate() {
+                        @let first = i == 0 || lines[i - 1].commit != l.commit;
+                        tr id={ "_" (l.line) } class=(if first { "first" } else { "" }) {
+                            td.who {
+                                @if first {
+                                    a href={ "/" (name) "/c/" (l.commit) } { code { (short(&l.commit)) } }
+                                    " " (l.author) " "
+                                    span.muted { (forge_core::time::epoch_to_rfc3339(l.time).map(|t| t[..10].to_string()).unwrap_or_default()) }
+                                }
+                            }
+                            td.ln { a href={ "#_" (l.line) } { (l.line) } }
+                            td.code { (l.text) }
+                        }
                     }
                 }
             }

@@ -124,6 +124,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                 ["tree", rev] => code::browse(ctx, &here, Some(rev), &[]),
                 ["blob", rev, "f", path @ ..] => code::browse(ctx, &here, Some(rev), path),
                 ["raw", rev, "f", path @ ..] => code::raw(ctx, &here, rev, path),
+                ["blame", path @ ..] if !path.is_empty() => code::blame(ctx, &here, path),
                 ["commits", rev] => code::commits(ctx, &here, rev),
                 ["branches"] => code::branches(ctx, &here),
                 ["c", hash] => code::commit(ctx, &here, hash),

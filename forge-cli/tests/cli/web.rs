@@ -55,8 +55,10 @@ fn code_pages_show_files_and_never_serve_them_as_pages() {
     let (status, _, file) = get(&server, "/tools/hammer/blob/main/f/docs/evil.html");
     assert_eq!(status, 200, "{file}");
     assert!(
-        file.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-        "{file}"
+        file.contains(
+            r#"&lt;<span class="hl-t">script</span>&gt;alert(<span class="hl-n">1</span>)&lt;/<span class="hl-t">script</span>&gt;"#
+        ),
+        "escaped and highlighted: {file}"
     );
     assert!(!file.contains("<script>"), "{file}");
     assert!(file.contains(r##"href="#_1""##), "line anchors: {file}");

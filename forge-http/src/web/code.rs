@@ -8,6 +8,7 @@ use bytes::Bytes;
 use forge_git::{CommitId, EntryKind, FileContent, Repo};
 use maud::html;
 
+use super::highlight::Highlighter;
 use super::pages::{ok, page_number, pager, tabs, PER_PAGE};
 use super::{Here, Page};
 use crate::error::ApiError;
@@ -107,8 +108,9 @@ pub(crate) fn browse(
                 div.body {
                     @match &content {
                         FileContent::Text(text) => pre.lines {
+                            @let mut hl = Highlighter::new(&path, text.lines().next().unwrap_or(""), text.len());
                             @for (n, line) in text.lines().enumerate() {
-                                span id={ "_" (n + 1) } { a.ln href={ "#_" (n + 1) } { (n + 1) } " " (line) "\n" }
+                                span id={ "_" (n + 1) } { a.ln href={ "#_" (n + 1) } { (n + 1) } " " (hl.line(line)) "\n" }
                             }
                         },
                         FileContent::Binary { size } => p.muted { "Binary file, " (size) " bytes: " a href=(raw) { "download" } },

@@ -9,6 +9,8 @@ use forge_git::FileDiff;
 use forge_tickets::PullCommentView;
 use maud::{html, Markup};
 
+use super::highlight::Highlighter;
+
 /// One line of a patch.
 #[derive(Debug, PartialEq, Eq)]
 enum Line<'p> {
@@ -70,6 +72,33 @@ fn lines(patch: &str) -> Vec<Line<'_>> {
     out
 }
 
+/// Each line's text highlighted: the new side's grammar state fed the
+/// lines it has (kept and added), the old side's the lines it had (kept
+/// and removed), so a string opened on one side colours that side only.
+fn highlighted(path: &str, patch: &[Line<'_>], size: usize) -> Vec<Markup> {
+    let first = patch
+        .iter()
+        .find_map(|l| match l {
+            Line::Same(_, _, t) | Line::Added(_, t) | Line::Removed(_, t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or("");
+    let mut new = Highlighter::new(path, first, size);
+    let mut old = Highlighter::new(path, first, size);
+    patch
+        .iter()
+        .map(|l| match l {
+            Line::Same(_, _, t) => {
+                old.line(t);
+                new.line(t)
+            }
+            Line::Added(_, t) => new.line(t),
+            Line::Removed(_, t) => old.line(t),
+            Line::Hunk(t) | Line::Note(t) => html! { (t) },
+        })
+        .collect()
+}
+
 /// Where a changed file's comments go: current ones by their new line.
 type ByLine<'c> = BTreeMap<u32, Vec<&'c PullCommentView>>;
 
@@ -124,6 +153,7 @@ pub(super) fn files(
             @let path = f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("");
             @let patch_lines = f.patch.as_deref().map(lines).unwrap_or_default();
             @let (here, elsewhere) = place(path, &patch_lines, comments);
+            @let shown = highlighted(path, &patch_lines, f.patch.as_ref().map_or(0, String::len));
             section.box.file id={ "file-" (i + 1) } {
                 div.head {
                     code { (path) }
@@ -139,17 +169,17 @@ pub(super) fn files(
                     Some(_) => {
                         div.scroll {
                             table.diff {
-                                @for l in &patch_lines {
+                                @for (l, text) in patch_lines.iter().zip(&shown) {
                                     @match l {
-                                        Line::Hunk(h) => tr.hunk { td colspan="3" { (h) } },
-                                        Line::Note(n) => tr.note { td colspan="3" { (n) } },
-                                        Line::Same(o, n, t) => tr id={ "f" (i + 1) "-" (n) } {
-                                            td.ln { (o) } td.ln { a href={ "#f" (i + 1) "-" (n) } { (n) } } td.code { " " (t) }
+                                        Line::Hunk(_) => tr.hunk { td colspan="3" { (text) } },
+                                        Line::Note(_) => tr.note { td colspan="3" { (text) } },
+                                        Line::Same(o, n, _) => tr id={ "f" (i + 1) "-" (n) } {
+                                            td.ln { (o) } td.ln { a href={ "#f" (i + 1) "-" (n) } { (n) } } td.code { " " (text) }
                                         },
-                                        Line::Added(n, t) => tr.add id={ "f" (i + 1) "-" (n) } {
-                                            td.ln {} td.ln { a href={ "#f" (i + 1) "-" (n) } { (n) } } td.code { "+" (t) }
+                                        Line::Added(n, _) => tr.add id={ "f" (i + 1) "-" (n) } {
+                                            td.ln {} td.ln { a href={ "#f" (i + 1) "-" (n) } { (n) } } td.code { "+" (text) }
                                         },
-                                        Line::Removed(o, t) => tr.del { td.ln { (o) } td.ln {} td.code { "-" (t) } },
+                                        Line::Removed(o, _) => tr.del { td.ln { (o) } td.ln {} td.code { "-" (text) } },
                                     }
                                     @if let Line::Added(n, _) | Line::Same(_, n, _) = l {
                                         @if let Some(cs) = here.get(n) {
@@ -190,5 +220,24 @@ mod tests {
         assert_eq!(hunk_start("@@ -0,0 +1 @@"), Some((0, 1)));
         assert_eq!(hunk_start("@@ nonsense"), None);
         assert!(lines("+++ no hunk\n+x\n").is_empty());
+    }
+
+    #[test]
+    fn each_side_keeps_its_own_grammar_state() {
+        // The removed line opens a block comment; the added line after it
+        // is code on the new side, not comment.
+        let patch = "@@ -1,2 +1,2 @@\n-/* old\n+fn f() {}\n */\n";
+        let parsed = lines(patch);
+        let shown: Vec<String> = highlighted("a.rs", &parsed, patch.len())
+            .into_iter()
+            .map(Markup::into_string)
+            .collect();
+        assert_eq!(shown[0], "@@ -1,2 +1,2 @@");
+        assert_eq!(shown[1], r#"<span class="hl-c">/* old</span>"#);
+        assert!(
+            shown[2].starts_with(r#"<span class="hl-t">fn</span>"#),
+            "{}",
+            shown[2]
+        );
     }
 }

@@ -11,6 +11,7 @@ mod assets;
 mod code;
 mod diff;
 mod forms;
+mod highlight;
 mod issue;
 mod layout;
 mod pages;

@@ -49,10 +49,10 @@ def issues_stream(n, comments=COMMENTS_PER_ISSUE):
         data = json.dumps(doc, indent=2, sort_keys=True) + "\n"
         out.append(f"M 100644 inline {i % 100:02}/{i}/issue.json\ndata {len(data.encode())}\n{data}\n")
         for c in range(comments):
-            cid = f"20261123T00{c:02}00Z000-{i:08x}"
+            cid = f"20261123T{c // 60:02}{c % 60:02}00Z000-{i:08x}"
             comment = {
                 "author": "alice", "body": f"Comment {c} on issue {i}: " + "more words " * 10,
-                "created_at": f"2026-11-23T00:{c:02}:00Z", "edited_at": None, "editor": None,
+                "created_at": f"2026-11-23T{c // 60:02}:{c % 60:02}:00Z", "edited_at": None, "editor": None,
                 "id": cid, "reactions": {}, "schema": 1,
             }
             text = json.dumps(comment, indent=2, sort_keys=True) + "\n"
@@ -208,6 +208,13 @@ def pages(tmp, forge, runs):
         run(["git", "--git-dir", os.path.join(home, "tickets", f"{name}.git"), "fast-import", "--quiet"],
             stdin=stream.encode())
         run([forge, "issue", "list", "-p", name, "--limit", "1"], env=env)  # index (untimed)
+    # A Rust file just under the highlighting limit (256 KiB), for the file page.
+    body = "".join(f"    let value_{i} = compute(\"{i}\", {i}); // step {i}\n" for i in range(4500))
+    source = f"fn main() {{\n{body}}}\n"
+    assert len(source) < 256 << 10, len(source)
+    run(["git", "--git-dir", os.path.join(home, "repos", "long.git"), "fast-import", "--quiet"],
+        stdin=(f"commit refs/heads/main\ncommitter alice <alice@example.org> 1790000000 +0000\ndata 4\nbig\n"
+               f"M 100644 inline big.rs\ndata {len(source)}\n{source}\n").encode())
     port = free_port()
     server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -220,6 +227,12 @@ def pages(tmp, forge, runs):
         page_times(f"{base}/long/issue/1", 20)  # warm up
         for _ in range(runs):
             print(f"GET /long/issue/1 (200 comments), to the last byte: {summary(page_times(f'{base}/long/issue/1', 200))}")
+        blob = f"{base}/long/blob/main/f/big.rs"
+        html = run(["curl", "-s", blob]).decode()
+        print(f"file page: {len(source):,} bytes of Rust in {source.count(chr(10)):,} lines, "
+              f"{html.count('class=' + chr(34) + 'hl-'):,} highlighted tokens")
+        for _ in range(runs):
+            print(f"GET /long/blob/main/f/big.rs, to the last byte: {summary(page_times(blob, 10))}")
         html = run(["curl", "-s", f"{base}/list/issues"]).decode()
         css = re.search(r'href="(/static/[^"]+\.css)"', html).group(1)
         css_bytes = len(run(["curl", "-s", f"{base}{css}"]))

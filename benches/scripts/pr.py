@@ -154,15 +154,16 @@ def big_diff(tmp, forge, runs):
     run([forge, "project", "create", "wide"], env=env)
     repo = os.path.join(tmp, "home", "repos", "wide.git")
     print("building a 1,000-file pull request...")
-    lines = "".join(f"line {i}\n" for i in range(40))
+    # Rust source, so that the page's syntax highlighting is part of the cost.
+    lines = "".join(f"    let line_{i} = \"line {i}\"; // line {i}\n" for i in range(40))
     out = ["commit refs/heads/main\ncommitter A U Thor <a@example.org> 1700000000 +0000\ndata 4\nbase\n"]
     for i in range(1000):
-        data = f"file {i}\n{lines}".encode()
-        out.append(f"M 100644 inline src/m{i % 20:02}/f{i}.txt\ndata {len(data)}\n{data.decode()}\n")
+        data = f"fn file_{i}() {{\n{lines}}}\n".encode()
+        out.append(f"M 100644 inline src/m{i % 20:02}/f{i}.rs\ndata {len(data)}\n{data.decode()}\n")
     out.append("commit refs/heads/topic\ncommitter A U Thor <a@example.org> 1700000060 +0000\ndata 5\nwide\nfrom refs/heads/main\n")
     for i in range(1000):
-        data = f"file {i}\n{lines.replace('line 20', f'line twenty of {i}')}".encode()
-        out.append(f"M 100644 inline src/m{i % 20:02}/f{i}.txt\ndata {len(data)}\n{data.decode()}\n")
+        data = f"fn file_{i}() {{\n{lines.replace('line 20', f'line twenty of {i}')}}}\n".encode()
+        out.append(f"M 100644 inline src/m{i % 20:02}/f{i}.rs\ndata {len(data)}\n{data.decode()}\n")
     fast_import(repo, "".join(out))
     run([forge, "pr", "new", "-p", "wide", "--title", "Wide", "--from", "topic"], env=env)
     forge_out = run([forge, "pr", "diff", "-p", "wide", "1"], env=env).decode()

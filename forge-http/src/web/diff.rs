@@ -11,6 +11,10 @@ use maud::{html, Markup};
 
 use super::highlight::Highlighter;
 
+/// Bytes of patch text one page highlights; the files past it are shown
+/// plain, so that a pull request of a thousand files still comes quickly.
+const PAGE_HIGHLIGHT_BUDGET: usize = 128 << 10;
+
 /// One line of a patch.
 #[derive(Debug, PartialEq, Eq)]
 enum Line<'p> {
@@ -147,13 +151,21 @@ pub(super) fn files(
     rendered: &dyn Fn(&str) -> Markup,
     form: Option<&dyn Fn(&str) -> Markup>,
 ) -> Markup {
+    let mut budget = PAGE_HIGHLIGHT_BUDGET;
+    let mut spend = |size: usize| match budget.checked_sub(size) {
+        Some(left) => {
+            budget = left;
+            size
+        }
+        None => usize::MAX,
+    };
     html! {
         h2 { "Files changed (" (files.len()) ")" }
         @for (i, f) in files.iter().enumerate() {
             @let path = f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("");
             @let patch_lines = f.patch.as_deref().map(lines).unwrap_or_default();
             @let (here, elsewhere) = place(path, &patch_lines, comments);
-            @let shown = highlighted(path, &patch_lines, f.patch.as_ref().map_or(0, String::len));
+            @let shown = highlighted(path, &patch_lines, spend(f.patch.as_ref().map_or(0, String::len)));
             section.box.file id={ "file-" (i + 1) } {
                 div.head {
                     code { (path) }

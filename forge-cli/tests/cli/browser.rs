@@ -3,7 +3,8 @@
 //! JavaScript on and off, axe-core's accessibility audit of each kind of
 //! page, and no horizontal scrolling at 390 px. `.ci/run` installs Debian's
 //! `chromium` and `chromium-driver`, and axe-core from npm (named by
-//! `FORGE_AXE_JS`). `FORGE_SCREENSHOTS=DIR` keeps a PNG of each audited page.
+//! `FORGE_AXE_JS`). `FORGE_SCREENSHOTS=DIR` keeps a PNG of each audited page (and of a
+//! line comment's preview).
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -182,13 +183,17 @@ async fn issue_flow(c: &Client, base: &str, title: &str) {
     );
 
     fill(c, "#comment", "Glue will *not* hold").await;
-    click(c, &format!("form[action='{at}/comment'] button")).await;
+    click(
+        c,
+        &format!("form[action='{at}/comment'] button[type=submit]"),
+    )
+    .await;
     assert_eq!(path(c).await, at);
     let body = text(c).await;
     assert!(body.contains("Glue will not hold"), "{body}");
 
     fill(c, "#tags", "bug, urgent").await;
-    click(c, &format!("form[action='{at}'] button")).await;
+    click(c, &format!("form[action='{at}'] button[type=submit]")).await;
     assert_eq!(path(c).await, at);
     let tags: Vec<String> = {
         let mut out = Vec::new();
@@ -331,27 +336,81 @@ fn a_pull_request_is_opened_reviewed_and_merged_in_a_browser() {
             body.contains("Wooden mallet") && body.contains("thud"),
             "{body}"
         );
+        let commit = c
+            .find(Locator::Css("a[href^='/tools/hammer/c/']"))
+            .await
+            .expect("the branch's commit")
+            .attr("href")
+            .await
+            .expect("href")
+            .expect("a link");
         fill(&c, "#initial_comment", "Softer on the nails").await;
-        click(&c, "form[action='/tools/hammer/pull-request/new'] button").await;
+        click(
+            &c,
+            "form[action='/tools/hammer/pull-request/new'] button[type=submit]",
+        )
+        .await;
         let at = path(&c).await;
         assert!(at.starts_with("/tools/hammer/pull-request/"), "{at}");
         let n: String = at.rsplit('/').next().expect("number").to_string();
 
-        // An inline comment on line 2 of the new file: shown at its line.
-        c.find(Locator::Css("details.line-form summary"))
+        // An inline comment on line 2 of the new file: a click on the
+        // line's number opens the form under it (the script), whose
+        // preview renders the Markdown as the server does, the commit's
+        // short id linked to the commit.
+        c.find(Locator::Css("#f1-2 td.ln a"))
             .await
-            .expect("the line form")
+            .expect("line 2's number")
             .click()
             .await
-            .expect("open it");
-        fill(&c, "details.line-form input[name=row]", "2").await;
+            .expect("click it");
+        let row = c
+            .find(Locator::Css("#f1-2 + tr.line-form-row input[name=row]"))
+            .await
+            .expect("the form under line 2");
+        assert_eq!(
+            row.prop("value").await.expect("value").as_deref(),
+            Some("2")
+        );
+        let short = &commit.rsplit('/').next().expect("id")[..8];
         fill(
             &c,
             "details.line-form textarea",
-            "Is *thud* the right word?",
+            &format!("Is *thud* the right word? (since {short})"),
         )
         .await;
-        click(&c, "details.line-form button").await;
+        c.find(Locator::Css("tr.line-form-row .preview-toggle"))
+            .await
+            .expect("the preview button")
+            .click()
+            .await
+            .expect("preview");
+        let shown = c
+            .wait()
+            .for_element(Locator::Css("tr.line-form-row .preview em"))
+            .await
+            .expect("the preview")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(shown, "thud");
+        if let Some(dir) = std::env::var_os("FORGE_SCREENSHOTS") {
+            std::fs::create_dir_all(&dir).expect("screenshots folder");
+            let png = c.screenshot().await.expect("screenshot");
+            std::fs::write(Path::new(&dir).join("line-comment-preview.png"), png).expect("write");
+        }
+        c.find(Locator::Css(&format!(
+            "tr.line-form-row .preview a[href='{commit}']"
+        )))
+        .await
+        .expect("the commit linked in the preview");
+        c.find(Locator::Css("tr.line-form-row .preview-toggle"))
+            .await
+            .expect("the edit button")
+            .click()
+            .await
+            .expect("back to the text");
+        click(&c, "details.line-form button[type=submit]").await;
         let row = c
             .find(Locator::Css("#f1-2 + tr.comments"))
             .await

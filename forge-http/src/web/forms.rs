@@ -30,6 +30,9 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
             .unwrap_or_else(|e| super::layout::form_error(&e, "/settings")));
     }
     let (here, rest) = super::project_of(ctx, s)?;
+    if rest == ["markdown"] {
+        return super::pages::preview(ctx, &here);
+    }
     if !takes_forms(rest) {
         return Err(super::not_found());
     }

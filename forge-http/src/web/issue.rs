@@ -8,7 +8,7 @@ use forge_tickets::view::IssueDetails;
 use forge_tickets::{PullRequests, Tracker};
 use maud::{html, Markup};
 
-use super::pages::{ok, rendered};
+use super::pages::{ok, preview_url, rendered};
 use super::session::csrf_field;
 use super::{Here, Page};
 use crate::error::ApiError;
@@ -55,7 +55,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                 div.conversation {
                     article.box {
                         div.head { (i.author) " wrote" }
-                        div.body.markdown { (rendered(here, &i.body)) }
+                        div.body.markdown { (rendered(ctx, here, &i.body)) }
                     }
                     @for c in &i.comments {
                         article class=(if c.notification { "box note" } else { "box" }) id={ "comment-" (c.number()) } {
@@ -63,7 +63,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                                 (c.author) " at " (c.created_at)
                                 @if c.edited_at.is_some() { " (edited)" }
                             }
-                            div.body.markdown { (rendered(here, &c.body)) }
+                            div.body.markdown { (rendered(ctx, here, &c.body)) }
                         }
                     }
                     (comment_form(ctx, here, &i, &at))
@@ -110,7 +110,7 @@ fn comment_form(ctx: &Ctx<'_>, here: &Here, i: &IssueDetails, at: &str) -> Marku
             form.stack.box.pad method="post" action={ (at) "/comment" } {
                 (csrf_field(ctx))
                 label for="comment" { "Add a comment" }
-                textarea id="comment" name="comment" rows="6" required {}
+                textarea data-preview=(preview_url(here)) id="comment" name="comment" rows="6" required {}
                 button type="submit" { "Comment" }
             }
         }
@@ -206,7 +206,7 @@ fn side_forms(ctx: &Ctx<'_>, here: &Here, i: &IssueDetails, at: &str) -> Markup 
                     label for="title" { "Title" }
                     input type="text" id="title" name="title" value=(i.title) required;
                     label for="issue_content" { "Description" }
-                    textarea id="issue_content" name="issue_content" rows="8" { (i.body) }
+                    textarea data-preview=(preview_url(here)) id="issue_content" name="issue_content" rows="8" { (i.body) }
                     button type="submit" { "Save" }
                 }
             }
@@ -239,7 +239,7 @@ pub(crate) fn new_form(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
                 label for="title" { "Title" }
                 input type="text" id="title" name="title" required autofocus;
                 label for="issue_content" { "Description (Markdown)" }
-                textarea id="issue_content" name="issue_content" rows="10" required {}
+                textarea data-preview=(preview_url(here)) id="issue_content" name="issue_content" rows="10" required {}
                 label for="tag" { "Tags (comma-separated)" }
                 input type="text" id="tag" name="tag";
                 label.check {

@@ -22,6 +22,7 @@ pub(crate) fn page(title: &str, body: Markup) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · forge" }
                 link rel="stylesheet" href=(super::assets::css_path());
+                script src=(super::assets::js_path()) defer {}
             }
             body {
                 header.top {

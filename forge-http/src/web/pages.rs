@@ -1,6 +1,9 @@
 //! The reading pages: home (projects), project, issue list, issue.
 
+use std::cell::OnceCell;
+
 use forge_core::markdown::{self, Reference};
+use forge_git::Repo;
 use forge_tickets::{IssueFilter, PullFilter, PullRequests, Tracker};
 use maud::{html, Markup, PreEscaped};
 
@@ -46,15 +49,39 @@ pub(super) fn pager(ctx: &Ctx<'_>, page: usize, more: bool) -> Markup {
 }
 
 /// Markdown of `here`'s project, rendered and sanitized, its references
-/// linked within the project.
-pub(super) fn rendered(here: &Here, text: &str) -> Markup {
+/// linked within the project: `#N` to the issue or pull request, `@user`
+/// to the user, and a word that is (the start of) one of the project's
+/// commit ids to that commit. The repository is opened on the first
+/// commit-like word only.
+pub(super) fn rendered(ctx: &Ctx<'_>, here: &Here, text: &str) -> Markup {
     let project = &here.project.full_name;
+    let repo: OnceCell<Option<Repo>> = OnceCell::new();
     let link = |r: Reference<'_>| match r {
         Reference::Item(n) => Some(format!("/{project}/issue/{n}")),
         Reference::User(u) => Some(format!("/user/{u}")),
-        Reference::Commit(_) => None,
+        Reference::Commit(c) => {
+            let repo = repo
+                .get_or_init(|| Repo::open(&ctx.app.home.project_paths(project).source).ok())
+                .as_ref()?;
+            // `resolve` also takes branch and tag names: keep only ids.
+            let id = repo.resolve(c).ok()?.to_string();
+            id.starts_with(&c.to_ascii_lowercase())
+                .then(|| format!("/{project}/c/{id}"))
+        }
     };
     PreEscaped(markdown::render(text, &link))
+}
+
+/// Where the script posts a text area's Markdown for its preview.
+pub(super) fn preview_url(here: &Here) -> String {
+    format!("/{}/markdown", here.project.full_name)
+}
+
+/// `POST /<repo>/markdown` (signed in, with the form's CSRF token): the
+/// field `content` rendered as the project's pages would show it.
+pub(crate) fn preview(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let text = ctx.fields()?.text("content").unwrap_or_default();
+    Ok(Page::html(200, rendered(ctx, here, &text).into_string()))
 }
 
 /// `/`: the projects the viewer may see, `q` narrowing them by name or
@@ -220,7 +247,7 @@ pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             @if let Some(text) = &readme {
                 section.box aria-label="README" {
                     div.head { "README" }
-                    div.body.markdown { (rendered(here, text)) }
+                    div.body.markdown { (rendered(ctx, here, text)) }
                 }
             }
         },

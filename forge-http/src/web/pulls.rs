@@ -6,7 +6,7 @@ use forge_core::role::Action;
 use forge_tickets::{MergeCheck, PullDetails, PullFilter, PullRequests};
 use maud::{html, Markup};
 
-use super::pages::{ok, page_number, pager, rendered, state_tabs, tabs, PER_PAGE};
+use super::pages::{ok, page_number, pager, preview_url, rendered, state_tabs, tabs, PER_PAGE};
 use super::session::csrf_field;
 use super::{Here, Page};
 use crate::error::ApiError;
@@ -98,7 +98,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
     let signed_in = ctx.session().is_some();
     let is_author = d.author == me.username;
     let may_comment = signed_in && me.may(Action::PullRequestComment, is_author);
-    let render = |text: &str| rendered(here, text);
+    let render = |text: &str| rendered(ctx, here, text);
     let line_form = |path: &str| -> Markup {
         html! {
             details.line-form {
@@ -108,7 +108,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                     input type="hidden" name="filename" value=(path);
                     input type="hidden" name="commit" value=(d.head);
                     label { "Line (new side) " input type="number" name="row" min="1" required; }
-                    label { "Comment " textarea name="comment" rows="3" required {} }
+                    label { "Comment " textarea data-preview=(preview_url(here)) name="comment" rows="3" required {} }
                     button type="submit" { "Comment on the line" }
                 }
             }
@@ -133,7 +133,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                         div.head { (d.author) " wrote" }
                         div.body.markdown {
                             @if d.body.trim().is_empty() { p.muted { "No description." } }
-                            @else { (rendered(here, &d.body)) }
+                            @else { (rendered(ctx, here, &d.body)) }
                         }
                     }
                     @if !d.commits.is_empty() {
@@ -143,14 +143,14 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                     @for c in &general {
                         article class=(if c.notification { "box note" } else { "box" }) {
                             div.head { (c.author) " at " (c.created_at) }
-                            div.body.markdown { (rendered(here, &c.body)) }
+                            div.body.markdown { (rendered(ctx, here, &c.body)) }
                         }
                     }
                     @if may_comment {
                         form.stack.box.pad method="post" action={ (at) "/comment" } {
                             (csrf_field(ctx))
                             label for="comment" { "Add a comment" }
-                            textarea id="comment" name="comment" rows="5" required {}
+                            textarea data-preview=(preview_url(here)) id="comment" name="comment" rows="5" required {}
                             button type="submit" { "Comment" }
                         }
                     } @else if !signed_in {
@@ -305,7 +305,7 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
                         label for="title" { "Title" }
                         input type="text" id="title" name="title" value=(title) required;
                         label for="initial_comment" { "Description (Markdown)" }
-                        textarea id="initial_comment" name="initial_comment" rows="6" {}
+                        textarea data-preview=(preview_url(here)) id="initial_comment" name="initial_comment" rows="6" {}
                         button type="submit" { "Open pull request" }
                     }
                 } @else if ctx.session().is_none() {

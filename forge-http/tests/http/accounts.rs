@@ -9,16 +9,16 @@ use forge_tickets::Tracker;
 use crate::{fixture, request_with, Fixture};
 
 /// A client with a cookie jar, as a browser keeps one.
-struct Browser<'f> {
+pub(crate) struct Browser<'f> {
     f: &'f Fixture,
     jar: BTreeMap<String, String>,
     extra: Vec<(String, String)>,
 }
 
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub status: u16,
     headers: hyper::HeaderMap,
-    body: String,
+    pub body: String,
 }
 
 impl Answer {
@@ -49,7 +49,7 @@ impl Answer {
 }
 
 impl<'f> Browser<'f> {
-    fn new(f: &'f Fixture) -> Self {
+    pub(crate) fn new(f: &'f Fixture) -> Self {
         Browser {
             f,
             jar: BTreeMap::new(),
@@ -94,12 +94,12 @@ impl<'f> Browser<'f> {
         self.send("GET", path, "")
     }
 
-    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         let body = serde_urlencoded::to_string(fields).expect("form");
         self.send("POST", path, &body)
     }
 
-    fn sign_in(&mut self, user: &str, password: &str) -> Answer {
+    pub(crate) fn sign_in(&mut self, user: &str, password: &str) -> Answer {
         let form = self.get("/login");
         assert_eq!(form.status, 200, "{}", form.body);
         let csrf = form.csrf();
@@ -115,7 +115,7 @@ impl<'f> Browser<'f> {
     }
 
     /// The CSRF token of the forms on `path`.
-    fn csrf_of(&mut self, path: &str) -> String {
+    pub(crate) fn csrf_of(&mut self, path: &str) -> String {
         let page = self.get(path);
         assert_eq!(page.status, 200, "{}", page.body);
         page.csrf()
@@ -511,4 +511,46 @@ fn each_user_keeps_their_own_settings() {
     assert_eq!(changed.status, 303, "{}", changed.body);
     assert!(!b.get("/").body.contains("Sign out"));
     assert_eq!(b.sign_in("alice", "brand new one").status, 303);
+}
+
+#[test]
+fn the_markdown_preview_renders_as_the_page_would_for_signed_in_forms_only() {
+    let f = fixture();
+    let text = "**bold** and #1 by @bob <script>alert(1)</script>";
+    let mut anonymous = Browser::new(&f);
+    let refused = anonymous.post("/hammer/markdown", &[("content", text)]);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+
+    let mut b = Browser::new(&f);
+    b.sign_in("alice", "alice's password");
+    let forged = b.post(
+        "/hammer/markdown",
+        &[("content", text), ("csrf_token", "x")],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let csrf = b.csrf_of("/hammer/issue/1");
+    let shown = b.post(
+        "/hammer/markdown",
+        &[("content", text), ("csrf_token", &csrf)],
+    );
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(
+        shown.body.contains("<strong>bold</strong>"),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains(r#"href="/hammer/issue/1""#),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains(r#"href="/user/bob""#), "{}", shown.body);
+    assert!(!shown.body.contains("<script"), "{}", shown.body);
+    // Only the fragment: no page around it.
+    assert!(!shown.body.contains("<html"), "{}", shown.body);
+    let unknown = b.post(
+        "/nowhere/markdown",
+        &[("content", text), ("csrf_token", &csrf)],
+    );
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
 }

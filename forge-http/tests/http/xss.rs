@@ -162,3 +162,34 @@ fn no_payload_of_the_xss_corpus_reaches_a_page_as_script() {
     check("/user/alice", &user_base);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn no_payload_of_the_xss_corpus_comes_back_from_the_preview_as_script() {
+    let f = fixture();
+    let mut b = crate::accounts::Browser::new(&f);
+    b.sign_in("alice", "alice's password");
+    let csrf = b.csrf_of("/hammer/issue/1");
+    let corpus = include_str!("../../../forge-core/tests/fixtures/xss/xss-payload-list.txt");
+    let mut parts = vec![String::new()];
+    for line in corpus.lines() {
+        let part = parts.last_mut().expect("a part");
+        part.push_str(line);
+        part.push_str("\n\n");
+        if part.len() > 100_000 {
+            parts.push(String::new());
+        }
+    }
+    let mut sent = 0;
+    for part in &parts {
+        let shown = b.post(
+            "/hammer/markdown",
+            &[("content", part), ("csrf_token", &csrf)],
+        );
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        let (active, scripted) = census(&shown.body);
+        assert!(active.is_empty(), "{active:?}");
+        assert_eq!(scripted, None);
+        sent += part.len();
+    }
+    assert!(sent >= corpus.len(), "the whole corpus was sent");
+}

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_drop_comment_activity_index.sql"),
     include_str!("../migrations/0013_pull_request_issues.sql"),
     include_str!("../migrations/0014_accounts.sql"),
+    include_str!("../migrations/0015_project_redirects.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

@@ -31,6 +31,7 @@
 
 pub mod access;
 mod actor;
+pub mod admin;
 mod checks;
 pub mod doc;
 pub mod engine;
@@ -48,6 +49,7 @@ mod tx;
 pub mod view;
 
 pub use actor::Actor;
+pub use admin::Admin;
 pub use engine::batch::GroupCommit;
 pub use engine::{display_number, parse_number, SyncReport};
 pub use error::Error;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::role::{Access, Role};
 use crate::{name, time, Error, Result, Store};
 
+mod lifecycle;
 mod settings;
 pub use settings::{value_text, CustomField, FieldKind, Milestone, ProjectSettings};
 
@@ -94,31 +95,13 @@ impl Store {
             ));
         }
         let owner = self.user(owner)?;
-        // Names differing only in case would be one folder on a
-        // case-insensitive file system, and two for people: one project.
-        let taken: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT full_name FROM projects WHERE lower(full_name) = lower(?1)",
-                [full_name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match taken {
-            Some(taken) if taken == full_name => {
-                return Err(Error::AlreadyExists {
-                    kind: "project",
-                    name: taken,
-                })
-            }
-            Some(taken) => {
-                return Err(Error::invalid(
-                    format!("project name `{full_name}`"),
-                    format!("project `{taken}` exists, and names may not differ only in case"),
-                ))
-            }
-            None => {}
-        }
+        self.check_name_free(full_name, None)?;
+        // The name was perhaps an old name of another project: it is this
+        // one's now.
+        self.conn().execute(
+            "DELETE FROM project_redirects WHERE old_name = ?1",
+            [full_name],
+        )?;
         let settings = serde_json::to_string(&ProjectSettings::default())?;
         self.conn().execute(
             "INSERT INTO projects (full_name, namespace, name, description, private, owner_id, settings, created_at)

@@ -159,16 +159,8 @@ impl Repo {
                 message: "a repository already exists there".into(),
             });
         }
-        let fork = Repo::init_bare(path)?;
-        let objects = self.repo.path().join("objects");
-        let objects = objects.canonicalize().unwrap_or(objects);
-        let info = fork.repo.path().join("objects").join("info");
-        let io = |e: std::io::Error| Error::Git {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        std::fs::create_dir_all(&info).map_err(io)?;
-        std::fs::write(info.join("alternates"), format!("{}\n", objects.display())).map_err(io)?;
+        Repo::init_bare(path)?;
+        Repo::borrow_objects(path, self.repo.path())?;
         // Reopen so libgit2 sees the alternates.
         let fork = Repo::open(path)?;
         let refs = self.repo.references().map_err(|e| self.err(e))?;
@@ -189,6 +181,21 @@ impl Repo {
                 .map_err(|e| fork.err(e))?;
         }
         Ok(fork)
+    }
+
+    /// Makes the bare repository at `fork` borrow the objects of the one at
+    /// `parent` (git alternates, by absolute path): at a fork's birth, and
+    /// again when its parent moves.
+    pub fn borrow_objects(fork: &Path, parent: &Path) -> Result<(), Error> {
+        let objects = parent.join("objects");
+        let objects = objects.canonicalize().unwrap_or(objects);
+        let info = fork.join("objects").join("info");
+        let io = |e: std::io::Error| Error::Git {
+            path: fork.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(&info).map_err(io)?;
+        std::fs::write(info.join("alternates"), format!("{}\n", objects.display())).map_err(io)
     }
 
     /// Opens an existing repository, bare or not.

@@ -6,6 +6,7 @@ use forge_core::{event, ForgeHome, Store};
 use forge_git::{Change, Identity, Repo};
 use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, Tracker};
 
+mod admin;
 mod engine;
 mod props;
 

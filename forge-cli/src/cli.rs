@@ -339,6 +339,33 @@ pub enum ProjectCommand {
         /// Project name.
         name: String,
     },
+    /// Rename a project, or move it to another namespace (`ns/name`);
+    /// links and clone URLs under the old name keep working (project admins).
+    Rename {
+        /// Project name.
+        name: String,
+        /// The new full name (`name` or `ns/name`).
+        new_name: String,
+    },
+    /// Give a project to another user (its owner, or a site admin).
+    Transfer {
+        /// Project name.
+        name: String,
+        /// The new owner.
+        owner: String,
+        /// The previous owner stays an admin of the project.
+        #[arg(long)]
+        keep_access: bool,
+    },
+    /// Delete a project with its issues, pull requests, repositories and
+    /// forks, for good (its owner, or a site admin).
+    Delete {
+        /// Project name.
+        name: String,
+        /// Do not ask to type the name again (needed when not on a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

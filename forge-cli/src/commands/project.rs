@@ -1,7 +1,10 @@
-//! `forge project`: create, list and show projects.
+//! `forge project`: create, list, show, administer, rename, give away
+//! and delete projects.
 
 use anyhow::Result;
 use serde_json::json;
+
+use forge_tickets::Admin;
 
 use crate::cli::{DeployKeyCommand, MemberCommand, ProjectCommand, RoleArg};
 use crate::context::Ctx;
@@ -90,25 +93,21 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
         ProjectCommand::Settings { name, set } => {
             let mut project = visible(&store, ctx, &name)?;
             if !set.is_empty() {
-                let user = ctx.user()?;
-                let access = store.access(&project, user, false)?;
-                if !forge_core::role::permits(&access, forge_core::role::Action::ModifyProject) {
-                    return Err(forge_core::Error::PermissionDenied {
-                        user: user.into(),
-                        action: forge_core::role::Action::ModifyProject.to_string(),
-                        project: project.full_name.clone(),
-                    }
-                    .into());
-                }
-                let mut settings = project.settings.clone();
-                for pair in &set {
-                    let (key, value) = pair.split_once('=').ok_or_else(|| {
-                        forge_core::Error::invalid(format!("--set `{pair}`"), "expected KEY=VALUE")
-                    })?;
-                    settings.set(key.trim(), value)?;
-                }
-                store.set_project_settings(&project, &settings)?;
-                project.settings = settings;
+                let pairs = set
+                    .iter()
+                    .map(|pair| {
+                        pair.split_once('=')
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .ok_or_else(|| {
+                                forge_core::Error::invalid(
+                                    format!("--set `{pair}`"),
+                                    "expected KEY=VALUE",
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut admin = Admin::open(&store, home, project, ctx.user()?)?;
+                project = admin.update_settings(&pairs)?.clone();
             }
             let entries = project.settings.entries();
             if ctx.json {
@@ -116,6 +115,43 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
             } else {
                 let rows: Vec<Vec<String>> = entries.into_iter().map(|(k, v)| vec![k, v]).collect();
                 output::table(&["KEY", "VALUE"], &rows);
+            }
+        }
+        ProjectCommand::Rename { name, new_name } => {
+            let project = visible(&store, ctx, &name)?;
+            let renamed = Admin::open(&store, home, project, ctx.user()?)?.rename(&new_name)?;
+            if ctx.json {
+                output::json(&json!({"old_name": name, "project": renamed}))?;
+            } else {
+                say!(
+                    "renamed {name} to {} (the old name redirects)",
+                    renamed.full_name
+                );
+            }
+        }
+        ProjectCommand::Transfer {
+            name,
+            owner,
+            keep_access,
+        } => {
+            let project = visible(&store, ctx, &name)?;
+            let given =
+                Admin::open(&store, home, project, ctx.user()?)?.transfer(&owner, keep_access)?;
+            if ctx.json {
+                output::json(&given)?;
+            } else {
+                say!("{} now belongs to {}", given.full_name, given.owner);
+            }
+        }
+        ProjectCommand::Delete { name, yes } => {
+            let project = visible(&store, ctx, &name)?;
+            let admin = Admin::open(&store, home, project, ctx.user()?)?;
+            let confirm = if yes { name.clone() } else { ask_name(&name)? };
+            admin.delete(&confirm)?;
+            if ctx.json {
+                output::json(&json!({"deleted": name}))?;
+            } else {
+                say!("deleted {name}");
             }
         }
         ProjectCommand::Fork { name } => {
@@ -191,22 +227,21 @@ pub fn run(cmd: ProjectCommand, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-fn require_admin(
-    store: &forge_core::Store,
-    ctx: &Ctx,
-    project: &forge_core::project::Project,
-) -> Result<()> {
-    use forge_core::role::{permits, Action};
-    let user = ctx.user()?;
-    if permits(&store.access(project, user, false)?, Action::ModifyProject) {
-        return Ok(());
+/// Asks, on a terminal, for the project's name again before deleting it.
+fn ask_name(name: &str) -> Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return Err(forge_core::Error::invalid(
+            format!("deleting `{name}`"),
+            "not on a terminal: pass --yes to delete it with all its issues, pull requests and repositories",
+        )
+        .into());
     }
-    Err(forge_core::Error::PermissionDenied {
-        user: user.into(),
-        action: Action::ModifyProject.to_string(),
-        project: project.full_name.clone(),
-    }
-    .into())
+    eprint!("This deletes {name} with its issues, pull requests, repositories and forks.\nType its full name to go on: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
 }
 
 fn member(cmd: MemberCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()> {
@@ -219,28 +254,28 @@ fn member(cmd: MemberCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()
             branches,
         } => {
             let project = visible(store, ctx, &project)?;
-            require_admin(store, ctx, &project)?;
+            let admin = Admin::open(store, ctx.home()?, project, ctx.user()?)?;
             let role = match role {
                 RoleArg::Ticket => Role::Ticket,
                 RoleArg::Collaborator => Role::Collaborator,
                 RoleArg::Commit => Role::Commit,
                 RoleArg::Admin => Role::Admin,
             };
-            if role == Role::Collaborator && branches.trim().is_empty() {
-                return Err(forge_core::Error::invalid(
-                    format!("member `{member}`"),
-                    "a collaborator needs --branches (the branch patterns they may push)",
-                )
-                .into());
-            }
-            store.set_member(&project, &member, role, branches.trim())?;
-            say!("{member} is {} of {}", role.as_str(), project.full_name);
+            admin.set_member(&member, role, &branches)?;
+            say!(
+                "{member} is {} of {}",
+                role.as_str(),
+                admin.project().full_name
+            );
         }
         MemberCommand::Remove { project, member } => {
             let project = visible(store, ctx, &project)?;
-            require_admin(store, ctx, &project)?;
-            store.remove_member(&project, &member)?;
-            say!("{member} is no longer a member of {}", project.full_name);
+            let admin = Admin::open(store, ctx.home()?, project, ctx.user()?)?;
+            admin.remove_member(&member)?;
+            say!(
+                "{member} is no longer a member of {}",
+                admin.project().full_name
+            );
         }
         MemberCommand::List { project } => {
             let project = visible(store, ctx, &project)?;
@@ -260,12 +295,12 @@ fn member(cmd: MemberCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()
 }
 
 fn deploy_key(cmd: DeployKeyCommand, store: &forge_core::Store, ctx: &Ctx) -> Result<()> {
-    use forge_core::sshkey::PublicKey;
     match cmd {
         DeployKeyCommand::Add { project, key, push } => {
             let project = visible(store, ctx, &project)?;
-            require_admin(store, ctx, &project)?;
-            let info = store.add_deploy_key(&project, &PublicKey::parse(&key)?, push)?;
+            let admin = Admin::open(store, ctx.home()?, project, ctx.user()?)?;
+            let info = admin.add_deploy_key(&key, push)?;
+            let project = admin.project();
             if ctx.json {
                 output::json(&info)?;
             } else {
@@ -279,8 +314,7 @@ fn deploy_key(cmd: DeployKeyCommand, store: &forge_core::Store, ctx: &Ctx) -> Re
         }
         DeployKeyCommand::List { project } => {
             let project = visible(store, ctx, &project)?;
-            require_admin(store, ctx, &project)?;
-            let keys = store.deploy_keys(&project)?;
+            let keys = Admin::open(store, ctx.home()?, project, ctx.user()?)?.deploy_keys()?;
             if ctx.json {
                 output::json(&keys)?;
             } else {
@@ -296,9 +330,9 @@ fn deploy_key(cmd: DeployKeyCommand, store: &forge_core::Store, ctx: &Ctx) -> Re
         }
         DeployKeyCommand::Remove { project, key } => {
             let project = visible(store, ctx, &project)?;
-            require_admin(store, ctx, &project)?;
-            store.remove_deploy_key(&project, &key)?;
-            say!("removed the deploy key from {}", project.full_name);
+            let admin = Admin::open(store, ctx.home()?, project, ctx.user()?)?;
+            admin.remove_deploy_key(&key)?;
+            say!("removed the deploy key from {}", admin.project().full_name);
         }
     }
     Ok(())

@@ -254,3 +254,63 @@ fn a_fork_shares_objects_and_takes_pushes() {
     let err = f.fails_line("project fork tools/hammer");
     assert!(err.contains("no acting user"), "{err}");
 }
+
+#[test]
+fn a_project_is_renamed_given_away_and_deleted_with_its_repositories() {
+    let f = Forge::with_project();
+    let work = pushed(&f);
+    f.member("bob", "commit");
+    f.ok_line("--as alice issue new -p tools/hammer --title Loose");
+    f.ok_line("--as bob project fork tools/hammer");
+
+    let refused = f.fails_line("--as bob project rename tools/hammer mallet");
+    assert!(refused.contains("permission denied"), "{refused}");
+    let taken = f.fails_line("--as alice project rename tools/hammer api");
+    assert!(taken.contains("word of forge's web pages"), "{taken}");
+
+    let activity = f.ok_line("activity alice --json");
+    let out = f.ok_line("--as alice project rename tools/hammer mallet");
+    assert!(out.contains("renamed tools/hammer to mallet"), "{out}");
+    assert!(!f.home().join("repos/tools").exists());
+    let listed = f.json_line("issue list -p mallet");
+    assert_eq!(listed[0]["title"], "Loose", "{listed}");
+    // git keeps working at the new place: a push runs forge's hooks, which
+    // find the project by its new path; the fork still has its objects.
+    let source = f.home().join("repos/mallet.git");
+    git(&work, &["checkout", "-q", "main"]);
+    std::fs::write(work.join("CHANGES"), "renamed\n").expect("write");
+    git(&work, &["add", "CHANGES"]);
+    git(&work, &["commit", "-qm", "Note the rename"]);
+    git(
+        &work,
+        &["push", "-q", source.to_str().expect("utf-8"), "main"],
+    );
+    let events = f.json_line("events -p mallet");
+    assert!(events.to_string().contains("project.renamed"), "{events}");
+    let log = f.ok_line("repo log -p mallet");
+    assert!(log.contains("Note the rename"), "{log}");
+    assert_ne!(
+        f.ok_line("activity alice --json"),
+        activity,
+        "the post-receive hook recorded the push under the new name"
+    );
+    let fork = f.home().join("repos/forks/bob/mallet.git");
+    git(&fork, &["fsck", "--no-dangling"]);
+    git(&fork, &["log", "-1", "feature/x"]);
+
+    let out = f.ok_line("--as alice project transfer mallet bob --keep-access");
+    assert!(out.contains("mallet now belongs to bob"), "{out}");
+    let shown = f.json_line("project show mallet");
+    assert_eq!(shown["owner"], "bob");
+    let not_owner = f.fails_line("--as alice project delete mallet --yes");
+    assert!(not_owner.contains("permission denied"), "{not_owner}");
+    let no_terminal = f.fails_line("--as bob project delete mallet");
+    assert!(no_terminal.contains("pass --yes"), "{no_terminal}");
+    assert!(source.exists());
+    f.ok_line("--as bob project delete mallet --yes");
+    assert!(!source.exists());
+    assert!(!f.home().join("tickets/mallet.git").exists());
+    assert!(!fork.exists());
+    let gone = f.fails_line("project show mallet");
+    assert!(gone.contains("not found"), "{gone}");
+}

@@ -166,6 +166,30 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_user_disabled`] as asked by `actor`: only a site admin
+    /// may, and not on their own account (which would lock them out).
+    pub fn set_user_disabled_by(&self, actor: &str, username: &str, disabled: bool) -> Result<()> {
+        if !self.is_site_admin(actor)? {
+            return Err(Error::PermissionDenied {
+                user: actor.into(),
+                action: if disabled {
+                    "disable accounts"
+                } else {
+                    "enable accounts"
+                }
+                .into(),
+                project: "this forge (site admins only)".into(),
+            });
+        }
+        if actor == username {
+            return Err(Error::invalid(
+                format!("account `{username}`"),
+                "a site admin may not disable their own account",
+            ));
+        }
+        self.set_user_disabled(username, disabled)
+    }
+
     /// Whether an account is disabled (an unknown user is not found).
     pub fn user_disabled(&self, username: &str) -> Result<bool> {
         self.conn()

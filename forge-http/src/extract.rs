@@ -184,6 +184,11 @@ impl Fields {
         Ok(Fields(out))
     }
 
+    /// Every field with its value, in no particular order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
     /// A field as given.
     pub fn get(&self, key: &str) -> Option<&String> {
         self.0.get(key)

@@ -89,6 +89,8 @@ enum Refused {
     Ask(String),
     /// A failure: the API's error answer.
     Failed(Box<ApiError>),
+    /// The project was renamed: the repository's path under its new name.
+    Moved(String),
 }
 
 impl Refused {
@@ -97,6 +99,7 @@ impl Refused {
             Refused::Plain(status, m) => plain(status, &m),
             Refused::Ask(m) => unauthorized(&m),
             Refused::Failed(e) => crate::app::error_response(&e),
+            Refused::Moved(_) => plain(404, "not found"),
         }
     }
 }
@@ -153,6 +156,16 @@ fn decide_with(
         Some(t) => Claimant::User(t.user.clone()),
         None => Claimant::Anonymous,
     };
+    if let Some(moved) = renamed(
+        store,
+        repo,
+        &target.project,
+        token.as_ref().map(|t| t.user.as_str()),
+    )
+    .map_err(|e| failed(e.into()))?
+    {
+        return Err(Refused::Moved(moved));
+    }
     let service = if writes {
         GitService::ReceivePack
     } else {
@@ -167,6 +180,40 @@ fn decide_with(
         Err(Refusal::NotFound(m)) => Err(Refused::Plain(404, m)),
         Err(Refusal::Forbidden(m)) => Err(Refused::Plain(403, m)),
     }
+}
+
+/// The path of `repo` under its project's new name, when the project it
+/// names was renamed (and `viewer` may see it: a private project's new
+/// name is not told to others).
+fn renamed(
+    store: &Store,
+    repo: &str,
+    project: &str,
+    viewer: Option<&str>,
+) -> forge_core::Result<Option<String>> {
+    if store.find_project(project)?.is_some() {
+        return Ok(None);
+    }
+    let Some(new) = store.project_redirect(project)? else {
+        return Ok(None);
+    };
+    let moved = store.project(&new)?;
+    if moved.private
+        && viewer
+            .map(|v| store.role_of(&moved, v))
+            .transpose()?
+            .flatten()
+            .is_none()
+    {
+        return Ok(None);
+    }
+    let Some(prefix) = repo
+        .strip_suffix(".git")
+        .and_then(|r| r.strip_suffix(project))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(format!("{prefix}{new}.git")))
 }
 
 /// Serves one git request.
@@ -197,6 +244,16 @@ where
     };
     let decision = match decided {
         Ok(Ok(d)) => d,
+        // git follows a redirect of its first request, and goes on at the
+        // new address (saying so).
+        Ok(Err(Refused::Moved(moved))) if req.method() == hyper::Method::GET => {
+            let mut resp = plain(301, "moved: the project was renamed");
+            let location = format!("/{moved}/{rest}?{query}");
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(hyper::header::LOCATION, v);
+            }
+            return resp;
+        }
         Ok(Err(refused)) => return refused.response(),
         Err(_) => {
             return crate::app::error_response(&ApiError::internal("the access check panicked"))

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod admin;
 mod app;
 mod cache;
 mod error;

@@ -7,7 +7,7 @@ use forge_tickets::Actor;
 use crate::app::Answer;
 use crate::error::ApiError;
 use crate::extract::Ctx;
-use crate::{issues, projects, pulls, users};
+use crate::{admin, issues, projects, pulls, users};
 
 /// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
 /// empty segments are refused.
@@ -76,6 +76,9 @@ pub(crate) fn route(ctx: &Ctx<'_>) -> Answer {
         ["-", "whoami"] => only(m, "GET, POST", || users::whoami(ctx)),
         ["users"] => only(m, "GET", || users::users(ctx)),
         ["user", name] => only(m, "GET", || users::user(ctx, name)),
+        ["user", name, what @ ("disable" | "enable")] => only(m, "POST", || {
+            admin::set_disabled(ctx, name, *what == "disable")
+        }),
         ["user", name, "activity", "stats"] => only(m, "GET", || users::activity_stats(ctx, name)),
         ["user", name, "activity", day] => only(m, "GET", || users::activity_day(ctx, name, day)),
         ["user", name, "requests", which @ ("filed" | "actionable")] => {
@@ -149,7 +152,20 @@ fn project_route(ctx: &Ctx<'_>, m: &str, s: &[&str]) -> Answer {
 /// what the pages' forms post to.
 pub(crate) fn at_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer {
     match rest {
-        [] => only(m, "GET", || projects::show(ctx, at)),
+        [] => match m {
+            "GET" => projects::show(ctx, at),
+            "PATCH" => admin::transfer(ctx, at),
+            _ => Err(ApiError::method_not_allowed("GET, PATCH")),
+        },
+        ["options"] => only(m, "GET", || admin::options(ctx, at)),
+        ["options", "update"] => only(m, "POST", || admin::update_options(ctx, at)),
+        ["git", "modifyacls"] => only(m, "POST", || admin::modify_acls(ctx, at)),
+        ["deploykeys"] => only(m, "GET", || admin::deploy_keys(ctx, at)),
+        ["deploykeys", "new"] => only(m, "POST", || admin::add_deploy_key(ctx, at)),
+        ["deploykeys", "remove"] => only(m, "POST", || admin::remove_deploy_key(ctx, at)),
+        ["rename"] => only(m, "POST", || admin::rename(ctx, at)),
+        ["transfer"] => only(m, "POST", || admin::transfer(ctx, at)),
+        ["delete"] => only(m, "POST", || admin::delete(ctx, at)),
         ["git", "branches"] => only(m, "GET", || projects::branches(ctx, at)),
         ["git", "tags"] => only(m, "GET", || projects::git_tags(ctx, at)),
         ["git", "urls"] => only(m, "GET", || projects::urls(ctx, at)),

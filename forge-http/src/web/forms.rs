@@ -25,6 +25,15 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
         ));
     }
     session::check_csrf(ctx, &ctx.fields()?)?;
+    if let ["user", name, what @ ("disable" | "enable")] = s {
+        let back = format!("/user/{name}");
+        return Ok(
+            match crate::admin::set_disabled(ctx, name, *what == "disable") {
+                Ok(_) => Page::redirect(&back),
+                Err(e) => super::layout::form_error(&e, &back),
+            },
+        );
+    }
     if let ["settings", what @ ..] = s {
         return Ok(super::settings::post(ctx, &what.join("/"))
             .unwrap_or_else(|e| super::layout::form_error(&e, "/settings")));
@@ -53,6 +62,10 @@ fn takes_forms(rest: &[&str]) -> bool {
                 _,
                 "comment" | "status" | "subscribe" | "assign" | "milestone"
             ]
+            | ["options", "update"]
+            | ["git", "modifyacls"]
+            | ["deploykeys", "new" | "remove"]
+            | ["rename" | "transfer" | "delete"]
             | ["pull-request", "new"]
             | ["pull-request", _]
             | [
@@ -95,6 +108,19 @@ fn after(here: &Here, rest: &[&str], answer: &[u8]) -> String {
             None => format!("{base}/pull-requests"),
         },
         ["pull-request", n, ..] => format!("{base}/pull-request/{n}"),
+        ["delete"] if !answer.is_empty() => "/".to_string(),
+        ["rename"] => {
+            let renamed = serde_json::from_slice::<serde_json::Value>(answer)
+                .ok()
+                .and_then(|v| v.pointer("/project/fullname")?.as_str().map(String::from));
+            match renamed {
+                Some(new) => format!("/{new}/settings"),
+                None => format!("{base}/settings"),
+            }
+        }
+        ["options" | "git" | "deploykeys" | "transfer" | "delete", ..] => {
+            format!("{base}/settings")
+        }
         _ => base,
     }
 }

@@ -7,6 +7,7 @@
 //! by the same code, as the signed-in user, with the session's CSRF token,
 //! and then leads back to the page (POST, then redirect).
 
+mod admin;
 mod assets;
 mod code;
 mod diff;
@@ -29,6 +30,7 @@ use crate::error::ApiError;
 use crate::extract::Ctx;
 
 pub(crate) use assets::static_file;
+pub(crate) use session::CSRF_FIELD;
 
 /// A page: its status, body and what the body is.
 pub(crate) struct Page {
@@ -115,7 +117,10 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
         ["settings"] => settings::show(ctx),
         ["user", name] => user::show(ctx, name),
         _ => {
-            let (here, rest) = project_of(ctx, s)?;
+            let (here, rest) = match project_of(ctx, s) {
+                Err(e) if e.status == 404 => return moved(ctx, s).ok_or(e),
+                found => found?,
+            };
             match rest {
                 [] => pages::project(ctx, &here),
                 ["issues"] => pages::issues(ctx, &here),
@@ -128,6 +133,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                 ["blame", path @ ..] if !path.is_empty() => code::blame(ctx, &here, path),
                 ["commits", rev] => code::commits(ctx, &here, rev),
                 ["branches"] => code::branches(ctx, &here),
+                ["settings"] => admin::show(ctx, &here),
                 ["c", hash] => code::commit(ctx, &here, hash),
                 ["pull-requests"] => pulls::list(ctx, &here),
                 ["pull-request", n] => pulls::show(ctx, &here, number(n)?),
@@ -138,6 +144,39 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
             }
         }
     }
+}
+
+/// What a path segment keeps unencoded (RFC 3986's unreserved characters).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A page of a renamed project, sent on (permanently) to its new name —
+/// if the viewer may see the project now called so.
+fn moved(ctx: &Ctx<'_>, s: &[&str]) -> Option<Page> {
+    let viewer = ctx.viewer_name().ok()?;
+    let (old, rest) = [2, 1].into_iter().find_map(|n| {
+        let old = s.get(..n)?.join("/");
+        let new = ctx.store.project_redirect(&old).ok()??;
+        let project = ctx.store.project(&new).ok()?;
+        ctx.visible(&project, viewer.as_deref())
+            .ok()?
+            .then(|| (new, &s[n..]))
+    })?;
+    let mut location = format!("/{old}");
+    for part in rest {
+        location.push('/');
+        location.extend(percent_encoding::utf8_percent_encode(part, SEGMENT));
+    }
+    if let Some(q) = ctx.call.query.as_deref().filter(|q| !q.is_empty()) {
+        location = format!("{location}?{q}");
+    }
+    Some(Page {
+        status: 301,
+        ..Page::redirect(&location)
+    })
 }
 
 pub(crate) fn not_found() -> ApiError {
@@ -179,7 +218,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 pub(crate) fn response(page: Page) -> Response<ResBody> {
     if page.kind == Kind::Redirect {
         let mut resp = Response::new(full(Bytes::new()));
-        *resp.status_mut() = StatusCode::SEE_OTHER;
+        *resp.status_mut() = StatusCode::from_u16(page.status).unwrap_or(StatusCode::SEE_OTHER);
         if let Ok(location) = HeaderValue::from_bytes(&page.body) {
             resp.headers_mut().insert(hyper::header::LOCATION, location);
         }

@@ -3,6 +3,7 @@
 use std::cell::OnceCell;
 
 use forge_core::markdown::{self, Reference};
+use forge_core::role::Action;
 use forge_git::Repo;
 use forge_tickets::{IssueFilter, PullFilter, PullRequests, Tracker};
 use maud::{html, Markup, PreEscaped};
@@ -130,12 +131,15 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
 /// The tabs of a project's pages.
 pub(super) fn tabs(here: &Here, current: &str) -> Markup {
     let name = &here.project.full_name;
-    let tabs = [
+    let mut tabs = vec![
         ("Overview", format!("/{name}")),
         ("Code", format!("/{name}/tree")),
         ("Issues", format!("/{name}/issues")),
         ("Pull requests", format!("/{name}/pull-requests")),
     ];
+    if here.actor.may(Action::ModifyProject, false) {
+        tabs.push(("Settings", format!("/{name}/settings")));
+    }
     nav_tabs(
         "Project",
         tabs.iter().map(|(l, h)| (*l, h.as_str(), *l == current)),
@@ -282,13 +286,16 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     // The page is a function of the index state, the query and the viewer
     // (it shows usernames only): kept per index state, as the API's pages.
     let view = tracker.view(&here.actor)?;
+    // The project's id too: a project deleted and made again under its
+    // name starts from the same empty commit. The role decides the tabs.
     let key = format!(
-        "web issues\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        "web issues\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{:?}",
         p.full_name,
+        p.id,
         view.commit(),
         ctx.call.query.as_deref().unwrap_or_default(),
         here.actor.username,
-        here.actor.role.is_some()
+        here.actor.role
     );
     if let Some(kept) = ctx.app.caches.page(&key) {
         return Ok(Page::html(200, kept.body));

@@ -105,10 +105,28 @@ pub(crate) fn show(ctx: &Ctx<'_>, name: &str) -> Result<Page, ApiError> {
             }
         }
     }
+    // A site admin (not on their own page) may disable or enable it.
+    let admin_form = match ctx.session() {
+        Some(s) if s.user != user.username && ctx.store.is_site_admin(&s.user)? => {
+            let disabled = ctx.store.user_disabled(&user.username)?;
+            let what = if disabled { "enable" } else { "disable" };
+            Some(html! {
+                form.inline method="post" action={ "/user/" (user.username) "/" (what) } {
+                    (super::session::csrf_field(ctx))
+                    @if disabled { span.tag { "disabled" } }
+                    button.secondary type="submit" {
+                        (if disabled { "Enable this account" } else { "Disable this account" })
+                    }
+                }
+            })
+        }
+        _ => None,
+    };
     ok(
         &shown,
         html! {
             h1 { (shown) }
+            @if let Some(form) = admin_form { (form) }
             h2 { "Activity" }
             (heatmap(&user.username, &calendar))
             @if let Some(d) = &day {

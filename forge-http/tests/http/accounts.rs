@@ -22,7 +22,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -38,7 +38,7 @@ impl Answer {
     }
 
     /// The value of the first hidden `csrf_token` field.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find(r#"name="csrf_token" value=""#)
@@ -90,7 +90,7 @@ impl<'f> Browser<'f> {
         answer
     }
 
-    fn get(&mut self, path: &str) -> Answer {
+    pub(crate) fn get(&mut self, path: &str) -> Answer {
         self.send("GET", path, "")
     }
 
@@ -378,7 +378,7 @@ fn a_disabled_account_cannot_sign_in_and_its_token_and_session_stop() {
 }
 
 /// A syntactically valid ed25519 public key line.
-fn public_key(seed: u8) -> String {
+pub(crate) fn public_key(seed: u8) -> String {
     use base64::Engine as _;
     let mut bytes = Vec::new();
     for part in [b"ssh-ed25519".as_slice(), &[seed; 32]] {

@@ -1,0 +1,168 @@
+//! `/<repo>/settings`: a project's settings, members and groups, deploy
+//! keys, and — for its owner or a site admin — giving it away and deleting
+//! it; renaming for every admin. Each form posts to the API's endpoint at
+//! the same path (`options/update`, `git/modifyacls`, `deploykeys/new`,
+//! `rename`, ...), through `forms`, so the checks are the API's and
+//! `forge_tickets::Admin`'s.
+
+use forge_core::role::Role;
+use forge_tickets::Admin;
+use maud::{html, Markup};
+
+use super::pages::{ok, tabs};
+use super::session::csrf_field;
+use super::{Here, Page};
+use crate::error::ApiError;
+use crate::extract::Ctx;
+
+const ROLES: [Role; 4] = [Role::Ticket, Role::Collaborator, Role::Commit, Role::Admin];
+
+/// `GET /<repo>/settings`.
+pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let Some(session) = ctx.session() else {
+        let next = format!("/{}/settings", here.project.full_name);
+        let next: String = url_query(&next);
+        return Ok(Page::redirect(&format!("/login?next={next}")));
+    };
+    let admin = Admin::open(
+        ctx.store,
+        &ctx.app.home,
+        here.project.clone(),
+        &session.user,
+    )?;
+    let p = admin.project();
+    let name = &p.full_name;
+    let members = ctx.store.members(p)?;
+    let keys = admin.deploy_keys()?;
+    let owns = session.user == p.owner || ctx.store.is_site_admin(&session.user)?;
+    let form = |action: &str, class: &str, inner: Markup| {
+        html! {
+            form class=(class) method="post" action={ "/" (name) "/" (action) } {
+                (csrf_field(ctx))
+                (inner)
+            }
+        }
+    };
+    let remove_member = |m: &str| {
+        let (kind, bare) = match m.strip_prefix('@') {
+            Some(g) => ("group", g),
+            None => ("user", m),
+        };
+        form(
+            "git/modifyacls",
+            "inline",
+            html! {
+                input type="hidden" name="user_type" value=(kind);
+                input type="hidden" name="name" value=(bare);
+                button.secondary type="submit" aria-label={ "Remove " (m) } { "Remove" }
+            },
+        )
+    };
+    ok(
+        &format!("Settings · {name}"),
+        html! {
+            h1 { a href={ "/" (name) } { (name) } }
+            (tabs(here, "Settings"))
+            h2 { "Settings" }
+            (form("options/update", "stack", html! {
+                @for (key, value) in p.settings.entries() {
+                    @let id = format!("set-{key}");
+                    label for=(id) { code { (key) } }
+                    @if value == "true" || value == "false" {
+                        select id=(id) name=(key) {
+                            option value="true" selected[value == "true"] { "true" }
+                            option value="false" selected[value == "false"] { "false" }
+                        }
+                    } @else {
+                        input id=(id) type="text" name=(key) value=(value);
+                    }
+                }
+                p.muted { "Lists are comma-separated; milestones are name@YYYY-MM-DD, custom fields name:kind[:a|b]." }
+                button type="submit" { "Save settings" }
+            }))
+            h2 { "Members and groups" }
+            ul.list {
+                @for m in &members {
+                    li {
+                        @if let Some(g) = m.name.strip_prefix('@') { "@" (g) " (group)" }
+                        @else { a href={ "/user/" (m.name) } { (m.name) } }
+                        " " span.tag { (m.role.as_str()) }
+                        @if m.name == p.owner { " " span.muted { "owner" } }
+                        @if !m.branches.is_empty() { " " span.muted { "branches " code { (m.branches) } } }
+                        @if m.name != p.owner { (remove_member(&m.name)) }
+                    }
+                }
+            }
+            (form("git/modifyacls", "stack", html! {
+                label for="member-kind" { "Add or change: a user or a group?" }
+                select id="member-kind" name="user_type" {
+                    option value="user" { "user" }
+                    option value="group" { "group" }
+                }
+                label for="member-name" { "Its name" }
+                input id="member-name" type="text" name="name" required;
+                label for="member-role" { "Role" }
+                select id="member-role" name="acl" {
+                    @for r in ROLES { option value=(r.as_str()) selected[r == Role::Commit] { (r.as_str()) } }
+                }
+                label for="member-branches" { "Branches a collaborator may push (patterns, comma-separated)" }
+                input id="member-branches" type="text" name="branches" placeholder="feature/*, docs";
+                button type="submit" { "Save member" }
+            }))
+            h2 { "Deploy keys" }
+            @if keys.is_empty() { p.muted { "None: machines clone with their owners' keys only." } }
+            @else {
+                ul.list {
+                    @for k in &keys {
+                        li {
+                            code { (k.fingerprint) } " " (k.key_type) " " span.muted { (k.comment) }
+                            " " span.tag { (if k.push { "read-write" } else { "read-only" }) }
+                            (form("deploykeys/remove", "inline", html! {
+                                input type="hidden" name="key" value=(k.fingerprint);
+                                button.secondary type="submit" aria-label={ "Remove deploy key " (k.fingerprint) } { "Remove" }
+                            }))
+                        }
+                    }
+                }
+            }
+            (form("deploykeys/new", "stack", html! {
+                label for="deploy-key" { "Add a deploy key (the line of a .pub file)" }
+                textarea id="deploy-key" name="key" rows="3" required {}
+                label { input type="checkbox" name="push" value="true"; " May push" }
+                button type="submit" { "Add deploy key" }
+            }))
+            h2 { "Name, owner, deletion" }
+            (form("rename", "stack", html! {
+                label for="new-name" { "New name (name or namespace/name); links to the old name are sent on" }
+                input id="new-name" type="text" name="new_name" value=(name) required;
+                button type="submit" { "Rename project" }
+            }))
+            @if owns {
+                (form("transfer", "stack", html! {
+                    label for="new-owner" { "Give the project to (user name)" }
+                    input id="new-owner" type="text" name="owner" required;
+                    label { input type="checkbox" name="retain_access" value="true" checked; " Stay an admin of it" }
+                    button type="submit" { "Transfer project" }
+                }))
+                (form("delete", "stack", html! {
+                    label for="confirm-delete" {
+                        "Delete the project with its issues, pull requests, repositories and forks, for good: type "
+                        code { (name) } " to confirm"
+                    }
+                    input id="confirm-delete" type="text" name="confirm" required autocomplete="off";
+                    button.danger type="submit" { "Delete project" }
+                }))
+            } @else {
+                p.muted { "Only the owner (" (p.owner) ") or a site admin may transfer or delete the project." }
+            }
+        },
+    )
+}
+
+/// `text` encoded for a query string.
+fn url_query(text: &str) -> String {
+    serde_urlencoded::to_string([("", text)])
+        .unwrap_or_default()
+        .trim_start_matches('=')
+        .to_string()
+}

@@ -1,0 +1,325 @@
+//! The project settings page and the API behind it: settings, members,
+//! deploy keys, rename (old links sent on), transfer, delete; a site
+//! admin disabling an account from its page.
+
+use forge_core::role::{Action, Role};
+use forge_core::Store;
+use serde_json::{json, Value};
+
+use crate::accounts::{public_key, Browser};
+use crate::{fixture, request_with};
+
+#[test]
+fn the_settings_page_administers_a_project_through_its_forms() {
+    let f = fixture();
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let mut anonymous = Browser::new(&f);
+    let sign_in_first = anonymous.get("/hammer/settings");
+    assert_eq!(sign_in_first.status, 303);
+    assert!(
+        sign_in_first.location().starts_with("/login?next="),
+        "{}",
+        sign_in_first.location()
+    );
+
+    // bob may read hammer but administers nothing: no tab, a refusal.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob", "bob's password");
+    assert!(!bob.get("/hammer").body.contains("/hammer/settings"));
+    let refused = bob.get("/hammer/settings");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    let mut b = Browser::new(&f);
+    b.sign_in("alice", "alice's password");
+    assert!(b.get("/hammer").body.contains(r#"href="/hammer/settings""#));
+    let page = b.get("/hammer/settings");
+    assert_eq!(page.status, 200, "{}", page.body);
+    for words in [
+        "Save settings",
+        "Members and groups",
+        "Deploy keys",
+        "Delete project",
+    ] {
+        assert!(page.body.contains(words), "{words}");
+    }
+    let csrf = page.csrf();
+    let post = |b: &mut Browser<'_>, path: &str, fields: &[(&str, &str)]| {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &csrf));
+        b.post(path, &fields)
+    };
+
+    let saved = post(
+        &mut b,
+        "/hammer/options/update",
+        &[("pr_min_score", "2"), ("close_reasons", "fixed, wontfix")],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(saved.location(), "/hammer/settings");
+    let p = store.project("hammer").expect("hammer");
+    assert_eq!(p.settings.pr_min_score, 2);
+    assert_eq!(p.settings.close_reasons, ["fixed", "wontfix"]);
+    let bad = post(
+        &mut b,
+        "/hammer/options/update",
+        &[("pr_min_score", "lots")],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("pr_min_score"), "{}", bad.body);
+
+    let added = post(
+        &mut b,
+        "/hammer/git/modifyacls",
+        &[("user_type", "user"), ("name", "bob"), ("acl", "commit")],
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(store.role_of(&p, "bob").expect("role"), Some(Role::Commit));
+    assert!(b
+        .get("/hammer/settings")
+        .body
+        .contains(r#"aria-label="Remove bob""#));
+    // bob, a committer now, still may not administer.
+    let bob_csrf = bob.csrf_of("/hammer/issue/1");
+    let forged = bob.post(
+        "/hammer/git/modifyacls",
+        &[
+            ("user_type", "user"),
+            ("name", "bob"),
+            ("acl", "admin"),
+            ("csrf_token", &bob_csrf),
+        ],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(store.role_of(&p, "bob").expect("role"), Some(Role::Commit));
+    let removed = post(
+        &mut b,
+        "/hammer/git/modifyacls",
+        &[("user_type", "user"), ("name", "bob")],
+    );
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert_eq!(store.role_of(&p, "bob").expect("role"), None);
+
+    let key = public_key(7);
+    let with_key = post(
+        &mut b,
+        "/hammer/deploykeys/new",
+        &[("key", &key), ("push", "true")],
+    );
+    assert_eq!(with_key.status, 303, "{}", with_key.body);
+    let keys = store.deploy_keys(&p).expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].push);
+    assert!(b
+        .get("/hammer/settings")
+        .body
+        .contains(&keys[0].fingerprint));
+    post(
+        &mut b,
+        "/hammer/deploykeys/remove",
+        &[("key", &keys[0].fingerprint)],
+    );
+    assert!(store.deploy_keys(&p).expect("keys").is_empty());
+
+    // Renamed: the settings at the new name, old links sent on.
+    let renamed = post(&mut b, "/hammer/rename", &[("new_name", "tools/mallet")]);
+    assert_eq!(renamed.status, 303, "{}", renamed.body);
+    assert_eq!(renamed.location(), "/tools/mallet/settings");
+    let old = b.get("/hammer/issue/1?x=1");
+    assert_eq!(old.status, 301);
+    assert_eq!(old.location(), "/tools/mallet/issue/1?x=1");
+    assert_eq!(b.get("/tools/mallet/issue/1").status, 200);
+    let (status, _, _) = request_with(&f, "GET", "/api/0/tools/mallet/issues", &[], "");
+    assert_eq!(status, 200);
+
+    // Given away, the previous owner staying an admin; then deleted by
+    // its new owner, with the name typed again.
+    let csrf = b.csrf_of("/tools/mallet/settings");
+    let given = b.post(
+        "/tools/mallet/transfer",
+        &[
+            ("owner", "bob"),
+            ("retain_access", "true"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(given.status, 303, "{}", given.body);
+    let p = store.project("tools/mallet").expect("mallet");
+    assert_eq!(p.owner, "bob");
+    let not_owner = b.get("/tools/mallet/settings");
+    assert!(
+        !not_owner.body.contains("Delete project"),
+        "only the owner deletes"
+    );
+    let csrf = bob.csrf_of("/tools/mallet/settings");
+    let wrong = bob.post(
+        "/tools/mallet/delete",
+        &[("confirm", "mallet"), ("csrf_token", &csrf)],
+    );
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    assert!(wrong.body.contains("type the project"), "{}", wrong.body);
+    let deleted = bob.post(
+        "/tools/mallet/delete",
+        &[("confirm", "tools/mallet"), ("csrf_token", &csrf)],
+    );
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert_eq!(deleted.location(), "/");
+    assert!(store
+        .find_project("tools/mallet")
+        .expect("lookup")
+        .is_none());
+    assert!(!f.app.home.project_paths("tools/mallet").source.exists());
+    assert_eq!(b.get("/hammer").status, 404);
+}
+
+#[test]
+fn a_site_admin_disables_and_enables_an_account_from_its_page() {
+    let f = fixture();
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob", "bob's password");
+    // Not a site admin: no button, and the form is refused.
+    assert!(!bob.get("/user/alice").body.contains("Disable this account"));
+    let csrf = bob.csrf_of("/hammer/issue/1");
+    let refused = bob.post("/user/alice/disable", &[("csrf_token", &csrf)]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(!store.user_disabled("alice").expect("state"));
+
+    store.set_site_admin("alice", true).expect("site admin");
+    let mut alice = Browser::new(&f);
+    alice.sign_in("alice", "alice's password");
+    let page = alice.get("/user/bob");
+    assert!(page.body.contains("Disable this account"), "{}", page.body);
+    assert!(!alice
+        .get("/user/alice")
+        .body
+        .contains("Disable this account"));
+    let done = alice.post("/user/bob/disable", &[("csrf_token", &page.csrf())]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(store.user_disabled("bob").expect("state"));
+    // bob's session ended with it.
+    assert!(!bob.get("/hammer").body.contains("Sign out"));
+    let page = alice.get("/user/bob");
+    assert!(page.body.contains("Enable this account"));
+    alice.post("/user/bob/enable", &[("csrf_token", &page.csrf())]);
+    assert!(!store.user_disabled("bob").expect("state"));
+    assert_eq!(bob.sign_in("bob", "bob's password").status, 303);
+}
+
+#[test]
+fn the_api_administers_projects_and_accounts_with_a_token() {
+    let f = fixture();
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let token = |user: &str, actions: &[Action]| {
+        let (_, secret) = store
+            .create_token(user, None, actions, None, "admin tests")
+            .expect("token");
+        format!("token {secret}")
+    };
+    let alice = token("alice", &[Action::ModifyProject]);
+    let weak = token("alice", &[Action::IssueComment]);
+    let call = |auth: &str, method: &str, path: &str, body: &str| {
+        let (status, _, bytes) = request_with(
+            &f,
+            method,
+            path,
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        );
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, v)
+    };
+
+    let (status, v) = call(&alice, "GET", "/api/0/hammer/options", "");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["settings"]["issue_tracker"], true);
+    let (status, v) = call(
+        &weak,
+        "POST",
+        "/api/0/hammer/options/update",
+        r#"{"pr_min_score": "1"}"#,
+    );
+    assert_eq!(status, 403, "a token without modify_project: {v}");
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/options/update",
+        r#"{"pr_min_score": "1"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(store.project("hammer").expect("p").settings.pr_min_score, 1);
+
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/git/modifyacls",
+        r#"{"user_type": "user", "name": "bob", "acl": "ticket"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["access_users"]["ticket"], json!(["bob"]), "{v}");
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/git/modifyacls",
+        r#"{"user_type": "robot", "name": "bob"}"#,
+    );
+    assert_eq!(status, 400, "{v}");
+
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/rename",
+        r#"{"new_name": "forks/x"}"#,
+    );
+    assert_eq!(status, 400, "a reserved namespace: {v}");
+    assert!(
+        v["detail"].as_str().unwrap_or_default().contains("forks"),
+        "{v}"
+    );
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/rename",
+        r#"{"new_name": "mallet"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["project"]["fullname"], "mallet");
+    let (status, v) = call(
+        &alice,
+        "PATCH",
+        "/api/0/mallet",
+        r#"{"main_admin": "bob", "retain_access": true}"#,
+    );
+    assert_eq!(status, 200, "Pagure's way to give a project away: {v}");
+    assert_eq!(v["user"]["name"], "bob", "{v}");
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/mallet/delete",
+        r#"{"confirm": "mallet"}"#,
+    );
+    assert_eq!(status, 403, "alice is no longer the owner: {v}");
+
+    // Accounts: site admins only.
+    let (status, v) = call(&alice, "POST", "/api/0/user/bob/disable", "");
+    assert_eq!(status, 403, "{v}");
+    store.set_site_admin("alice", true).expect("site admin");
+    let (status, v) = call(&alice, "POST", "/api/0/user/bob/disable", "");
+    assert_eq!(status, 200, "{v}");
+    assert!(store.user_disabled("bob").expect("state"));
+    let (status, v) = call(&alice, "POST", "/api/0/user/alice/disable", "");
+    assert_eq!(status, 400, "not one's own account: {v}");
+    let (status, v) = call(&alice, "POST", "/api/0/user/bob/enable", "");
+    assert_eq!(status, 200, "{v}");
+    // A site admin may delete a project they do not own.
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/mallet/delete",
+        r#"{"confirm": "mallet"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(store.find_project("mallet").expect("lookup").is_none());
+}

@@ -591,6 +591,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("commit", "/tools/hammer/c/main"),
         ("user", "/user/alice"),
         ("settings", "/settings"),
+        ("project-settings", "/tools/hammer/settings"),
         ("not-found", "/tools/hammer/issue/999"),
     ];
     runtime().block_on(async {

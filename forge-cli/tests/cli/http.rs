@@ -2080,3 +2080,84 @@ fn custom_fields_carry_pagures_types_and_options() {
         json!("[\"linux\", \"mac\", \"bsd\"]")
     );
 }
+
+#[test]
+fn a_renamed_project_clones_and_takes_pushes_at_its_old_url() {
+    use crate::git;
+    let f = Forge::with_project();
+    let alice_push = token(&f, "alice", &["--acl", "commit"]);
+    let s = Server::start(&f);
+    let top = f.dir.path().to_path_buf();
+    let run_git = |dir: &std::path::Path, args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env_remove("FORGE_USER")
+            .output()
+            .expect("git runs")
+    };
+    let work = top.join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "one\n").expect("write");
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.org",
+            "commit",
+            "-qm",
+            "One",
+        ],
+    );
+    let old = format!("http://user:{alice_push}@{}/tools/hammer.git", s.addr);
+    let out = run_git(&work, &["push", "-q", &old, "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    f.ok_line("--as alice project rename tools/hammer tools/mallet");
+    // The old page sends on; git follows to the new place, for a clone and
+    // for a push.
+    assert_eq!(s.raw("GET", "/tools/hammer/tree", None, None).0, 301);
+    let anonymous = format!("http://{}/tools/hammer.git", s.addr);
+    let out = run_git(&top, &["clone", "-q", &anonymous, "again"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(top.join("again/a.txt")).expect("file"),
+        "one\n"
+    );
+    std::fs::write(work.join("a.txt"), "two\n").expect("write");
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.org",
+            "commit",
+            "-qam",
+            "Two",
+        ],
+    );
+    let out = run_git(&work, &["push", &old, "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = f.ok_line("repo log -p tools/mallet");
+    assert!(log.contains("Two"), "{log}");
+}

@@ -85,7 +85,7 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
                 @for m in &members {
                     li {
                         @if let Some(g) = m.name.strip_prefix('@') { "@" (g) " (group)" }
-                        @else { a href={ "/user/" (m.name) } { (m.name) } }
+                        @else { a href={ "/user/" (m.name) } { strong { (m.name) } } }
                         " " span.tag { (m.role.as_str()) }
                         @if m.name == p.owner { " " span.muted { "owner" } }
                         @if !m.branches.is_empty() { " " span.muted { "branches " code { (m.branches) } } }

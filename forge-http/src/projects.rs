@@ -229,8 +229,9 @@ pub(crate) fn show(ctx: &Ctx<'_>, at: &At) -> Answer {
     ok(&project_json(ctx, &at.project)?)
 }
 
-/// The repository a route names: the project's, or the fork's.
-fn repo(ctx: &Ctx<'_>, at: &At) -> Result<Repo, ApiError> {
+/// The repository a route names: the project's, or the fork's (the API's
+/// and the pages' one lookup).
+pub(crate) fn repo(ctx: &Ctx<'_>, at: &At) -> Result<Repo, ApiError> {
     let path = match &at.fork {
         Some(user) => ctx.app.home.fork_path(user, &at.project.full_name),
         None => ctx.app.home.project_paths(&at.project.full_name).source,

@@ -103,6 +103,17 @@ pub(crate) struct At {
     pub actor: Actor,
 }
 
+impl At {
+    /// The path of its pages without the leading slash: `ns/name`, or
+    /// `fork/<user>/ns/name` for a fork.
+    pub(crate) fn path(&self) -> String {
+        match &self.fork {
+            Some(user) => format!("fork/{user}/{}", self.project.full_name),
+            None => self.project.full_name.clone(),
+        }
+    }
+}
+
 /// The project a path names (`<repo>/...`, `<ns>/<repo>/...`,
 /// `fork/<user>/<repo>/...`) if the viewer may see it (and the fork
 /// exists), with the viewer as its actor, and the rest of the path: the one

@@ -293,6 +293,7 @@ fn served_project() -> (Forge, Server) {
         "--body",
         "It *wobbles*",
     ]);
+    f.ok(&["--as", "bob", "project", "fork", "tools/hammer"]);
     let server = Server::start(&f);
     (f, server)
 }
@@ -592,6 +593,8 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("user", "/user/alice"),
         ("settings", "/settings"),
         ("project-settings", "/tools/hammer/settings"),
+        ("fork", "/fork/bob/tools/hammer"),
+        ("fork-compare", "/fork/bob/tools/hammer/diff/main..wood"),
         ("not-found", "/tools/hammer/issue/999"),
     ];
     runtime().block_on(async {

@@ -13,16 +13,12 @@ use super::pages::{ok, page_number, pager, tabs, PER_PAGE};
 use super::{Here, Page};
 use crate::error::ApiError;
 use crate::extract::Ctx;
+use crate::projects::repo;
 
 /// Largest file a page shows (larger ones: raw only).
 const SHOWN_LIMIT: u64 = 1 << 20;
 /// Largest file the raw view serves.
 const RAW_LIMIT: u64 = 50 << 20;
-
-fn repo(ctx: &Ctx<'_>, here: &Here) -> Result<Repo, ApiError> {
-    let paths = ctx.app.home.project_paths(&here.project.full_name);
-    Ok(Repo::open(&paths.source)?)
-}
 
 fn missing(what: String) -> ApiError {
     ApiError::new(404, "ENOENDPOINT", what)
@@ -53,7 +49,7 @@ pub(crate) fn browse(
     };
     let commit = resolve(&repo, rev)?;
     let path = path.join("/");
-    let name = &here.project.full_name;
+    let name = &here.path();
     let crumbs = html! {
         p.crumbs {
             a href={ "/" (name) "/tree/" (rev) } { (name) }
@@ -146,7 +142,7 @@ pub(crate) fn blame(ctx: &Ctx<'_>, here: &Here, path: &[&str]) -> Result<Page, A
             forge_git::Error::NotText(_) | forge_git::Error::TooLarge { .. } => ApiError::from(e),
             _ => missing(format!("no file `{path}` at `{rev}`")),
         })?;
-    let name = &here.project.full_name;
+    let name = &here.path();
     ok(
         &format!("Blame {path} · {name}"),
         html! {
@@ -216,7 +212,7 @@ pub(crate) fn branches(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let repo = repo(ctx, here)?;
     let default = repo.head_branch().ok();
     let (branches, tags) = (repo.branches()?, repo.tags()?);
-    let name = &here.project.full_name;
+    let name = &here.path();
     ok(
         &format!("Branches · {name}"),
         html! {
@@ -266,7 +262,7 @@ pub(crate) fn commits(ctx: &Ctx<'_>, here: &Here, rev: &str) -> Result<Page, Api
     let mut log = repo.log(commit, None, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
     let more = log.len() > PER_PAGE;
     log.truncate(PER_PAGE);
-    let name = &here.project.full_name;
+    let name = &here.path();
     ok(
         &format!("Commits · {name}"),
         html! {
@@ -292,7 +288,7 @@ pub(crate) fn commit(ctx: &Ctx<'_>, here: &Here, hash: &str) -> Result<Page, Api
     let id = resolve(&repo, hash)?;
     let c = repo.commit(id)?;
     let files = repo.diff(c.parents.first().copied(), id, 256 << 10)?;
-    let name = &here.project.full_name;
+    let name = &here.path();
     ok(
         &format!("{} · {name}", c.title),
         html! {

@@ -5,6 +5,8 @@
 //! session's CSRF token is checked; then the browser is sent back to the
 //! page the change shows on (POST, then redirect).
 
+use forge_core::role::Action;
+
 use super::session;
 use super::{Here, Page};
 use crate::error::ApiError;
@@ -41,6 +43,26 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
     let (here, rest) = super::project_of(ctx, s)?;
     if rest == ["markdown"] {
         return super::pages::preview(ctx, &here);
+    }
+    if rest == ["fork"] {
+        // The library call `POST /api/0/fork` makes, as the signed-in user.
+        let name = &here.project.full_name;
+        let forked = ctx
+            .acting(Action::ForkProject, Some(name))
+            .and_then(|user| {
+                forge_tickets::fork_project(
+                    ctx.store,
+                    &ctx.app.home,
+                    &here.project,
+                    &user,
+                    ctx.app.hooks_exe.as_deref(),
+                )?;
+                Ok(user)
+            });
+        return Ok(match forked {
+            Ok(user) => Page::redirect(&format!("/fork/{user}/{name}")),
+            Err(e) => super::layout::form_error(&e, &format!("/{name}")),
+        });
     }
     if !takes_forms(rest) {
         return Err(super::not_found());

@@ -117,10 +117,26 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
         ["settings"] => settings::show(ctx),
         ["user", name] => user::show(ctx, name),
         _ => {
-            let (here, rest) = match project_of(ctx, s) {
+            let (here, rest) = match located(ctx, s) {
                 Err(e) if e.status == 404 => return moved(ctx, s).ok_or(e),
                 found => found?,
             };
+            // A fork has code pages, an overview and the compare page that
+            // opens a request on its parent; the rest is the parent's.
+            let fork_page = matches!(
+                rest,
+                [] | ["tree", ..]
+                    | ["blob", ..]
+                    | ["raw", ..]
+                    | ["blame", ..]
+                    | ["commits", _]
+                    | ["branches"]
+                    | ["c", _]
+                    | ["diff", ..]
+            );
+            if here.fork.is_some() && !fork_page {
+                return Err(not_found());
+            }
             match rest {
                 [] => pages::project(ctx, &here),
                 ["issues"] => pages::issues(ctx, &here),
@@ -187,17 +203,19 @@ fn number(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| not_found())
 }
 
-/// The project a path names, as the API finds it; the pages of forks are
-/// still to come.
+/// The project (or fork) a page's path names, as the API finds it.
+fn located<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(Here, &'p [&'p str]), ApiError> {
+    crate::router::locate(ctx, s).map_err(|e| if e.status == 404 { not_found() } else { e })
+}
+
+/// The project a form's path names (forms post to projects, not forks).
 pub(crate) fn project_of<'p>(
     ctx: &Ctx<'_>,
     s: &'p [&'p str],
 ) -> Result<(Here, &'p [&'p str]), ApiError> {
-    match crate::router::locate(ctx, s) {
-        Ok((here, rest)) if here.fork.is_none() => Ok((here, rest)),
-        Ok(_) => Err(not_found()),
-        Err(e) if e.status == 404 => Err(not_found()),
-        Err(e) => Err(e),
+    match located(ctx, s)? {
+        (here, rest) if here.fork.is_none() => Ok((here, rest)),
+        _ => Err(not_found()),
     }
 }
 

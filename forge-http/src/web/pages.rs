@@ -130,14 +130,16 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
 
 /// The tabs of a project's pages.
 pub(super) fn tabs(here: &Here, current: &str) -> Markup {
-    let name = &here.project.full_name;
+    // A fork's overview and code are its own; issues and requests are its
+    // parent's.
+    let (path, name) = (here.path(), &here.project.full_name);
     let mut tabs = vec![
-        ("Overview", format!("/{name}")),
-        ("Code", format!("/{name}/tree")),
+        ("Overview", format!("/{path}")),
+        ("Code", format!("/{path}/tree")),
         ("Issues", format!("/{name}/issues")),
         ("Pull requests", format!("/{name}/pull-requests")),
     ];
-    if here.actor.may(Action::ModifyProject, false) {
+    if here.fork.is_none() && here.actor.may(Action::ModifyProject, false) {
         tabs.push(("Settings", format!("/{name}/settings")));
     }
     nav_tabs(
@@ -181,8 +183,8 @@ pub(super) fn state_tabs(base: &str, status: Option<&str>, states: &[(&str, &str
 /// `/<repo>`: description, clone URLs, README, branches, counts.
 pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let p = &here.project;
-    let paths = ctx.app.home.project_paths(&p.full_name);
-    let repo = forge_git::Repo::open(&paths.source)?;
+    let path = here.path();
+    let repo = crate::projects::repo(ctx, here)?;
     let branches = repo.branches()?;
     let default = repo.head_branch().ok();
     let readme = match default.as_deref().map(|b| repo.branch_tip(b)) {
@@ -214,21 +216,46 @@ pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     } else {
         None
     };
-    let http = format!("{}/{}.git", ctx.call.base_url, p.full_name);
+    let latest = match default.as_deref().map(|b| repo.branch_tip(b)) {
+        Some(Ok(Some(tip))) => repo.log(tip, None, 0, 5)?,
+        _ => Vec::new(),
+    };
+    // Clone URLs name a fork as git does: `forks/<user>/<project>.git`.
+    let git_path = match &here.fork {
+        Some(user) => format!("forks/{user}/{}", p.full_name),
+        None => p.full_name.clone(),
+    };
+    let http = format!("{}/{git_path}.git", ctx.call.base_url);
     let ssh = ctx
         .app
         .config
         .ssh_url
         .as_ref()
-        .map(|s| format!("{s}/{}.git", p.full_name));
+        .map(|s| format!("{s}/{git_path}.git"));
+    let forks = ctx.store.forks(p)?;
+    let me = ctx.session().map(|s| s.user.clone());
+    let may_fork = here.fork.is_none()
+        && me.as_ref().is_some_and(|m| !forks.contains(m))
+        && here.actor.may(Action::ForkProject, false);
     ok(
-        &p.full_name,
+        &path,
         html! {
             h1 {
-                (p.full_name)
+                (path)
                 @if p.private { span.tag { "private" } }
             }
+            @if let Some(user) = &here.fork {
+                p.muted { (user) "'s fork of " a href={ "/" (p.full_name) } { (p.full_name) } }
+            }
             @if !p.description.is_empty() { p.muted { (p.description) } }
+            @if may_fork {
+                form.inline method="post" action={ "/" (p.full_name) "/fork" } {
+                    (super::session::csrf_field(ctx))
+                    button.secondary type="submit" { "Fork this project" }
+                }
+            } @else if let Some(m) = me.as_ref().filter(|m| here.fork.is_none() && forks.contains(m)) {
+                p { a href={ "/fork/" (m) "/" (p.full_name) } { "Your fork" } }
+            }
             (tabs(here, "Overview"))
             dl.facts {
                 dt { "Clone (HTTP)" } dd { code.clone { (http) } }
@@ -245,6 +272,25 @@ pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
                         code { (b.name) }
                         @if default.as_deref() == Some(b.name.as_str()) { span.muted { " (default)" } }
                         " "
+                    }
+                }
+            }
+            @if !latest.is_empty() {
+                h2 { "Latest commits" }
+                ul.list {
+                    @for c in &latest {
+                        li {
+                            a href={ "/" (path) "/c/" (c.id) } { code { (&c.id.to_string()[..10]) } }
+                            " " (c.title) " " span.muted { (c.author_name) }
+                        }
+                    }
+                }
+            }
+            @if here.fork.is_none() && !forks.is_empty() {
+                h2 { "Forks" }
+                ul.list {
+                    @for user in &forks {
+                        li { a href={ "/fork/" (user) "/" (p.full_name) } { strong { (user) "/" (p.full_name) } } }
                     }
                 }
             }

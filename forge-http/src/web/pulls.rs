@@ -271,17 +271,21 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
         .ok_or_else(|| {
             ApiError::new(404, "ENOENDPOINT", "compare two refs as <target>..<source>")
         })?;
-    let paths = ctx.app.home.project_paths(&here.project.full_name);
-    let repo = forge_git::Repo::open(&paths.source)?;
-    let tip = |r: &str| {
+    // From a fork: its branch against the parent's; the fork borrows the
+    // parent's objects, so both commits are in its repository.
+    let parent =
+        forge_git::Repo::open(&ctx.app.home.project_paths(&here.project.full_name).source)?;
+    let repo = crate::projects::repo(ctx, here)?;
+    let tip = |repo: &forge_git::Repo, r: &str| {
         repo.resolve(r)
             .map_err(|_| ApiError::new(404, "ENOENDPOINT", format!("no ref `{r}`")))
     };
-    let (target, source) = (tip(to)?, tip(from)?);
+    let (target, source) = (tip(&parent, to)?, tip(&repo, from)?);
     let base = repo.merge_base(target, source)?;
     let commits = repo.log_range(target, source, 250)?;
     let files = repo.diff(base, source, PATCH_LIMIT)?;
     let name = &here.project.full_name;
+    let path = here.path();
     let me = &here.actor;
     let may_open = ctx.session().is_some() && me.may(Action::PullRequestCreate, false);
     let title = match commits.as_slice() {
@@ -293,7 +297,11 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
         html! {
             h1 { (name) }
             (tabs(here, "Pull requests"))
-            p { "Changes " code { (from) } " would bring into " code { (to) } }
+            p {
+                "Changes " code { (from) }
+                @if let Some(user) = &here.fork { " of " a href={ "/" (path) } { (user) "'s fork" } }
+                " would bring into " code { (to) }
+            }
             @if commits.is_empty() {
                 p { code { (to) } " already has everything " code { (from) } " has." }
             } @else {
@@ -301,6 +309,7 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
                     form.stack.box.pad method="post" action={ "/" (name) "/pull-request/new" } {
                         (csrf_field(ctx))
                         input type="hidden" name="branch_from" value=(from);
+                        @if let Some(user) = &here.fork { input type="hidden" name="repo_from_username" value=(user); }
                         input type="hidden" name="branch_to" value=(to);
                         label for="title" { "Title" }
                         input type="text" id="title" name="title" value=(title) required;
@@ -314,7 +323,7 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
                 h2 { "Commits (" (commits.len()) ")" }
                 ul.list {
                     @for c in &commits {
-                        li { a href={ "/" (name) "/c/" (c.id) } { code { (&c.id.to_string()[..10]) } } " " (c.title) }
+                        li { a href={ "/" (path) "/c/" (c.id) } { code { (&c.id.to_string()[..10]) } } " " (c.title) }
                     }
                 }
                 (super::diff::files(&files, &[], &|_| html! {}, None))

@@ -323,3 +323,110 @@ fn the_api_administers_projects_and_accounts_with_a_token() {
     assert_eq!(status, 200, "{v}");
     assert!(store.find_project("mallet").expect("lookup").is_none());
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "Bob")
+        .env("GIT_AUTHOR_EMAIL", "bob@example.org")
+        .env("GIT_COMMITTER_NAME", "Bob")
+        .env("GIT_COMMITTER_EMAIL", "bob@example.org")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_fork_is_made_browsed_and_proposes_a_pull_request_from_its_pages() {
+    let f = fixture();
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let work = tempfile::tempdir().expect("work");
+    let w = work.path();
+    git(w, &["init", "-q", "-b", "main"]);
+    std::fs::write(w.join("README.md"), "# hammer\n").expect("write");
+    git(w, &["add", "-A"]);
+    git(w, &["commit", "-qm", "Start the hammer"]);
+    let source = f.app.home.project_paths("hammer").source;
+    git(w, &["push", "-q", source.to_str().expect("utf-8"), "main"]);
+
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob", "bob's password");
+    let page = bob.get("/hammer");
+    assert!(page.body.contains("Fork this project"), "{}", page.body);
+    assert!(
+        page.body.contains("Start the hammer"),
+        "the latest commits: {}",
+        page.body
+    );
+    let forked = bob.post("/hammer/fork", &[("csrf_token", &page.csrf())]);
+    assert_eq!(forked.status, 303, "{}", forked.body);
+    assert_eq!(forked.location(), "/fork/bob/hammer");
+    assert!(store
+        .has_fork(&store.project("hammer").expect("p"), "bob")
+        .expect("fork"));
+
+    // bob's branch in his fork.
+    git(w, &["checkout", "-q", "-b", "lighter"]);
+    std::fs::write(w.join("README.md"), "# hammer\nLighter.\n").expect("write");
+    git(w, &["commit", "-qam", "Make it lighter"]);
+    let fork = f.app.home.fork_path("bob", "hammer");
+    git(w, &["push", "-q", fork.to_str().expect("utf-8"), "lighter"]);
+
+    let page = bob.get("/fork/bob/hammer");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("bob's fork of"), "{}", page.body);
+    assert!(
+        page.body.contains("/forks/bob/hammer.git"),
+        "the fork's clone URL"
+    );
+    assert!(
+        bob.get("/hammer")
+            .body
+            .contains(r#"href="/fork/bob/hammer""#),
+        "listed among forks"
+    );
+    let tree = bob.get("/fork/bob/hammer/blob/lighter/f/README.md");
+    assert_eq!(tree.status, 200);
+    assert!(tree.body.contains("Lighter."), "{}", tree.body);
+    assert_eq!(
+        bob.get("/hammer/blob/lighter/f/README.md").status,
+        404,
+        "the parent has no such branch"
+    );
+    assert_eq!(
+        bob.get("/fork/bob/hammer/issues").status,
+        404,
+        "issues are the parent's"
+    );
+    assert_eq!(bob.get("/fork/alice/hammer").status, 404, "no such fork");
+
+    let compare = bob.get("/fork/bob/hammer/diff/main..lighter");
+    assert_eq!(compare.status, 200, "{}", compare.body);
+    assert!(compare.body.contains("Make it lighter"), "{}", compare.body);
+    assert!(compare
+        .body
+        .contains(r#"name="repo_from_username" value="bob""#));
+    let opened = bob.post(
+        "/hammer/pull-request/new",
+        &[
+            ("csrf_token", &compare.csrf()),
+            ("title", "Lighter"),
+            ("branch_to", "main"),
+            ("branch_from", "lighter"),
+            ("repo_from_username", "bob"),
+        ],
+    );
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let at = opened.location().to_string();
+    assert!(at.starts_with("/hammer/pull-request/"), "{at}");
+    let pr = bob.get(&at);
+    assert!(pr.body.contains("Make it lighter"), "{}", pr.body);
+}

@@ -77,6 +77,11 @@ pub enum Command {
         /// $FORGE_BIND, or 127.0.0.1:8080).
         #[arg(long)]
         bind: Option<String>,
+        /// Also serve public projects' docs on this address, another origin
+        /// (default: forge.toml's [server] docs_bind, or $FORGE_DOCS_BIND;
+        /// none without them).
+        #[arg(long)]
+        docs_bind: Option<String>,
     },
     /// API tokens of the acting user.
     #[command(subcommand)]

@@ -13,6 +13,7 @@
 //! request_timeout_secs = 30     # FORGE_REQUEST_TIMEOUT_SECS
 //! public_url = "https://forge.example.org"   # FORGE_PUBLIC_URL
 //! ssh_url = "ssh://git@forge.example.org"    # FORGE_SSH_URL
+//! docs_bind = "127.0.0.1:8081"  # FORGE_DOCS_BIND: the docs server (off without it)
 //! ```
 
 use std::path::Path;
@@ -50,6 +51,9 @@ pub struct ServerSettings {
     /// Where people clone over SSH (`ssh://git@forge.example.org`), the
     /// start of the `ssh` clone URL the API gives; none without it.
     pub ssh_url: Option<String>,
+    /// Where the docs server listens (public projects' docs repositories,
+    /// on an origin of their own); not served without it.
+    pub docs_bind: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +64,7 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             public_url: None,
             ssh_url: None,
+            docs_bind: None,
         }
     }
 }
@@ -89,6 +94,9 @@ impl ServerSettings {
         }
         if let Some(url) = self.public_url.take() {
             self.public_url = Some(public_url(&url)?);
+        }
+        if let Some(v) = var("FORGE_DOCS_BIND").filter(|v| !v.is_empty()) {
+            self.docs_bind = Some(v);
         }
         if let Some(v) = var("FORGE_SSH_URL").filter(|v| !v.is_empty()) {
             self.ssh_url = Some(v);

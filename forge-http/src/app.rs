@@ -203,6 +203,31 @@ impl App {
         resp
     }
 
+    /// Answers one request to the docs listener (`crate::docs`): its
+    /// body and cookies are never read.
+    pub async fn handle_docs<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody> {
+        let start = Instant::now();
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let resp = {
+            let (app, method, path) = (self.clone(), method.clone(), path.clone());
+            tokio::task::spawn_blocking(move || crate::docs::answer(&app, &method, &path))
+                .await
+                .unwrap_or_else(|_| {
+                    error_response(&ApiError::internal("the docs request panicked"))
+                })
+        };
+        tracing::info!(
+            site = "docs",
+            method,
+            path,
+            status = resp.status().as_u16(),
+            micros = start.elapsed().as_micros() as u64,
+            "request"
+        );
+        resp
+    }
+
     async fn answer<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody>
     where
         B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,

@@ -19,6 +19,7 @@
 mod admin;
 mod app;
 mod cache;
+mod docs;
 mod error;
 mod extract;
 mod git;
@@ -34,4 +35,4 @@ mod web;
 pub use app::{app, dispatch, error_response, full, App, ResBody, ServerConfig};
 pub use error::{ApiError, ERROR_CODES};
 pub use extract::ApiCall;
-pub use server::{serve, shutdown_signal};
+pub use server::{serve, serve_docs, shutdown_signal};

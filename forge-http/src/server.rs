@@ -24,6 +24,25 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_site(listener, app, shutdown, false).await
+}
+
+/// Serves the docs of `app`'s public projects on `listener` (another
+/// address, so another origin than the application's) until `shutdown`.
+pub async fn serve_docs(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_site(listener, app, shutdown, true).await
+}
+
+async fn serve_site(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+    docs: bool,
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -41,7 +60,12 @@ pub async fn serve(
                 let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(Peer(peer));
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(req).await) }
+                    async move {
+                        Ok::<_, Infallible>(match docs {
+                            true => app.handle_docs(req).await,
+                            false => app.handle(req).await,
+                        })
+                    }
                 });
                 let conn = http1::Builder::new()
                     .keep_alive(true)

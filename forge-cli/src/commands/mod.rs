@@ -65,7 +65,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Hook { name } => hooks::run(name, &ctx),
         Command::Activity { user, year } => activity::run(&user, year, &ctx),
         Command::Token(cmd) => token::run(cmd, &ctx),
-        Command::Serve { bind } => serve::run(bind.as_deref(), &ctx),
+        Command::Serve { bind, docs_bind } => {
+            serve::run(bind.as_deref(), docs_bind.as_deref(), &ctx)
+        }
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result};
 
 use crate::context::Ctx;
 
-pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
+pub fn run(bind: Option<&str>, docs_bind: Option<&str>, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // the home must exist
     let home = ctx.home()?.clone();
     let settings = forge_core::config::Config::load(&home.config_path())?
@@ -14,6 +14,7 @@ pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
         .map(String::from)
         .unwrap_or_else(|| settings.bind.clone());
     let bind = bind.as_str();
+    let docs_bind = docs_bind.map(String::from).or(settings.docs_bind.clone());
     let config = forge_http::ServerConfig {
         max_body: settings.max_body_bytes,
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
@@ -40,9 +41,32 @@ pub fn run(bind: Option<&str>, ctx: &Ctx) -> Result<()> {
             "forge: serving {} on http://{addr} (Ctrl-C to stop)",
             home.root().display()
         );
+        let docs = match &docs_bind {
+            Some(at) => {
+                let docs = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening on {at} (docs)"))?;
+                eprintln!(
+                    "forge: serving public projects' docs on http://{}",
+                    docs.local_addr()?
+                );
+                Some(docs)
+            }
+            None => None,
+        };
         let exe = std::env::current_exe().ok();
         let app = forge_http::App::new(home, config, exe);
+        let docs = docs.map(|listener| {
+            tokio::spawn(forge_http::serve_docs(
+                listener,
+                app.clone(),
+                forge_http::shutdown_signal(),
+            ))
+        });
         forge_http::serve(listener, app, forge_http::shutdown_signal()).await?;
+        if let Some(docs) = docs {
+            docs.await.context("the docs server")??;
+        }
         eprintln!("forge: stopped");
         Ok(())
     })

@@ -636,3 +636,51 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     });
 }
+
+#[test]
+fn a_docs_html_file_runs_no_script_in_a_browser() {
+    let f = Forge::with_project();
+    crate::docs::push_docs(
+        &f,
+        "tools/hammer",
+        &[
+            ("index.md", "# Docs\n\n[the page](page.html)\n"),
+            ("page.html", "<html><head><title>calm</title></head><body><p id=p>static</p><script>document.title='ran';document.getElementById('p').textContent='ran'</script></body></html>"),
+        ],
+    );
+    let docs_addr = format!("127.0.0.1:{}", free_port());
+    let _server =
+        Server::from(f.command(&["serve", "--bind", "127.0.0.1:0", "--docs-bind", &docs_addr]));
+    let start = Instant::now();
+    while TcpStream::connect(&docs_addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the docs server did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let c = driver.browser(true, 1280).await;
+        c.goto(&format!("http://{docs_addr}/tools/hammer/"))
+            .await
+            .expect("docs");
+        c.find(Locator::Css("a[href='page.html']"))
+            .await
+            .expect("the link")
+            .click()
+            .await
+            .expect("follow it");
+        let shown = c
+            .wait()
+            .for_element(Locator::Css("#p"))
+            .await
+            .expect("the page")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(shown, "static", "the page's script did not run");
+        assert_eq!(c.title().await.expect("title"), "calm");
+        c.close().await.expect("close");
+    });
+}

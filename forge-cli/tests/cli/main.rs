@@ -7,6 +7,7 @@ mod browse;
 mod browser;
 mod compat;
 mod demo;
+mod docs;
 mod freshness;
 mod http;
 mod issues;

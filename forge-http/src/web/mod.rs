@@ -163,7 +163,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
 }
 
 /// What a path segment keeps unencoded (RFC 3986's unreserved characters).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

@@ -181,6 +181,24 @@ pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Bytes), ApiError> {
     })
 }
 
+/// One line per request on the log: never a token or a body.
+fn log_request(
+    site: &str,
+    method: &hyper::Method,
+    path: &str,
+    resp: &Response<ResBody>,
+    start: Instant,
+) {
+    tracing::info!(
+        site,
+        method = method.as_str(),
+        path,
+        status = resp.status().as_u16(),
+        micros = start.elapsed().as_micros() as u64,
+        "request"
+    );
+}
+
 impl App {
     /// Answers one request: git over HTTP, or the API. A panic in one
     /// request is that request's 500; a request past its time is a 503.
@@ -190,16 +208,9 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display + Send,
     {
         let start = Instant::now();
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let resp = self.clone().answer(req).await;
-        tracing::info!(
-            method,
-            path,
-            status = resp.status().as_u16(),
-            micros = start.elapsed().as_micros() as u64,
-            "request"
-        );
+        log_request("app", &method, &path, &resp, start);
         resp
     }
 
@@ -207,24 +218,16 @@ impl App {
     /// body and cookies are never read.
     pub async fn handle_docs<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody> {
         let start = Instant::now();
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let resp = {
-            let (app, method, path) = (self.clone(), method.clone(), path.clone());
+            let (app, method, path) = (self.clone(), method.to_string(), path.clone());
             tokio::task::spawn_blocking(move || crate::docs::answer(&app, &method, &path))
                 .await
                 .unwrap_or_else(|_| {
                     error_response(&ApiError::internal("the docs request panicked"))
                 })
         };
-        tracing::info!(
-            site = "docs",
-            method,
-            path,
-            status = resp.status().as_u16(),
-            micros = start.elapsed().as_micros() as u64,
-            "request"
-        );
+        log_request("docs", &method, &path, &resp, start);
         resp
     }
 

@@ -9,7 +9,7 @@ use crate::http::Server;
 use crate::{git, Forge};
 
 /// One GET to `addr`, with `extra` headers; the status, the head and the body.
-fn get(addr: &str, path: &str, extra: &str) -> (u16, String, String) {
+pub(crate) fn get(addr: &str, path: &str, extra: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
     stream.write_all(req.as_bytes()).expect("send");

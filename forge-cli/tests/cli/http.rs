@@ -946,6 +946,20 @@ fn pull_requests_forks_and_activity_through_the_api() {
     );
 }
 
+/// git as a user types it against the server: no prompt, no FORGE_USER
+/// (the server sets it), whatever the outcome.
+fn run_git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env_remove("FORGE_USER")
+        .output()
+        .expect("git runs")
+}
+
 #[test]
 fn git_over_http_clones_anonymously_and_pushes_with_tokens() {
     use crate::git;
@@ -955,17 +969,6 @@ fn git_over_http_clones_anonymously_and_pushes_with_tokens() {
     let bob_push = token(&f, "bob", &["--acl", "commit"]);
     let s = Server::start(&f);
     let top = f.dir.path().to_path_buf();
-    let run_git = |dir: &std::path::Path, args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .env_remove("FORGE_USER")
-            .output()
-            .expect("git runs")
-    };
     let url = |token: Option<&str>, repo: &str| match token {
         Some(t) => format!("http://user:{t}@{}/{repo}", s.addr),
         None => format!("http://{}/{repo}", s.addr),
@@ -2088,17 +2091,6 @@ fn a_renamed_project_clones_and_takes_pushes_at_its_old_url() {
     let alice_push = token(&f, "alice", &["--acl", "commit"]);
     let s = Server::start(&f);
     let top = f.dir.path().to_path_buf();
-    let run_git = |dir: &std::path::Path, args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .env_remove("FORGE_USER")
-            .output()
-            .expect("git runs")
-    };
     let work = top.join("work");
     std::fs::create_dir_all(&work).expect("mkdir");
     git(&work, &["init", "-q", "-b", "main"]);

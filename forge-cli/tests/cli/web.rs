@@ -2,29 +2,12 @@
 //! a file (escaped, with line anchors), its raw bytes (plain text in a
 //! sandbox, whatever the file holds), the history and one commit.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-
 use crate::http::Server;
 use crate::{clone_as, git, Forge};
 
 /// GET `path`: status, head, body.
 fn get(server: &Server, path: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(&server.addr).expect("connect");
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(req.as_bytes()).expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, head.to_ascii_lowercase(), body.to_string())
+    crate::docs::get(&server.addr, path, "")
 }
 
 #[test]

@@ -44,6 +44,17 @@ if ! g rev-parse -q --verify origin/main >/dev/null; then
     printf 'A hammer.\n\nwedge: wooden\n' > "$work/hammer/README"
     g add README && g commit -qm "Describe the hammer" && g push -q origin main
 fi
+# The project's docs, pushed to its docs repository (served on their own origin below).
+docs_repo="$FORGE_HOME/docs/demo/hammer.git"
+if ! git --git-dir "$docs_repo" rev-parse -q --verify main >/dev/null; then
+    mkdir -p "$work/docs"
+    printf '# Hammer\n\nHold it by the **handle**. See the [care guide](care.md).\n' > "$work/docs/index.md"
+    printf '# Care\n\nKeep the wedge dry.\n' > "$work/docs/care.md"
+    git -C "$work/docs" init -q -b main
+    git -C "$work/docs" -c user.name=alice -c user.email=alice@example.org add -A
+    git -C "$work/docs" -c user.name=alice -c user.email=alice@example.org commit -qm "Docs"
+    git -C "$work/docs" push -q "$docs_repo" main
+fi
 g checkout -q -B "fix-$id" origin/main
 printf 'A hammer.\n\nwedge: steel, glued (issue %s)\n' "$id" > "$work/hammer/README"
 g commit -qam "Replace the wedge" -m "Fixes #$id"
@@ -69,6 +80,7 @@ git --git-dir "$FORGE_HOME/requests/demo/hammer.git" log --format='  %h %an: %s'
 # Last, serve the demo home over HTTP: clone it, post issues to it.
 [ "${FORGE_DEMO_SERVE:-1}" = 1 ] || exit 0
 bind="${FORGE_DEMO_BIND:-127.0.0.1:8080}"
+docs_bind="${FORGE_DEMO_DOCS_BIND:-127.0.0.1:8081}"
 secret=$("$FORGE" --as alice token create --acl issue_create,issue_comment,issue_change_status,commit \
     --description "demo token" | tail -n 1)
 # A password for alice to sign in to the pages with, new each run.
@@ -85,6 +97,7 @@ printed below:
   curl -s http://$bind/api/0/demo/hammer/issues
   curl -s -H "Authorization: token \$TOKEN" -d title=Hello -d issue_content=World http://$bind/api/0/demo/hammer/new_issue
   git push http://alice:\$TOKEN@$bind/demo/hammer.git HEAD:my-branch
+The project's docs are served on their own origin: http://$docs_bind/demo/hammer/
 Stop with Ctrl-C.
 TXT
-exec "$FORGE" serve --bind "$bind"
+exec "$FORGE" serve --bind "$bind" --docs-bind "$docs_bind"

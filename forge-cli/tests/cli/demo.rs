@@ -49,6 +49,7 @@ fn the_quick_start_ends_serving_the_demo_home() {
             .current_dir(dir.path())
             .env("FORGE", env!("CARGO_BIN_EXE_forge"))
             .env("FORGE_DEMO_BIND", "127.0.0.1:0")
+            .env("FORGE_DEMO_DOCS_BIND", "127.0.0.1:0")
             .env_remove("FORGE_HOME")
             .env_remove("FORGE_USER")
             .stdout(Stdio::piped())
@@ -80,7 +81,16 @@ fn the_quick_start_ends_serving_the_demo_home() {
             break rest.split_whitespace().next().expect("address").to_string();
         }
     };
+    let docs = loop {
+        let line = lines.next().expect("the docs server starts").expect("line");
+        if let Some(rest) = line.split("docs on http://").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
     std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (status, _, body) = crate::docs::get(&docs, "/demo/hammer/", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<strong>handle</strong>"), "the demo's docs: {body}");
     let clone = dir.path().join("clone");
     let out = Command::new("git")
         .args(["clone", "-q", &format!("http://{addr}/demo/hammer.git")])

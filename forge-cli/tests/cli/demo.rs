@@ -90,7 +90,10 @@ fn the_quick_start_ends_serving_the_demo_home() {
     std::thread::spawn(move || for _ in lines.by_ref() {});
     let (status, _, body) = crate::docs::get(&docs, "/demo/hammer/", "");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("<strong>handle</strong>"), "the demo's docs: {body}");
+    assert!(
+        body.contains("<strong>handle</strong>"),
+        "the demo's docs: {body}"
+    );
     let clone = dir.path().join("clone");
     let out = Command::new("git")
         .args(["clone", "-q", &format!("http://{addr}/demo/hammer.git")])

@@ -260,7 +260,8 @@ pub(crate) fn project(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             dl.facts {
                 dt { "Clone (HTTP)" } dd { code.clone { (http) } }
                 @if let Some(ssh) = &ssh { dt { "Clone (SSH)" } dd { code.clone { (ssh) } } }
-                dt { "Owner" } dd { a href={ "/user/" (p.owner) } { (p.owner) } }
+                @let owner = here.fork.as_deref().unwrap_or(&p.owner);
+                dt { "Owner" } dd { a href={ "/user/" (owner) } { (owner) } }
                 @if let Some(n) = open_issues {
                     dt { "Open issues" } dd { a href={ "/" (p.full_name) "/issues" } { (n) } }
                 }

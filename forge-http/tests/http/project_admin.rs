@@ -384,6 +384,12 @@ fn a_fork_is_made_browsed_and_proposes_a_pull_request_from_its_pages() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("bob's fork of"), "{}", page.body);
     assert!(
+        page.body
+            .contains(r#"<dt>Owner</dt><dd><a href="/user/bob">bob</a>"#),
+        "{}",
+        page.body
+    );
+    assert!(
         page.body.contains("/forks/bob/hammer.git"),
         "the fork's clone URL"
     );

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_pull_request_issues.sql"),
     include_str!("../migrations/0014_accounts.sql"),
     include_str!("../migrations/0015_project_redirects.sql"),
+    include_str!("../migrations/0016_delivery_queue.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

@@ -1,1 +1,14 @@
-//! placeholder
+//! Deliveries fed from forge's durable event log.
+//!
+//! Every change appends an event to the log in the transaction that makes
+//! it (`forge_core::event`). This crate turns the log into work: each
+//! consumer (webhooks, e-mail, live pages, ...) keeps a durable cursor and
+//! a queue of jobs, claimed with leases, retried with backoff, kept in order
+//! per target, dead after the last attempt ([`queue`]). A crash anywhere
+//! loses no event: a batch not committed is read again, a job whose worker
+//! died is claimed again.
+
+pub mod queue;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! The queue on a real SQLite file: fan-out, order per target, leases,
+//! retries, dead jobs, status.
+
+use std::time::Duration;
+
+use forge_core::event::{self, NewEvent};
+use forge_core::Store;
+use serde_json::json;
+
+use crate::queue::{self, Schedule, State};
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("forge.db")).expect("store");
+    (dir, store)
+}
+
+fn append(store: &Store, kind: &str, project: &str) -> i64 {
+    event::append(
+        store.conn(),
+        &NewEvent {
+            kind,
+            project,
+            actor: "alice",
+            issue: Some(1),
+            fields: json!({}),
+        },
+    )
+    .expect("event")
+}
+
+/// Routes each event to its project (one target per project), skipping
+/// `git.push`.
+fn by_project(
+    e: &forge_core::event::Event,
+) -> forge_core::Result<Vec<(String, serde_json::Value)>> {
+    Ok(match e.kind.as_str() {
+        "git.push" => Vec::new(),
+        _ => vec![(e.project.clone(), json!({"kind": e.kind}))],
+    })
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[test]
+fn events_become_jobs_once_and_keep_their_order_per_target() {
+    let (_d, store) = store();
+    for (kind, project) in [
+        ("issue.new", "a"),
+        ("issue.new", "b"),
+        ("git.push", "a"),
+        ("issue.comment.added", "a"),
+    ] {
+        append(&store, kind, project);
+    }
+    let read = queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
+    assert_eq!(read, 4);
+    assert_eq!(queue::cursor(&store, "hooks").expect("cursor"), 4);
+    // Nothing new: nothing read, nothing doubled.
+    assert_eq!(
+        queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("again"),
+        0
+    );
+    assert_eq!(queue::list(&store, None, 100).expect("list").len(), 3);
+
+    // One job per target at a time: a's second waits for its first.
+    let first = queue::claim(&store, "hooks", "w1", 10, LEASE, 1).expect("claim");
+    let targets: Vec<(&str, i64)> = first
+        .iter()
+        .map(|j| (j.target.as_str(), j.event_id))
+        .collect();
+    assert_eq!(targets, [("a", 1), ("b", 2)]);
+    assert!(queue::claim(&store, "hooks", "w2", 10, LEASE, 2)
+        .expect("claim")
+        .is_empty());
+    assert!(queue::complete(&store, &first[0], "w1", 3).expect("done"));
+    let next = queue::claim(&store, "hooks", "w2", 10, LEASE, 4).expect("claim");
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].target.as_str(), next[0].event_id), ("a", 4));
+    assert_eq!(next[0].payload["kind"], "issue.comment.added");
+}
+
+#[test]
+fn a_dead_workers_jobs_are_claimed_again_when_its_lease_ends() {
+    let (_d, store) = store();
+    append(&store, "issue.new", "a");
+    queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
+    let taken = queue::claim(&store, "hooks", "dies", 10, LEASE, 0).expect("claim");
+    assert_eq!(taken.len(), 1);
+    // The worker is gone; before the lease ends nobody may take the job.
+    assert!(queue::claim(&store, "hooks", "w2", 10, LEASE, 29_999)
+        .expect("claim")
+        .is_empty());
+    let again = queue::claim(&store, "hooks", "w2", 10, LEASE, 30_001).expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    // The dead worker's late answer changes nothing; the new owner's does.
+    assert!(!queue::complete(&store, &taken[0], "dies", 30_002).expect("late"));
+    assert!(queue::complete(&store, &again[0], "w2", 30_003).expect("done"));
+    assert_eq!(
+        queue::list(&store, Some(State::Done), 10)
+            .expect("done")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn failures_follow_the_schedule_then_the_job_is_dead_until_retried() {
+    let (_d, store) = store();
+    append(&store, "issue.new", "a");
+    queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
+    let schedule = Schedule(vec![Duration::from_secs(10), Duration::from_secs(100)]);
+    assert_eq!(schedule.attempts(), 3);
+
+    let mut now = 0;
+    let job = &queue::claim(&store, "hooks", "w", 1, LEASE, now).expect("claim")[0];
+    assert_eq!(
+        queue::fail(&store, job, "w", "500 from the target", &schedule, now).expect("fail"),
+        State::Pending
+    );
+    let waiting = &queue::list(&store, Some(State::Pending), 1).expect("list")[0];
+    // 10 s, and at most a tenth more of jitter.
+    assert!(
+        (10_000..=11_000).contains(&(waiting.run_at - now)),
+        "{}",
+        waiting.run_at
+    );
+    assert_eq!(waiting.last_error.as_deref(), Some("500 from the target"));
+    assert!(queue::claim(&store, "hooks", "w", 1, LEASE, now + 9_999)
+        .expect("early")
+        .is_empty());
+
+    now = waiting.run_at;
+    let job = &queue::claim(&store, "hooks", "w", 1, LEASE, now).expect("claim")[0];
+    queue::fail(&store, job, "w", "timeout", &schedule, now).expect("fail");
+    now += 111_000;
+    let job = &queue::claim(&store, "hooks", "w", 1, LEASE, now).expect("claim")[0];
+    assert_eq!(job.attempts, 3);
+    assert_eq!(
+        queue::fail(&store, job, "w", "refused", &schedule, now).expect("fail"),
+        State::Dead
+    );
+
+    let status = queue::status(&store, now).expect("status");
+    assert_eq!(
+        (
+            status[0].consumer.as_str(),
+            status[0].dead,
+            status[0].pending
+        ),
+        ("hooks", 1, 0)
+    );
+    assert_eq!(
+        queue::retry(&store, Some("hooks"), None, now).expect("retry"),
+        1
+    );
+    let status = queue::status(&store, now).expect("status");
+    assert_eq!(
+        (status[0].dead, status[0].pending, status[0].retrying),
+        (0, 1, 0)
+    );
+    let job = &queue::claim(&store, "hooks", "w", 1, LEASE, now).expect("claim")[0];
+    queue::fail(
+        &store,
+        job,
+        "w",
+        "still refused",
+        &Schedule(Vec::new()),
+        now,
+    )
+    .expect("fail");
+    assert_eq!(queue::purge_dead(&store, None).expect("purge"), 1);
+    assert!(queue::list(&store, None, 10).expect("list").is_empty());
+}
+
+#[test]
+fn a_new_consumer_may_start_at_the_end_and_status_counts_the_lag() {
+    let (_d, store) = store();
+    append(&store, "issue.new", "a");
+    queue::start_at_end(&store, "late", 0).expect("start");
+    assert_eq!(queue::cursor(&store, "late").expect("cursor"), 1);
+    append(&store, "issue.new", "a");
+    append(&store, "issue.new", "b");
+    let now = forge_core::time::now_epoch() * 1000 + 5_000;
+    let status = queue::status(&store, now).expect("status");
+    assert_eq!(status[0].lag_events, 2);
+    assert!(
+        (4..=6).contains(&status[0].lag_seconds),
+        "{}",
+        status[0].lag_seconds
+    );
+    queue::fan_out(&store, "late", 1, now, &mut by_project).expect("fan out");
+    assert_eq!(queue::status(&store, now).expect("status")[0].lag_events, 1);
+}
+
+#[test]
+fn the_standard_schedule_has_eight_attempts() {
+    let s = Schedule::standard();
+    assert_eq!(s.attempts(), 8);
+    let first = s.delay_before(2).expect("a first retry");
+    assert!((Duration::from_secs(5)..=Duration::from_millis(5_500)).contains(&first));
+    assert!(s.delay_before(8).expect("the last") >= Duration::from_secs(36_000));
+    assert_eq!(s.delay_before(9), None);
+    assert_eq!(s.delay_before(1), None);
+}

@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// The delivery queues fed from the event log: status, jobs, retries.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Git merge driver for ticket documents (configured by forge in clones).
     #[command(hide = true)]
     MergeDriver {
@@ -371,6 +374,45 @@ pub enum ProjectCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Each consumer: cursor, lag in events and seconds, jobs pending,
+    /// retrying, running and dead.
+    Status,
+    /// Jobs, newest first.
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<JobStateArg>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Make a dead job (or every dead job) pending again, with fresh attempts.
+    Retry {
+        /// The job's id.
+        #[arg(required_unless_present = "dead", conflicts_with = "dead")]
+        id: Option<i64>,
+        /// Every dead job.
+        #[arg(long)]
+        dead: bool,
+    },
+    /// Delete dead jobs.
+    Purge {
+        /// The dead jobs (the only ones purged).
+        #[arg(long, required = true)]
+        dead: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum JobStateArg {
+    Pending,
+    Running,
+    Done,
+    Dead,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub(crate) mod issue;
 mod merge_driver;
 pub(crate) mod pr;
 mod project;
+mod queue;
 mod reindex;
 pub(crate) mod repo;
 mod serve;
@@ -40,6 +41,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Reindex { .. } => "reindex",
         Command::Import(_) => "import",
         Command::Events { .. } => "events",
+        Command::Queue(_) => "queue",
     })
 }
 
@@ -75,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
             since,
             limit,
         } => events::run(project.as_deref(), since, limit, &ctx),
+        Command::Queue(cmd) => queue::run(cmd, &ctx),
         Command::MergeDriver {
             base,
             ours,

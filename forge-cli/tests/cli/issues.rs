@@ -262,3 +262,79 @@ fn custom_fields_are_given_when_an_issue_is_opened() {
     ]);
     assert!(err.contains("one of: linux, mac"), "{err}");
 }
+
+#[test]
+fn the_queue_cli_shows_consumers_and_retries_and_purges_dead_jobs() {
+    use forge_notify::queue::{self, Schedule};
+    let f = Forge::with_project();
+    assert!(f.ok_line("queue status").contains("no consumer"));
+    f.ok_line("--as alice issue new -p tools/hammer --title One");
+    f.ok_line("--as alice issue new -p tools/hammer --title Two");
+    let store = forge_core::Store::open(&f.home().join("forge.db")).expect("store");
+    let mut route = |e: &forge_core::event::Event| -> forge_core::Result<queue::Routes> {
+        Ok(vec![(e.project.clone(), serde_json::json!({}))])
+    };
+    queue::fan_out(&store, "hooks", 1, 0, &mut route).expect("fan out");
+    let job = &queue::claim(
+        &store,
+        "hooks",
+        "w",
+        1,
+        std::time::Duration::from_secs(30),
+        queue::now_ms(),
+    )
+    .expect("claim")[0];
+    queue::fail(
+        &store,
+        job,
+        "w",
+        "HTTP 500",
+        &Schedule(Vec::new()),
+        queue::now_ms(),
+    )
+    .expect("fail");
+
+    let status = f.json_line("queue status");
+    assert_eq!(status[0]["consumer"], "hooks");
+    assert_eq!(status[0]["dead"], 1);
+    assert!(
+        status[0]["lag_events"].as_i64().expect("lag") >= 1,
+        "{status}"
+    );
+    let table = f.ok_line("queue status");
+    assert!(
+        table.contains("CONSUMER") && table.contains("hooks"),
+        "{table}"
+    );
+    let dead = f.json_line("queue list --state dead");
+    assert_eq!(dead[0]["last_error"], "HTTP 500");
+    let id = dead[0]["id"].as_i64().expect("id").to_string();
+    let missing = f.fails_line("queue retry 999999");
+    assert!(missing.contains("no dead job"), "{missing}");
+    assert!(f
+        .ok(&["queue", "retry", &id])
+        .contains("1 job(s) pending again"));
+    assert_eq!(f.json_line("queue status")[0]["dead"], 0);
+    let job = &queue::claim(
+        &store,
+        "hooks",
+        "w",
+        1,
+        std::time::Duration::from_secs(30),
+        queue::now_ms(),
+    )
+    .expect("claim")[0];
+    queue::fail(
+        &store,
+        job,
+        "w",
+        "HTTP 500",
+        &Schedule(Vec::new()),
+        queue::now_ms(),
+    )
+    .expect("fail");
+    assert!(f
+        .ok_line("queue purge --dead")
+        .contains("1 dead job(s) deleted"));
+    assert_eq!(f.json_line("queue list").as_array().map(Vec::len), Some(0));
+}

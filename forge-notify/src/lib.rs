@@ -9,6 +9,7 @@
 //! died is claimed again.
 
 pub mod queue;
+pub mod sign;
 
 #[cfg(test)]
 mod tests;

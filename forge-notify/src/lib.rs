@@ -10,6 +10,7 @@
 
 pub mod queue;
 pub mod sign;
+pub mod ssrf;
 
 #[cfg(test)]
 mod tests;

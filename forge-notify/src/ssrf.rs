@@ -1,0 +1,230 @@
+//! The guard between a webhook URL and the network: a target may not be
+//! this machine, its private networks, link-local addresses (where clouds
+//! keep their metadata service), multicast, unspecified or reserved
+//! addresses, nor an IPv6 address that carries an IPv4 one. Names are
+//! resolved here and every address they give is checked; the delivery then
+//! connects to an address that was checked, never resolving again, so that
+//! DNS rebinding gets nothing. Host spellings (decimal `2130706433`, hex
+//! `0x7f000001`, octal `0177.0.0.1`) are read as browsers read them (the
+//! WHATWG URL parser), so they are the addresses they mean.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+
+use url::{Host, Url};
+
+/// Why a target URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("webhook URL `{url}` refused: {reason}")]
+pub struct Refused {
+    /// The URL as given (without credentials).
+    pub url: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A checked target: where to connect, and what to say in `Host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL.
+    pub url: Url,
+    /// The addresses it resolved to, every one allowed.
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// What is wrong with connecting to `ip`, if anything.
+pub fn forbidden(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
+    }
+}
+
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    Some(match (a, b, c) {
+        _ if ip.is_unspecified() || a == 0 => "an unspecified address (0.0.0.0/8)",
+        _ if ip.is_loopback() => "a loopback address (127.0.0.0/8)",
+        _ if ip.is_private() => "a private address (10/8, 172.16/12, 192.168/16)",
+        (169, 254, _) => {
+            "a link-local address (169.254/16, where clouds keep their metadata service)"
+        }
+        (100, 64..=127, _) => "a shared address (100.64/10, carrier-grade NAT)",
+        (192, 0, 0) => "an IETF protocol address (192.0.0/24)",
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "a documentation address",
+        (198, 18..=19, _) => "a benchmarking address (198.18/15)",
+        _ if ip.is_multicast() => "a multicast address (224/4)",
+        _ if ip.is_broadcast() || a >= 240 => "a reserved address (240/4)",
+        _ => return None,
+    })
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let s = ip.segments();
+    if ip.to_ipv4_mapped().is_some() {
+        return Some("an IPv4-mapped IPv6 address (::ffff:0:0/96)");
+    }
+    Some(match s {
+        _ if ip.is_unspecified() => "an unspecified address (::)",
+        _ if ip.is_loopback() => "a loopback address (::1)",
+        [0, 0, 0, 0, 0, 0, _, _] => "an IPv4-compatible IPv6 address (::/96)",
+        [0x64, 0xff9b, ..] => "a NAT64 address (64:ff9b::/96) carrying an IPv4 one",
+        [0xfd00, 0x0ec2, ..] => "a cloud metadata address (fd00:ec2::/32)",
+        [x, ..] if x & 0xfe00 == 0xfc00 => "a unique local address (fc00::/7)",
+        [x, ..] if x & 0xffc0 == 0xfe80 => "a link-local address (fe80::/10)",
+        [x, ..] if x & 0xff00 == 0xff00 => "a multicast address (ff00::/8)",
+        [0x2001, 0x0db8, ..] => "a documentation address (2001:db8::/32)",
+        [0x2002, ..] => "a 6to4 address (2002::/16) carrying an IPv4 one",
+        [0x2001, 0, ..] => "a Teredo address (2001::/32) carrying an IPv4 one",
+        _ => return None,
+    })
+}
+
+/// Resolves a host name with the system's resolver.
+pub fn system_resolve(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// Checks `text` as a webhook target: `http` or `https`, no credentials,
+/// and (unless `allow_private`) every address it names or resolves to
+/// allowed. `resolve` is the name resolver (the system's in use).
+pub fn check(
+    text: &str,
+    allow_private: bool,
+    resolve: &dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>>,
+) -> Result<Target, Refused> {
+    let refused = |url: &str, reason: String| Refused {
+        url: url.chars().take(300).collect(),
+        reason,
+    };
+    let url = Url::parse(text.trim()).map_err(|e| refused(text, format!("not a URL ({e})")))?;
+    let shown = {
+        let mut u = url.clone();
+        let _ = u.set_password(None);
+        let _ = u.set_username("");
+        u.to_string()
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refused(
+            &shown,
+            format!(
+                "the scheme is `{}`; only http and https are delivered to",
+                url.scheme()
+            ),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refused(
+            &shown,
+            "it carries a user name or password; use the webhook's secret to authenticate".into(),
+        ));
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = match url.host() {
+        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(Host::Domain(name)) => {
+            let found = resolve(name, port)
+                .map_err(|e| refused(&shown, format!("`{name}` does not resolve ({e})")))?;
+            if found.is_empty() {
+                return Err(refused(&shown, format!("`{name}` resolves to no address")));
+            }
+            found
+        }
+        None => return Err(refused(&shown, "it names no host".into())),
+    };
+    if !allow_private {
+        for a in &addrs {
+            if let Some(why) = forbidden(a.ip()) {
+                return Err(refused(&shown, format!("{} is {why}", a.ip())));
+            }
+        }
+    }
+    Ok(Target { url, addrs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        let ip: IpAddr = match host {
+            "rebind.example" => "127.0.0.1".parse().expect("ip"),
+            "metadata.example" => "169.254.169.254".parse().expect("ip"),
+            "mixed.example" => {
+                return Ok(vec![
+                    SocketAddr::new("93.184.216.34".parse().expect("ip"), port),
+                    SocketAddr::new("10.0.0.5".parse().expect("ip"), port),
+                ])
+            }
+            "public.example" => "93.184.216.34".parse().expect("ip"),
+            _ => return Err(std::io::Error::other("no such host")),
+        };
+        Ok(vec![SocketAddr::new(ip, port)])
+    }
+
+    #[test]
+    fn internal_addresses_are_refused_however_they_are_spelled() {
+        for url in [
+            "http://127.0.0.1/hook",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://0.0.0.0:8080/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::]/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+            "http://10.1.2.3/",
+            "http://172.16.5.4/",
+            "http://192.168.0.1/",
+            "http://100.64.0.1/",
+            "http://224.0.0.1/",
+            "http://[fe80::1]/",
+            "http://[fc00::1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://rebind.example/",
+            "http://metadata.example/",
+            "http://mixed.example/",
+        ] {
+            let e = check(url, false, &resolver).expect_err(url);
+            assert!(e.to_string().contains("refused"), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn public_targets_pass_and_keep_the_checked_addresses() {
+        let t = check("https://public.example/hooks?x=1", false, &resolver).expect("public");
+        assert_eq!(
+            t.addrs,
+            vec!["93.184.216.34:443".parse::<SocketAddr>().expect("addr")]
+        );
+        assert!(check("http://93.184.216.34:8080/", false, &resolver).is_ok());
+        assert!(check("http://[2606:4700::1111]/", false, &resolver).is_ok());
+        // Tests and closed networks may allow private targets.
+        assert!(check("http://127.0.0.1:9/", true, &resolver).is_ok());
+    }
+
+    #[test]
+    fn other_schemes_credentials_and_unknown_names_are_refused_clearly() {
+        for (url, words) in [
+            ("ftp://public.example/", "only http and https"),
+            ("file:///etc/passwd", "only http and https"),
+            (
+                "http://user:secret@public.example/",
+                "user name or password",
+            ),
+            ("http://nowhere.invalid/", "does not resolve"),
+            ("not a url", "not a URL"),
+        ] {
+            let e = check(url, false, &resolver).expect_err(url);
+            assert!(e.to_string().contains(words), "{url}: {e}");
+            assert!(
+                !e.to_string().contains("secret@"),
+                "no password in the message: {e}"
+            );
+        }
+    }
+}

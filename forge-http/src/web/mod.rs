@@ -173,6 +173,11 @@ pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_A
 /// if the viewer may see the project now called so.
 fn moved(ctx: &Ctx<'_>, s: &[&str]) -> Option<Page> {
     let viewer = ctx.viewer_name().ok()?;
+    // A fork's pages move with their parent's name.
+    let (fork, s) = match s {
+        ["fork", user, rest @ ..] => (Some(*user), rest),
+        _ => (None, s),
+    };
     let (old, rest) = [2, 1].into_iter().find_map(|n| {
         let old = s.get(..n)?.join("/");
         let new = ctx.store.project_redirect(&old).ok()??;
@@ -181,7 +186,10 @@ fn moved(ctx: &Ctx<'_>, s: &[&str]) -> Option<Page> {
             .ok()?
             .then(|| (new, &s[n..]))
     })?;
-    let mut location = format!("/{old}");
+    let mut location = match fork {
+        Some(user) => format!("/fork/{user}/{old}"),
+        None => format!("/{old}"),
+    };
     for part in rest {
         location.push('/');
         location.extend(percent_encoding::utf8_percent_encode(part, SEGMENT));

@@ -435,4 +435,21 @@ fn a_fork_is_made_browsed_and_proposes_a_pull_request_from_its_pages() {
     assert!(at.starts_with("/hammer/pull-request/"), "{at}");
     let pr = bob.get(&at);
     assert!(pr.body.contains("Make it lighter"), "{}", pr.body);
+
+    // Renamed, the parent takes its fork's pages along.
+    let mut alice = Browser::new(&f);
+    alice.sign_in("alice", "alice's password");
+    let csrf = alice.csrf_of("/hammer/settings");
+    let renamed = alice.post(
+        "/hammer/rename",
+        &[("new_name", "mallet"), ("csrf_token", &csrf)],
+    );
+    assert_eq!(renamed.status, 303, "{}", renamed.body);
+    let old = bob.get("/fork/bob/hammer/tree");
+    assert_eq!(old.status, 301);
+    assert_eq!(old.location(), "/fork/bob/mallet/tree");
+    assert_eq!(
+        bob.get("/fork/bob/mallet/blob/lighter/f/README.md").status,
+        200
+    );
 }

@@ -35,7 +35,7 @@ pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, Tree
 pub use diff::{FileDiff, FileStatus};
 pub use hooks::HOOK_MARKER;
 pub use merge::{MergeStatus, MergeStrategy};
-pub use remote::{check_remote_url, is_local_address, remote_host};
+pub use remote::{check_remote_url, forbidden_address, is_local_address, remote_host};
 pub use repo::{Change, CommitId, CommitInfo, Identity, Repo};
 pub use writers::WriteGuard;
 

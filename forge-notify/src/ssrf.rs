@@ -1,4 +1,5 @@
 //! The guard between a webhook URL and the network: a target may not be
+//! (as `forge_git::forbidden_address` decides for every outgoing connection)
 //! this machine, its private networks, link-local addresses (where clouds
 //! keep their metadata service), multicast, unspecified or reserved
 //! addresses, nor an IPv6 address that carries an IPv4 one. Names are
@@ -8,7 +9,9 @@
 //! `0x7f000001`, octal `0177.0.0.1`) are read as browsers read them (the
 //! WHATWG URL parser), so they are the addresses they mean.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+use forge_git::forbidden_address as forbidden;
 
 use url::{Host, Url};
 
@@ -29,54 +32,6 @@ pub struct Target {
     pub url: Url,
     /// The addresses it resolved to, every one allowed.
     pub addrs: Vec<SocketAddr>,
-}
-
-/// What is wrong with connecting to `ip`, if anything.
-pub fn forbidden(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => forbidden_v6(v6),
-    }
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    Some(match (a, b, c) {
-        _ if ip.is_unspecified() || a == 0 => "an unspecified address (0.0.0.0/8)",
-        _ if ip.is_loopback() => "a loopback address (127.0.0.0/8)",
-        _ if ip.is_private() => "a private address (10/8, 172.16/12, 192.168/16)",
-        (169, 254, _) => {
-            "a link-local address (169.254/16, where clouds keep their metadata service)"
-        }
-        (100, 64..=127, _) => "a shared address (100.64/10, carrier-grade NAT)",
-        (192, 0, 0) => "an IETF protocol address (192.0.0/24)",
-        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "a documentation address",
-        (198, 18..=19, _) => "a benchmarking address (198.18/15)",
-        _ if ip.is_multicast() => "a multicast address (224/4)",
-        _ if ip.is_broadcast() || a >= 240 => "a reserved address (240/4)",
-        _ => return None,
-    })
-}
-
-fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let s = ip.segments();
-    if ip.to_ipv4_mapped().is_some() {
-        return Some("an IPv4-mapped IPv6 address (::ffff:0:0/96)");
-    }
-    Some(match s {
-        _ if ip.is_unspecified() => "an unspecified address (::)",
-        _ if ip.is_loopback() => "a loopback address (::1)",
-        [0, 0, 0, 0, 0, 0, _, _] => "an IPv4-compatible IPv6 address (::/96)",
-        [0x64, 0xff9b, ..] => "a NAT64 address (64:ff9b::/96) carrying an IPv4 one",
-        [0xfd00, 0x0ec2, ..] => "a cloud metadata address (fd00:ec2::/32)",
-        [x, ..] if x & 0xfe00 == 0xfc00 => "a unique local address (fc00::/7)",
-        [x, ..] if x & 0xffc0 == 0xfe80 => "a link-local address (fe80::/10)",
-        [x, ..] if x & 0xff00 == 0xff00 => "a multicast address (ff00::/8)",
-        [0x2001, 0x0db8, ..] => "a documentation address (2001:db8::/32)",
-        [0x2002, ..] => "a 6to4 address (2002::/16) carrying an IPv4 one",
-        [0x2001, 0, ..] => "a Teredo address (2001::/32) carrying an IPv4 one",
-        _ => return None,
-    })
 }
 
 /// Resolves a host name with the system's resolver.

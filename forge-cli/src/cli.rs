@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// A project's webhooks (project admins).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// The delivery queues fed from the event log: status, jobs, retries.
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -373,6 +376,38 @@ pub enum ProjectCommand {
         /// Do not ask to type the name again (needed when not on a terminal).
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add a target URL; its secret (generated unless --secret) is shown once.
+    Add {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// Where deliveries are posted (http or https; no internal address).
+        url: String,
+        /// Event types it wants, comma-separated (issue.new, issue.*); all by default.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Its secret, whsec_<base64 of 24 to 64 bytes>.
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List a project's webhooks.
+    List {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+    },
+    /// Remove a webhook.
+    Remove {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// The webhook's id.
+        id: i64,
     },
 }
 

@@ -14,6 +14,9 @@
 //! public_url = "https://forge.example.org"   # FORGE_PUBLIC_URL
 //! ssh_url = "ssh://git@forge.example.org"    # FORGE_SSH_URL
 //! docs_bind = "127.0.0.1:8081"  # FORGE_DOCS_BIND: the docs server (off without it)
+//!
+//! [webhooks]
+//! allow_private_targets = false # FORGE_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private targets
 //! ```
 
 use std::path::Path;
@@ -30,6 +33,27 @@ pub struct Config {
     pub pull_requests: PullRequestConfig,
     /// `forge serve` settings.
     pub server: ServerSettings,
+    /// Outgoing webhooks.
+    pub webhooks: WebhookSettings,
+}
+
+/// `[webhooks]` of `forge.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether targets may be loopback or private addresses (closed
+    /// networks, tests); `FORGE_WEBHOOKS_ALLOW_PRIVATE=1` says so too.
+    pub allow_private_targets: bool,
+}
+
+impl WebhookSettings {
+    /// Applies `FORGE_WEBHOOKS_ALLOW_PRIVATE` (`1` or `true` allows).
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Self {
+        if let Some(v) = var("FORGE_WEBHOOKS_ALLOW_PRIVATE") {
+            self.allow_private_targets = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        self
+    }
 }
 
 /// `[server]` of `forge.toml`; each key can be overridden by an environment

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_accounts.sql"),
     include_str!("../migrations/0015_project_redirects.sql"),
     include_str!("../migrations/0016_delivery_queue.sql"),
+    include_str!("../migrations/0017_webhooks.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

@@ -11,6 +11,7 @@
 pub mod queue;
 pub mod sign;
 pub mod ssrf;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

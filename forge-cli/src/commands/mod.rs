@@ -17,6 +17,7 @@ mod serve;
 mod ssh;
 mod token;
 mod user;
+mod webhook;
 
 use anyhow::Result;
 
@@ -42,6 +43,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Import(_) => "import",
         Command::Events { .. } => "events",
         Command::Queue(_) => "queue",
+        Command::Webhook(_) => "webhook",
     })
 }
 
@@ -78,6 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
             limit,
         } => events::run(project.as_deref(), since, limit, &ctx),
         Command::Queue(cmd) => queue::run(cmd, &ctx),
+        Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::MergeDriver {
             base,
             ours,

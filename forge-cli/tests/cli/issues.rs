@@ -338,3 +338,58 @@ fn the_queue_cli_shows_consumers_and_retries_and_purges_dead_jobs() {
         .contains("1 dead job(s) deleted"));
     assert_eq!(f.json_line("queue list").as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn webhooks_are_added_listed_and_removed_by_project_admins() {
+    let f = Forge::with_project();
+    let refused = f.fails_line("--as alice webhook add -p tools/hammer http://127.0.0.1:9/hook");
+    assert!(refused.contains("loopback"), "{refused}");
+    let refused = f.fails_line("--as bob webhook list -p tools/hammer");
+    assert!(refused.contains("permission denied"), "{refused}");
+
+    let out = f
+        .command(&[
+            "--as",
+            "alice",
+            "--json",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            "http://127.0.0.1:9/hook",
+            "--events",
+            "issue.*,pr.new",
+        ])
+        .env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1")
+        .output()
+        .expect("forge runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let secret = added["secret"].as_str().expect("secret");
+    assert!(secret.starts_with("whsec_"), "{added}");
+    assert_eq!(added["events"], serde_json::json!(["issue.*", "pr.new"]));
+    let listed = f.json_line("--as alice webhook list -p tools/hammer");
+    assert_eq!(listed[0]["url"], "http://127.0.0.1:9/hook");
+    assert!(
+        !listed.to_string().contains(secret),
+        "the secret is shown once only"
+    );
+    let id = added["id"].as_i64().expect("id").to_string();
+    f.ok(&[
+        "--as",
+        "alice",
+        "webhook",
+        "remove",
+        "-p",
+        "tools/hammer",
+        &id,
+    ]);
+    assert_eq!(
+        f.json_line("--as alice webhook list -p tools/hammer"),
+        serde_json::json!([])
+    );
+}

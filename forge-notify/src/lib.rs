@@ -8,6 +8,7 @@
 //! loses no event: a batch not committed is read again, a job whose worker
 //! died is claimed again.
 
+pub mod deliver;
 pub mod queue;
 pub mod sign;
 pub mod ssrf;

@@ -115,6 +115,13 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// Deliver what the event log holds for the webhooks (until stopped;
+    /// with --once, until nothing is ready).
+    Worker {
+        /// Stop when no job is ready instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+    },
     /// A project's webhooks (project admins).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -400,6 +407,33 @@ pub enum WebhookCommand {
         /// Project name.
         #[arg(short, long)]
         project: String,
+    },
+    /// Send a `webhook.test` event to a webhook now, and show the answer.
+    Test {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// The webhook's id.
+        id: i64,
+    },
+    /// The delivery log (of one webhook, or all of the project's), newest first.
+    Deliveries {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// Only this webhook.
+        id: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Send a logged delivery's event again, now.
+    Redeliver {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// The delivery's id (from `deliveries`).
+        delivery: i64,
     },
     /// Remove a webhook.
     Remove {

@@ -9,6 +9,7 @@
 //! died is claimed again.
 
 pub mod deliver;
+pub mod outbox;
 pub mod queue;
 pub mod sign;
 pub mod ssrf;

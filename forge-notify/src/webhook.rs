@@ -260,6 +260,41 @@ impl<'s> Webhooks<'s> {
         self.open_secret(&sealed)
     }
 
+    /// The active webhooks of the project named `project` that want
+    /// events of type `kind`.
+    pub fn wanting(&self, project: &str, kind: &str) -> Result<Vec<Webhook>> {
+        let mut stmt = self.store.conn().prepare_cached(
+            "SELECT w.id, w.url, w.events, w.active, w.disabled_reason FROM webhooks w
+             JOIN projects p ON p.id = w.project_id WHERE p.full_name = ?1 AND w.active ORDER BY w.id",
+        )?;
+        let rows = stmt.query_map([project], webhook_from_row)?;
+        let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(all.into_iter().filter(|w| w.wants(kind)).collect())
+    }
+
+    /// A webhook by id, with its secret (`None`: removed since).
+    pub fn find(&self, id: i64) -> Result<Option<(Webhook, Secret)>> {
+        let row = self
+            .store
+            .conn()
+            .prepare_cached(
+                "SELECT id, url, events, active, disabled_reason, secret FROM webhooks WHERE id = ?1",
+            )?
+            .query_row([id], |r| Ok((webhook_from_row(r)?, r.get::<_, String>(5)?)))
+            .optional()?;
+        row.map(|(hook, sealed)| Ok((hook, self.open_secret(&sealed)?)))
+            .transpose()
+    }
+
+    /// Stops deliveries to a webhook, saying why (a `410 Gone`).
+    pub fn disable(&self, id: i64, reason: &str) -> Result<()> {
+        self.store.conn().execute(
+            "UPDATE webhooks SET active = 0, disabled_reason = ?2 WHERE id = ?1",
+            params![id, reason],
+        )?;
+        Ok(())
+    }
+
     /// Removes a webhook of `project`.
     pub fn remove(&self, project: &Project, id: i64) -> Result<()> {
         let removed = self.store.conn().execute(

@@ -18,6 +18,7 @@ mod ssh;
 mod token;
 mod user;
 mod webhook;
+mod worker;
 
 use anyhow::Result;
 
@@ -44,6 +45,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Events { .. } => "events",
         Command::Queue(_) => "queue",
         Command::Webhook(_) => "webhook",
+        Command::Worker { .. } => "worker",
     })
 }
 
@@ -81,6 +83,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => events::run(project.as_deref(), since, limit, &ctx),
         Command::Queue(cmd) => queue::run(cmd, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
+        Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {
             base,
             ours,

@@ -1,6 +1,8 @@
 //! `forge webhook`: a project's webhook targets (project admins).
 
 use anyhow::Result;
+use forge_notify::deliver::Attempt;
+use forge_notify::outbox::{self, Settings};
 use forge_notify::webhook::Webhooks;
 use forge_tickets::Admin;
 use serde_json::json;
@@ -79,11 +81,103 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
                 .collect();
             output::table(&["ID", "URL", "EVENTS", "STATE"], &rows);
         }
+        WebhookCommand::Test { project, id } => {
+            let admin = admin(&project)?;
+            let p = admin.project();
+            hooks.get(p, id)?;
+            let e = forge_core::event::Event {
+                id: 0,
+                kind: "webhook.test".into(),
+                project: p.full_name.clone(),
+                actor: ctx.user()?.to_string(),
+                issue: None,
+                fields: json!({"webhook": id, "message": "a test delivery from forge"}),
+                created_at: forge_core::time::now_rfc3339(),
+            };
+            let attempt =
+                outbox::attempt(&store, &hooks, id, &e, 1, &settings(ctx)?)?.ok_or_else(|| {
+                    forge_core::Error::invalid(format!("webhook {id}"), "it is disabled")
+                })?;
+            show_attempt(ctx, &attempt)?;
+        }
+        WebhookCommand::Deliveries { project, id, limit } => {
+            let admin = admin(&project)?;
+            let log = outbox::deliveries(&store, id, admin.project().id, limit)?;
+            if ctx.json {
+                return output::json(&log);
+            }
+            let rows: Vec<Vec<String>> = log
+                .into_iter()
+                .map(|d| {
+                    vec![
+                        d.id.to_string(),
+                        d.webhook_id.to_string(),
+                        d.event_id.to_string(),
+                        d.attempt.to_string(),
+                        d.status
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        format!("{} ms", d.duration_ms),
+                        output::clip(&d.error.unwrap_or_default(), 50),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "DELIVERY", "WEBHOOK", "EVENT", "ATTEMPT", "STATUS", "TIME", "ERROR",
+                ],
+                &rows,
+            );
+        }
+        WebhookCommand::Redeliver { project, delivery } => {
+            let admin = admin(&project)?;
+            let attempt =
+                outbox::redeliver(&store, home, admin.project().id, delivery, &settings(ctx)?)?
+                    .ok_or_else(|| {
+                        forge_core::Error::invalid(
+                            format!("delivery {delivery}"),
+                            "its webhook is disabled or gone",
+                        )
+                    })?;
+            show_attempt(ctx, &attempt)?;
+        }
         WebhookCommand::Remove { project, id } => {
             let admin = admin(&project)?;
             hooks.remove(admin.project(), id)?;
             say!("removed webhook {id} from {}", admin.project().full_name);
         }
+    }
+    Ok(())
+}
+
+/// How this home delivers: forge.toml's `[webhooks]` and `[server]`
+/// (`public_url`, else the bind address, names the instance).
+pub fn settings(ctx: &Ctx) -> Result<Settings> {
+    let config = forge_core::config::Config::load(&ctx.home()?.config_path())?;
+    let server = config.server.with_env(|k| std::env::var(k).ok())?;
+    Ok(Settings {
+        allow_private: config
+            .webhooks
+            .with_env(|k| std::env::var(k).ok())
+            .allow_private_targets,
+        instance: server
+            .public_url
+            .unwrap_or_else(|| format!("http://{}", server.bind)),
+        ..Settings::default()
+    })
+}
+
+fn show_attempt(ctx: &Ctx, a: &Attempt) -> Result<()> {
+    if ctx.json {
+        return output::json(&json!({
+            "status": a.status, "response": a.response, "error": a.error,
+            "duration_ms": a.duration.as_millis() as u64, "delivered": a.delivered(),
+        }));
+    }
+    match (a.status, &a.error) {
+        (Some(s), _) => say!("answered {s} in {} ms", a.duration.as_millis()),
+        (None, Some(e)) => say!("not delivered: {e}"),
+        (None, None) => say!("not delivered"),
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ mod readme;
 mod ssh;
 mod sshd;
 mod web;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,221 @@
+//! Webhooks end to end: `forge webhook add`, an issue, `forge worker`, a
+//! receiver on a loopback port; the signatures checked by the reference
+//! `standardwebhooks` library and by Pagure's HMACs recomputed in Python;
+//! retries, the delivery log, 410 Gone.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::Forge;
+
+/// A request as the receiver got it: lowercased header lines and the body.
+struct Got {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// A receiver answering successive requests with `statuses`.
+fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<Got>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (stream, status) in listener.incoming().zip(statuses) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut headers = Vec::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    let k = k.trim().to_ascii_lowercase();
+                    if k == "content-length" {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    headers.push((k, v.trim().to_string()));
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).expect("body");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+            let _ = tx.send(Got { headers, body });
+        }
+    });
+    (addr, rx)
+}
+
+fn forge_private(f: &Forge, args: &[&str]) -> std::process::Output {
+    f.command(args)
+        .env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1")
+        .output()
+        .expect("forge runs")
+}
+
+/// Checks a delivery with the reference Python library and Pagure's HMACs
+/// computed by Python's own `hmac`.
+fn python_verifies(got: &Got, secret: &str) {
+    let python = std::env::var("FORGE_LIBPAGURE_PYTHON").unwrap_or_else(|_| {
+        panic!("FORGE_LIBPAGURE_PYTHON names no Python with standardwebhooks: run the tests with `bash .ci/run`")
+    });
+    let script = r#"
+import hashlib, hmac, json, sys
+from standardwebhooks import Webhook
+secret, body = sys.argv[1], sys.stdin.buffer.read()
+headers = json.loads(sys.argv[2])
+Webhook(secret).verify(body, {"webhook-id": headers["webhook-id"], "webhook-timestamp": headers["webhook-timestamp"], "webhook-signature": headers["webhook-signature"]})
+assert hmac.new(secret.encode(), body, hashlib.sha1).hexdigest() == headers["x-pagure-signature"], "sha1"
+assert hmac.new(secret.encode(), body, hashlib.sha256).hexdigest() == headers["x-pagure-signature-256"], "sha256"
+print("verified")
+"#;
+    let headers: serde_json::Map<String, serde_json::Value> = got
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+        .collect();
+    let mut child = Command::new(python)
+        .args([
+            "-c",
+            script,
+            secret,
+            &serde_json::Value::Object(headers).to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&got.body)
+        .expect("write");
+    let out = child.wait_with_output().expect("python");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("verified"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_issue_reaches_a_webhook_signed_both_ways_and_failures_are_retried_and_logged() {
+    let f = Forge::with_project();
+    let (addr, got) = receiver(vec![200, 500, 410]);
+    let out = forge_private(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "--json",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            &format!("http://{addr}/hook"),
+            "--events",
+            "issue.*",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let secret = added["secret"].as_str().expect("secret").to_string();
+
+    // Events from before the webhook existed? None here; the first issue
+    // is delivered by the worker, nothing in the request waited for it.
+    f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
+    let out = forge_private(&f, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("delivered");
+    assert_eq!(first.header("x-pagure-topic"), "issue.new");
+    assert_eq!(first.header("x-pagure-project"), "tools/hammer");
+    let body: serde_json::Value = serde_json::from_slice(&first.body).expect("json body");
+    assert_eq!(body["topic"], "issue.new");
+    assert_eq!(body["msg"]["project_fullname"], "tools/hammer");
+    assert_eq!(body["msg"]["agent"], "alice");
+    python_verifies(&first, &secret);
+
+    // A 500: the job waits for its retry, and the log says so.
+    f.ok_line("--as alice issue new -p tools/hammer --title Loose");
+    let out = forge_private(&f, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("attempted");
+    let status = f.json_line("queue status");
+    assert_eq!(status[0]["consumer"], "webhooks");
+    assert_eq!(status[0]["retrying"], 1, "{status}");
+    let log = f.json_line("--as alice webhook deliveries -p tools/hammer");
+    assert_eq!(log[0]["status"], 500, "{log}");
+    assert_eq!(log[1]["status"], 200, "{log}");
+    assert_eq!(
+        log[0]["request_headers"]["webhook-id"],
+        second.header("webhook-id")
+    );
+
+    // Sent again by hand: the same webhook-id; a 410 disables the webhook.
+    let delivery = log[0]["id"].as_i64().expect("id").to_string();
+    let out = forge_private(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "redeliver",
+            "-p",
+            "tools/hammer",
+            &delivery,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("answered 410"));
+    let third = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("redelivered");
+    assert_eq!(third.header("webhook-id"), second.header("webhook-id"));
+    let hooks = f.json_line("--as alice webhook list -p tools/hammer");
+    assert_eq!(hooks[0]["active"], false, "{hooks}");
+    assert!(
+        hooks[0]["disabled_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("410"),
+        "{hooks}"
+    );
+}

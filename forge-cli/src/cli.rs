@@ -82,6 +82,10 @@ pub enum Command {
         /// none without them).
         #[arg(long)]
         docs_bind: Option<String>,
+        /// Do not deliver webhooks from this process (run `forge worker`
+        /// elsewhere instead).
+        #[arg(long)]
+        no_worker: bool,
     },
     /// API tokens of the acting user.
     #[command(subcommand)]

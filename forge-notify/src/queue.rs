@@ -171,6 +171,20 @@ pub fn start_at_end(store: &Store, consumer: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Moves a consumer's cursor to the end of the log without making jobs
+/// (a consumer with no target yet: what happened before a target existed
+/// is not sent to it later). Writes only when the cursor is behind.
+pub fn skip_to_end(store: &Store, consumer: &str, now: i64) -> Result<()> {
+    store.conn().execute(
+        "INSERT INTO consumers (name, cursor, updated_at)
+         VALUES (?1, (SELECT coalesce(max(id), 0) FROM events), ?2)
+         ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+         WHERE consumers.cursor < excluded.cursor",
+        params![consumer, now],
+    )?;
+    Ok(())
+}
+
 /// Where one event goes: a `(target, payload)` pair per job to make.
 pub type Routes = Vec<(String, serde_json::Value)>;
 

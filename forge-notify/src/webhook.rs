@@ -207,7 +207,8 @@ impl<'s> Webhooks<'s> {
             None => Secret::generate(),
         };
         self.store.conn().execute(
-            "INSERT INTO webhooks (project_id, url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO webhooks (project_id, url, events, secret, created_at, since_event)
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT coalesce(max(id), 0) FROM events))",
             params![
                 project.id,
                 target.url.as_str(),
@@ -261,13 +262,15 @@ impl<'s> Webhooks<'s> {
     }
 
     /// The active webhooks of the project named `project` that want
-    /// events of type `kind`.
-    pub fn wanting(&self, project: &str, kind: &str) -> Result<Vec<Webhook>> {
+    /// event `event_id` of type `kind` (made before it: a webhook is sent
+    /// what happens after it was added).
+    pub fn wanting(&self, project: &str, kind: &str, event_id: i64) -> Result<Vec<Webhook>> {
         let mut stmt = self.store.conn().prepare_cached(
             "SELECT w.id, w.url, w.events, w.active, w.disabled_reason FROM webhooks w
-             JOIN projects p ON p.id = w.project_id WHERE p.full_name = ?1 AND w.active ORDER BY w.id",
+             JOIN projects p ON p.id = w.project_id
+             WHERE p.full_name = ?1 AND w.active AND w.since_event < ?2 ORDER BY w.id",
         )?;
-        let rows = stmt.query_map([project], webhook_from_row)?;
+        let rows = stmt.query_map(params![project, event_id], webhook_from_row)?;
         let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(all.into_iter().filter(|w| w.wants(kind)).collect())
     }

@@ -71,9 +71,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Hook { name } => hooks::run(name, &ctx),
         Command::Activity { user, year } => activity::run(&user, year, &ctx),
         Command::Token(cmd) => token::run(cmd, &ctx),
-        Command::Serve { bind, docs_bind } => {
-            serve::run(bind.as_deref(), docs_bind.as_deref(), &ctx)
-        }
+        Command::Serve {
+            bind,
+            docs_bind,
+            no_worker,
+        } => serve::run(bind.as_deref(), docs_bind.as_deref(), !no_worker, &ctx),
         Command::Reindex { project } => reindex::run(project.as_deref(), &ctx),
         Command::Import(cmd) => import::run(cmd, &ctx),
         Command::Events {

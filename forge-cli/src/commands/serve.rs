@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result};
 
 use crate::context::Ctx;
 
-pub fn run(bind: Option<&str>, docs_bind: Option<&str>, ctx: &Ctx) -> Result<()> {
+pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // the home must exist
     let home = ctx.home()?.clone();
     let settings = forge_core::config::Config::load(&home.config_path())?
@@ -21,6 +21,18 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, ctx: &Ctx) -> Result<()>
         public_url: settings.public_url.clone(),
         ssh_url: settings.ssh_url.clone(),
         ..Default::default()
+    };
+    // Webhooks are delivered from this process by default, on a thread of
+    // its own with its own connection: nothing in a request waits for one.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deliveries = if worker {
+        let (home, stop, settings) = (home.clone(), stop.clone(), super::webhook::settings(ctx)?);
+        Some(std::thread::spawn(move || -> Result<usize> {
+            let store = forge_core::Store::open(&home.db_path())?;
+            super::worker::deliver(&store, &home, &settings, &stop, false)
+        }))
+    } else {
+        None
     };
     use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
@@ -66,6 +78,14 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, ctx: &Ctx) -> Result<()>
         forge_http::serve(listener, app, forge_http::shutdown_signal()).await?;
         if let Some(docs) = docs {
             docs.await.context("the docs server")??;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(deliveries) = deliveries {
+            match deliveries.join() {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("forge: webhook deliveries stopped: {e:#}"),
+                Err(_) => eprintln!("forge: webhook deliveries stopped: the thread panicked"),
+            }
         }
         eprintln!("forge: stopped");
         Ok(())

@@ -219,3 +219,41 @@ fn an_issue_reaches_a_webhook_signed_both_ways_and_failures_are_retried_and_logg
         "{hooks}"
     );
 }
+
+#[test]
+fn forge_serve_delivers_by_itself_and_a_new_webhook_gets_only_what_follows() {
+    let f = Forge::with_project();
+    // Before the webhook: not sent to it later.
+    f.ok_line("--as alice issue new -p tools/hammer --title Before");
+    let (addr, got) = receiver(vec![200, 200]);
+    let out = forge_private(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            &format!("http://{addr}/"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut serve = f.command(&["serve", "--bind", "127.0.0.1:0"]);
+    serve.env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1");
+    let _server = crate::http::Server::from(serve);
+    f.ok_line("--as alice issue new -p tools/hammer --title After");
+    let first = got
+        .recv_timeout(Duration::from_secs(20))
+        .expect("delivered by forge serve");
+    let body: serde_json::Value = serde_json::from_slice(&first.body).expect("json");
+    assert_eq!(body["msg"]["title"], "After", "{body}");
+    assert!(
+        got.recv_timeout(Duration::from_millis(800)).is_err(),
+        "nothing else was sent"
+    );
+}

@@ -150,6 +150,80 @@ pub(crate) fn delete(ctx: &Ctx<'_>, at: &At) -> Answer {
     ok(&json!({"message": format!("Project \"{}\" deleted", at.project.full_name)}))
 }
 
+/// The project's webhooks, as its admin manages them.
+fn webhooks<'s>(ctx: &Ctx<'s>) -> Result<forge_notify::webhook::Webhooks<'s>, ApiError> {
+    forge_notify::webhook::Webhooks::open(ctx.store, &ctx.app.home).map_err(webhook_error)
+}
+
+/// A webhook error as the API says it (a refused URL or secret: 400).
+fn webhook_error(e: forge_notify::webhook::Error) -> ApiError {
+    use forge_notify::webhook::Error as E;
+    match e {
+        E::Core(core) => core.into(),
+        E::Refused(r) => ApiError::field("url", r.to_string()),
+        E::Secret(s) => ApiError::field("secret", s.to_string()),
+        E::Key(k) => ApiError::internal(k),
+    }
+}
+
+/// `GET <repo>/webhooks` (admins): the project's webhooks, no secrets.
+pub(crate) fn list_webhooks(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let admin = admin(ctx, at)?;
+    let all = webhooks(ctx)?
+        .list(admin.project())
+        .map_err(webhook_error)?;
+    ok(&json!({"webhooks": all}))
+}
+
+/// `POST <repo>/webhooks/new` (admins): `url`, `events` (comma-separated;
+/// all when absent), `secret` (generated when absent, then shown in this
+/// answer only).
+pub(crate) fn add_webhook(ctx: &Ctx<'_>, at: &At) -> Answer {
+    let admin = admin(ctx, at)?;
+    let f = ctx.fields()?;
+    let events: Vec<String> = f
+        .text("events")
+        .unwrap_or_default()
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let (hook, secret) = webhooks(ctx)?
+        .add(
+            admin.project(),
+            f.required("url")?,
+            &events,
+            f.text("secret").as_deref(),
+            ctx.app.config.webhooks_allow_private,
+        )
+        .map_err(webhook_error)?;
+    ok(&json!({"id": hook.id, "url": hook.url, "events": hook.events, "secret": secret.expose()}))
+}
+
+/// `POST <repo>/webhooks/<id>/remove` (admins).
+pub(crate) fn remove_webhook(ctx: &Ctx<'_>, at: &At, id: &str) -> Answer {
+    let admin = admin(ctx, at)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::no_endpoint())?;
+    webhooks(ctx)?
+        .remove(admin.project(), id)
+        .map_err(webhook_error)?;
+    ok(&json!({"message": format!("Webhook {id} removed")}))
+}
+
+/// `GET <repo>/webhooks/<id>/deliveries` (admins): its delivery log,
+/// newest first (`limit`, 50 by default).
+pub(crate) fn webhook_deliveries(ctx: &Ctx<'_>, at: &At, id: &str) -> Answer {
+    let admin = admin(ctx, at)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::no_endpoint())?;
+    webhooks(ctx)?
+        .get(admin.project(), id)
+        .map_err(webhook_error)?;
+    let limit = ctx.query.positive("limit", 50)?.min(1000) as usize;
+    let log = forge_notify::outbox::deliveries(ctx.store, Some(id), admin.project().id, limit)
+        .map_err(webhook_error)?;
+    ok(&json!({"deliveries": log}))
+}
+
 /// `POST user/<name>/disable` or `.../enable` (site admins).
 pub(crate) fn set_disabled(ctx: &Ctx<'_>, name: &str, disabled: bool) -> Answer {
     let actor = ctx.acting(Action::ModifyProject, None)?;

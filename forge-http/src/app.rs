@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// its own database connection (more wait their turn): a few per core
     /// keeps the threads' caches warm and the cores busy without thrashing.
     pub workers: usize,
+    /// Whether webhook targets may be loopback or private addresses
+    /// (`[webhooks] allow_private_targets`).
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             public_url: None,
             ssh_url: None,
             workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
+            webhooks_allow_private: false,
         }
     }
 }

@@ -20,6 +20,7 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
         public_url: settings.public_url.clone(),
         ssh_url: settings.ssh_url.clone(),
+        webhooks_allow_private: super::webhook::settings(ctx)?.allow_private,
         ..Default::default()
     };
     // Webhooks are delivered from this process by default, on a thread of

@@ -453,3 +453,85 @@ fn a_fork_is_made_browsed_and_proposes_a_pull_request_from_its_pages() {
         200
     );
 }
+
+#[test]
+fn the_api_manages_webhooks_for_project_admins() {
+    let f = fixture();
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let token = |user: &str, actions: &[Action]| {
+        let (_, secret) = store
+            .create_token(user, None, actions, None, "webhook tests")
+            .expect("token");
+        format!("token {secret}")
+    };
+    let alice = token("alice", &[Action::ModifyProject]);
+    let bob = token("bob", &[Action::ModifyProject]);
+    let call = |auth: &str, method: &str, path: &str, body: &str| {
+        let (status, _, bytes) = request_with(
+            &f,
+            method,
+            path,
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        );
+        (
+            status,
+            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        )
+    };
+    // The fixture's server does not allow private targets.
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/webhooks/new",
+        r#"{"url": "http://127.0.0.1:9/"}"#,
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v.to_string().contains("loopback"), "{v}");
+    let (status, v) = call(
+        &alice,
+        "POST",
+        "/api/0/hammer/webhooks/new",
+        r#"{"url": "https://93.184.216.34/hook", "events": "issue.new, issue.comment.added"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    let secret = v["secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("whsec_"));
+    let id = v["id"].as_i64().expect("id");
+    let (status, v) = call(&alice, "GET", "/api/0/hammer/webhooks", "");
+    assert_eq!(status, 200);
+    assert_eq!(
+        v["webhooks"][0]["events"],
+        json!(["issue.comment.added", "issue.new"])
+    );
+    assert!(
+        !v.to_string().contains(&secret),
+        "the secret is not shown again"
+    );
+    let (status, v) = call(&bob, "GET", "/api/0/hammer/webhooks", "");
+    assert_eq!(status, 403, "bob administers nothing: {v}");
+    let (status, v) = call(
+        &alice,
+        "GET",
+        &format!("/api/0/hammer/webhooks/{id}/deliveries"),
+        "",
+    );
+    assert_eq!((status, v["deliveries"].clone()), (200, json!([])));
+    let (status, _) = call(
+        &alice,
+        "POST",
+        &format!("/api/0/hammer/webhooks/{id}/remove"),
+        "",
+    );
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &alice,
+        "POST",
+        &format!("/api/0/hammer/webhooks/{id}/remove"),
+        "",
+    );
+    assert_eq!(status, 404);
+}

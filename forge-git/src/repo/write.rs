@@ -248,7 +248,10 @@ impl Repo {
             return Ok(commit);
         }
         const ATTEMPTS: u32 = 64;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                lost_race_pause(attempt);
+            }
             let tip = self.branch_tip(branch)?;
             let changes = changes(tip)?;
             if changes.is_empty() {
@@ -571,4 +574,16 @@ fn nest_level<'a>(items: &[(&'a str, Option<&'a [u8]>)]) -> Nested<'a> {
         nested.entry(head).or_default().push((rest, *content));
     }
     nested
+}
+
+/// A pause after losing the race for a ref to another writer (often
+/// another process, a server's batch): growing with each loss up to
+/// 32 ms, spread by the clock's low bits so that racers fall out of step.
+fn lost_race_pause(lost: u32) {
+    let ceiling_us = 500u64 << lost.min(6);
+    let spread = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let pause = ceiling_us / 2 + spread % (ceiling_us / 2 + 1);
+    std::thread::sleep(std::time::Duration::from_micros(pause));
 }

@@ -19,6 +19,15 @@ const ROLES: [Role; 4] = [Role::Ticket, Role::Collaborator, Role::Commit, Role::
 
 /// `GET /<repo>/settings`.
 pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    show_with(ctx, here, None)
+}
+
+/// The settings page, with a new webhook's secret shown this once.
+pub(crate) fn show_with(
+    ctx: &Ctx<'_>,
+    here: &Here,
+    secret: Option<&str>,
+) -> Result<Page, ApiError> {
     let Some(session) = ctx.session() else {
         let next = format!("/{}/settings", here.project.full_name);
         let next: String = url_query(&next);
@@ -34,6 +43,9 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let name = &p.full_name;
     let members = ctx.store.members(p)?;
     let keys = admin.deploy_keys()?;
+    let hooks = forge_notify::webhook::Webhooks::open(ctx.store, &ctx.app.home)
+        .and_then(|h| h.list(p))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let owns = session.user == p.owner || ctx.store.is_site_admin(&session.user)?;
     let form = |action: &str, class: &str, inner: Markup| {
         html! {
@@ -130,6 +142,37 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
                 textarea id="deploy-key" name="key" rows="3" required {}
                 label { input type="checkbox" name="push" value="true"; " May push" }
                 button type="submit" { "Add deploy key" }
+            }))
+            h2 { "Webhooks" }
+            @if let Some(secret) = secret {
+                section.box.pad role="status" {
+                    p { strong { "The new webhook's secret (shown this once; its receiver verifies signatures with it):" } }
+                    code.clone { (secret) }
+                }
+            }
+            @if hooks.is_empty() { p.muted { "None: events reach no other service." } }
+            @else {
+                ul.list {
+                    @for h in &hooks {
+                        li {
+                            code { (h.url) } " "
+                            span.muted { (if h.events.is_empty() { "every event".to_string() } else { h.events.join(", ") }) }
+                            @if !h.active { " " span.tag { "disabled" } @if let Some(why) = &h.disabled_reason { " " span.muted { (why) } } }
+                            (form(&format!("webhooks/{}/remove", h.id), "inline", html! {
+                                button.secondary type="submit" aria-label={ "Remove webhook " (h.url) } { "Remove" }
+                            }))
+                        }
+                    }
+                }
+            }
+            (form("webhooks/new", "stack", html! {
+                label for="hook-url" { "Add a webhook: the URL deliveries are posted to" }
+                input id="hook-url" type="url" name="url" required placeholder="https://ci.example.org/forge";
+                label for="hook-events" { "Event types, comma-separated (issue.*, pr.new); empty for all" }
+                input id="hook-events" type="text" name="events";
+                label for="hook-secret" { "Secret (whsec_…; generated when empty)" }
+                input id="hook-secret" type="text" name="secret" autocomplete="off";
+                button type="submit" { "Add webhook" }
             }))
             h2 { "Name, owner, deletion" }
             (form("rename", "stack", html! {

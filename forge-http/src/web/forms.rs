@@ -64,6 +64,17 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
             Err(e) => super::layout::form_error(&e, &format!("/{name}")),
         });
     }
+    if rest == ["webhooks", "new"] {
+        // The answer holds the secret: the page shows it this once.
+        let back = format!("/{}/settings", here.project.full_name);
+        return Ok(match crate::router::at_route(ctx, &here, "POST", rest) {
+            Ok((_, answer)) => {
+                let v: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+                super::admin::show_with(ctx, &here, v["secret"].as_str())?
+            }
+            Err(e) => super::layout::form_error(&e, &back),
+        });
+    }
     if !takes_forms(rest) {
         return Err(super::not_found());
     }
@@ -88,6 +99,7 @@ fn takes_forms(rest: &[&str]) -> bool {
             | ["git", "modifyacls"]
             | ["deploykeys", "new" | "remove"]
             | ["rename" | "transfer" | "delete"]
+            | ["webhooks", _, "remove"]
             | ["pull-request", "new"]
             | ["pull-request", _]
             | [
@@ -140,7 +152,7 @@ fn after(here: &Here, rest: &[&str], answer: &[u8]) -> String {
                 None => format!("{base}/settings"),
             }
         }
-        ["options" | "git" | "deploykeys" | "transfer" | "delete", ..] => {
+        ["options" | "git" | "deploykeys" | "webhooks" | "transfer" | "delete", ..] => {
             format!("{base}/settings")
         }
         _ => base,

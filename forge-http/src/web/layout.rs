@@ -70,6 +70,25 @@ fn error_page_back(e: &ApiError, back: &str, label: &str) -> Page {
         ),
         _ => ("Refused", e.message.clone()),
     };
+    // What is wrong with each field, when the answer says (`errors`).
+    let fields: Vec<(String, String)> = match (&e.errors, e.status) {
+        (Some(serde_json::Value::Object(map)), 400) => map
+            .iter()
+            .flat_map(|(field, why)| {
+                let whys: Vec<String> = match why {
+                    serde_json::Value::Array(items) => items
+                        .iter()
+                        .map(|w| w.as_str().map_or_else(|| w.to_string(), String::from))
+                        .collect(),
+                    other => vec![other
+                        .as_str()
+                        .map_or_else(|| other.to_string(), String::from)],
+                };
+                whys.into_iter().map(move |w| (field.clone(), w))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Page::html(
         e.status,
         page(
@@ -77,6 +96,9 @@ fn error_page_back(e: &ApiError, back: &str, label: &str) -> Page {
             html! {
                 h1 { (heading) }
                 p { (text) }
+                @if !fields.is_empty() {
+                    ul { @for (field, why) in &fields { li { code { (field) } ": " (why) } } }
+                }
                 p { a href=(back) { (label) } }
             },
         ),

@@ -535,3 +535,48 @@ fn the_api_manages_webhooks_for_project_admins() {
     );
     assert_eq!(status, 404);
 }
+
+#[test]
+fn the_settings_page_adds_and_removes_webhooks_and_shows_a_secret_once() {
+    let f = fixture();
+    let mut b = Browser::new(&f);
+    b.sign_in("alice", "alice's password");
+    let page = b.get("/hammer/settings");
+    assert!(page.body.contains("Add webhook"), "{}", page.body);
+    let csrf = page.csrf();
+    let refused = b.post(
+        "/hammer/webhooks/new",
+        &[("url", "http://127.0.0.1:9/"), ("csrf_token", &csrf)],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("loopback"), "{}", refused.body);
+    let added = b.post(
+        "/hammer/webhooks/new",
+        &[
+            ("url", "https://93.184.216.34/in"),
+            ("events", "issue.*"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(added.status, 200, "{}", added.body);
+    let at = added.body.find("whsec_").expect("the secret shown");
+    let secret: String = added.body[at..].chars().take_while(|c| *c != '<').collect();
+    let again = b.get("/hammer/settings");
+    assert!(
+        again.body.contains("https://93.184.216.34/in"),
+        "{}",
+        again.body
+    );
+    assert!(!again.body.contains(&secret), "shown once only");
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let id: i64 = store
+        .conn()
+        .query_row("SELECT id FROM webhooks", [], |r| r.get(0))
+        .expect("a webhook");
+    let removed = b.post(
+        &format!("/hammer/webhooks/{id}/remove"),
+        &[("csrf_token", &csrf)],
+    );
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(!b.get("/hammer/settings").body.contains("93.184.216.34"));
+}

@@ -205,32 +205,40 @@ fn a_site_admin_disables_and_enables_an_account_from_its_page() {
     assert_eq!(bob.sign_in("bob", "bob's password").status, 303);
 }
 
+/// A token of `user` allowing `actions`, as an `Authorization` value.
+fn token_for(store: &Store, user: &str, actions: &[Action]) -> String {
+    let (_, secret) = store
+        .create_token(user, None, actions, None, "admin tests")
+        .expect("token");
+    format!("token {secret}")
+}
+
+/// One API call with a JSON body: the status and the answer.
+fn api(f: &crate::Fixture, auth: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let (status, _, bytes) = request_with(
+        f,
+        method,
+        path,
+        &[
+            ("Authorization", auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    );
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 #[test]
 fn the_api_administers_projects_and_accounts_with_a_token() {
     let f = fixture();
     let store = Store::open(&f.app.home.db_path()).expect("store");
-    let token = |user: &str, actions: &[Action]| {
-        let (_, secret) = store
-            .create_token(user, None, actions, None, "admin tests")
-            .expect("token");
-        format!("token {secret}")
-    };
+    let token = |user: &str, actions: &[Action]| token_for(&store, user, actions);
     let alice = token("alice", &[Action::ModifyProject]);
     let weak = token("alice", &[Action::IssueComment]);
-    let call = |auth: &str, method: &str, path: &str, body: &str| {
-        let (status, _, bytes) = request_with(
-            &f,
-            method,
-            path,
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/json"),
-            ],
-            body,
-        );
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, v)
-    };
+    let call = |auth: &str, method: &str, path: &str, body: &str| api(&f, auth, method, path, body);
 
     let (status, v) = call(&alice, "GET", "/api/0/hammer/options", "");
     assert_eq!(status, 200, "{v}");
@@ -458,30 +466,10 @@ fn a_fork_is_made_browsed_and_proposes_a_pull_request_from_its_pages() {
 fn the_api_manages_webhooks_for_project_admins() {
     let f = fixture();
     let store = Store::open(&f.app.home.db_path()).expect("store");
-    let token = |user: &str, actions: &[Action]| {
-        let (_, secret) = store
-            .create_token(user, None, actions, None, "webhook tests")
-            .expect("token");
-        format!("token {secret}")
-    };
+    let token = |user: &str, actions: &[Action]| token_for(&store, user, actions);
     let alice = token("alice", &[Action::ModifyProject]);
     let bob = token("bob", &[Action::ModifyProject]);
-    let call = |auth: &str, method: &str, path: &str, body: &str| {
-        let (status, _, bytes) = request_with(
-            &f,
-            method,
-            path,
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/json"),
-            ],
-            body,
-        );
-        (
-            status,
-            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-        )
-    };
+    let call = |auth: &str, method: &str, path: &str, body: &str| api(&f, auth, method, path, body);
     // The fixture's server does not allow private targets.
     let (status, v) = call(
         &alice,

@@ -152,7 +152,10 @@ pub(crate) fn delete(ctx: &Ctx<'_>, at: &At) -> Answer {
 
 /// The project's webhooks, as its admin manages them.
 fn webhooks<'s>(ctx: &Ctx<'s>) -> Result<forge_notify::webhook::Webhooks<'s>, ApiError> {
-    forge_notify::webhook::Webhooks::open(ctx.store, &ctx.app.home).map_err(webhook_error)
+    Ok(forge_notify::webhook::Webhooks::new(
+        ctx.store,
+        &ctx.app.home,
+    ))
 }
 
 /// A webhook error as the API says it (a refused URL or secret: 400).

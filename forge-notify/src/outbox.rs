@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use forge_core::event::{self, Event};
-use forge_core::{ForgeHome, Store};
-use rusqlite::params;
+use forge_core::Store;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -227,7 +227,7 @@ fn event_of(store: &Store, id: i64) -> forge_core::Result<Option<Event>> {
 /// ready jobs delivered. Returns how many jobs it handled.
 pub fn run_once(
     store: &Store,
-    home: &ForgeHome,
+    hooks: &Webhooks<'_>,
     owner: &str,
     settings: &Settings,
     batch: usize,
@@ -244,9 +244,8 @@ pub fn run_once(
         queue::skip_to_end(store, CONSUMER, queue::now_ms())?;
         return Ok(0);
     }
-    let hooks = Webhooks::open(store, home)?;
     queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
-        route(&hooks, e)
+        route(hooks, e)
     })?;
     let jobs = queue::claim(
         store,
@@ -258,7 +257,7 @@ pub fn run_once(
     )?;
     let handled = jobs.len();
     for job in jobs {
-        handle(store, &hooks, owner, settings, &job)?;
+        handle(store, hooks, owner, settings, &job)?;
     }
     Ok(handled)
 }
@@ -332,24 +331,22 @@ pub fn deliveries(
 /// Sends the event of a logged attempt again, now (its `webhook-id` kept).
 pub fn redeliver(
     store: &Store,
-    home: &ForgeHome,
+    hooks: &Webhooks<'_>,
     project_id: i64,
     delivery: i64,
     settings: &Settings,
 ) -> Result<Option<Attempt>> {
-    let found = deliveries(store, None, project_id, usize::MAX >> 1)?
-        .into_iter()
-        .find(|d| d.id == delivery)
+    let (hook_id, event_id, attempt_no): (i64, i64, u32) = store
+        .conn()
+        .query_row(
+            "SELECT d.webhook_id, d.event_id, d.attempt FROM webhook_deliveries d
+             JOIN webhooks w ON w.id = d.webhook_id WHERE w.project_id = ?1 AND d.id = ?2",
+            params![project_id, delivery],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
         .ok_or_else(|| forge_core::Error::not_found("delivery", delivery.to_string()))?;
-    let e = event_of(store, found.event_id)?
-        .ok_or_else(|| forge_core::Error::not_found("event", found.event_id.to_string()))?;
-    let hooks = Webhooks::open(store, home)?;
-    attempt(
-        store,
-        &hooks,
-        found.webhook_id,
-        &e,
-        found.attempt as u32 + 1,
-        settings,
-    )
+    let e = event_of(store, event_id)?
+        .ok_or_else(|| forge_core::Error::not_found("event", event_id.to_string()))?;
+    attempt(store, hooks, hook_id, &e, attempt_no + 1, settings)
 }

@@ -5,6 +5,7 @@
 //! manage them (project admins) is decided by the caller
 //! (`forge_tickets::Admin`).
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
@@ -99,7 +100,10 @@ fn check_events(events: &[String]) -> Result<Vec<String>> {
 /// The webhooks of a forge home.
 pub struct Webhooks<'s> {
     store: &'s Store,
-    cipher: XChaCha20Poly1305,
+    key_path: PathBuf,
+    /// Made from the key file when a secret is first sealed or opened:
+    /// listing needs no key, and a home without webhooks gets no key file.
+    cipher: OnceCell<XChaCha20Poly1305>,
 }
 
 fn key_path(home: &ForgeHome) -> PathBuf {
@@ -152,19 +156,29 @@ fn webhook_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
 }
 
 impl<'s> Webhooks<'s> {
-    /// The webhooks of `home`, whose key is read (or made).
-    pub fn open(store: &'s Store, home: &ForgeHome) -> Result<Webhooks<'s>> {
-        let key = load_key(&key_path(home))?;
-        Ok(Webhooks {
+    /// The webhooks of `home` (its key is read, or made, on first need).
+    pub fn new(store: &'s Store, home: &ForgeHome) -> Webhooks<'s> {
+        Webhooks {
             store,
-            cipher: XChaCha20Poly1305::new(Key::from_slice(&key)),
-        })
+            key_path: key_path(home),
+            cipher: OnceCell::new(),
+        }
+    }
+
+    fn cipher(&self) -> Result<&XChaCha20Poly1305> {
+        if let Some(cipher) = self.cipher.get() {
+            return Ok(cipher);
+        }
+        let key = load_key(&self.key_path)?;
+        Ok(self
+            .cipher
+            .get_or_init(|| XChaCha20Poly1305::new(Key::from_slice(&key))))
     }
 
     fn seal(&self, secret: &Secret) -> Result<String> {
         let nonce: [u8; 24] = rand::random();
         let sealed = self
-            .cipher
+            .cipher()?
             .encrypt(XNonce::from_slice(&nonce), secret.expose().as_bytes())
             .map_err(|_| Error::Key("the secret could not be encrypted".into()))?;
         Ok(STANDARD.encode([nonce.as_slice(), &sealed].concat()))
@@ -183,7 +197,7 @@ impl<'s> Webhooks<'s> {
         }
         let (nonce, sealed) = bytes.split_at(24);
         let plain = self
-            .cipher
+            .cipher()?
             .decrypt(XNonce::from_slice(nonce), sealed)
             .map_err(|_| broken())?;
         Ok(Secret::parse(&String::from_utf8_lossy(&plain))?)
@@ -335,7 +349,7 @@ mod tests {
     #[test]
     fn a_webhook_keeps_its_secret_encrypted_and_gives_it_back() {
         let (_d, home, store, p) = home();
-        let hooks = Webhooks::open(&store, &home).expect("open");
+        let hooks = Webhooks::new(&store, &home);
         let events = vec!["issue.*".to_string(), "pr.new".to_string()];
         let (hook, secret) = hooks
             .add(&p, "http://127.0.0.1:9/hook", &events, None, true)
@@ -348,7 +362,7 @@ mod tests {
             .expect("row");
         assert!(!stored.contains(secret.expose()), "not stored in the clear");
         // Another opening (another process) reads it with the same key.
-        let again = Webhooks::open(&store, &home).expect("open again");
+        let again = Webhooks::new(&store, &home);
         assert_eq!(again.secret(&p, hook.id).expect("secret"), secret);
         #[cfg(unix)]
         {
@@ -367,7 +381,7 @@ mod tests {
     #[test]
     fn internal_urls_bad_events_and_short_secrets_are_refused() {
         let (_d, home, store, p) = home();
-        let hooks = Webhooks::open(&store, &home).expect("open");
+        let hooks = Webhooks::new(&store, &home);
         let e = hooks
             .add(&p, "http://127.0.0.1/", &[], None, false)
             .expect_err("loopback");
@@ -386,12 +400,12 @@ mod tests {
     #[test]
     fn a_replaced_key_is_reported_not_ignored() {
         let (_d, home, store, p) = home();
-        let hooks = Webhooks::open(&store, &home).expect("open");
+        let hooks = Webhooks::new(&store, &home);
         let (hook, _) = hooks
             .add(&p, "http://127.0.0.1:9/", &[], None, true)
             .expect("add");
         std::fs::write(key_path(&home), [9u8; 32]).expect("replace");
-        let other = Webhooks::open(&store, &home).expect("open");
+        let other = Webhooks::new(&store, &home);
         let e = other.secret(&p, hook.id).expect_err("wrong key");
         assert!(e.to_string().contains("does not decrypt"), "{e}");
     }

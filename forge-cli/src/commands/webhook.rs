@@ -23,7 +23,7 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
             ctx.user()?,
         )?)
     };
-    let hooks = Webhooks::open(&store, home)?;
+    let hooks = Webhooks::new(&store, home);
     match cmd {
         WebhookCommand::Add {
             project,
@@ -131,14 +131,19 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
         }
         WebhookCommand::Redeliver { project, delivery } => {
             let admin = admin(&project)?;
-            let attempt =
-                outbox::redeliver(&store, home, admin.project().id, delivery, &settings(ctx)?)?
-                    .ok_or_else(|| {
-                        forge_core::Error::invalid(
-                            format!("delivery {delivery}"),
-                            "its webhook is disabled or gone",
-                        )
-                    })?;
+            let attempt = outbox::redeliver(
+                &store,
+                &hooks,
+                admin.project().id,
+                delivery,
+                &settings(ctx)?,
+            )?
+            .ok_or_else(|| {
+                forge_core::Error::invalid(
+                    format!("delivery {delivery}"),
+                    "its webhook is disabled or gone",
+                )
+            })?;
             show_attempt(ctx, &attempt)?;
         }
         WebhookCommand::Remove { project, id } => {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use forge_core::{ForgeHome, Store};
 use forge_notify::outbox::{self, Settings};
+use forge_notify::webhook::Webhooks;
 
 use crate::context::Ctx;
 
@@ -39,9 +40,10 @@ pub fn deliver(
         std::process::id(),
         std::thread::current().id()
     );
+    let hooks = Webhooks::new(store, home);
     let mut total = 0;
     while !stop.load(Ordering::Relaxed) {
-        let handled = outbox::run_once(store, home, &owner, settings, 64)?;
+        let handled = outbox::run_once(store, &hooks, &owner, settings, 64)?;
         total += handled;
         if handled == 0 {
             if once {

@@ -43,8 +43,8 @@ pub(crate) fn show_with(
     let name = &p.full_name;
     let members = ctx.store.members(p)?;
     let keys = admin.deploy_keys()?;
-    let hooks = forge_notify::webhook::Webhooks::open(ctx.store, &ctx.app.home)
-        .and_then(|h| h.list(p))
+    let hooks = forge_notify::webhook::Webhooks::new(ctx.store, &ctx.app.home)
+        .list(p)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let owns = session.user == p.owner || ctx.store.is_site_admin(&session.user)?;
     let form = |action: &str, class: &str, inner: Markup| {

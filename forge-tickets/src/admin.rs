@@ -199,9 +199,15 @@ impl<'s> Admin<'s> {
         })
     }
 
+    /// Whether the user may give the project away or delete it: its owner,
+    /// or a site admin.
+    pub fn may_give_away(&self) -> bool {
+        self.site_admin || self.user == self.project.owner
+    }
+
     /// Refuses unless the user owns the project or is a site admin.
     fn require_owner(&self, action: &str) -> Result<()> {
-        if self.site_admin || self.user == self.project.owner {
+        if self.may_give_away() {
             Ok(())
         } else {
             Err(denied(&self.user, action, &self.project))

@@ -7,9 +7,9 @@ use crate::context::Ctx;
 pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // the home must exist
     let home = ctx.home()?.clone();
-    let settings = forge_core::config::Config::load(&home.config_path())?
-        .server
-        .with_env(|k| std::env::var(k).ok())?;
+    let config = forge_core::config::Config::load(&home.config_path())?;
+    let delivery = super::webhook::settings_from(config.clone())?;
+    let settings = config.server.with_env(|k| std::env::var(k).ok())?;
     let bind = bind
         .map(String::from)
         .unwrap_or_else(|| settings.bind.clone());
@@ -20,14 +20,14 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
         public_url: settings.public_url.clone(),
         ssh_url: settings.ssh_url.clone(),
-        webhooks_allow_private: super::webhook::settings(ctx)?.allow_private,
+        webhooks_allow_private: delivery.allow_private,
         ..Default::default()
     };
     // Webhooks are delivered from this process by default, on a thread of
     // its own with its own connection: nothing in a request waits for one.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deliveries = if worker {
-        let (home, stop, settings) = (home.clone(), stop.clone(), super::webhook::settings(ctx)?);
+        let (home, stop, settings) = (home.clone(), stop.clone(), delivery);
         Some(std::thread::spawn(move || -> Result<usize> {
             let store = forge_core::Store::open(&home.db_path())?;
             super::worker::deliver(&store, &home, &settings, &stop, false)

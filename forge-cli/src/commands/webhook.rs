@@ -158,7 +158,13 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
 /// How this home delivers: forge.toml's `[webhooks]` and `[server]`
 /// (`public_url`, else the bind address, names the instance).
 pub fn settings(ctx: &Ctx) -> Result<Settings> {
-    let config = forge_core::config::Config::load(&ctx.home()?.config_path())?;
+    settings_from(forge_core::config::Config::load(
+        &ctx.home()?.config_path(),
+    )?)
+}
+
+/// [`settings`] from a forge.toml already read.
+pub fn settings_from(config: forge_core::config::Config) -> Result<Settings> {
     let server = config.server.with_env(|k| std::env::var(k).ok())?;
     Ok(Settings {
         allow_private: config

@@ -46,7 +46,7 @@ pub(crate) fn show_with(
     let hooks = forge_notify::webhook::Webhooks::new(ctx.store, &ctx.app.home)
         .list(p)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let owns = session.user == p.owner || ctx.store.is_site_admin(&session.user)?;
+    let owns = admin.may_give_away();
     let form = |action: &str, class: &str, inner: Markup| {
         html! {
             form class=(class) method="post" action={ "/" (name) "/" (action) } {

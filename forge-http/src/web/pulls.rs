@@ -273,14 +273,21 @@ pub(crate) fn compare(ctx: &Ctx<'_>, here: &Here, range: &str) -> Result<Page, A
         })?;
     // From a fork: its branch against the parent's; the fork borrows the
     // parent's objects, so both commits are in its repository.
-    let parent =
-        forge_git::Repo::open(&ctx.app.home.project_paths(&here.project.full_name).source)?;
     let repo = crate::projects::repo(ctx, here)?;
+    let parent = match here.fork {
+        Some(_) => Some(forge_git::Repo::open(
+            &ctx.app.home.project_paths(&here.project.full_name).source,
+        )?),
+        None => None,
+    };
     let tip = |repo: &forge_git::Repo, r: &str| {
         repo.resolve(r)
             .map_err(|_| ApiError::new(404, "ENOENDPOINT", format!("no ref `{r}`")))
     };
-    let (target, source) = (tip(&parent, to)?, tip(&repo, from)?);
+    let (target, source) = (
+        tip(parent.as_ref().unwrap_or(&repo), to)?,
+        tip(&repo, from)?,
+    );
     let base = repo.merge_base(target, source)?;
     let commits = repo.log_range(target, source, 250)?;
     let files = repo.diff(base, source, PATCH_LIMIT)?;

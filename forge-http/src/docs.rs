@@ -106,20 +106,6 @@ fn kind_of(path: &str) -> &'static str {
     }
 }
 
-/// The public project a docs path starts with (`ns/name` first), and the rest.
-fn project_of<'p>(
-    store: &Store,
-    s: &'p [String],
-) -> forge_core::Result<Option<(Project, &'p [String])>> {
-    for n in [2, 1] {
-        let Some(head) = s.get(..n) else { continue };
-        if let Some(p) = store.find_project(&head.join("/"))? {
-            return Ok((!p.private).then_some((p, &s[n..])));
-        }
-    }
-    Ok(None)
-}
-
 /// `/`: the public projects with docs.
 fn index(app: &App, store: &Store) -> forge_core::Result<Response<ResBody>> {
     let mut with_docs = Vec::new();
@@ -266,7 +252,9 @@ pub(crate) fn answer(app: &App, method: &str, raw_path: &str) -> Response<ResBod
         if segments.is_empty() {
             return Ok(index(app, store)?);
         }
-        let Some((project, rest)) = project_of(store, &segments)? else {
+        let Some((project, rest)) =
+            crate::router::project_at(store, &segments)?.filter(|(p, _)| !p.private)
+        else {
             return Ok(not_found());
         };
         let docs = app.home.project_paths(&project.full_name).docs;

@@ -390,13 +390,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether a viewer may see a project.
     pub fn visible(&self, project: &Project, viewer: Option<&str>) -> Result<bool, ApiError> {
-        if !project.private {
-            return Ok(true);
-        }
-        Ok(match viewer {
-            Some(v) => self.store.role_of(project, v)?.is_some(),
-            None => false,
-        })
+        Ok(visible_to(self.store, project, viewer)?)
     }
 
     /// Runs `f` on the full name of `name` (empty for an unknown user),
@@ -492,6 +486,22 @@ impl<'a> Ctx<'a> {
         };
         Ok((per_page as usize, offset, pagination))
     }
+}
+
+/// Whether `viewer` may see `project`: a public one anyone, a private one
+/// its members (the API's, the pages' and git over HTTP's one rule).
+pub(crate) fn visible_to(
+    store: &Store,
+    project: &Project,
+    viewer: Option<&str>,
+) -> forge_core::Result<bool> {
+    if !project.private {
+        return Ok(true);
+    }
+    Ok(match viewer {
+        Some(v) => store.role_of(project, v)?.is_some(),
+        None => false,
+    })
 }
 
 #[cfg(test)]

@@ -156,16 +156,6 @@ fn decide_with(
         Some(t) => Claimant::User(t.user.clone()),
         None => Claimant::Anonymous,
     };
-    if let Some(moved) = renamed(
-        store,
-        repo,
-        &target.project,
-        token.as_ref().map(|t| t.user.as_str()),
-    )
-    .map_err(|e| failed(e.into()))?
-    {
-        return Err(Refused::Moved(moved));
-    }
     let service = if writes {
         GitService::ReceivePack
     } else {
@@ -177,7 +167,14 @@ fn decide_with(
             user: token.map(|t| t.user),
         }),
         Err(Refusal::NeedsIdentity(m)) => Err(Refused::Ask(m)),
-        Err(Refusal::NotFound(m)) => Err(Refused::Plain(404, m)),
+        // Not found: perhaps under the name it had before a rename.
+        Err(Refusal::NotFound(m)) => {
+            let viewer = token.as_ref().map(|t| t.user.as_str());
+            match renamed(store, repo, &target.project, viewer).map_err(|e| failed(e.into()))? {
+                Some(moved) => Err(Refused::Moved(moved)),
+                None => Err(Refused::Plain(404, m)),
+            }
+        }
         Err(Refusal::Forbidden(m)) => Err(Refused::Plain(403, m)),
     }
 }
@@ -191,22 +188,10 @@ fn renamed(
     project: &str,
     viewer: Option<&str>,
 ) -> forge_core::Result<Option<String>> {
-    if store.find_project(project)?.is_some() {
-        return Ok(None);
-    }
-    let Some(new) = store.project_redirect(project)? else {
+    let Some(moved) = crate::router::renamed_to(store, project, viewer)? else {
         return Ok(None);
     };
-    let moved = store.project(&new)?;
-    if moved.private
-        && viewer
-            .map(|v| store.role_of(&moved, v))
-            .transpose()?
-            .flatten()
-            .is_none()
-    {
-        return Ok(None);
-    }
+    let new = moved.full_name;
     let Some(prefix) = repo
         .strip_suffix(".git")
         .and_then(|r| r.strip_suffix(project))

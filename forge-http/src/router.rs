@@ -2,6 +2,7 @@
 //! segments, each endpoint with the methods it takes (others are a 405).
 
 use forge_core::project::Project;
+use forge_core::Store;
 use forge_tickets::Actor;
 
 use crate::app::Answer;
@@ -125,13 +126,10 @@ pub(crate) fn locate<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(At, &'p [&'
         _ => (None, s),
     };
     let not_found = || ApiError::new(404, "ENOPROJECT", "Project not found");
-    let (project, rest) = match s {
-        [ns, name, rest @ ..] if store.find_project(&format!("{ns}/{name}"))?.is_some() => {
-            (store.project(&format!("{ns}/{name}"))?, rest)
-        }
-        [name, rest @ ..] => (store.find_project(name)?.ok_or_else(not_found)?, rest),
-        [] => return Err(ApiError::no_endpoint()),
-    };
+    if s.is_empty() {
+        return Err(ApiError::no_endpoint());
+    }
+    let (project, rest) = project_at(store, s)?.ok_or_else(not_found)?;
     let viewer = ctx.viewer_name()?;
     if !ctx.visible(&project, viewer.as_deref())? {
         return Err(not_found());
@@ -151,6 +149,35 @@ pub(crate) fn locate<'p>(ctx: &Ctx<'_>, s: &'p [&'p str]) -> Result<(At, &'p [&'
         actor,
     };
     Ok((at, rest))
+}
+
+/// The project a path starts with (`ns/name` first, then `name`), and the
+/// rest of the path: one lookup per candidate name.
+pub(crate) fn project_at<'p, S: AsRef<str>>(
+    store: &Store,
+    s: &'p [S],
+) -> forge_core::Result<Option<(Project, &'p [S])>> {
+    for n in [2, 1] {
+        let Some(head) = s.get(..n) else { continue };
+        let name = head.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("/");
+        if let Some(p) = store.find_project(&name)? {
+            return Ok(Some((p, &s[n..])));
+        }
+    }
+    Ok(None)
+}
+
+/// The project once called `old`, renamed since, if `viewer` may see it.
+pub(crate) fn renamed_to(
+    store: &Store,
+    old: &str,
+    viewer: Option<&str>,
+) -> forge_core::Result<Option<Project>> {
+    let Some(new) = store.project_redirect(old)? else {
+        return Ok(None);
+    };
+    let project = store.project(&new)?;
+    Ok(crate::extract::visible_to(store, &project, viewer)?.then_some(project))
 }
 
 /// `<repo>/...`, `<ns>/<repo>/...`, `fork/<user>/<repo>/...`.

@@ -180,11 +180,8 @@ fn moved(ctx: &Ctx<'_>, s: &[&str]) -> Option<Page> {
     };
     let (old, rest) = [2, 1].into_iter().find_map(|n| {
         let old = s.get(..n)?.join("/");
-        let new = ctx.store.project_redirect(&old).ok()??;
-        let project = ctx.store.project(&new).ok()?;
-        ctx.visible(&project, viewer.as_deref())
-            .ok()?
-            .then(|| (new, &s[n..]))
+        let project = crate::router::renamed_to(ctx.store, &old, viewer.as_deref()).ok()??;
+        Some((project.full_name, &s[n..]))
     })?;
     let mut location = match fork {
         Some(user) => format!("/fork/{user}/{old}"),

@@ -17,6 +17,8 @@
 //!
 //! [webhooks]
 //! allow_private_targets = false # FORGE_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private targets
+//! retry_schedule = [5, 300, 1800, 7200, 18000, 36000, 36000] # FORGE_WEBHOOKS_RETRY_SCHEDULE=5,300
+//! lease_secs = 60               # FORGE_WEBHOOKS_LEASE_SECS: a dead worker's jobs wait this long
 //! ```
 
 use std::path::Path;
@@ -44,15 +46,44 @@ pub struct WebhookSettings {
     /// Whether targets may be loopback or private addresses (closed
     /// networks, tests); `FORGE_WEBHOOKS_ALLOW_PRIVATE=1` says so too.
     pub allow_private_targets: bool,
+    /// Seconds before each retry (`None`: Standard Webhooks' schedule, 5 s
+    /// to 10 h); `FORGE_WEBHOOKS_RETRY_SCHEDULE="5,300,1800"` says so too.
+    pub retry_schedule: Option<Vec<u64>>,
+    /// Seconds a worker holds a job before another may take it
+    /// (`FORGE_WEBHOOKS_LEASE_SECS`; 60 when unset).
+    pub lease_secs: Option<u64>,
 }
 
 impl WebhookSettings {
-    /// Applies `FORGE_WEBHOOKS_ALLOW_PRIVATE` (`1` or `true` allows).
-    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Self {
+    /// Applies `FORGE_WEBHOOKS_ALLOW_PRIVATE` (`1` or `true` allows),
+    /// `FORGE_WEBHOOKS_RETRY_SCHEDULE` and `FORGE_WEBHOOKS_LEASE_SECS`.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         if let Some(v) = var("FORGE_WEBHOOKS_ALLOW_PRIVATE") {
             self.allow_private_targets = matches!(v.trim(), "1" | "true" | "yes");
         }
-        self
+        if let Some(v) = var("FORGE_WEBHOOKS_RETRY_SCHEDULE") {
+            let delays = v
+                .split(',')
+                .map(|d| d.trim().parse::<u64>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    Error::invalid(
+                        "FORGE_WEBHOOKS_RETRY_SCHEDULE",
+                        format!("{v:?} is not a list of seconds such as 5,300,1800"),
+                    )
+                })?;
+            self.retry_schedule = Some(delays);
+        }
+        if let Some(v) = var("FORGE_WEBHOOKS_LEASE_SECS") {
+            let secs = v.trim().parse::<u64>().ok().filter(|s| *s > 0);
+            self.lease_secs = Some(secs.ok_or_else(|| {
+                Error::invalid(
+                    "FORGE_WEBHOOKS_LEASE_SECS",
+                    format!("{v:?} is not a number of seconds above 0"),
+                )
+            })?);
+        }
+        Ok(self)
     }
 }
 

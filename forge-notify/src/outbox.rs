@@ -5,6 +5,7 @@
 //! retries on the schedule. The URL is checked again at each attempt (a
 //! name may have come to resolve to an internal address).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use forge_core::event::{self, Event};
@@ -223,14 +224,20 @@ fn event_of(store: &Store, id: i64) -> forge_core::Result<Option<Event>> {
         .find(|e| e.id == id))
 }
 
-/// One round of the worker: new events into jobs, then up to `batch`
-/// ready jobs delivered. Returns how many jobs it handled.
+/// Jobs a worker leases behind each target's first ready job in a round.
+const RUN: usize = 32;
+
+/// One round of the worker: new events into jobs, then the ready jobs of
+/// up to `batch` targets delivered, each target's in order. Once `stop` is
+/// set, the jobs not yet attempted are given back. Returns how many jobs it
+/// attempted.
 pub fn run_once(
     store: &Store,
     hooks: &Webhooks<'_>,
     owner: &str,
     settings: &Settings,
     batch: usize,
+    stop: &AtomicBool,
 ) -> Result<usize> {
     let any: bool = store.conn().query_row(
         "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active)
@@ -247,28 +254,38 @@ pub fn run_once(
     queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
         route(hooks, e)
     })?;
-    let jobs = queue::claim(
-        store,
-        CONSUMER,
-        owner,
-        batch,
-        settings.lease,
-        queue::now_ms(),
-    )?;
-    let handled = jobs.len();
-    for job in jobs {
-        handle(store, hooks, owner, settings, &job)?;
+    let now = queue::now_ms();
+    let heads = queue::claim(store, CONSUMER, owner, batch, settings.lease, now)?;
+    let jobs = queue::claim_runs(store, heads, owner, RUN, settings.lease, now)?;
+    let mut attempted = 0;
+    let mut failed_target: Option<&str> = None;
+    for (i, job) in jobs.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            queue::release(store, &jobs[i..], owner)?;
+            break;
+        }
+        if failed_target == Some(job.target.as_str()) {
+            // Behind a failure of its target: waits for that one's retry.
+            queue::release(store, std::slice::from_ref(job), owner)?;
+            continue;
+        }
+        attempted += 1;
+        if !handle(store, hooks, owner, settings, job)? {
+            failed_target = Some(job.target.as_str());
+        }
     }
-    Ok(handled)
+    Ok(attempted)
 }
 
+/// Attempts one job; whether it is finished (delivered, or nothing left
+/// to deliver to).
 fn handle(
     store: &Store,
     hooks: &Webhooks<'_>,
     owner: &str,
     settings: &Settings,
     job: &Job,
-) -> Result<()> {
+) -> Result<bool> {
     let hook_id = job.payload["webhook"].as_i64().unwrap_or_default();
     let outcome = match event_of(store, job.event_id)? {
         Some(e) => attempt(store, hooks, hook_id, &e, job.attempts, settings)?,
@@ -279,9 +296,11 @@ fn handle(
         // Delivered, or nothing left to deliver to, or disabled by a 410.
         None => {
             queue::complete(store, job, owner, now)?;
+            Ok(true)
         }
         Some(a) if a.delivered() || a.status == Some(410) => {
             queue::complete(store, job, owner, now)?;
+            Ok(true)
         }
         Some(a) => {
             let why = match (a.status, &a.error) {
@@ -290,9 +309,9 @@ fn handle(
                 (None, None) => "no answer".into(),
             };
             queue::fail(store, job, owner, &why, &settings.schedule, now)?;
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// A webhook's delivery log, newest first.

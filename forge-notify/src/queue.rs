@@ -261,6 +261,85 @@ pub fn claim(
     Ok(jobs)
 }
 
+/// Leases to `owner`, behind each job of `heads` (which it holds), up to
+/// `per_target - 1` more ready jobs of the same target, in order: a
+/// target's run is then delivered one after the other without a claim
+/// each. Nobody else can take them while the head is held (a job waits for
+/// every earlier unfinished job of its target). Returns heads and followers
+/// together, grouped by target, each group in order.
+pub fn claim_runs(
+    store: &Store,
+    heads: Vec<Job>,
+    owner: &str,
+    per_target: usize,
+    lease: Duration,
+    now: i64,
+) -> Result<Vec<Job>> {
+    if per_target <= 1 {
+        return Ok(heads);
+    }
+    let until = now + lease.as_millis() as i64;
+    let tx = store.conn().unchecked_transaction()?;
+    let mut all = Vec::with_capacity(heads.len());
+    {
+        // The unfinished jobs after the head, in order: the run is the
+        // ready ones up to the first that is not (a job waiting for its
+        // retry, or held by a live worker).
+        let mut next = tx.prepare_cached(
+            "SELECT id, (state = 'pending' AND run_at <= ?4) OR (state = 'running' AND lease_until < ?4)
+             FROM jobs WHERE consumer = ?1 AND target = ?2 AND state IN ('pending', 'running') AND id > ?3
+             ORDER BY id LIMIT ?5",
+        )?;
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1
+             WHERE id = ?1 RETURNING {JOB_COLUMNS}"
+        );
+        let mut take = tx.prepare_cached(&sql)?;
+        for head in heads {
+            let ids = next
+                .query_map(
+                    params![
+                        head.consumer,
+                        head.target,
+                        head.id,
+                        now,
+                        per_target as i64 - 1
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            all.push(head);
+            for (id, ready) in ids {
+                if !ready {
+                    break;
+                }
+                all.push(take.query_row(params![id, owner, until], job_from_row)?);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(all)
+}
+
+/// Gives back jobs `owner` claimed but did not attempt (a worker that
+/// stops, or the rest of a target's run behind a failure): pending again,
+/// their claim not counted as an attempt.
+pub fn release(store: &Store, jobs: &[Job], owner: &str) -> Result<usize> {
+    let tx = store.conn().unchecked_transaction()?;
+    let mut released = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
+             WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+        )?;
+        for job in jobs {
+            released += stmt.execute(params![job.id, owner])?;
+        }
+    }
+    tx.commit()?;
+    Ok(released)
+}
+
 /// Ends a delivered job (if `owner` still holds it: a job whose lease
 /// ended and that another worker took is theirs to finish).
 pub fn complete(store: &Store, job: &Job, owner: &str, now: i64) -> Result<bool> {

@@ -1,8 +1,11 @@
 //! `forge webhook`: a project's webhook targets (project admins).
 
 use anyhow::Result;
+use std::time::Duration;
+
 use forge_notify::deliver::Attempt;
 use forge_notify::outbox::{self, Settings};
+use forge_notify::queue::Schedule;
 use forge_notify::webhook::Webhooks;
 use forge_tickets::Admin;
 use serde_json::json;
@@ -32,10 +35,7 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
             secret,
         } => {
             let admin = admin(&project)?;
-            let allow_private = forge_core::config::Config::load(&home.config_path())?
-                .webhooks
-                .with_env(|k| std::env::var(k).ok())
-                .allow_private_targets;
+            let allow_private = settings(ctx)?.allow_private;
             let (hook, secret) = hooks.add(
                 admin.project(),
                 &url,
@@ -166,15 +166,18 @@ pub fn settings(ctx: &Ctx) -> Result<Settings> {
 /// [`settings`] from a forge.toml already read.
 pub fn settings_from(config: forge_core::config::Config) -> Result<Settings> {
     let server = config.server.with_env(|k| std::env::var(k).ok())?;
+    let hooks = config.webhooks.with_env(|k| std::env::var(k).ok())?;
+    let defaults = Settings::default();
     Ok(Settings {
-        allow_private: config
-            .webhooks
-            .with_env(|k| std::env::var(k).ok())
-            .allow_private_targets,
+        allow_private: hooks.allow_private_targets,
         instance: server
             .public_url
             .unwrap_or_else(|| format!("http://{}", server.bind)),
-        ..Settings::default()
+        schedule: hooks.retry_schedule.map_or(defaults.schedule, |delays| {
+            Schedule(delays.into_iter().map(Duration::from_secs).collect())
+        }),
+        lease: hooks.lease_secs.map_or(defaults.lease, Duration::from_secs),
+        ..defaults
     })
 }
 

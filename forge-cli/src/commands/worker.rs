@@ -4,8 +4,9 @@
 //! claimed again when its lease ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
 use forge_notify::outbox::{self, Settings};
 use forge_notify::webhook::Webhooks;
@@ -15,15 +16,49 @@ use crate::context::Ctx;
 pub fn run(once: bool, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let settings = super::webhook::settings(ctx)?;
-    let total = deliver(
-        &store,
-        ctx.home()?,
-        &settings,
-        &AtomicBool::new(false),
-        once,
-    )?;
+    let stop = Arc::new(AtomicBool::new(false));
+    if !once {
+        stop_on_signal(stop.clone())?;
+        eprintln!("forge: delivering webhooks (Ctrl-C to stop)");
+    }
+    let total = deliver(&store, ctx.home()?, &settings, &stop, once)?;
+    if !once {
+        eprintln!("forge: stopped");
+    }
     say!("delivered or scheduled {total} job(s)");
     Ok(())
+}
+
+/// Sets `stop` on SIGINT or SIGTERM: the worker ends its current attempt,
+/// gives back the jobs it held and not tried, and exits.
+fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal handler")?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            let signal = forge_http::shutdown_signal();
+            tokio::pin!(signal);
+            // Poll once so that the handlers are installed before the
+            // worker starts.
+            let installed = futures_poll_once(signal.as_mut()).await;
+            let _ = ready_tx.send(());
+            if !installed {
+                signal.await;
+            }
+        });
+        stop.store(true, Ordering::Relaxed);
+    });
+    let _ = ready_rx.recv();
+    Ok(())
+}
+
+/// Polls `f` once; whether it finished.
+async fn futures_poll_once<F: std::future::Future<Output = ()>>(f: std::pin::Pin<&mut F>) -> bool {
+    let mut f = f;
+    std::future::poll_fn(|cx| std::task::Poll::Ready(f.as_mut().poll(cx).is_ready())).await
 }
 
 /// Rounds of deliveries until `stop` is set (or, with `once`, until no job
@@ -43,13 +78,13 @@ pub fn deliver(
     let hooks = Webhooks::new(store, home);
     let mut total = 0;
     while !stop.load(Ordering::Relaxed) {
-        let handled = outbox::run_once(store, &hooks, &owner, settings, 64)?;
+        let handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
         total += handled;
         if handled == 0 {
             if once {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(200));
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
     Ok(total)

@@ -6,7 +6,7 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::Forge;
@@ -256,4 +256,188 @@ fn forge_serve_delivers_by_itself_and_a_new_webhook_gets_only_what_follows() {
         got.recv_timeout(Duration::from_millis(800)).is_err(),
         "nothing else was sent"
     );
+}
+
+/// A receiver answering 200 to every request after `delay`, one thread per
+/// connection; it keeps each request's `webhook-id`.
+fn recording_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let seen = kept.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let (mut id, mut length) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        // The sender died in the middle of its request.
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim_end().split_once(':') {
+                        match k.trim().to_ascii_lowercase().as_str() {
+                            "content-length" => length = v.trim().parse().unwrap_or(0),
+                            "webhook-id" => id = v.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                std::thread::sleep(delay);
+                if write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                )
+                .is_ok()
+                {
+                    seen.lock().expect("lock").push(id);
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
+    let f = Forge::with_project();
+    let (addr, seen) = recording_receiver(Duration::from_millis(1));
+    let out = forge_private(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            &format!("http://{addr}/"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A thousand events at once, appended to the log as every change
+    // appends its own.
+    {
+        let store = forge_core::Store::open(&f.home().join("forge.db")).expect("store");
+        let tx = store.conn().unchecked_transaction().expect("tx");
+        for n in 1..=1000u64 {
+            forge_core::event::append(
+                &tx,
+                &forge_core::event::NewEvent {
+                    kind: "issue.comment.added",
+                    project: "tools/hammer",
+                    actor: "alice",
+                    issue: Some(1),
+                    fields: serde_json::json!({"comment": n}),
+                },
+            )
+            .expect("append");
+        }
+        tx.commit().expect("commit");
+    }
+    let worker = || {
+        f.command(&["worker"])
+            .env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1")
+            .env("FORGE_WEBHOOKS_LEASE_SECS", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("forge worker starts")
+    };
+    let wait_for = |n: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while seen.lock().expect("lock").len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} delivered",
+                seen.lock().expect("lock").len()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+
+    // Killed (SIGKILL) with jobs claimed and not yet sent.
+    let mut first = worker();
+    wait_for(300);
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let at_kill = seen.lock().expect("lock").len();
+    assert!(at_kill < 1000, "the worker was killed before the end");
+
+    // Another worker takes the dead one's jobs once their lease ends.
+    let mut second = worker();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let distinct: std::collections::BTreeSet<String> =
+            seen.lock().expect("lock").iter().cloned().collect();
+        if distinct.len() == 1000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} distinct deliveries",
+            distinct.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGTERM: a clean stop.
+    let pid = second.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = second.wait().expect("reaped");
+    assert!(
+        status.success(),
+        "forge worker stops cleanly on SIGTERM: {status}"
+    );
+
+    // Each event reached the receiver, which deduplicates by webhook-id,
+    // exactly once, and in the order of the log.
+    let seen = seen.lock().expect("lock").clone();
+    let mut first_seen = Vec::new();
+    let mut distinct = std::collections::HashSet::new();
+    for id in &seen {
+        if distinct.insert(id.clone()) {
+            first_seen.push(id.clone());
+        }
+    }
+    assert_eq!(first_seen.len(), 1000);
+    let events: Vec<i64> = first_seen
+        .iter()
+        .map(|id| {
+            id.split('_')
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .expect("msg_<event>_<hook>")
+        })
+        .collect();
+    assert!(
+        events.windows(2).all(|w| w[0] < w[1]),
+        "in order: {events:?}"
+    );
+    assert!(
+        seen.len() - 1000 <= 40,
+        "at most the killed worker's claimed run again: {}",
+        seen.len()
+    );
+    let status = f.json_line("queue status");
+    assert_eq!(status[0]["pending"], 0, "{status}");
+    assert_eq!(status[0]["running"], 0, "{status}");
+    assert_eq!(status[0]["retrying"], 0, "{status}");
+    assert_eq!(status[0]["dead"], 0, "{status}");
 }

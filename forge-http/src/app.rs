@@ -41,6 +41,11 @@ pub struct ServerConfig {
     /// Whether webhook targets may be loopback or private addresses
     /// (`[webhooks] allow_private_targets`).
     pub webhooks_allow_private: bool,
+    /// How often an idle live stream gets a comment, so that proxies keep
+    /// it open.
+    pub sse_heartbeat: Duration,
+    /// Live streams open at once (more get a 503).
+    pub max_streams: usize,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +59,8 @@ impl Default for ServerConfig {
             ssh_url: None,
             workers: std::thread::available_parallelism().map_or(4, |n| n.get() * 4),
             webhooks_allow_private: false,
+            sse_heartbeat: Duration::from_secs(15),
+            max_streams: 20_000,
         }
     }
 }
@@ -75,6 +82,8 @@ pub struct App {
     pub(crate) caches: crate::cache::Caches,
     /// Writes waiting for their batch.
     pub(crate) writes: GroupCommit,
+    /// Live streams (Server-Sent Events).
+    pub(crate) live: crate::live::Live,
 }
 
 /// Builds the whole service for `home`: projects and forks created through
@@ -85,12 +94,18 @@ pub fn app(home: ForgeHome, config: ServerConfig, hooks_exe: Option<PathBuf>) ->
         workers: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         caches: Default::default(),
         writes: Default::default(),
+        live: Default::default(),
         config,
         hooks_exe,
     })
 }
 
 impl App {
+    /// Live streams (Server-Sent Events) open now.
+    pub fn live_streams(&self) -> usize {
+        self.live.open_streams()
+    }
+
     /// The same as [`app`].
     pub fn new(home: ForgeHome, config: ServerConfig, hooks_exe: Option<PathBuf>) -> Arc<App> {
         app(home, config, hooks_exe)
@@ -285,6 +300,8 @@ impl App {
             header(CONTENT_TYPE),
         );
         let method = req.method().as_str().to_string();
+        let stream = crate::live::may_be_stream(&method, &path);
+        let last_event_id = header(hyper::header::HeaderName::from_static("last-event-id"));
         let body = match Limited::new(req.into_body(), self.config.max_body)
             .collect()
             .await
@@ -321,6 +338,18 @@ impl App {
             peer,
             secure,
         };
+        if stream {
+            let last =
+                match crate::live::last_event_id(last_event_id.as_deref(), call.query.as_deref()) {
+                    Ok(last) => last,
+                    Err(e) => return failed(&e),
+                };
+            match crate::live::answer(self.clone(), call.clone(), last).await {
+                Some(Ok(resp)) => return resp,
+                Some(Err(e)) => return failed(&e),
+                None => {}
+            }
+        }
         let app = self.clone();
         let worker = async move {
             // The permit goes with the work: a request past its time

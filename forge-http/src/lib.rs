@@ -24,6 +24,7 @@ mod error;
 mod extract;
 mod git;
 mod issues;
+mod live;
 pub mod pagure;
 mod projects;
 mod pulls;

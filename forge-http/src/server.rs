@@ -82,6 +82,11 @@ async fn serve_site(
         }
     }
     drop(listener);
+    // Live streams never end by themselves: end them, so that the
+    // requests in flight can finish.
+    if !docs {
+        app.live.close();
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(app.config.shutdown_grace) => {

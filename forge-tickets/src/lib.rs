@@ -53,7 +53,9 @@ pub use admin::Admin;
 pub use engine::batch::GroupCommit;
 pub use engine::{display_number, parse_number, SyncReport};
 pub use error::Error;
-pub use issues::{Edited, IndexView, IssueEdit, IssueFilter, Issues, NewIssue, Tracker};
+pub use issues::{
+    Edited, IndexView, IssueEdit, IssueFilter, IssueReaders, Issues, NewIssue, Tracker,
+};
 pub use provision::{create_project, fork_project, NewProject};
 pub use pulls::{
     FlagView, GateState, InlineTarget, MergeCheck, MergeOutcome, NewFlag, NewPull, PullCommentView,

@@ -17,7 +17,7 @@ mod issue;
 mod layout;
 mod pages;
 mod pulls;
-mod session;
+pub(crate) mod session;
 mod settings;
 mod user;
 

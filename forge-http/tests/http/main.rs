@@ -14,6 +14,7 @@ use hyper::Request;
 use serde_json::{json, Value};
 
 mod accounts;
+mod live;
 mod project_admin;
 mod web;
 mod xss;

@@ -2,7 +2,7 @@
 //! through `Tracker`, which syncs first.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::IssueDoc;
 use crate::engine::rows::{self, Listed};
@@ -236,6 +236,26 @@ pub(crate) fn listed_by_numbers(
 
 /// Whether a project has private issues (its tickets and requests
 /// repositories are then readable by ticket+ members only).
+/// Whether issue `number` is private, its author and assignee.
+pub(crate) fn readers(
+    conn: &Connection,
+    project: &str,
+    number: u64,
+) -> Result<Option<super::IssueReaders>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT private, author, assignee FROM issues WHERE project = ?1 AND number = ?2",
+        )?
+        .query_row(params![project, number as i64], |r| {
+            Ok(super::IssueReaders {
+                private: r.get(0)?,
+                author: r.get(1)?,
+                assignee: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
 pub(crate) fn has_private_issues(conn: &Connection, project: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE project = ?1 AND private = 1)")?

@@ -276,11 +276,44 @@ impl<'s> Tracker<'s> {
 
 /// Whether `viewer` may see `issue` (private ones: members, the author, the assignee).
 pub(crate) fn can_see(viewer: &Actor, issue: &IssueDoc) -> bool {
-    viewer.can_read()
-        && (!issue.private
-            || viewer.role.is_some()
-            || issue.author == viewer.username
-            || issue.assignee.as_deref() == Some(viewer.username.as_str()))
+    IssueReaders::of(issue).admit(viewer)
+}
+
+/// What decides who may read an issue: whether it is private, and then
+/// its author and assignee (with the project's members).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueReaders {
+    /// Whether the issue is private.
+    pub private: bool,
+    /// Its author.
+    pub author: String,
+    /// Its assignee.
+    pub assignee: Option<String>,
+}
+
+impl IssueReaders {
+    fn of(issue: &IssueDoc) -> IssueReaders {
+        IssueReaders {
+            private: issue.private,
+            author: issue.author.clone(),
+            assignee: issue.assignee.clone(),
+        }
+    }
+
+    /// The readers of issue `number` of `project` as the index has it now
+    /// (`None`: no such issue).
+    pub fn lookup(store: &Store, project: &str, number: u64) -> Result<Option<IssueReaders>> {
+        index::readers(store.conn(), project, number)
+    }
+
+    /// Whether `viewer` may read the issue.
+    pub fn admit(&self, viewer: &Actor) -> bool {
+        viewer.can_read()
+            && (!self.private
+                || viewer.role.is_some()
+                || self.author == viewer.username
+                || self.assignee.as_deref() == Some(viewer.username.as_str()))
+    }
 }
 
 /// The index of a project as of one sync ([`Tracker::view`]), read as one

@@ -4,6 +4,8 @@
 //   by the server, sanitized as the page itself would show it.
 // - On a pull request's diff, a click on a new-side line number opens that
 //   file's line-comment form under the line, its line number filled in.
+// - Issue and pull-request pages follow their event stream: what others
+//   post appears without a reload (setUpLive, below).
 "use strict";
 
 function setUpPreview(area) {
@@ -79,3 +81,76 @@ function setUpLineComments(file) {
 
 document.querySelectorAll("textarea[data-preview]").forEach(setUpPreview);
 document.querySelectorAll("section.file").forEach(setUpLineComments);
+
+// Live updates: a page whose root names an event stream (data-live) keeps
+// its marked parts (data-live-part, each with an id) as the server now
+// renders them. Each event fetches the page again and changes only the
+// parts that differ: new comments are added after the others, changed ones
+// replaced where they are; what the reader types and where they scrolled
+// stay as they were. EventSource reconnects by itself, with the last
+// event's id, and the server replays what was missed.
+function importChildren(from) {
+  return Array.from(from.childNodes, (n) => document.importNode(n, true));
+}
+
+function mergePart(part, fresh) {
+  if (part.innerHTML === fresh.innerHTML) return;
+  const keyed = (el) => Array.from(el.children).every((c) => c.id);
+  if (!keyed(part) || !keyed(fresh)) {
+    part.replaceChildren(...importChildren(fresh));
+    return;
+  }
+  const wanted = new Set(Array.from(fresh.children, (c) => c.id));
+  Array.from(part.children).forEach((c) => {
+    if (!wanted.has(c.id)) c.remove();
+  });
+  Array.from(fresh.children).forEach((c) => {
+    const old = document.getElementById(c.id);
+    if (!old || old.parentElement !== part) {
+      part.append(document.importNode(c, true));
+    } else if (old.outerHTML !== c.outerHTML) {
+      old.replaceWith(document.importNode(c, true));
+    }
+  });
+}
+
+function setUpLive(root) {
+  if (!window.EventSource || !window.DOMParser) return;
+  let timer = null;
+  let busy = false;
+  let again = false;
+  async function refresh() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      const res = await fetch(location.pathname + location.search, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      if (res.ok) {
+        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+        document.querySelectorAll("[data-live-part]").forEach((part) => {
+          const fresh = doc.getElementById(part.id);
+          if (fresh) mergePart(part, fresh);
+        });
+      }
+    } catch (e) {
+      // The next event tries again.
+    }
+    busy = false;
+    if (again) {
+      again = false;
+      refresh();
+    }
+  }
+  const source = new EventSource(root.dataset.live);
+  source.onmessage = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 100);
+  };
+}
+
+document.querySelectorAll("[data-live]").forEach(setUpLive);

@@ -45,31 +45,33 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
         html! {
             p.crumbs { a href={ "/" (name) } { (name) } " / " a href={ "/" (name) "/issues" } { "issues" } }
             h1 { (i.title) " " span.muted { "#" (i.id) } }
-            p {
+            p #state data-live-part {
                 span class={ "state " (i.status) } { (i.status) }
                 @if let Some(r) = &i.close_reason { " " span.muted { "as " (r) " ·" } }
                 " " span.muted { "opened by " a href={ "/user/" (i.author) } { (i.author) } " at " (i.created_at) }
                 @if i.private { " " span.tag { "private" } }
             }
-            div.columns {
+            div.columns data-live={ (at) "/events" } {
                 div.conversation {
-                    article.box {
-                        div.head { (i.author) " wrote" }
-                        div.body.markdown { (rendered(ctx, here, &i.body)) }
-                    }
-                    @for c in &i.comments {
-                        article class=(if c.notification { "box note" } else { "box" }) id={ "comment-" (c.number()) } {
-                            div.head {
-                                (c.author) " at " (c.created_at)
-                                @if c.edited_at.is_some() { " (edited)" }
+                    div #comments data-live-part aria-live="polite" {
+                        article.box #description {
+                            div.head { (i.author) " wrote" }
+                            div.body.markdown { (rendered(ctx, here, &i.body)) }
+                        }
+                        @for c in &i.comments {
+                            article class=(if c.notification { "box note" } else { "box" }) id={ "comment-" (c.number()) } {
+                                div.head {
+                                    (c.author) " at " (c.created_at)
+                                    @if c.edited_at.is_some() { " (edited)" }
+                                }
+                                div.body.markdown { (rendered(ctx, here, &c.body)) }
                             }
-                            div.body.markdown { (rendered(ctx, here, &c.body)) }
                         }
                     }
                     (comment_form(ctx, here, &i, &at))
                 }
                 aside.meta aria-label="Details" {
-                    (facts(&i))
+                    div #facts data-live-part { (facts(&i)) }
                     (side_forms(ctx, here, &i, &at))
                 }
             }

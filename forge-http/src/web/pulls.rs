@@ -120,30 +120,32 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
         html! {
             p.crumbs { a href={ "/" (name) } { (name) } " / " a href={ "/" (name) "/pull-requests" } { "pull requests" } }
             h1 { (d.title) " " span.muted { "#" (d.id) } }
-            p {
+            p #state data-live-part {
                 span class={ "state " (d.status) } { (d.status) } " "
                 span.muted {
                     (d.author) " wants to merge " (d.commits.len()) " commit(s) from "
                     code { (d.source.repo) ":" (d.source.branch) } " into " code { (d.target) }
                 }
             }
-            div.columns {
+            div.columns data-live={ (at) "/events" } {
                 div.conversation {
-                    article.box {
-                        div.head { (d.author) " wrote" }
-                        div.body.markdown {
-                            @if d.body.trim().is_empty() { p.muted { "No description." } }
-                            @else { (rendered(ctx, here, &d.body)) }
+                    div #timeline data-live-part aria-live="polite" {
+                        article.box {
+                            div.head { (d.author) " wrote" }
+                            div.body.markdown {
+                                @if d.body.trim().is_empty() { p.muted { "No description." } }
+                                @else { (rendered(ctx, here, &d.body)) }
+                            }
                         }
-                    }
-                    @if !d.commits.is_empty() {
-                        h2 { "Commits" }
-                        ul.list { @for c in &d.commits { li { code { (&c.id[..c.id.len().min(10)]) } " " (c.title) } } }
-                    }
-                    @for c in &general {
-                        article class=(if c.notification { "box note" } else { "box" }) {
-                            div.head { (c.author) " at " (c.created_at) }
-                            div.body.markdown { (rendered(ctx, here, &c.body)) }
+                        @if !d.commits.is_empty() {
+                            h2 { "Commits" }
+                            ul.list { @for c in &d.commits { li { code { (&c.id[..c.id.len().min(10)]) } " " (c.title) } } }
+                        }
+                        @for c in &general {
+                            article class=(if c.notification { "box note" } else { "box" }) {
+                                div.head { (c.author) " at " (c.created_at) }
+                                div.body.markdown { (rendered(ctx, here, &c.body)) }
+                            }
                         }
                     }
                     @if may_comment {
@@ -164,8 +166,8 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                     }
                 }
                 aside.meta aria-label="Details" {
-                    (facts(ctx, here, &d, &at, may_comment && !is_author))
-                    @if d.status == "open" { (merge_box(ctx, &d, &check, &at, signed_in)) }
+                    div #facts data-live-part { (facts(ctx, here, &d, &at, may_comment && !is_author)) }
+                    div #merge data-live-part { @if d.status == "open" { (merge_box(ctx, &d, &check, &at, signed_in)) } }
                 }
             }
             @if !files.is_empty() {

@@ -77,7 +77,7 @@ pub struct App {
     /// (`None`: create them without hooks).
     pub hooks_exe: Option<PathBuf>,
     /// Permits for API requests running at once (`config.workers`).
-    workers: Arc<tokio::sync::Semaphore>,
+    pub(crate) workers: Arc<tokio::sync::Semaphore>,
     /// Counts and rendered issues kept between requests.
     pub(crate) caches: crate::cache::Caches,
     /// Writes waiting for their batch.

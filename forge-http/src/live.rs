@@ -15,11 +15,12 @@
 //! the broadcast (a client that does not read) catches up from the log, so
 //! memory stays bounded and no event is skipped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,7 +30,7 @@ use forge_tickets::{Actor, IssueReaders};
 use http_body::Frame;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 use crate::app::{with_store, App, ResBody};
 use crate::error::ApiError;
@@ -40,7 +41,7 @@ const PAGE: usize = 500;
 /// Messages the broadcast keeps for a stream that is slow to take them.
 const BACKLOG: usize = 1024;
 /// How often the poller looks at the log.
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(10);
 
 /// What the poller broadcasts.
 #[derive(Debug, Clone)]
@@ -326,10 +327,7 @@ pub(crate) async fn answer(
     call: ApiCall,
     last_event_id: Option<i64>,
 ) -> Option<Result<Response<ResBody>, ApiError>> {
-    let opener = app.clone();
-    let opened = tokio::task::spawn_blocking(move || open(&opener, &call, last_event_id))
-        .await
-        .unwrap_or_else(|_| Err(ApiError::internal("opening a stream panicked")));
+    let opened = blocking(&app, move |app| open(app, &call, last_event_id)).await;
     let (filter, since) = match opened {
         Ok(Some(found)) => found,
         Ok(None) => return None,
@@ -349,16 +347,41 @@ pub(crate) async fn answer(
         }));
     }
     let rx = subscribe(&app);
-    let (tx, body) = mpsc::channel(16);
     live.open.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(stream(app.clone(), filter, since, rx, tx));
-    let mut resp = Response::new(http_body_util::BodyExt::boxed_unsync(SseBody(body)));
+    let hello = format!("retry: 3000\n: forge live updates from event {since}\n\n");
+    let body = SseBody {
+        ready: VecDeque::from([Bytes::from(hello)]),
+        sent: since,
+        rx: Some(rx),
+        state: State::Replaying(replay_page(&app, &filter, since)),
+        filter: Arc::new(filter),
+        _open: OpenStream(app.clone()),
+        app,
+    };
+    let mut resp = Response::new(http_body_util::BodyExt::boxed_unsync(body));
     *resp.status_mut() = StatusCode::OK;
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Some(Ok(resp))
+}
+
+/// Runs `f` on a thread of the request pool, with one of the permits the
+/// API's requests take: ten thousand streams opening at once wait their
+/// turn instead of starting a thread (and a database connection) each.
+async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = app.workers.clone().acquire_owned().await;
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f(&app)
+    })
+    .await
+    .unwrap_or_else(|_| Err(ApiError::internal("a live stream's database read panicked")))
 }
 
 /// Counts a stream as open until it ends.
@@ -370,94 +393,64 @@ impl Drop for OpenStream {
     }
 }
 
-/// One stream: what was missed since `since`, then the live events, until
-/// the client goes or the server stops.
-async fn stream(
+/// What a stream waits for.
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A page of the log read for a stream: its events and whether more follow.
+type Page = Result<(Vec<LiveEvent>, bool), ApiError>;
+
+enum State {
+    /// Reading the log after `sent` (at the start, and after falling
+    /// behind the broadcast).
+    Replaying(Pending<Page>),
+    /// Waiting for the broadcast's next message.
+    Live(
+        Pending<(
+            Result<Message, broadcast::error::RecvError>,
+            broadcast::Receiver<Message>,
+        )>,
+    ),
+    Done,
+}
+
+/// One stream, as its response body: what was missed since it started,
+/// from the log, then the live events, until the client goes (hyper drops
+/// the body) or the server stops. No task of its own: it does its work
+/// when hyper asks for the next frame, so a client that does not read
+/// costs nothing but its place in the broadcast.
+struct SseBody {
     app: Arc<App>,
-    filter: Filter,
-    since: i64,
-    mut rx: broadcast::Receiver<Message>,
-    tx: mpsc::Sender<Bytes>,
-) {
-    let _open = OpenStream(app.clone());
-    let hello = format!("retry: 3000\n: forge live updates from event {since}\n\n");
-    if tx.send(Bytes::from(hello)).await.is_err() {
-        return;
-    }
-    let filter = Arc::new(filter);
-    let Some(mut sent) = replay(&app, &filter, since, &tx).await else {
-        return;
-    };
-    loop {
-        let message = tokio::select! {
-            m = rx.recv() => m,
-            () = tx.closed() => return,
-        };
-        match message {
-            Ok(Message::Event(e)) => {
-                if e.id <= sent {
-                    continue;
-                }
-                sent = e.id;
-                if filter.admits(&e) && tx.send(e.frame.clone()).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Heartbeat) => {
-                if tx.send(Bytes::from_static(b": ping\n\n")).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Closing) | Err(broadcast::error::RecvError::Closed) => return,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                // Fell behind the broadcast: the log has what was dropped.
-                match replay(&app, &filter, sent, &tx).await {
-                    Some(at) => sent = at,
-                    None => return,
-                }
-            }
-        }
-    }
+    filter: Arc<Filter>,
+    /// The last event id read (sent or not for this viewer).
+    sent: i64,
+    /// Frames to send before anything else.
+    ready: VecDeque<Bytes>,
+    /// The subscription, while no receive holds it.
+    rx: Option<broadcast::Receiver<Message>>,
+    state: State,
+    _open: OpenStream,
 }
 
-/// Sends the events after `since` the filter admits, read from the log;
-/// returns the last event id read (`None`: the client is gone).
-async fn replay(
-    app: &Arc<App>,
-    filter: &Arc<Filter>,
-    since: i64,
-    tx: &mpsc::Sender<Bytes>,
-) -> Option<i64> {
-    let mut at = since;
-    loop {
-        let (reader, project) = (app.clone(), filter.project.clone());
-        let page = tokio::task::spawn_blocking(move || {
-            with_store(&reader, |store| Ok(load(store, at, Some(&project))?))
+fn replay_page(app: &Arc<App>, filter: &Filter, since: i64) -> Pending<Page> {
+    let (app, project) = (app.clone(), filter.project.clone());
+    Box::pin(async move {
+        blocking(&app, move |app| {
+            with_store(app, |store| {
+                let events = load(store, since, Some(&project))?;
+                let full = events.len() == PAGE;
+                Ok((events, full))
+            })
         })
-        .await;
-        let events = match page {
-            Ok(Ok(events)) => events,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e.message, "live updates: replaying the event log failed");
-                return None;
-            }
-            Err(_) => return None,
-        };
-        let full = events.len() == PAGE;
-        for e in events {
-            at = e.id;
-            if filter.admits(&e) && tx.send(e.frame.clone()).await.is_err() {
-                return None;
-            }
-        }
-        if !full {
-            return Some(at);
-        }
-    }
+        .await
+    })
 }
 
-/// The body of a stream: the frames its task sends, as they come.
-struct SseBody(mpsc::Receiver<Bytes>);
+fn receive(mut rx: broadcast::Receiver<Message>) -> State {
+    State::Live(Box::pin(async move {
+        let got = rx.recv().await;
+        (got, rx)
+    }))
+}
 
 impl http_body::Body for SseBody {
     type Data = Bytes;
@@ -467,6 +460,65 @@ impl http_body::Body for SseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+        let this = &mut *self;
+        loop {
+            if let Some(frame) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(frame))));
+            }
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Replaying(page) => {
+                    let (events, full) = match ready!(page.as_mut().poll(cx)) {
+                        Ok(found) => found,
+                        Err(e) => {
+                            tracing::warn!(error = %e.message, "live updates: reading the event log failed");
+                            this.state = State::Done;
+                            continue;
+                        }
+                    };
+                    for e in events {
+                        this.sent = e.id;
+                        if this.filter.admits(&e) {
+                            this.ready.push_back(e.frame.clone());
+                        }
+                    }
+                    this.state = match (full, this.rx.take()) {
+                        (true, rx) => {
+                            this.rx = rx;
+                            State::Replaying(replay_page(&this.app, &this.filter, this.sent))
+                        }
+                        (false, Some(rx)) => receive(rx),
+                        (false, None) => State::Done,
+                    };
+                }
+                State::Live(next) => {
+                    let (got, rx) = ready!(next.as_mut().poll(cx));
+                    this.state = match got {
+                        Ok(Message::Event(e)) => {
+                            if e.id > this.sent {
+                                this.sent = e.id;
+                                if this.filter.admits(&e) {
+                                    this.ready.push_back(e.frame.clone());
+                                }
+                            }
+                            receive(rx)
+                        }
+                        Ok(Message::Heartbeat) => {
+                            this.ready.push_back(Bytes::from_static(b": ping\n\n"));
+                            receive(rx)
+                        }
+                        Ok(Message::Closing) | Err(broadcast::error::RecvError::Closed) => {
+                            State::Done
+                        }
+                        // Fell behind the broadcast: the log has what it
+                        // dropped.
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            this.rx = Some(rx);
+                            State::Replaying(replay_page(&this.app, &this.filter, this.sent))
+                        }
+                    };
+                }
+            }
+        }
     }
 }

@@ -26,6 +26,15 @@ use forge_core::{Result, Store};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+/// A transaction that reads and then writes: it takes the write lock at
+/// its start (waiting for it as long as the store's busy timeout), so that
+/// another writer's commit between its read and its write cannot fail it
+/// (SQLite's `SQLITE_BUSY_SNAPSHOT`). `SELECT ... FOR UPDATE` is
+/// PostgreSQL's way to the same end.
+fn write_tx(store: &Store) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(store.conn(), rusqlite::TransactionBehavior::Immediate)
+}
+
 /// The current time in epoch milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -198,7 +207,7 @@ pub fn fan_out(
     now: i64,
     route: &mut dyn FnMut(&Event) -> Result<Routes>,
 ) -> Result<usize> {
-    let tx = store.conn().unchecked_transaction()?;
+    let tx = write_tx(store)?;
     let since = cursor(store, consumer)?;
     let events = event::list(&tx, None, since, batch)?;
     let Some(last) = events.last().map(|e| e.id) else {
@@ -250,7 +259,7 @@ pub fn claim(
              ORDER BY j.id LIMIT ?5)
          RETURNING {JOB_COLUMNS}"
     );
-    let tx = store.conn().unchecked_transaction()?;
+    let tx = write_tx(store)?;
     let mut jobs = {
         let mut stmt = tx.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![consumer, owner, until, now, n as i64], job_from_row)?;
@@ -279,7 +288,7 @@ pub fn claim_runs(
         return Ok(heads);
     }
     let until = now + lease.as_millis() as i64;
-    let tx = store.conn().unchecked_transaction()?;
+    let tx = write_tx(store)?;
     let mut all = Vec::with_capacity(heads.len());
     {
         // The unfinished jobs after the head, in order: the run is the
@@ -325,7 +334,7 @@ pub fn claim_runs(
 /// stops, or the rest of a target's run behind a failure): pending again,
 /// their claim not counted as an attempt.
 pub fn release(store: &Store, jobs: &[Job], owner: &str) -> Result<usize> {
-    let tx = store.conn().unchecked_transaction()?;
+    let tx = write_tx(store)?;
     let mut released = 0;
     {
         let mut stmt = tx.prepare_cached(

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
@@ -61,6 +62,9 @@ async fn futures_poll_once<F: std::future::Future<Output = ()>>(f: std::pin::Pin
     std::future::poll_fn(|cx| std::task::Poll::Ready(f.as_mut().poll(cx).is_ready())).await
 }
 
+/// How long an idle worker waits before it looks at the log again.
+const IDLE: Duration = Duration::from_millis(20);
+
 /// Rounds of deliveries until `stop` is set (or, with `once`, until no job
 /// is ready); returns how many jobs it handled.
 pub fn deliver(
@@ -77,14 +81,34 @@ pub fn deliver(
     );
     let hooks = Webhooks::new(store, home);
     let mut total = 0;
+    let mut failures = 0u32;
     while !stop.load(Ordering::Relaxed) {
-        let handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
+        let handled = match outbox::run_once(store, &hooks, &owner, settings, 64, stop) {
+            Ok(handled) => {
+                failures = 0;
+                handled
+            }
+            // A busy or unreadable database: nothing is lost (the jobs
+            // stay in the queue); try again after a while, saying why.
+            Err(e) if !once => {
+                failures += 1;
+                let pause = Duration::from_millis(200 << failures.min(7));
+                eprintln!(
+                    "forge: a delivery round failed ({e}); trying again in {} ms",
+                    pause.as_millis()
+                );
+                std::thread::sleep(pause);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         total += handled;
         if handled == 0 {
             if once {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            // Idle: a look at the log every IDLE (two cheap reads).
+            std::thread::sleep(IDLE);
         }
     }
     Ok(total)

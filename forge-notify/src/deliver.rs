@@ -93,12 +93,13 @@ pub fn post(
     match request.send(body) {
         Ok(mut answer) => {
             let status = answer.status().as_u16();
-            let bytes = answer
-                .body_mut()
-                .with_config()
-                .limit(RESPONSE_LIMIT)
-                .read_to_vec()
-                .unwrap_or_default();
+            // The first bytes only, whatever length the answer claims; an
+            // answer cut short or too slow keeps what came.
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(
+                &mut std::io::Read::take(answer.body_mut().as_reader(), RESPONSE_LIMIT),
+                &mut bytes,
+            );
             Attempt {
                 status: Some(status),
                 response: String::from_utf8_lossy(&bytes).into_owned(),
@@ -211,5 +212,65 @@ mod tests {
         assert!(attempt.error.is_some(), "{attempt:?}");
         assert!(attempt.duration < Duration::from_secs(5), "{attempt:?}");
         drop(silent);
+    }
+
+    /// A target that reads the request, then runs `answer` on the socket.
+    fn target(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            answer(stream);
+        });
+        ssrf::check(&format!("http://127.0.0.1:{port}/"), true, &ssrf::system_resolve)
+            .expect("target")
+    }
+
+    #[test]
+    fn a_huge_answer_is_cut_and_a_reset_is_an_error() {
+        // A gigabyte announced and sent for as long as anyone reads.
+        let huge = target(|mut s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..(1 << 14) {
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        let attempt = post(&huge, &[], b"{}", Duration::from_secs(5));
+        assert_eq!(attempt.status, Some(200), "{attempt:?}");
+        assert!(attempt.delivered());
+        assert_eq!(attempt.response.len(), RESPONSE_LIMIT as usize);
+
+        // A body that trickles and never ends: bounded by the timeout.
+        let trickle = target(|mut s| {
+            let _ = s.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nx");
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        let attempt = post(&trickle, &[], b"{}", Duration::from_millis(500));
+        assert_eq!(attempt.status, Some(500), "{attempt:?}");
+        assert!(attempt.duration < Duration::from_secs(4), "{attempt:?}");
+
+        // The connection closed without an answer.
+        let reset = target(drop);
+        let attempt = post(&reset, &[], b"{}", TIMEOUT);
+        assert_eq!(attempt.status, None, "{attempt:?}");
+        assert!(attempt.error.is_some(), "{attempt:?}");
     }
 }

@@ -237,8 +237,12 @@ mod tests {
             let _ = reader.read_exact(&mut body);
             answer(stream);
         });
-        ssrf::check(&format!("http://127.0.0.1:{port}/"), true, &ssrf::system_resolve)
-            .expect("target")
+        ssrf::check(
+            &format!("http://127.0.0.1:{port}/"),
+            true,
+            &ssrf::system_resolve,
+        )
+        .expect("target")
     }
 
     #[test]

@@ -441,3 +441,74 @@ fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
     assert_eq!(status[0]["retrying"], 0, "{status}");
     assert_eq!(status[0]["dead"], 0, "{status}");
 }
+
+#[test]
+fn a_worker_waits_out_a_busy_database_says_so_and_loses_nothing() {
+    let f = Forge::with_project();
+    let (addr, seen) = recording_receiver(Duration::ZERO);
+    let out = forge_private(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            &format!("http://{addr}/"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another process holds the write lock longer than the busy timeout
+    // (10 s), with ten events it has not committed yet.
+    let store = forge_core::Store::open(&f.home().join("forge.db")).expect("store");
+    store.conn().execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    for n in 0..10u64 {
+        forge_core::event::append(
+            store.conn(),
+            &forge_core::event::NewEvent {
+                kind: "issue.comment.added",
+                project: "tools/hammer",
+                actor: "alice",
+                issue: Some(1),
+                fields: serde_json::json!({"comment": n}),
+            },
+        )
+        .expect("append");
+    }
+    let log = f.dir.path().join("worker.log");
+    let mut worker = f
+        .command(&["worker"])
+        .env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("forge worker starts");
+    std::thread::sleep(Duration::from_millis(11_500));
+    store.conn().execute_batch("COMMIT").expect("unlock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.lock().expect("lock").len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} delivered",
+            seen.lock().expect("lock").len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(worker.wait().expect("reaped").success());
+    let said = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        said.contains("a delivery round failed")
+            && said.contains("locked")
+            && said.contains("trying again"),
+        "{said}"
+    );
+}

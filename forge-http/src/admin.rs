@@ -227,6 +227,21 @@ pub(crate) fn webhook_deliveries(ctx: &Ctx<'_>, at: &At, id: &str) -> Answer {
     ok(&json!({"deliveries": log}))
 }
 
+/// `POST <repo>/webhooks/deliveries/<delivery>/redeliver` (admins): the
+/// logged delivery's event is queued for its webhook again; the worker
+/// sends it within moments, with the same `webhook-id`.
+pub(crate) fn redeliver_webhook(ctx: &Ctx<'_>, at: &At, delivery: &str) -> Answer {
+    let admin = admin(ctx, at)?;
+    let delivery: i64 = delivery.parse().map_err(|_| ApiError::no_endpoint())?;
+    let (hook, queued) = forge_notify::outbox::queue_again(ctx.store, admin.project().id, delivery)
+        .map_err(webhook_error)?;
+    let message = match queued {
+        true => format!("Delivery {delivery} queued again"),
+        false => format!("Delivery {delivery} is being sent right now"),
+    };
+    ok(&json!({"message": message, "webhook": hook, "queued": queued}))
+}
+
 /// `POST user/<name>/disable` or `.../enable` (site admins).
 pub(crate) fn set_disabled(ctx: &Ctx<'_>, name: &str, disabled: bool) -> Answer {
     let actor = ctx.acting(Action::ModifyProject, None)?;

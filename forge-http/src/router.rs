@@ -208,6 +208,9 @@ pub(crate) fn at_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer
         ["webhooks", "new"] => only(m, "POST", || admin::add_webhook(ctx, at)),
         ["webhooks", id, "remove"] => only(m, "POST", || admin::remove_webhook(ctx, at, id)),
         ["webhooks", id, "deliveries"] => only(m, "GET", || admin::webhook_deliveries(ctx, at, id)),
+        ["webhooks", "deliveries", d, "redeliver"] => {
+            only(m, "POST", || admin::redeliver_webhook(ctx, at, d))
+        }
         ["git", "branches"] => only(m, "GET", || projects::branches(ctx, at)),
         ["git", "tags"] => only(m, "GET", || projects::git_tags(ctx, at)),
         ["git", "urls"] => only(m, "GET", || projects::urls(ctx, at)),

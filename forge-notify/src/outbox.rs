@@ -347,15 +347,10 @@ pub fn deliveries(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Sends the event of a logged attempt again, now (its `webhook-id` kept).
-pub fn redeliver(
-    store: &Store,
-    hooks: &Webhooks<'_>,
-    project_id: i64,
-    delivery: i64,
-    settings: &Settings,
-) -> Result<Option<Attempt>> {
-    let (hook_id, event_id, attempt_no): (i64, i64, u32) = store
+/// The webhook, event and attempt number of logged attempt `delivery` of
+/// one of `project_id`'s webhooks.
+fn logged(store: &Store, project_id: i64, delivery: i64) -> Result<(i64, i64, u32)> {
+    Ok(store
         .conn()
         .query_row(
             "SELECT d.webhook_id, d.event_id, d.attempt FROM webhook_deliveries d
@@ -364,8 +359,38 @@ pub fn redeliver(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
-        .ok_or_else(|| forge_core::Error::not_found("delivery", delivery.to_string()))?;
+        .ok_or_else(|| forge_core::Error::not_found("delivery", delivery.to_string()))?)
+}
+
+/// Sends the event of a logged attempt again, now (its `webhook-id` kept),
+/// and returns the answer: what `forge webhook redeliver` does in front of
+/// the person who asked.
+pub fn redeliver(
+    store: &Store,
+    hooks: &Webhooks<'_>,
+    project_id: i64,
+    delivery: i64,
+    settings: &Settings,
+) -> Result<Option<Attempt>> {
+    let (hook_id, event_id, attempt_no) = logged(store, project_id, delivery)?;
     let e = event_of(store, event_id)?
         .ok_or_else(|| forge_core::Error::not_found("event", event_id.to_string()))?;
     attempt(store, hooks, hook_id, &e, attempt_no + 1, settings)
+}
+
+/// Queues the event of a logged attempt for its webhook again: the worker
+/// sends it at its next round (its `webhook-id` kept). What the API and the
+/// pages do, so that no request waits for a delivery. Returns the webhook,
+/// and whether it was queued (not when a worker is sending it right now).
+pub fn queue_again(store: &Store, project_id: i64, delivery: i64) -> Result<(i64, bool)> {
+    let (hook_id, event_id, _) = logged(store, project_id, delivery)?;
+    let queued = queue::requeue(
+        store,
+        CONSUMER,
+        &format!("webhook:{hook_id}"),
+        event_id,
+        &json!({"webhook": hook_id}),
+        queue::now_ms(),
+    )?;
+    Ok((hook_id, queued))
 }

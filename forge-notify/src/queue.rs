@@ -384,6 +384,28 @@ pub fn fail(
     Ok(state)
 }
 
+/// Queues `event` for `target` again, to be sent at the next round with
+/// fresh attempts: its job made pending again (unless a worker holds it
+/// now), or made anew when it was pruned. Returns whether it was queued.
+pub fn requeue(
+    store: &Store,
+    consumer: &str,
+    target: &str,
+    event_id: i64,
+    payload: &serde_json::Value,
+    now: i64,
+) -> Result<bool> {
+    let changed = store.conn().execute(
+        "INSERT INTO jobs (consumer, target, event_id, payload, state, run_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)
+         ON CONFLICT (consumer, target, event_id) DO UPDATE SET
+             state = 'pending', attempts = 0, run_at = ?5, finished_at = NULL, last_error = NULL
+         WHERE jobs.state != 'running'",
+        params![consumer, target, event_id, payload.to_string(), now],
+    )?;
+    Ok(changed == 1)
+}
+
 /// Makes a dead job (or, with `None`, every dead job of `consumer`)
 /// pending again, with fresh attempts. Returns how many.
 pub fn retry(store: &Store, consumer: Option<&str>, id: Option<i64>, now: i64) -> Result<usize> {

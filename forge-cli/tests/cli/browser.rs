@@ -571,8 +571,58 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
     });
     let axe = std::fs::read_to_string(&axe_path).expect("axe.min.js");
     let shots = std::env::var_os("FORGE_SCREENSHOTS").map(std::path::PathBuf::from);
-    let (_f, server) = served_project();
+    let (f, server) = served_project();
     let base = format!("http://{}", server.addr);
+    // A webhook with a delivery in its log, for its page.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hook_url = format!("http://{}/in", receiver.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for stream in receiver.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    let private = |args: &[&str]| {
+        let out = f
+            .command(args)
+            .env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1")
+            .output()
+            .expect("forge runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    private(&[
+        "--as",
+        "alice",
+        "webhook",
+        "add",
+        "-p",
+        "tools/hammer",
+        &hook_url,
+    ]);
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "comment",
+        "-p",
+        "tools/hammer",
+        "2",
+        "--body",
+        "Noted",
+    ]);
+    private(&["worker", "--once"]);
+    let hooks = f.json(&["--as", "alice", "webhook", "list", "-p", "tools/hammer"]);
+    let deliveries = format!(
+        "/tools/hammer/settings/webhooks/{}",
+        hooks[0]["id"].as_i64().expect("id")
+    );
     let driver = Driver::start();
     let pages = [
         ("home", "/"),
@@ -593,6 +643,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("user", "/user/alice"),
         ("settings", "/settings"),
         ("project-settings", "/tools/hammer/settings"),
+        ("webhook-deliveries", deliveries.as_str()),
         ("fork", "/fork/bob/tools/hammer"),
         ("fork-compare", "/fork/bob/tools/hammer/diff/main..wood"),
         ("not-found", "/tools/hammer/issue/999"),
@@ -604,7 +655,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
             if signed_in {
                 sign_in(&c, &base, "alice", "alice's password").await;
             }
-            for (name, at) in pages {
+            for (name, at) in &pages {
                 c.goto(&format!("{base}{at}")).await.expect("page");
                 for v in audit(&c, &axe).await {
                     problems.push(format!("{at} ({width}px): {v}"));

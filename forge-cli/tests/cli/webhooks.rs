@@ -293,15 +293,15 @@ fn recording_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
                 if reader.read_exact(&mut body).is_err() {
                     return;
                 }
+                // Kept as it arrives, before the answer: a sender sends
+                // its next request only after this one's answer, so the
+                // list is in the order the requests came.
+                seen.lock().expect("lock").push(id);
                 std::thread::sleep(delay);
-                if write!(
+                let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                )
-                .is_ok()
-                {
-                    seen.lock().expect("lock").push(id);
-                }
+                );
             });
         }
     });

@@ -156,6 +156,7 @@ pub(crate) fn show_with(
                     @for h in &hooks {
                         li {
                             code { (h.url) } " "
+                            a.button href={ "/" (name) "/settings/webhooks/" (h.id) } { "Deliveries" } " "
                             span.muted { (if h.events.is_empty() { "every event".to_string() } else { h.events.join(", ") }) }
                             @if !h.active { " " span.tag { "disabled" } @if let Some(why) = &h.disabled_reason { " " span.muted { (why) } } }
                             (form(&format!("webhooks/{}/remove", h.id), "inline", html! {

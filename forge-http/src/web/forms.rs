@@ -100,6 +100,7 @@ fn takes_forms(rest: &[&str]) -> bool {
             | ["deploykeys", "new" | "remove"]
             | ["rename" | "transfer" | "delete"]
             | ["webhooks", _, "remove"]
+            | ["webhooks", "deliveries", _, "redeliver"]
             | ["pull-request", "new"]
             | ["pull-request", _]
             | [
@@ -149,6 +150,15 @@ fn after(here: &Here, rest: &[&str], answer: &[u8]) -> String {
                 .and_then(|v| v.pointer("/project/fullname")?.as_str().map(String::from));
             match renamed {
                 Some(new) => format!("/{new}/settings"),
+                None => format!("{base}/settings"),
+            }
+        }
+        ["webhooks", "deliveries", ..] => {
+            let hook = serde_json::from_slice::<serde_json::Value>(answer)
+                .ok()
+                .and_then(|v| v["webhook"].as_i64());
+            match hook {
+                Some(id) => format!("{base}/settings/webhooks/{id}"),
                 None => format!("{base}/settings"),
             }
         }

@@ -10,6 +10,7 @@
 mod admin;
 mod assets;
 mod code;
+mod deliveries;
 mod diff;
 mod forms;
 mod highlight;
@@ -150,6 +151,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                 ["commits", rev] => code::commits(ctx, &here, rev),
                 ["branches"] => code::branches(ctx, &here),
                 ["settings"] => admin::show(ctx, &here),
+                ["settings", "webhooks", id] => deliveries::show(ctx, &here, id),
                 ["c", hash] => code::commit(ctx, &here, hash),
                 ["pull-requests"] => pulls::list(ctx, &here),
                 ["pull-request", n] => pulls::show(ctx, &here, number(n)?),

@@ -568,3 +568,104 @@ fn the_settings_page_adds_and_removes_webhooks_and_shows_a_secret_once() {
     assert_eq!(removed.status, 303, "{}", removed.body);
     assert!(!b.get("/hammer/settings").body.contains("93.184.216.34"));
 }
+
+#[test]
+fn the_delivery_log_page_shows_each_attempt_and_queues_one_again() {
+    let f = fixture();
+    // A receiver on loopback taking every request.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 6\r\n\r\nthanks");
+        }
+    });
+    let store = Store::open(&f.app.home.db_path()).expect("store");
+    let hooks = forge_notify::webhook::Webhooks::new(&store, &f.app.home);
+    let project = store.project("hammer").expect("hammer");
+    let (hook, _) = hooks
+        .add(&project, &format!("http://{addr}/in"), &[], None, true)
+        .expect("webhook");
+    let settings = forge_notify::outbox::Settings {
+        allow_private: true,
+        ..Default::default()
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let round = || {
+        forge_notify::outbox::run_once(&store, &hooks, "test", &settings, 8, &stop).expect("round")
+    };
+    round();
+    forge_core::event::append(
+        store.conn(),
+        &forge_core::event::NewEvent {
+            kind: "issue.comment.added",
+            project: "hammer",
+            actor: "alice",
+            issue: Some(1),
+            fields: json!({"comment": "Glue it again"}),
+        },
+    )
+    .expect("event");
+    assert_eq!(round(), 1);
+
+    let mut b = Browser::new(&f);
+    b.sign_in("alice", "alice's password");
+    let settings_page = b.get("/hammer/settings");
+    let link = format!("/hammer/settings/webhooks/{}", hook.id);
+    assert!(settings_page.body.contains(&link), "{}", settings_page.body);
+    let page = b.get(&link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "issue.comment.added",
+        "202",
+        "thanks",
+        "Glue it again",
+        "webhook-signature",
+        "Redeliver",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    let logged =
+        forge_notify::outbox::deliveries(&store, Some(hook.id), project.id, 10).expect("log");
+    assert_eq!(logged.len(), 1);
+    let csrf = page.csrf();
+    let again = b.post(
+        &format!("/hammer/webhooks/deliveries/{}/redeliver", logged[0].id),
+        &[("csrf_token", &csrf)],
+    );
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(again.location(), link);
+    // Queued, not sent by the request: the worker's next round sends it,
+    // under the same webhook-id.
+    assert_eq!(
+        forge_notify::outbox::deliveries(&store, Some(hook.id), project.id, 10)
+            .expect("log")
+            .len(),
+        1
+    );
+    assert_eq!(round(), 1);
+    let logged =
+        forge_notify::outbox::deliveries(&store, Some(hook.id), project.id, 10).expect("log");
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[0].message_id, logged[1].message_id);
+
+    // Not for bob, who administers nothing here.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob", "bob's password");
+    assert_eq!(bob.get(&link).status, 403);
+}

@@ -79,37 +79,71 @@ function setUpLineComments(file) {
   });
 }
 
-document.querySelectorAll("textarea[data-preview]").forEach(setUpPreview);
-document.querySelectorAll("section.file").forEach(setUpLineComments);
 
 // Live updates: a page whose root names an event stream (data-live) keeps
 // its marked parts (data-live-part, each with an id) as the server now
-// renders them. Each event fetches the page again and changes only the
-// parts that differ: new comments are added after the others, changed ones
-// replaced where they are; what the reader types and where they scrolled
-// stay as they were. EventSource reconnects by itself, with the last
-// event's id, and the server replays what was missed.
-function importChildren(from) {
-  return Array.from(from.childNodes, (n) => document.importNode(n, true));
+// renders them. Each event fetches the page again; a part (or, when all
+// its children have ids, each child) is changed only where the server's
+// rendering changed since the last one, so what this script added to the
+// page stays, and never while the reader is in it (a focused field, text
+// typed and not sent): that part waits for the next event. New children
+// are added after the others, changed ones replaced where they are, and
+// the new nodes get this script's conveniences. EventSource reconnects by
+// itself, with the last event's id, and the server replays what was missed.
+const served = new Map();
+
+function remember(part) {
+  served.set(part.id, part.outerHTML);
+  Array.from(part.children).forEach((c) => {
+    if (c.id) served.set(c.id, c.outerHTML);
+  });
+}
+
+function inUse(el) {
+  const active = document.activeElement;
+  if (active && active !== document.body && el.contains(active) && active.matches("input, textarea, select")) {
+    return true;
+  }
+  return Array.from(el.querySelectorAll("textarea")).some((t) => t.value !== t.defaultValue);
+}
+
+function enhance(el) {
+  el.querySelectorAll("textarea[data-preview]").forEach(setUpPreview);
+  if (el.matches("section.file")) setUpLineComments(el);
+  el.querySelectorAll("section.file").forEach(setUpLineComments);
+}
+
+// Puts `fresh` (from the server) where `old` is, unless the reader is in it.
+function swap(old, fresh) {
+  if (served.get(fresh.id) === fresh.outerHTML || inUse(old)) return;
+  const node = document.importNode(fresh, true);
+  old.replaceWith(node);
+  served.set(fresh.id, fresh.outerHTML);
+  enhance(node);
 }
 
 function mergePart(part, fresh) {
-  if (part.innerHTML === fresh.innerHTML) return;
-  const keyed = (el) => Array.from(el.children).every((c) => c.id);
+  const keyed = (el) => el.children.length > 0 && Array.from(el.children).every((c) => c.id);
   if (!keyed(part) || !keyed(fresh)) {
-    part.replaceChildren(...importChildren(fresh));
+    if (served.get(part.id) === fresh.outerHTML || inUse(part)) return;
+    part.replaceChildren(...Array.from(fresh.childNodes, (n) => document.importNode(n, true)));
+    served.set(part.id, fresh.outerHTML);
+    enhance(part);
     return;
   }
   const wanted = new Set(Array.from(fresh.children, (c) => c.id));
   Array.from(part.children).forEach((c) => {
-    if (!wanted.has(c.id)) c.remove();
+    if (!wanted.has(c.id) && !inUse(c)) c.remove();
   });
   Array.from(fresh.children).forEach((c) => {
     const old = document.getElementById(c.id);
     if (!old || old.parentElement !== part) {
-      part.append(document.importNode(c, true));
-    } else if (old.outerHTML !== c.outerHTML) {
-      old.replaceWith(document.importNode(c, true));
+      const node = document.importNode(c, true);
+      part.append(node);
+      served.set(c.id, c.outerHTML);
+      enhance(node);
+    } else {
+      swap(old, c);
     }
   });
 }
@@ -153,4 +187,8 @@ function setUpLive(root) {
   };
 }
 
+// The parts as the server sent them, before the conveniences change them.
+document.querySelectorAll("[data-live-part]").forEach(remember);
+document.querySelectorAll("textarea[data-preview]").forEach(setUpPreview);
+document.querySelectorAll("section.file").forEach(setUpLineComments);
 document.querySelectorAll("[data-live]").forEach(setUpLive);

@@ -900,6 +900,16 @@ fn open_issue_and_pull_request_pages_show_what_others_post_without_a_reload() {
         );
         assert_eq!(status, 200, "{body}");
         appears(&c, "Tests failed on arm64").await;
+        // A new commit pushed to the request's branch: its title in the
+        // commits, its file among the files changed.
+        let work = f.dir.path().join("work");
+        git(&work, &["checkout", "-q", "steel"]);
+        std::fs::write(work.join("GRIP.md"), "Rubber grip.\n").expect("write");
+        git(&work, &["add", "GRIP.md"]);
+        git(&work, &["commit", "-qm", "Add a rubber grip"]);
+        git(&work, &["push", "-q", "origin", "steel"]);
+        appears(&c, "Add a rubber grip").await;
+        appears(&c, "GRIP.md").await;
         if let Ok(dir) = std::env::var("FORGE_SCREENSHOTS") {
             let png = c.screenshot().await.expect("screenshot");
             std::fs::write(Path::new(&dir).join("live-pull-request.png"), png).expect("write png");

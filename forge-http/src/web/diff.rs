@@ -160,7 +160,7 @@ pub(super) fn files(
         None => usize::MAX,
     };
     html! {
-        h2 { "Files changed (" (files.len()) ")" }
+        h2 #files-head { "Files changed (" (files.len()) ")" }
         @for (i, f) in files.iter().enumerate() {
             @let path = f.new_path.as_deref().or(f.old_path.as_deref()).unwrap_or("");
             @let patch_lines = f.patch.as_deref().map(lines).unwrap_or_default();

@@ -170,8 +170,10 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                     div #merge data-live-part { @if d.status == "open" { (merge_box(ctx, &d, &check, &at, signed_in)) } }
                 }
             }
-            @if !files.is_empty() {
-                (super::diff::files(&files, &d.comments, &render, may_comment.then_some(&line_form as &dyn Fn(&str) -> Markup)))
+            div #files data-live-part {
+                @if !files.is_empty() {
+                    (super::diff::files(&files, &d.comments, &render, may_comment.then_some(&line_form as &dyn Fn(&str) -> Markup)))
+                }
             }
         },
     )

@@ -124,33 +124,39 @@ mod tests {
     use super::*;
     use crate::ssrf;
 
-    /// A receiver on a loopback port answering each request with `answer`;
+    /// Reads one request from `stream`: its head and its body.
+    fn read_request(stream: &std::net::TcpStream) -> (String, Vec<u8>) {
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        (head, body)
+    }
+
+    /// A receiver on a loopback port answering one request with `answer`;
     /// returns its port and what it received.
     fn receiver(answer: &'static str) -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for stream in listener.incoming().take(1) {
-                let Ok(mut stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut head = String::new();
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    head.push_str(&line);
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).expect("body");
-                let _ = stream.write_all(answer.as_bytes());
-                let _ = tx.send((head, body));
-            }
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let got = read_request(&stream);
+            let _ = stream.write_all(answer.as_bytes());
+            let _ = tx.send(got);
         });
         (port, rx)
     }
@@ -222,19 +228,7 @@ mod tests {
             let Ok((stream, _)) = listener.accept() else {
                 return;
             };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
+            read_request(&stream);
             answer(stream);
         });
         ssrf::check(

@@ -26,6 +26,33 @@ impl Got {
     }
 }
 
+/// Reads one request: its lowercased headers and its body (`None`: the
+/// sender went away in the middle of it).
+fn read_request(stream: &std::net::TcpStream) -> Option<Got> {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.trim_end().split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            if k == "content-length" {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            headers.push((k, v.trim().to_string()));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Got { headers, body })
+}
+
 /// A receiver answering successive requests with `statuses`.
 fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<Got>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -34,32 +61,58 @@ fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<Got>) {
     std::thread::spawn(move || {
         for (stream, status) in listener.incoming().zip(statuses) {
             let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut headers = Vec::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = line.trim_end().split_once(':') {
-                    let k = k.trim().to_ascii_lowercase();
-                    if k == "content-length" {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    headers.push((k, v.trim().to_string()));
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).expect("body");
+            let Some(got) = read_request(&stream) else {
+                continue;
+            };
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
             );
-            let _ = tx.send(Got { headers, body });
+            let _ = tx.send(got);
         }
     });
     (addr, rx)
+}
+
+/// Adds a webhook of tools/hammer (alice's) posting to `addr`.
+fn add_webhook(f: &Forge, addr: &str) {
+    let url = format!("http://{addr}/");
+    let out = forge_private(
+        f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "add",
+            "-p",
+            "tools/hammer",
+            &url,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Appends `n` comment events of tools/hammer's issue 1 through `store`
+/// (in the caller's transaction, if it opened one), as every change
+/// appends its own.
+fn append_events(store: &forge_core::Store, n: u64) {
+    for i in 0..n {
+        forge_core::event::append(
+            store.conn(),
+            &forge_core::event::NewEvent {
+                kind: "issue.comment.added",
+                project: "tools/hammer",
+                actor: "alice",
+                issue: Some(1),
+                fields: serde_json::json!({"comment": i}),
+            },
+        )
+        .expect("append");
+    }
 }
 
 fn forge_private(f: &Forge, args: &[&str]) -> std::process::Output {
@@ -270,29 +323,11 @@ fn recording_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
             let Ok(mut stream) = stream else { return };
             let seen = kept.clone();
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let (mut id, mut length) = (String::new(), 0usize);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        // The sender died in the middle of its request.
-                        return;
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.trim_end().split_once(':') {
-                        match k.trim().to_ascii_lowercase().as_str() {
-                            "content-length" => length = v.trim().parse().unwrap_or(0),
-                            "webhook-id" => id = v.trim().to_string(),
-                            _ => {}
-                        }
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
+                // A sender that died in the middle of its request sent nothing.
+                let Some(got) = read_request(&stream) else {
                     return;
-                }
+                };
+                let id = got.header("webhook-id").to_string();
                 // Kept as it arrives, before the answer: a sender sends
                 // its next request only after this one's answer, so the
                 // list is in the order the requests came.
@@ -312,42 +347,13 @@ fn recording_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
 fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
     let f = Forge::with_project();
     let (addr, seen) = recording_receiver(Duration::from_millis(1));
-    let out = forge_private(
-        &f,
-        &[
-            "--as",
-            "alice",
-            "webhook",
-            "add",
-            "-p",
-            "tools/hammer",
-            &format!("http://{addr}/"),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // A thousand events at once, appended to the log as every change
-    // appends its own.
+    add_webhook(&f, &addr);
+    // A thousand events at once.
     {
         let store = forge_core::Store::open(&f.home().join("forge.db")).expect("store");
-        let tx = store.conn().unchecked_transaction().expect("tx");
-        for n in 1..=1000u64 {
-            forge_core::event::append(
-                &tx,
-                &forge_core::event::NewEvent {
-                    kind: "issue.comment.added",
-                    project: "tools/hammer",
-                    actor: "alice",
-                    issue: Some(1),
-                    fields: serde_json::json!({"comment": n}),
-                },
-            )
-            .expect("append");
-        }
-        tx.commit().expect("commit");
+        store.conn().execute_batch("BEGIN").expect("begin");
+        append_events(&store, 1000);
+        store.conn().execute_batch("COMMIT").expect("commit");
     }
     let worker = || {
         f.command(&["worker"])
@@ -446,40 +452,12 @@ fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
 fn a_worker_waits_out_a_busy_database_says_so_and_loses_nothing() {
     let f = Forge::with_project();
     let (addr, seen) = recording_receiver(Duration::ZERO);
-    let out = forge_private(
-        &f,
-        &[
-            "--as",
-            "alice",
-            "webhook",
-            "add",
-            "-p",
-            "tools/hammer",
-            &format!("http://{addr}/"),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_webhook(&f, &addr);
     // Another process holds the write lock longer than the busy timeout
     // (10 s), with ten events it has not committed yet.
     let store = forge_core::Store::open(&f.home().join("forge.db")).expect("store");
     store.conn().execute_batch("BEGIN EXCLUSIVE").expect("lock");
-    for n in 0..10u64 {
-        forge_core::event::append(
-            store.conn(),
-            &forge_core::event::NewEvent {
-                kind: "issue.comment.added",
-                project: "tools/hammer",
-                actor: "alice",
-                issue: Some(1),
-                fields: serde_json::json!({"comment": n}),
-            },
-        )
-        .expect("append");
-    }
+    append_events(&store, 10);
     let log = f.dir.path().join("worker.log");
     let mut worker = f
         .command(&["worker"])

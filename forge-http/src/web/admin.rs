@@ -28,17 +28,11 @@ pub(crate) fn show_with(
     here: &Here,
     secret: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let Some(session) = ctx.session() else {
-        let next = format!("/{}/settings", here.project.full_name);
-        let next: String = url_query(&next);
-        return Ok(Page::redirect(&format!("/login?next={next}")));
+    let admin = match signed_in_admin(ctx, here, &format!("/{}/settings", here.project.full_name))?
+    {
+        Ok(admin) => admin,
+        Err(to_login) => return Ok(to_login),
     };
-    let admin = Admin::open(
-        ctx.store,
-        &ctx.app.home,
-        here.project.clone(),
-        &session.user,
-    )?;
     let p = admin.project();
     let name = &p.full_name;
     let members = ctx.store.members(p)?;
@@ -201,6 +195,27 @@ pub(crate) fn show_with(
             }
         },
     )
+}
+
+/// The signed-in viewer as an admin of the page's project (a 403 for
+/// anyone else), or, signed out, the login page's redirect back to `at`.
+pub(crate) fn signed_in_admin<'s>(
+    ctx: &Ctx<'s>,
+    here: &Here,
+    at: &str,
+) -> Result<Result<Admin<'s>, Page>, ApiError> {
+    let Some(session) = ctx.session() else {
+        return Ok(Err(Page::redirect(&format!(
+            "/login?next={}",
+            url_query(at)
+        ))));
+    };
+    Ok(Ok(Admin::open(
+        ctx.store,
+        &ctx.app.home,
+        here.project.clone(),
+        &session.user,
+    )?))
 }
 
 /// `text` encoded for a query string.

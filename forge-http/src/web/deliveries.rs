@@ -6,7 +6,6 @@
 
 use forge_notify::outbox::{self, LoggedAttempt};
 use forge_notify::webhook::Webhooks;
-use forge_tickets::Admin;
 use maud::{html, Markup};
 
 use super::pages::{ok, tabs};
@@ -21,19 +20,13 @@ const SHOWN: usize = 100;
 /// `GET /<repo>/settings/webhooks/<id>`.
 pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, id: &str) -> Result<Page, ApiError> {
     let name = &here.project.full_name;
-    let Some(session) = ctx.session() else {
-        let next =
-            serde_urlencoded::to_string([("next", format!("/{name}/settings/webhooks/{id}"))])
-                .unwrap_or_default();
-        return Ok(Page::redirect(&format!("/login?{next}")));
-    };
+    let admin =
+        match super::admin::signed_in_admin(ctx, here, &format!("/{name}/settings/webhooks/{id}"))?
+        {
+            Ok(admin) => admin,
+            Err(to_login) => return Ok(to_login),
+        };
     let id: i64 = id.parse().map_err(|_| super::not_found())?;
-    let admin = Admin::open(
-        ctx.store,
-        &ctx.app.home,
-        here.project.clone(),
-        &session.user,
-    )?;
     let p = admin.project();
     let internal = |e: forge_notify::webhook::Error| ApiError::internal(e.to_string());
     let hook = Webhooks::new(ctx.store, &ctx.app.home)

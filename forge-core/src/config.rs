@@ -14,6 +14,7 @@
 //! public_url = "https://forge.example.org"   # FORGE_PUBLIC_URL
 //! ssh_url = "ssh://git@forge.example.org"    # FORGE_SSH_URL
 //! docs_bind = "127.0.0.1:8081"  # FORGE_DOCS_BIND: the docs server (off without it)
+//! max_live_streams = 20000      # FORGE_MAX_LIVE_STREAMS: live streams (SSE) open at once
 //!
 //! [webhooks]
 //! allow_private_targets = false # FORGE_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private targets
@@ -89,7 +90,7 @@ impl WebhookSettings {
 
 /// `[server]` of `forge.toml`; each key can be overridden by an environment
 /// variable (`FORGE_BIND`, `FORGE_MAX_BODY_BYTES`, `FORGE_REQUEST_TIMEOUT_SECS`,
-/// `FORGE_PUBLIC_URL`).
+/// `FORGE_PUBLIC_URL`, `FORGE_SSH_URL`, `FORGE_DOCS_BIND`, `FORGE_MAX_LIVE_STREAMS`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
@@ -109,6 +110,9 @@ pub struct ServerSettings {
     /// Where the docs server listens (public projects' docs repositories,
     /// on an origin of their own); not served without it.
     pub docs_bind: Option<String>,
+    /// Live streams (Server-Sent Events) open at once; more are refused
+    /// with a 503 until some close.
+    pub max_live_streams: usize,
 }
 
 impl Default for ServerSettings {
@@ -120,6 +124,7 @@ impl Default for ServerSettings {
             public_url: None,
             ssh_url: None,
             docs_bind: None,
+            max_live_streams: 20_000,
         }
     }
 }
@@ -149,6 +154,9 @@ impl ServerSettings {
         }
         if let Some(url) = self.public_url.take() {
             self.public_url = Some(public_url(&url)?);
+        }
+        if let Some(v) = var("FORGE_MAX_LIVE_STREAMS").filter(|v| !v.is_empty()) {
+            self.max_live_streams = number("FORGE_MAX_LIVE_STREAMS", v)? as usize;
         }
         if let Some(v) = var("FORGE_DOCS_BIND").filter(|v| !v.is_empty()) {
             self.docs_bind = Some(v);

@@ -21,6 +21,7 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         public_url: settings.public_url.clone(),
         ssh_url: settings.ssh_url.clone(),
         webhooks_allow_private: delivery.allow_private,
+        max_streams: settings.max_live_streams,
         ..Default::default()
     };
     // Webhooks are delivered from this process by default, on a thread of

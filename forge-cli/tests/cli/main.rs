@@ -11,6 +11,7 @@ mod docs;
 mod freshness;
 mod http;
 mod issues;
+mod live;
 mod offline;
 mod pagure;
 mod pulls;

@@ -424,6 +424,10 @@ pub fn purge_dead(store: &Store, consumer: Option<&str>) -> Result<usize> {
     )?)
 }
 
+/// How long delivered jobs stay in the queue (`forge queue list --state
+/// done` shows them) before [`prune_done`] removes them.
+pub const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Deletes delivered jobs finished before `before` (epoch ms).
 pub fn prune_done(store: &Store, before: i64) -> Result<usize> {
     Ok(store.conn().execute(

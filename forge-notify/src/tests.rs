@@ -204,3 +204,40 @@ fn the_standard_schedule_has_eight_attempts() {
     assert_eq!(s.delay_before(9), None);
     assert_eq!(s.delay_before(1), None);
 }
+
+#[test]
+fn runs_behind_a_head_are_claimed_in_order_and_given_back_and_old_done_jobs_pruned() {
+    let (_d, store) = store();
+    for _ in 0..5 {
+        append(&store, "issue.new", "a");
+    }
+    queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
+    let heads = queue::claim(&store, "hooks", "w1", 10, LEASE, 1).expect("claim");
+    assert_eq!(heads.len(), 1, "one head per target");
+    let run = queue::claim_runs(&store, heads, "w1", 3, LEASE, 1).expect("run");
+    let events: Vec<i64> = run.iter().map(|j| j.event_id).collect();
+    assert_eq!(
+        events,
+        [1, 2, 3],
+        "the head and the two ready jobs behind it"
+    );
+    // Nobody else takes a job of the target while the run is held.
+    assert!(queue::claim(&store, "hooks", "w2", 10, LEASE, 2)
+        .expect("claim")
+        .is_empty());
+    // The first is delivered; the rest are given back, unattempted.
+    assert!(queue::complete(&store, &run[0], "w1", 5).expect("done"));
+    assert_eq!(
+        queue::release(&store, &run[1..], "w1").expect("released"),
+        2
+    );
+    let next = queue::claim(&store, "hooks", "w2", 10, LEASE, 6).expect("claim");
+    assert_eq!((next[0].event_id, next[0].attempts), (2, 1));
+
+    // Done jobs stay until they are older than the cut.
+    assert_eq!(queue::prune_done(&store, 5).expect("prune"), 0);
+    assert_eq!(queue::prune_done(&store, 6).expect("prune"), 1);
+    assert!(queue::list(&store, Some(State::Done), 10)
+        .expect("done")
+        .is_empty());
+}

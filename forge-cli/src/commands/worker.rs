@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
 use forge_notify::outbox::{self, Settings};
+use forge_notify::queue;
 use forge_notify::webhook::Webhooks;
 
 use crate::context::Ctx;
@@ -64,6 +65,8 @@ async fn futures_poll_once<F: std::future::Future<Output = ()>>(f: std::pin::Pin
 
 /// How long an idle worker waits before it looks at the log again.
 const IDLE: Duration = Duration::from_millis(20);
+/// How often a worker removes old delivered jobs.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Rounds of deliveries until `stop` is set (or, with `once`, until no job
 /// is ready); returns how many jobs it handled.
@@ -82,7 +85,16 @@ pub fn deliver(
     let hooks = Webhooks::new(store, home);
     let mut total = 0;
     let mut failures = 0u32;
+    let mut pruned: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Relaxed) {
+        // Now and then, delivered jobs older than a week go.
+        if pruned.is_none_or(|at| at.elapsed() > PRUNE_EVERY) {
+            pruned = Some(std::time::Instant::now());
+            let before = queue::now_ms() - queue::KEEP_DONE.as_millis() as i64;
+            if let Err(e) = queue::prune_done(store, before) {
+                eprintln!("forge: pruning delivered jobs failed ({e}); trying again later");
+            }
+        }
         let handled = match outbox::run_once(store, &hooks, &owner, settings, 64, stop) {
             Ok(handled) => {
                 failures = 0;

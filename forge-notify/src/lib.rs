@@ -9,6 +9,7 @@
 //! died is claimed again.
 
 pub mod deliver;
+pub mod mail;
 pub mod outbox;
 pub mod queue;
 pub mod sign;

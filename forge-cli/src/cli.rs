@@ -132,6 +132,9 @@ pub enum Command {
     /// The delivery queues fed from the event log: status, jobs, retries.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// E-mail: what a reply would post.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Git merge driver for ticket documents (configured by forge in clones).
     #[command(hide = true)]
     MergeDriver {
@@ -446,6 +449,17 @@ pub enum WebhookCommand {
         project: String,
         /// The webhook's id.
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Print the text a reply would post: the message (a whole RFC 5322
+    /// message, or a bare text body) without what it quotes, its
+    /// signature and "Sent from my phone".
+    Trim {
+        /// The message's file (standard input when absent or `-`).
+        file: Option<PathBuf>,
     },
 }
 

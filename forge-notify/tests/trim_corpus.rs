@@ -10,7 +10,9 @@ macro_rules! corpus {
             fn $name() {
                 let email = include_str!(concat!("email-replies/emails/", stringify!($name), ".txt"));
                 let want = include_str!(concat!("email-replies/trimmed/", stringify!($name), ".txt"));
-                let got = forge_notify::mail::trim(email);
+                // Read as `forge mail trim` reads its input: a bare body.
+                let text = forge_notify::mail::message::text(email.as_bytes()).expect("text");
+                let got = forge_notify::mail::trim(&text);
                 assert_eq!(got, want.trim_end_matches('\n'), "\n--- email ---\n{email}");
             }
         )*

@@ -7,6 +7,7 @@ pub(crate) mod hooks;
 mod import;
 mod init;
 pub(crate) mod issue;
+mod mail;
 mod merge_driver;
 pub(crate) mod pr;
 mod project;
@@ -29,7 +30,7 @@ use crate::context::Ctx;
 /// forge is set (`None`: it has a remote form, or git and sshd run it).
 fn local_only(command: &Command) -> Option<&'static str> {
     Some(match command {
-        Command::Issue(_) | Command::Pr(_) => return None,
+        Command::Issue(_) | Command::Pr(_) | Command::Mail(_) => return None,
         Command::Hook { .. } | Command::Ssh(_) | Command::MergeDriver { .. } => return None,
         Command::Init => "init",
         Command::User(_) => "user",
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
             limit,
         } => events::run(project.as_deref(), since, limit, &ctx),
         Command::Queue(cmd) => queue::run(cmd, &ctx),
+        Command::Mail(cmd) => mail::run(cmd, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {

@@ -12,6 +12,7 @@ mod freshness;
 mod http;
 mod issues;
 mod live;
+mod mail;
 mod offline;
 mod pagure;
 mod pulls;

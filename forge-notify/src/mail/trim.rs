@@ -309,7 +309,8 @@ mod tests {
     #[test]
     fn hostile_input_takes_linear_time_and_gives_an_answer() {
         // A megabyte of nested markers and quotes: no backtracking blow-up.
-        let line = "> On Thu, Apr 30, 2020 at 10:06 AM, \"someone\" <someone@example.com> wrote:\n>\n";
+        let line =
+            "> On Thu, Apr 30, 2020 at 10:06 AM, \"someone\" <someone@example.com> wrote:\n>\n";
         let text = format!("Top\n\n{}", line.repeat(12_000));
         assert_eq!(trim(&text), "Top");
         assert_eq!(trim(""), "");

@@ -461,6 +461,18 @@ pub enum MailCommand {
         /// The message's file (standard input when absent or `-`).
         file: Option<PathBuf>,
     },
+    /// Take in one reply (an RFC 5322 message on standard input, as
+    /// postfix's pipe transport gives it) and post it as a comment. Exit
+    /// status per sysexits: 0 posted (or dropped: an auto-reply, a bounce,
+    /// a message posted before), 65 unusable message, 67 unknown, forged
+    /// or expired reply address or a sender who is not its user, 75 try
+    /// again later, 77 not allowed to comment there.
+    Ingest {
+        /// The envelope recipient (postfix's `${recipient}`); else the
+        /// reply address is looked for in To, Cc and Delivered-To.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

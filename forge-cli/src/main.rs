@@ -1,7 +1,8 @@
 //! `forge`: the command-line front end of the forge crates.
 //!
 //! `main` parses the arguments, runs one command, prints the error chain and
-//! picks the exit code: 0 success, 1 failure, 2 bad usage.
+//! picks the exit code: 0 success, 1 failure, 2 bad usage; `forge mail
+//! ingest` refusals their sysexits status (65, 67, 75, 77).
 
 /// Prints a line on stdout. When the reader has gone (`forge ... | head`),
 /// the process ends quietly with success instead of panicking.
@@ -41,7 +42,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("forge: {e:#}");
-            ExitCode::FAILURE
+            // A refused mail says what the mail server should do (sysexits).
+            match e.downcast_ref::<forge_notify::mail::ingest::Refused>() {
+                Some(refused) => ExitCode::from(refused.exit as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

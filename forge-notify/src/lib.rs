@@ -9,6 +9,7 @@
 //! died is claimed again.
 
 pub mod deliver;
+mod keyfile;
 pub mod mail;
 pub mod outbox;
 pub mod queue;

@@ -112,32 +112,7 @@ fn key_path(home: &ForgeHome) -> PathBuf {
 
 /// The home's key, made (32 random bytes, mode 0600) if it is missing.
 fn load_key(path: &Path) -> Result<[u8; 32]> {
-    let bad = |e: String| Error::Key(format!("{}: {e}", path.display()));
-    match std::fs::read(path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| {
-            bad(
-                "not a 32-byte key: restore it from a backup, or webhook secrets cannot be read"
-                    .into(),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key: [u8; 32] = rand::random();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut file) => {
-                    std::io::Write::write_all(&mut file, &key).map_err(|e| bad(e.to_string()))?;
-                    Ok(key)
-                }
-                // Another process made it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_key(path),
-                Err(e) => Err(bad(e.to_string())),
-            }
-        }
-        Err(e) => Err(bad(e.to_string())),
-    }
+    crate::keyfile::load_or_create(path).map_err(Error::Key)
 }
 
 fn webhook_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {

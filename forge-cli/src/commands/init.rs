@@ -30,6 +30,9 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     }
     Store::open(&home.db_path())
         .with_context(|| format!("creating {}", home.db_path().display()))?;
+    // The secret reply-by-mail addresses are signed with (mail.key).
+    forge_notify::mail::reply::Keys::open(home)
+        .with_context(|| format!("making the reply-key secret in {}", root.display()))?;
     let config = home.config_path();
     if !config.exists() {
         std::fs::write(&config, DEFAULT_CONFIG)

@@ -84,3 +84,145 @@ fn mail_trim_refuses_what_it_cannot_read_naming_the_input() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no text part"));
 }
+
+/// A reply key for bob about tools/hammer's issue `n`, as a notification
+/// to him would carry it.
+fn key_for_bob(f: &Forge, n: u64) -> String {
+    let home = forge_core::ForgeHome::new(f.home());
+    let store = forge_core::Store::open(&home.db_path()).expect("store");
+    let keys = forge_notify::mail::reply::Keys::open(&home).expect("keys");
+    keys.mint(
+        &store,
+        &forge_notify::mail::reply::ReplyTo {
+            user: "bob".into(),
+            address: "bob@example.org".into(),
+            project: "tools/hammer".into(),
+            item: forge_notify::mail::reply::Item::Issue(n),
+            message_id: format!("issue-{n}@forge.test"),
+        },
+        forge_notify::queue::now_ms(),
+    )
+    .expect("mint")
+}
+
+fn reply(from: &str, key: &str, message_id: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: reply+{key}@forge.test\r\nSubject: Re: [tools/hammer] Loose handle (#1)\r\n\
+         Message-ID: <{message_id}>\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    )
+}
+
+fn ingest(f: &Forge, message: &str) -> (Option<i32>, String, String) {
+    let mut child = f
+        .command(&["mail", "ingest"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("forge runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(message.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("forge ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reply_by_mail_is_posted_once_as_its_user_and_everything_else_refused() {
+    let f = Forge::with_project();
+    f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
+    let key = key_for_bob(&f, 1);
+    let body = "Glued it, holds now.\r\n\r\nSent from my phone\r\n\r\nOn Tue, 3 Mar 2026 at 10:00, forge <forge@forge.test> wrote:\r\n> alice opened #1\r\n";
+    let good = reply("Bob <Bob@Example.org>", &key, "r1@example.org", "", body);
+    let (code, out, err) = ingest(&f, &good);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("posted comment") && out.contains("as bob"),
+        "{out}"
+    );
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    let comments = issue["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 1, "{issue}");
+    assert_eq!(comments[0]["author"], "bob");
+    assert_eq!(comments[0]["body"], "Glued it, holds now.");
+
+    // The same message delivered again: posted once.
+    let (code, out, _) = ingest(&f, &good);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("posted before"), "{out}");
+    assert_eq!(
+        f.json_line("issue show -p tools/hammer 1")["comments"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // An altered key, another sender, a machine's message, no text.
+    let mut forged = key.clone();
+    let last = forged.pop().expect("a char");
+    forged.push(if last == '0' { '1' } else { '0' });
+    let (code, _, err) = ingest(
+        &f,
+        &reply("bob@example.org", &forged, "r2@example.org", "", "Hi"),
+    );
+    assert_eq!(code, Some(67), "{err}");
+    assert!(err.contains("not one this forge made"), "{err}");
+    let (code, _, err) = ingest(
+        &f,
+        &reply("mallory@evil.test", &key, "r3@example.org", "", "Hi"),
+    );
+    assert_eq!(code, Some(67), "{err}");
+    assert!(
+        err.contains("mallory@evil.test is not an address of bob"),
+        "{err}"
+    );
+    let (code, out, _) = ingest(
+        &f,
+        &reply(
+            "bob@example.org",
+            &key,
+            "r4@example.org",
+            "Auto-Submitted: auto-replied\r\n",
+            "I am away.",
+        ),
+    );
+    assert_eq!(code, Some(0));
+    assert!(out.contains("dropped"), "{out}");
+    let (code, _, err) = ingest(
+        &f,
+        &reply(
+            "bob@example.org",
+            &key,
+            "r5@example.org",
+            "",
+            "Sent from my iPhone\r\n",
+        ),
+    );
+    assert_eq!(code, Some(65), "{err}");
+    let (code, _, err) = ingest(&f, "this is not a message at all");
+    assert!(matches!(code, Some(65) | Some(67)), "{code:?} {err}");
+
+    // The issue made private: bob (not a member, not its author) may no
+    // longer read it, so his reply is refused.
+    f.ok_line("--as alice issue edit -p tools/hammer 1 --private");
+    let (code, _, err) = ingest(
+        &f,
+        &reply("bob@example.org", &key, "r6@example.org", "", "Still here?"),
+    );
+    assert_eq!(code, Some(77), "{err}");
+    let issue = f.json_line("--as alice issue show -p tools/hammer 1");
+    let by_bob = issue["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter(|c| c["author"] == "bob")
+        .count();
+    assert_eq!(by_bob, 1, "nothing else of bob's was posted: {issue}");
+}

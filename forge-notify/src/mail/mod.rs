@@ -1,7 +1,9 @@
-//! E-mail: reading an incoming message ([`message`]) and what a reply
-//! says without what it quotes ([`trim`]).
+//! E-mail: reading an incoming message ([`message`]), reply addresses
+//! ([`reply`]) and what a reply says without what it quotes ([`trim`]).
 
+pub mod ingest;
 pub mod message;
+pub mod reply;
 pub mod trim;
 
 pub use trim::trim;

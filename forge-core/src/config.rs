@@ -16,6 +16,11 @@
 //! docs_bind = "127.0.0.1:8081"  # FORGE_DOCS_BIND: the docs server (off without it)
 //! max_live_streams = 20000      # FORGE_MAX_LIVE_STREAMS: live streams (SSE) open at once
 //!
+//! [mail]
+//! relay = "smtp://127.0.0.1:25"   # FORGE_MAIL_RELAY: or smtps://, smtp+starttls://, or sendmail
+//! from = "forge <forge@forge.example.org>"   # FORGE_MAIL_FROM: no notification without it
+//! reply_domain = "forge.example.org"         # FORGE_MAIL_REPLY_DOMAIN: reply+<key>@ this
+//!
 //! [webhooks]
 //! allow_private_targets = false # FORGE_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private targets
 //! retry_schedule = [5, 300, 1800, 7200, 18000, 36000, 36000] # FORGE_WEBHOOKS_RETRY_SCHEDULE=5,300
@@ -38,6 +43,71 @@ pub struct Config {
     pub server: ServerSettings,
     /// Outgoing webhooks.
     pub webhooks: WebhookSettings,
+    /// E-mail notifications and replies.
+    pub mail: MailSettings,
+}
+
+/// `[mail]` of `forge.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// Where notifications go: `smtp://host:port` (a relay, no TLS),
+    /// `smtps://host:port` or `smtp+starttls://host:port`, or `sendmail`
+    /// (the local `sendmail` command). `FORGE_MAIL_RELAY`.
+    pub relay: String,
+    /// The sender of notifications (`forge <forge@example.org>`);
+    /// `FORGE_MAIL_FROM`. Without it no notification is sent.
+    pub from: Option<String>,
+    /// The domain of reply addresses (`reply+<key>@<domain>`);
+    /// `FORGE_MAIL_REPLY_DOMAIN`. Without it notifications carry no
+    /// reply address.
+    pub reply_domain: Option<String>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            relay: "smtp://127.0.0.1:25".into(),
+            from: None,
+            reply_domain: None,
+        }
+    }
+}
+
+impl MailSettings {
+    /// Applies `FORGE_MAIL_RELAY`, `FORGE_MAIL_FROM` and
+    /// `FORGE_MAIL_REPLY_DOMAIN`, and checks the relay's form.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        if let Some(v) = var("FORGE_MAIL_RELAY").filter(|v| !v.is_empty()) {
+            self.relay = v;
+        }
+        if let Some(v) = var("FORGE_MAIL_FROM").filter(|v| !v.is_empty()) {
+            self.from = Some(v);
+        }
+        if let Some(v) = var("FORGE_MAIL_REPLY_DOMAIN").filter(|v| !v.is_empty()) {
+            self.reply_domain = Some(v);
+        }
+        let relay = self.relay.trim();
+        let known = relay == "sendmail"
+            || ["smtp://", "smtps://", "smtp+starttls://"]
+                .iter()
+                .any(|s| relay.strip_prefix(s).is_some_and(|rest| !rest.is_empty()));
+        if !known {
+            return Err(Error::invalid(
+                "[mail] relay",
+                format!("`{relay}` is neither smtp://host:port, smtps://host:port, smtp+starttls://host:port nor sendmail"),
+            ));
+        }
+        if let Some(domain) = &self.reply_domain {
+            if domain.is_empty() || domain.contains(['@', ' ', '/']) {
+                return Err(Error::invalid(
+                    "[mail] reply_domain",
+                    format!("`{domain}` is not a mail domain (forge.example.org)"),
+                ));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// `[webhooks]` of `forge.toml`.
@@ -268,6 +338,32 @@ mod tests {
             err.contains("forge.toml") && err.contains("remotes"),
             "{err}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn mail_settings_take_the_environment_and_name_a_bad_value() -> Result<()> {
+        let vars = |relay: &'static str| {
+            move |k: &str| match k {
+                "FORGE_MAIL_RELAY" => Some(relay.to_string()),
+                "FORGE_MAIL_FROM" => Some("forge <forge@forge.test>".to_string()),
+                _ => None,
+            }
+        };
+        let m = MailSettings::default().with_env(vars("sendmail"))?;
+        assert_eq!(m.relay, "sendmail");
+        assert_eq!(m.from.as_deref(), Some("forge <forge@forge.test>"));
+        assert_eq!(MailSettings::default().with_env(|_| None)?.relay, "smtp://127.0.0.1:25");
+        let err = MailSettings::default()
+            .with_env(vars("mail.example.org"))
+            .expect_err("no scheme")
+            .to_string();
+        assert!(err.contains("[mail] relay") && err.contains("mail.example.org"), "{err}");
+        let bad_domain = MailSettings {
+            reply_domain: Some("reply@forge.test".into()),
+            ..Default::default()
+        };
+        assert!(bad_domain.with_env(|_| None).is_err());
         Ok(())
     }
 

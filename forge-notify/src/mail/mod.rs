@@ -1,6 +1,7 @@
 //! E-mail: reading an incoming message ([`message`]), reply addresses
 //! ([`reply`]) and what a reply says without what it quotes ([`trim`]).
 
+pub mod compose;
 pub mod ingest;
 pub mod message;
 pub mod reply;

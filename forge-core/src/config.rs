@@ -353,12 +353,18 @@ mod tests {
         let m = MailSettings::default().with_env(vars("sendmail"))?;
         assert_eq!(m.relay, "sendmail");
         assert_eq!(m.from.as_deref(), Some("forge <forge@forge.test>"));
-        assert_eq!(MailSettings::default().with_env(|_| None)?.relay, "smtp://127.0.0.1:25");
+        assert_eq!(
+            MailSettings::default().with_env(|_| None)?.relay,
+            "smtp://127.0.0.1:25"
+        );
         let err = MailSettings::default()
             .with_env(vars("mail.example.org"))
             .expect_err("no scheme")
             .to_string();
-        assert!(err.contains("[mail] relay") && err.contains("mail.example.org"), "{err}");
+        assert!(
+            err.contains("[mail] relay") && err.contains("mail.example.org"),
+            "{err}"
+        );
         let bad_domain = MailSettings {
             reply_domain: Some("reply@forge.test".into()),
             ..Default::default()

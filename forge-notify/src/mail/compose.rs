@@ -72,7 +72,10 @@ fn list_id(project: &str, domain: &str) -> String {
 
 /// Adds a header lettre has no type for.
 fn raw(headers: &mut lettre::message::header::Headers, name: &'static str, value: String) {
-    headers.insert_raw(HeaderValue::new(HeaderName::new_from_ascii_str(name), value));
+    headers.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str(name),
+        value,
+    ));
 }
 
 /// The mail of `notice` to `to`, from `from`.
@@ -84,12 +87,20 @@ pub fn compose(notice: &Notice, to: &Recipient, from: &Mailbox) -> Result<Messag
         Item::PullRequest(n) => ("PR", n),
     };
     let subject = format!("[{}] {} ({what} #{n})", notice.project, notice.title);
-    let subject = if notice.opens { subject } else { format!("Re: {subject}") };
+    let subject = if notice.opens {
+        subject
+    } else {
+        format!("Re: {subject}")
+    };
     let root = thread_id(&notice.project, notice.item, &domain);
     let own_id = if notice.opens {
         root.clone()
     } else {
-        format!("{}/e{}@{domain}", root.split('@').next().unwrap_or(""), notice.event_id)
+        format!(
+            "{}/e{}@{domain}",
+            root.split('@').next().unwrap_or(""),
+            notice.event_id
+        )
     };
 
     let text = {
@@ -158,7 +169,11 @@ pub fn compose(notice: &Notice, to: &Recipient, from: &Mailbox) -> Result<Messag
     raw(headers, "Auto-Submitted", "auto-generated".into());
     raw(headers, "List-Id", list_id(&notice.project, &domain));
     raw(headers, "List-Unsubscribe", format!("<{}>", to.unsubscribe));
-    raw(headers, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into());
+    raw(
+        headers,
+        "List-Unsubscribe-Post",
+        "List-Unsubscribe=One-Click".into(),
+    );
     raw(headers, "X-Forge-Project", notice.project.clone());
     Ok(message)
 }
@@ -197,33 +212,71 @@ mod tests {
     #[test]
     fn a_thread_of_notifications_reads_back_as_clients_thread_it() {
         let from = mailbox("forge <forge@forge.test>");
-        let first = compose(&notice(true), &to(), &from).expect("compose").formatted();
-        let later = compose(&notice(false), &to(), &from).expect("compose").formatted();
+        let first = compose(&notice(true), &to(), &from)
+            .expect("compose")
+            .formatted();
+        let later = compose(&notice(false), &to(), &from)
+            .expect("compose")
+            .formatted();
         let first = mailparse::parse_mail(&first).expect("parses");
         let later = mailparse::parse_mail(&later).expect("parses");
-        let h = |m: &mailparse::ParsedMail<'_>, name: &str| m.headers.get_first_value(name).unwrap_or_default();
+        let h = |m: &mailparse::ParsedMail<'_>, name: &str| {
+            m.headers.get_first_value(name).unwrap_or_default()
+        };
 
-        assert_eq!(h(&first, "Message-ID"), "<tools/hammer/issues/7@forge.test>");
-        assert_eq!(h(&first, "Subject"), "[tools/hammer] Loose handle (Issue #7)");
-        assert_eq!(h(&later, "Subject"), "Re: [tools/hammer] Loose handle (Issue #7)");
-        assert_eq!(h(&later, "In-Reply-To"), "<tools/hammer/issues/7@forge.test>");
-        assert_eq!(h(&later, "References"), "<tools/hammer/issues/7@forge.test>");
-        assert_eq!(h(&later, "Message-ID"), "<tools/hammer/issues/7/e42@forge.test>");
-        assert_eq!(h(&later, "List-Id"), "tools/hammer <hammer.tools.forge.test>");
+        assert_eq!(
+            h(&first, "Message-ID"),
+            "<tools/hammer/issues/7@forge.test>"
+        );
+        assert_eq!(
+            h(&first, "Subject"),
+            "[tools/hammer] Loose handle (Issue #7)"
+        );
+        assert_eq!(
+            h(&later, "Subject"),
+            "Re: [tools/hammer] Loose handle (Issue #7)"
+        );
+        assert_eq!(
+            h(&later, "In-Reply-To"),
+            "<tools/hammer/issues/7@forge.test>"
+        );
+        assert_eq!(
+            h(&later, "References"),
+            "<tools/hammer/issues/7@forge.test>"
+        );
+        assert_eq!(
+            h(&later, "Message-ID"),
+            "<tools/hammer/issues/7/e42@forge.test>"
+        );
+        assert_eq!(
+            h(&later, "List-Id"),
+            "tools/hammer <hammer.tools.forge.test>"
+        );
         assert_eq!(h(&later, "Auto-Submitted"), "auto-generated");
-        assert_eq!(h(&later, "List-Unsubscribe"), "<https://forge.test/mail/unsubscribe/t0k>");
-        assert_eq!(h(&later, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+        assert_eq!(
+            h(&later, "List-Unsubscribe"),
+            "<https://forge.test/mail/unsubscribe/t0k>"
+        );
+        assert_eq!(
+            h(&later, "List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click"
+        );
         assert!(h(&later, "Reply-To").contains("reply+1-ab@forge.test"));
 
         let text = later.subparts[0].get_body().expect("text");
-        assert!(text.contains("bob commented") && text.contains("It **wobbles**"), "{text}");
+        assert!(
+            text.contains("bob commented") && text.contains("It **wobbles**"),
+            "{text}"
+        );
         assert!(text.contains("https://forge.test/tools/hammer/issue/7#comment-2"));
         let html = later.subparts[1].get_body().expect("html");
         assert!(html.contains("<strong>wobbles</strong>"), "{html}");
         assert!(!html.contains("<script"), "sanitized: {html}");
 
         // A notification that comes back (a bounce, a loop) is a machine's.
-        let raw = compose(&notice(false), &to(), &from).expect("compose").formatted();
+        let raw = compose(&notice(false), &to(), &from)
+            .expect("compose")
+            .formatted();
         let back = super::super::message::parse(&raw).expect("parses");
         assert!(back.automatic.is_some());
     }

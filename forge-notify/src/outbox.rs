@@ -5,7 +5,7 @@
 //! retries on the schedule. The URL is checked again at each attempt (a
 //! name may have come to resolve to an internal address).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use forge_core::event::{self, Event};
@@ -224,9 +224,6 @@ fn event_of(store: &Store, id: i64) -> forge_core::Result<Option<Event>> {
         .find(|e| e.id == id))
 }
 
-/// Jobs a worker leases behind each target's first ready job in a round.
-const RUN: usize = 32;
-
 /// One round of the worker: new events into jobs, then the ready jobs of
 /// up to `batch` targets delivered, each target's in order. Once `stop` is
 /// set, the jobs not yet attempted are given back. Returns how many jobs it
@@ -254,27 +251,15 @@ pub fn run_once(
     queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
         route(hooks, e)
     })?;
-    let now = queue::now_ms();
-    let heads = queue::claim(store, CONSUMER, owner, batch, settings.lease, now)?;
-    let jobs = queue::claim_runs(store, heads, owner, RUN, settings.lease, now)?;
-    let mut attempted = 0;
-    let mut failed_target: Option<&str> = None;
-    for (i, job) in jobs.iter().enumerate() {
-        if stop.load(Ordering::Relaxed) {
-            queue::release(store, &jobs[i..], owner)?;
-            break;
-        }
-        if failed_target == Some(job.target.as_str()) {
-            // Behind a failure of its target: waits for that one's retry.
-            queue::release(store, std::slice::from_ref(job), owner)?;
-            continue;
-        }
-        attempted += 1;
-        if !handle(store, hooks, owner, settings, job)? {
-            failed_target = Some(job.target.as_str());
-        }
-    }
-    Ok(attempted)
+    queue::work(
+        store,
+        CONSUMER,
+        owner,
+        batch,
+        settings.lease,
+        stop,
+        &mut |job| handle(store, hooks, owner, settings, job),
+    )
 }
 
 /// Attempts one job; whether it is finished (delivered, or nothing left

@@ -330,6 +330,48 @@ pub fn claim_runs(
     Ok(all)
 }
 
+/// Jobs a worker leases behind each target's first ready job in a round.
+const RUN: usize = 32;
+
+/// One round of work for `consumer`: the ready jobs of up to `batch`
+/// targets claimed (each target's ready run behind its first job) and
+/// handed to `handle` in order, which says whether each is finished (a
+/// failed one's target waits for its retry: the rest of its run is given
+/// back). Once `stop` is set, the jobs not yet attempted are given back.
+/// Returns how many jobs were attempted. The errors of `handle` end the
+/// round (its jobs come back when their lease ends).
+pub fn work<E: From<forge_core::Error>>(
+    store: &Store,
+    consumer: &str,
+    owner: &str,
+    batch: usize,
+    lease: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    handle: &mut dyn FnMut(&Job) -> std::result::Result<bool, E>,
+) -> std::result::Result<usize, E> {
+    let now = now_ms();
+    let heads = claim(store, consumer, owner, batch, lease, now)?;
+    let jobs = claim_runs(store, heads, owner, RUN, lease, now)?;
+    let mut attempted = 0;
+    let mut failed_target: Option<&str> = None;
+    for (i, job) in jobs.iter().enumerate() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            release(store, &jobs[i..], owner)?;
+            break;
+        }
+        if failed_target == Some(job.target.as_str()) {
+            // Behind a failure of its target: waits for that one's retry.
+            release(store, std::slice::from_ref(job), owner)?;
+            continue;
+        }
+        attempted += 1;
+        if !handle(job)? {
+            failed_target = Some(job.target.as_str());
+        }
+    }
+    Ok(attempted)
+}
+
 /// Gives back jobs `owner` claimed but did not attempt (a worker that
 /// stops, or the rest of a target's run behind a failure): pending again,
 /// their claim not counted as an attempt.

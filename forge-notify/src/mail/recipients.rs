@@ -54,12 +54,14 @@ pub fn item_of(e: &Event) -> Option<Item> {
     }
 }
 
-/// The people of event `e`'s item who should hear of it, in username
-/// order.
+/// The people of event `e`'s item who should hear of it, with `extra`
+/// (members who want every event), in username order, each only if they
+/// may read the item.
 pub fn recipients(
     store: &Store,
     home: &ForgeHome,
     e: &Event,
+    extra: &BTreeSet<String>,
 ) -> forge_tickets::Result<Vec<Addressee>> {
     let Some(item) = item_of(e) else {
         return Ok(Vec::new());
@@ -102,6 +104,7 @@ pub fn recipients(
             Box::new(move |a: &Actor| prs.show(a, n).is_ok())
         }
     };
+    people.extend(extra.iter().cloned());
     people.remove(&e.actor);
     let mut out = Vec::new();
     for name in people {
@@ -180,7 +183,7 @@ mod tests {
             .find(|e| e.kind == "issue.comment.added")
             .expect("the comment's event");
         let who = |e: &Event| -> Vec<String> {
-            recipients(&store, &home, e)
+            recipients(&store, &home, e, &BTreeSet::new())
                 .expect("recipients")
                 .into_iter()
                 .map(|a| a.user)

@@ -114,11 +114,24 @@ impl Keys {
         Ok(Keys { secret })
     }
 
-    fn mac(&self, id: i64, r: &ReplyTo) -> [u8; MAC_BYTES] {
-        let (kind, n) = r.item.parts();
+    /// The HMAC of `parts` (each ended by a NUL) under the home's secret,
+    /// cut to [`MAC_BYTES`].
+    fn hmac(&self, parts: &[&str]) -> [u8; MAC_BYTES] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        for part in [
+        for part in parts {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
+        }
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; MAC_BYTES];
+        out.copy_from_slice(&full[..MAC_BYTES]);
+        out
+    }
+
+    fn mac(&self, id: i64, r: &ReplyTo) -> [u8; MAC_BYTES] {
+        let (kind, n) = r.item.parts();
+        self.hmac(&[
             "forge-reply-v1",
             &id.to_string(),
             &r.user,
@@ -127,14 +140,22 @@ impl Keys {
             kind,
             &n.to_string(),
             &r.message_id,
-        ] {
-            mac.update(part.as_bytes());
-            mac.update(&[0]);
+        ])
+    }
+
+    /// The token of `user`'s one-click unsubscribe link for `project`.
+    pub fn unsubscribe_token(&self, user: &str, project: &str) -> String {
+        hex::encode(self.hmac(&["forge-unsubscribe-v1", user, project]))
+    }
+
+    /// Whether `token` is `user`'s unsubscribe token for `project`
+    /// (compared in constant time).
+    pub fn unsubscribe_ok(&self, user: &str, project: &str, token: &str) -> bool {
+        let want = self.hmac(&["forge-unsubscribe-v1", user, project]);
+        match hex::decode(token.to_ascii_lowercase()) {
+            Ok(given) => bool::from(want.as_slice().ct_eq(given.as_slice())),
+            Err(_) => false,
         }
-        let full = mac.finalize().into_bytes();
-        let mut out = [0u8; MAC_BYTES];
-        out.copy_from_slice(&full[..MAC_BYTES]);
-        out
     }
 
     /// Records `reply` and returns its key (`<id>-<hmac>`, lowercase, safe
@@ -276,6 +297,16 @@ mod tests {
         assert_eq!(keys.verify(&store, &key, later), Err(KeyError::Expired));
         assert_eq!(key_of("someone@forge.test"), None);
         assert_eq!(key_of("REPLY+abc@forge.test"), Some("abc"));
+    }
+
+    #[test]
+    fn unsubscribe_tokens_are_per_user_and_project() {
+        let (_d, _store, keys) = setup();
+        let token = keys.unsubscribe_token("bob", "tools/hammer");
+        assert!(keys.unsubscribe_ok("bob", "tools/hammer", &token));
+        assert!(!keys.unsubscribe_ok("carol", "tools/hammer", &token));
+        assert!(!keys.unsubscribe_ok("bob", "tools/saw", &token));
+        assert!(!keys.unsubscribe_ok("bob", "tools/hammer", "zz"));
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub const RESERVED_WORDS: &[&str] = &[
     "groups",
     "login",
     "logout",
+    "mail",
     "new",
     "projects",
     "releases",

@@ -8,7 +8,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use forge_core::event::{self, Event};
+use forge_core::event::Event;
 use forge_core::Store;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -218,12 +218,6 @@ pub fn attempt(
     Ok(Some(attempt))
 }
 
-fn event_of(store: &Store, id: i64) -> forge_core::Result<Option<Event>> {
-    Ok(event::list(store.conn(), None, id - 1, 1)?
-        .into_iter()
-        .find(|e| e.id == id))
-}
-
 /// One round of the worker: new events into jobs, then the ready jobs of
 /// up to `batch` targets delivered, each target's in order. Once `stop` is
 /// set, the jobs not yet attempted are given back. Returns how many jobs it
@@ -272,7 +266,7 @@ fn handle(
     job: &Job,
 ) -> Result<bool> {
     let hook_id = job.payload["webhook"].as_i64().unwrap_or_default();
-    let outcome = match event_of(store, job.event_id)? {
+    let outcome = match queue::event_by_id(store, job.event_id)? {
         Some(e) => attempt(store, hooks, hook_id, &e, job.attempts, settings)?,
         None => None,
     };
@@ -358,7 +352,7 @@ pub fn redeliver(
     settings: &Settings,
 ) -> Result<Option<Attempt>> {
     let (hook_id, event_id, attempt_no) = logged(store, project_id, delivery)?;
-    let e = event_of(store, event_id)?
+    let e = queue::event_by_id(store, event_id)?
         .ok_or_else(|| forge_core::Error::not_found("event", event_id.to_string()))?;
     attempt(store, hooks, hook_id, &e, attempt_no + 1, settings)
 }

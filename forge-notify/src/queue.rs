@@ -35,6 +35,13 @@ fn write_tx(store: &Store) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     rusqlite::Transaction::new_unchecked(store.conn(), rusqlite::TransactionBehavior::Immediate)
 }
 
+/// The event with id `id`, if the log has it.
+pub fn event_by_id(store: &Store, id: i64) -> Result<Option<Event>> {
+    Ok(event::list(store.conn(), None, id - 1, 1)?
+        .into_iter()
+        .find(|e| e.id == id))
+}
+
 /// The current time in epoch milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -8,7 +8,8 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
     ctx.home_store()?; // the home must exist
     let home = ctx.home()?.clone();
     let config = forge_core::config::Config::load(&home.config_path())?;
-    let delivery = super::webhook::settings_from(config.clone())?;
+    let consumers = super::worker::consumers(config.clone())?;
+    let allow_private = consumers.webhooks.allow_private;
     let settings = config.server.with_env(|k| std::env::var(k).ok())?;
     let bind = bind
         .map(String::from)
@@ -20,18 +21,19 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
         public_url: settings.public_url.clone(),
         ssh_url: settings.ssh_url.clone(),
-        webhooks_allow_private: delivery.allow_private,
+        webhooks_allow_private: allow_private,
         max_streams: settings.max_live_streams,
         ..Default::default()
     };
-    // Webhooks are delivered from this process by default, on a thread of
-    // its own with its own connection: nothing in a request waits for one.
+    // Webhooks and notification mails are delivered from this process by
+    // default, on a thread of its own with its own connection: nothing in
+    // a request waits for one.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deliveries = if worker {
-        let (home, stop, settings) = (home.clone(), stop.clone(), delivery);
+        let (home, stop) = (home.clone(), stop.clone());
         Some(std::thread::spawn(move || -> Result<usize> {
             let store = forge_core::Store::open(&home.db_path())?;
-            super::worker::deliver(&store, &home, &settings, &stop, false)
+            super::worker::deliver(&store, &home, &consumers, &stop, false)
         }))
     } else {
         None

@@ -1,7 +1,8 @@
-//! `forge worker`: delivers what the event log holds for the webhooks
-//! (`forge serve` runs the same loop on a thread of its own unless told
-//! `--no-worker`). Killed at any point, it loses nothing: a job it held is
-//! claimed again when its lease ends.
+//! `forge worker`: delivers what the event log holds — webhooks, and
+//! notification mails when `[mail] from` is set (`forge serve` runs the
+//! same loop on a thread of its own unless told `--no-worker`). Killed at
+//! any point, it loses nothing: a job it held is claimed again when its
+//! lease ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,15 +10,36 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
+use forge_notify::mail::notify;
+use forge_notify::mail::reply::Keys;
 use forge_notify::outbox::{self, Settings};
 use forge_notify::queue;
 use forge_notify::webhook::Webhooks;
 
 use crate::context::Ctx;
 
+/// What a worker delivers.
+#[derive(Debug, Clone)]
+pub struct Consumers {
+    /// Webhooks.
+    pub webhooks: Settings,
+    /// Notification mails (`None`: `[mail] from` is not set).
+    pub mail: Option<notify::Settings>,
+}
+
+/// The consumers `config` (and the environment) set up.
+pub fn consumers(config: forge_core::config::Config) -> Result<Consumers> {
+    let mail = config.mail.clone().with_env(|k| std::env::var(k).ok())?;
+    let webhooks = super::webhook::settings_from(config)?;
+    let mail = notify::Settings::from_config(&mail, &webhooks.instance)?;
+    Ok(Consumers { webhooks, mail })
+}
+
 pub fn run(once: bool, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
-    let settings = super::webhook::settings(ctx)?;
+    let settings = consumers(forge_core::config::Config::load(
+        &ctx.home()?.config_path(),
+    )?)?;
     let stop = Arc::new(AtomicBool::new(false));
     if !once {
         stop_on_signal(stop.clone())?;
@@ -73,10 +95,15 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 pub fn deliver(
     store: &Store,
     home: &ForgeHome,
-    settings: &Settings,
+    consumers: &Consumers,
     stop: &AtomicBool,
     once: bool,
 ) -> Result<usize> {
+    let settings = &consumers.webhooks;
+    let mail = match &consumers.mail {
+        Some(m) => Some((m, notify::Mailer::new(&m.relay)?, Keys::open(home)?)),
+        None => None,
+    };
     let owner = format!(
         "worker-{}-{:?}",
         std::process::id(),
@@ -95,7 +122,17 @@ pub fn deliver(
                 eprintln!("forge: pruning delivered jobs failed ({e}); trying again later");
             }
         }
-        let handled = match outbox::run_once(store, &hooks, &owner, settings, 64, stop) {
+        let round = || -> Result<usize> {
+            let mut handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
+            match &mail {
+                Some((m, mailer, keys)) => {
+                    handled += notify::run_once(store, home, keys, mailer, &owner, m, 64, stop)?;
+                }
+                None => notify::skip(store)?,
+            }
+            Ok(handled)
+        };
+        let handled = match round() {
             Ok(handled) => {
                 failures = 0;
                 handled
@@ -112,7 +149,7 @@ pub fn deliver(
                 std::thread::sleep(pause);
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         total += handled;
         if handled == 0 {

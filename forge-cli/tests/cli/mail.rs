@@ -226,3 +226,145 @@ fn a_reply_by_mail_is_posted_once_as_its_user_and_everything_else_refused() {
         .count();
     assert_eq!(by_bob, 1, "nothing else of bob's was posted: {issue}");
 }
+
+/// `forge` with the mail settings pointing at `postfix`.
+fn with_mail(f: &Forge, postfix: &crate::postfix::Postfix, args: &[&str]) -> std::process::Output {
+    f.command(args)
+        .env(
+            "FORGE_MAIL_RELAY",
+            format!("smtp://127.0.0.1:{}", postfix.port),
+        )
+        .env("FORGE_MAIL_FROM", "forge <forge@forge.test>")
+        .env("FORGE_MAIL_REPLY_DOMAIN", "forge.test")
+        .env("FORGE_PUBLIC_URL", "https://forge.test")
+        .output()
+        .expect("forge runs")
+}
+
+#[test]
+fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_comment() {
+    let postfix = crate::postfix::Postfix::start();
+    let f = Forge::with_project();
+    // Events before mail is set up are not mailed later.
+    f.ok_line("--as alice issue new -p tools/hammer --title Wobbly --body Loose");
+    let out = with_mail(&f, &postfix, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    f.ok(&[
+        "--as",
+        "bob",
+        "issue",
+        "comment",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--body",
+        "It **wobbles**, @alice",
+    ]);
+    let out = with_mail(&f, &postfix, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mails = postfix.wait_for(1);
+    assert_eq!(mails.len(), 1, "only alice hears of bob's comment");
+    let mail = mailparse::parse_mail(&mails[0]).expect("a mail");
+    use mailparse::MailHeaderMap as _;
+    let h = |name: &str| mail.headers.get_first_value(name).unwrap_or_default();
+    assert!(h("To").contains("alice@example.org"), "{}", h("To"));
+    assert_eq!(h("Subject"), "Re: [tools/hammer] Wobbly (Issue #1)");
+    assert_eq!(h("In-Reply-To"), "<tools/hammer/issues/1@forge.test>");
+    assert_eq!(h("References"), "<tools/hammer/issues/1@forge.test>");
+    assert_eq!(h("List-Id"), "tools/hammer <hammer.tools.forge.test>");
+    assert_eq!(h("Auto-Submitted"), "auto-generated");
+    assert!(h("List-Unsubscribe").starts_with("<https://forge.test/mail/unsubscribe/"));
+    let reply_to = h("Reply-To");
+    assert!(
+        reply_to.contains("reply+") && reply_to.contains("@forge.test"),
+        "{reply_to}"
+    );
+    let text = mail.subparts[0].get_body().expect("text");
+    assert!(
+        text.contains("bob commented on issue #1") && text.contains("It **wobbles**"),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://forge.test/tools/hammer/issue/1#comment-"),
+        "{text}"
+    );
+
+    // alice answers the mail: her reply is a comment of hers.
+    let address = reply_to
+        .rsplit('<')
+        .next()
+        .unwrap_or(&reply_to)
+        .trim_end_matches('>')
+        .to_string();
+    let answer = format!(
+        "From: Alice <alice@example.org>\r\nTo: {address}\r\nSubject: Re: [tools/hammer] Wobbly (Issue #1)\r\n\
+         Message-ID: <a1@example.org>\r\nIn-Reply-To: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Tightened the screw.\r\n\r\nOn Tue, 3 Mar 2026 at 10:00, forge <forge@forge.test> wrote:\r\n> bob commented\r\n",
+        h("Message-ID")
+    );
+    let (code, out, err) = ingest(&f, &answer);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("as alice"), "{out}");
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    let last = issue["comments"]
+        .as_array()
+        .and_then(|c| c.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["author"], "alice");
+    assert_eq!(last["body"], "Tightened the screw.");
+
+    // The one-click unsubscribe link (RFC 8058), posted as a mail client
+    // does it: no session, no cookie. Then bob's next comment mails no one.
+    let link = h("List-Unsubscribe");
+    let path = link
+        .trim_start_matches("<https://forge.test")
+        .trim_end_matches('>')
+        .to_string();
+    let server = crate::http::Server::start(&f);
+    let (status, page) = server.raw("GET", &path, None, None);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Stop these mails"), "{page}");
+    let forged = path.replacen("/unsubscribe/", "/unsubscribe/00", 1);
+    assert_eq!(server.raw("GET", &forged, None, None).0, 404);
+    let form = Some((
+        "application/x-www-form-urlencoded",
+        "List-Unsubscribe=One-Click",
+    ));
+    assert_eq!(server.raw("POST", &forged, None, form).0, 404);
+    let (status, page) = server.raw("POST", &path, None, form);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("no more mails about"), "{page}");
+    f.ok(&[
+        "--as",
+        "bob",
+        "issue",
+        "comment",
+        "-p",
+        "tools/hammer",
+        "1",
+        "--body",
+        "Again",
+    ]);
+    let out = with_mail(&f, &postfix, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        postfix.mails().len(),
+        1,
+        "alice unsubscribed from tools/hammer"
+    );
+}

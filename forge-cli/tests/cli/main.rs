@@ -15,6 +15,7 @@ mod live;
 mod mail;
 mod offline;
 mod pagure;
+mod postfix;
 mod pulls;
 mod push_rules;
 mod readme;

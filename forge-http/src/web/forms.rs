@@ -17,6 +17,10 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
     match s {
         ["login"] => return session::login(ctx),
         ["logout"] => return session::logout(ctx),
+        // Its token is the proof (mail clients post without a session).
+        ["mail", "unsubscribe", token, user, project @ ..] if !project.is_empty() => {
+            return super::unsubscribe::apply(ctx, token, user, &project.join("/"));
+        }
         _ => {}
     }
     if ctx.session().is_none() {

@@ -20,6 +20,7 @@ mod pages;
 mod pulls;
 pub(crate) mod session;
 mod settings;
+mod unsubscribe;
 mod user;
 
 use bytes::Bytes;
@@ -116,6 +117,9 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
         [] => pages::home(ctx),
         ["login"] => session::login_form(ctx),
         ["settings"] => settings::show(ctx),
+        ["mail", "unsubscribe", token, user, project @ ..] if !project.is_empty() => {
+            unsubscribe::show(ctx, token, user, &project.join("/"))
+        }
         ["user", name] => user::show(ctx, name),
         _ => {
             let (here, rest) = match located(ctx, s) {

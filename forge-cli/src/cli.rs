@@ -473,6 +473,18 @@ pub enum MailCommand {
         #[arg(long)]
         recipient: Option<String>,
     },
+    /// Show or set which notification mails you get (the --as user):
+    /// all (every event of the projects you are a member of),
+    /// participating (items you wrote, are assigned, watch, commented on
+    /// or are mentioned in; the default) or none.
+    Prefs {
+        /// For this project only (else your default).
+        #[arg(short, long)]
+        project: Option<String>,
+        /// Set this level.
+        #[arg(long)]
+        level: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

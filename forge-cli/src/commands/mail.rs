@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use forge_notify::mail::ingest::{self, Exit, Refused};
+use forge_notify::mail::prefs::{self as mail_prefs, Level};
 use forge_notify::mail::{self, message};
 use forge_notify::queue;
 
@@ -18,7 +19,44 @@ pub fn run(cmd: MailCommand, ctx: &Ctx) -> Result<()> {
     match cmd {
         MailCommand::Trim { file } => trim(file.as_deref(), ctx),
         MailCommand::Ingest { recipient } => ingest(recipient.as_deref(), ctx),
+        MailCommand::Prefs { project, level } => prefs(project.as_deref(), level.as_deref(), ctx),
     }
+}
+
+/// `forge mail prefs`: the user's level (for a project, or by default),
+/// set first when `--level` is given.
+fn prefs(project: Option<&str>, level: Option<&str>, ctx: &Ctx) -> Result<()> {
+    let store = ctx.home_store()?;
+    let user = ctx.user()?.to_string();
+    store.user(&user)?;
+    if let Some(p) = project {
+        store.project(p)?;
+    }
+    if let Some(text) = level {
+        let level = Level::parse(text)
+            .with_context(|| format!("--level `{text}`: it is all, participating or none"))?;
+        mail_prefs::set(&store, &user, project, level)?;
+    }
+    let effective = match project {
+        Some(p) => mail_prefs::effective(&store, &user, p)?,
+        None => mail_prefs::get(&store, &user, None)?.unwrap_or(Level::Participating),
+    };
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "user": user, "project": project, "level": effective,
+        }));
+    }
+    match project {
+        Some(p) => say!(
+            "notification mails for {user} about {p}: {}",
+            effective.as_str()
+        ),
+        None => say!(
+            "notification mails for {user} by default: {}",
+            effective.as_str()
+        ),
+    }
+    Ok(())
 }
 
 /// `forge mail ingest`: one line on standard output saying what was done,

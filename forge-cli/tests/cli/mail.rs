@@ -368,3 +368,21 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
         "alice unsubscribed from tools/hammer"
     );
 }
+
+#[test]
+fn mail_preferences_are_shown_and_set_per_project_and_by_default() {
+    let f = Forge::with_project();
+    assert_eq!(
+        f.ok_line("--as bob mail prefs"),
+        "notification mails for bob by default: participating\n"
+    );
+    f.ok_line("--as bob mail prefs --level all");
+    f.ok_line("--as bob mail prefs -p tools/hammer --level none");
+    let v = f.json_line("--as bob mail prefs -p tools/hammer");
+    assert_eq!(v["level"], "none");
+    assert_eq!(f.json_line("--as bob mail prefs")["level"], "all");
+    let err = f.fails_line("--as bob mail prefs --level loud");
+    assert!(err.contains("all, participating or none"), "{err}");
+    let err = f.fails_line("--as bob mail prefs -p tools/saw");
+    assert!(err.contains("tools/saw"), "{err}");
+}

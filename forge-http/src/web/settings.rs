@@ -6,6 +6,7 @@
 
 use forge_core::role::Action;
 use forge_core::sshkey::PublicKey;
+use forge_notify::mail::prefs::{self as mail_prefs, Level};
 use maud::{html, Markup};
 
 use super::pages::ok;
@@ -40,6 +41,11 @@ fn settings_page(ctx: &Ctx<'_>, user: &str, secret: Option<&str>) -> Result<Page
         .into_iter()
         .filter(|t| !t.revoked)
         .collect();
+    let mail_level = mail_prefs::get(ctx.store, user, None)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .unwrap_or(Level::Participating);
+    let muted =
+        mail_prefs::per_project(ctx.store, user).map_err(|e| ApiError::internal(e.to_string()))?;
     let form = |action: &str, inner: Markup| {
         html! {
             form.stack method="post" action={ "/settings/" (action) } {
@@ -100,6 +106,25 @@ fn settings_page(ctx: &Ctx<'_>, user: &str, secret: Option<&str>) -> Result<Page
                 input type="text" id="email" name="email" autocomplete="email" required;
                 button type="submit" { "Add" }
             }))
+            h2 { "Notification mails" }
+            (form("mail", html! {
+                label for="mail-level" { "Mail me about" }
+                select id="mail-level" name="level" {
+                    @for (value, words) in [
+                        ("participating", "the issues and pull requests I take part in"),
+                        ("all", "every event of the projects I am a member of"),
+                        ("none", "nothing"),
+                    ] {
+                        option value=(value) selected[mail_level.as_str() == value] { (words) }
+                    }
+                }
+                button type="submit" { "Save" }
+            }))
+            @if !muted.is_empty() {
+                p.muted { "Projects you changed this for (one-click unsubscribe, or "
+                    code { "forge mail prefs -p" } "): "
+                    @for (p, level) in &muted { code { (p) } " (" (level.as_str()) ") " } }
+            }
             h2 { "SSH keys" }
             @if keys.is_empty() { p.muted { "None yet." } }
             @else {
@@ -194,6 +219,13 @@ pub(crate) fn post(ctx: &Ctx<'_>, what: &str) -> Result<Page, ApiError> {
         }
         "key/remove" => {
             store.remove_user_key(&user, f.required("key")?)?;
+        }
+        "mail" => {
+            let text = f.required("level")?;
+            let level = Level::parse(text)
+                .ok_or_else(|| ApiError::field("level", "all, participating or none"))?;
+            mail_prefs::set(store, &user, None, level)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         }
         "token/revoke" => {
             store.revoke_token_of(&user, f.required("id")?)?;

@@ -414,6 +414,18 @@ fn each_user_keeps_their_own_settings() {
         "/settings/key/add",
         &[("csrf_token", &csrf), ("key", &public_key(7))],
     ));
+    ok(b.post("/settings/mail", &[("csrf_token", &csrf), ("level", "all")]));
+    let refused = b.post(
+        "/settings/mail",
+        &[("csrf_token", &csrf), ("level", "loud")],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        b.get("/settings")
+            .body
+            .contains(r#"<option value="all" selected>every event"#),
+        "the level chosen is shown"
+    );
     let page = b.get("/settings");
     assert!(
         page.body.contains("Alice L.") && page.body.contains("a@work.example"),

@@ -59,6 +59,24 @@ pub fn effective(store: &Store, user: &str, project: &str) -> rusqlite::Result<L
     })
 }
 
+/// The projects `user` set a level for, with it, by name.
+pub fn per_project(store: &Store, user: &str) -> rusqlite::Result<Vec<(String, Level)>> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT project, level FROM mail_prefs WHERE user = ?1 AND project != '' ORDER BY project",
+    )?;
+    let rows = stmt.query_map([user], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (project, level) = row?;
+        if let Some(level) = Level::parse(&level) {
+            out.push((project, level));
+        }
+    }
+    Ok(out)
+}
+
 /// Sets `user`'s level for `project` (`None`: their default).
 pub fn set(store: &Store, user: &str, project: Option<&str>, level: Level) -> rusqlite::Result<()> {
     store.conn().execute(

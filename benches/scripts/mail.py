@@ -4,6 +4,9 @@
   a few kilobytes quoting the notification it answers), each run a new
   Message-ID, so that each posts a comment (a git commit and an index
   update), median of N runs;
+- notification fan-out: 40 events x 50 members who want every event,
+  handed by `forge worker --once` to a local postfix that discards them
+  (root and Debian's postfix needed);
 - the reply-trimming corpus, cases exact (run by `cargo test`).
 
 The reply keys are minted the way forge mints them (a `mail_replies` row
@@ -88,5 +91,107 @@ def ingest(tmp, forge, runs):
     print(f"comments on the issue after the runs: {shown.decode().count('I glued it')}")
 
 
+
+
+POSTFIX_SERVICES = """pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+local unix - n n - - local
+virtual unix - n n - - virtual
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"""
+
+
+def start_postfix(tmp):
+    """A postfix on a loopback port that discards what it takes (the sink
+    for the fan-out figure): Debian's postfix, run as root."""
+    import subprocess
+    from timing import free_port, wait_port
+    root = os.path.join(tmp, "postfix")
+    for sub in ("conf", "queue", "data"):
+        os.makedirs(os.path.join(root, sub))
+    os.chmod(tmp, 0o755)
+    os.chmod(root, 0o755)
+    run(["chown", "postfix:postfix", os.path.join(root, "data")])
+    port = free_port()
+    with open(os.path.join(root, "conf", "main.cf"), "w") as f:
+        f.write(f"""compatibility_level = 3.6
+queue_directory = {root}/queue
+data_directory = {root}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.forge.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains = example.org
+transport_maps = inline:{{example.org=discard:}}
+maillog_file = /dev/null
+smtpd_client_connection_rate_limit = 0
+""")
+    with open(os.path.join(root, "conf", "master.cf"), "w") as f:
+        f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n" + POSTFIX_SERVICES)
+    child = subprocess.Popen(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return child, root, port
+
+
+def fanout(tmp, forge, runs):
+    import subprocess
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix"):
+        print("fanout: needs root and postfix (apt-get install postfix); skipped")
+        return
+    child, root, port = start_postfix(tmp)
+    try:
+        home = os.path.join(tmp, "home")
+        env = dict(os.environ, FORGE_HOME=home)
+        run([forge, "init"], env=env)
+        run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
+        run([forge, "--as", "alice", "project", "create", "tools/hammer"], env=env)
+        watchers = 50
+        for i in range(watchers):
+            run([forge, "user", "add", f"w{i}", "--email", f"w{i}@example.org"], env=env)
+            run([forge, "--as", "alice", "project", "member", "add", "tools/hammer", f"w{i}", "--role", "ticket"], env=env)
+            run([forge, "--as", f"w{i}", "mail", "prefs", "--level", "all"], env=env)
+        run([forge, "--as", "alice", "issue", "new", "-p", "tools/hammer", "--title", "Loose handle"], env=env)
+        mail_env = dict(env, FORGE_MAIL_RELAY=f"smtp://127.0.0.1:{port}", FORGE_MAIL_FROM="forge <forge@forge.test>",
+                        FORGE_MAIL_REPLY_DOMAIN="forge.test")
+        run([forge, "worker", "--once"], env=mail_env)  # the consumer starts at the end of the log
+        events = 40
+        db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        db.executemany(
+            "INSERT INTO events (kind, project, actor, issue, fields, created_at) VALUES ('issue.edit', 'tools/hammer', 'alice', 1, '{}', ?)",
+            [(created,) for _ in range(events)],
+        )
+        db.commit()
+        start = time.perf_counter()
+        out = run([forge, "worker", "--once"], env=mail_env).decode().strip()
+        took = time.perf_counter() - start
+        mails = events * watchers
+        print(f"notification fan-out: {events} events x {watchers} members = {mails} mails handed to a local postfix in {took:.2f} s "
+              f"= {mails / took:.0f} mails/s ({out})")
+    finally:
+        subprocess.run(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child.wait()
+
+
 if __name__ == "__main__":
-    bench_main([("ingest", ingest)], 30)
+    bench_main([("ingest", ingest), ("fanout", fanout)], 30)

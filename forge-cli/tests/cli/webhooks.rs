@@ -26,6 +26,15 @@ impl Got {
     }
 }
 
+/// The webhooks consumer's line of `forge queue status --json`.
+fn webhooks_status(status: &serde_json::Value) -> serde_json::Value {
+    status
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["consumer"] == "webhooks"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no webhooks consumer: {status}"))
+}
+
 /// Reads one request: its lowercased headers and its body (`None`: the
 /// sender went away in the middle of it).
 fn read_request(stream: &std::net::TcpStream) -> Option<Got> {
@@ -228,8 +237,8 @@ fn an_issue_reaches_a_webhook_signed_both_ways_and_failures_are_retried_and_logg
         .recv_timeout(Duration::from_secs(10))
         .expect("attempted");
     let status = f.json_line("queue status");
-    assert_eq!(status[0]["consumer"], "webhooks");
-    assert_eq!(status[0]["retrying"], 1, "{status}");
+    let hooks = webhooks_status(&status);
+    assert_eq!(hooks["retrying"], 1, "{status}");
     let log = f.json_line("--as alice webhook deliveries -p tools/hammer");
     assert_eq!(log[0]["status"], 500, "{log}");
     assert_eq!(log[1]["status"], 200, "{log}");
@@ -442,10 +451,10 @@ fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
         seen.len()
     );
     let status = f.json_line("queue status");
-    assert_eq!(status[0]["pending"], 0, "{status}");
-    assert_eq!(status[0]["running"], 0, "{status}");
-    assert_eq!(status[0]["retrying"], 0, "{status}");
-    assert_eq!(status[0]["dead"], 0, "{status}");
+    let hooks = webhooks_status(&status);
+    for state in ["pending", "running", "retrying", "dead"] {
+        assert_eq!(hooks[state], 0, "{state}: {status}");
+    }
 }
 
 #[test]

@@ -297,23 +297,14 @@ fn handle(
     let user = job.payload["user"].as_str().unwrap_or_default();
     let address = job.payload["address"].as_str().unwrap_or_default();
     let name = job.payload["name"].as_str().unwrap_or_default();
-    let mailbox = Mailbox::new(
-        (!name.is_empty()).then(|| name.to_string()),
-        match address.parse() {
-            Ok(a) => a,
-            Err(_) => {
-                queue::fail(
-                    store,
-                    job,
-                    owner,
-                    &format!("`{address}` is not an address"),
-                    &Schedule(Vec::new()),
-                    now,
-                )?;
-                return Ok(false);
-            }
-        },
-    );
+    let Ok(email) = address.parse() else {
+        // Retrying cannot mend a stored address that does not parse: the
+        // job is dead at once, for `forge queue list --state dead` to show.
+        let why = format!("`{address}` is not an address");
+        queue::fail(store, job, owner, &why, &Schedule(Vec::new()), now)?;
+        return Ok(false);
+    };
+    let mailbox = Mailbox::new((!name.is_empty()).then(|| name.to_string()), email);
     let reply_to = match &settings.reply_domain {
         Some(domain) => {
             let key = keys
@@ -338,12 +329,11 @@ fn handle(
                         e.to_string(),
                     ))
                 })?;
-            format!("reply+{key}@{domain}").parse().ok().map(|a| {
-                Mailbox::new(
-                    Some(settings.from.name.clone().unwrap_or_default()).filter(|n| !n.is_empty()),
-                    a,
-                )
-            })
+            // Shown with the sender's name, so that the reply goes "to forge".
+            format!("reply+{key}@{domain}")
+                .parse()
+                .ok()
+                .map(|a| Mailbox::new(settings.from.name.clone(), a))
         }
         None => None,
     };

@@ -142,14 +142,19 @@ mydestination =
 mynetworks = 127.0.0.0/8
 relay_domains = example.org
 transport_maps = inline:{{example.org=discard:}}
-maillog_file = /dev/null
+maillog_file = /dev/stdout
 smtpd_client_connection_rate_limit = 0
 """)
     with open(os.path.join(root, "conf", "master.cf"), "w") as f:
         f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n" + POSTFIX_SERVICES)
+    log = open(os.path.join(root, "start.log"), "w")
     child = subprocess.Popen(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port)
+    except SystemExit:
+        log.close()
+        sys.exit("postfix did not start: " + open(os.path.join(root, "start.log")).read())
     return child, root, port
 
 

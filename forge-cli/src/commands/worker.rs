@@ -101,7 +101,12 @@ pub fn deliver(
 ) -> Result<usize> {
     let settings = &consumers.webhooks;
     let mail = match &consumers.mail {
-        Some(m) => Some((m, notify::Mailer::new(&m.relay)?, Keys::open(home)?)),
+        Some(m) => {
+            // Mail starts with what happens from now on: a home's past is
+            // not mailed the first time mail is set up.
+            queue::start_at_end(store, notify::CONSUMER, queue::now_ms())?;
+            Some((m, notify::Mailer::new(&m.relay)?, Keys::open(home)?))
+        }
         None => None,
     };
     let owner = format!(

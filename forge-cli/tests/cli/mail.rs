@@ -245,8 +245,10 @@ fn with_mail(f: &Forge, postfix: &crate::postfix::Postfix, args: &[&str]) -> std
 fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_comment() {
     let postfix = crate::postfix::Postfix::start();
     let f = Forge::with_project();
-    // Events before mail is set up are not mailed later.
+    // Events from before mail was set up are not mailed (this worker is
+    // the first to run, with mail on).
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly --body Loose");
+    f.ok_line("--as bob issue comment -p tools/hammer 1 --body Before");
     let out = with_mail(&f, &postfix, &["worker", "--once"]);
     assert!(
         out.status.success(),

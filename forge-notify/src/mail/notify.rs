@@ -275,6 +275,11 @@ fn notice_of(
 
 /// Sends one job's mail; whether it is finished (sent, or nothing left to
 /// send).
+/// The notices of the events a round's jobs are about, made once per event
+/// (every recipient of an event gets the same notice).
+type Notices = std::collections::HashMap<i64, Option<Notice>>;
+
+#[allow(clippy::too_many_arguments)]
 fn handle(
     store: &Store,
     home: &ForgeHome,
@@ -282,14 +287,18 @@ fn handle(
     mailer: &Mailer,
     owner: &str,
     settings: &Settings,
+    notices: &mut Notices,
     job: &Job,
 ) -> forge_tickets::Result<bool> {
     let now = queue::now_ms();
-    let e = queue::event_by_id(store, job.event_id)?;
-    let notice = match &e {
-        Some(e) => notice_of(store, home, e, &settings.base_url)?,
-        None => None,
-    };
+    if !notices.contains_key(&job.event_id) {
+        let made = match queue::event_by_id(store, job.event_id)? {
+            Some(e) => notice_of(store, home, &e, &settings.base_url)?,
+            None => None,
+        };
+        notices.insert(job.event_id, made);
+    }
+    let notice = notices.get(&job.event_id).cloned().flatten();
     let Some(notice) = notice else {
         queue::complete(store, job, owner, now)?;
         return Ok(true);
@@ -389,6 +398,7 @@ pub fn run_once(
         })
     })
     .map_err(|e| failed.take().unwrap_or(forge_tickets::Error::Core(e)))?;
+    let mut notices = Notices::new();
     queue::work(
         store,
         CONSUMER,
@@ -396,7 +406,18 @@ pub fn run_once(
         batch,
         settings.lease,
         stop,
-        &mut |job| handle(store, home, keys, mailer, owner, settings, job),
+        &mut |job| {
+            handle(
+                store,
+                home,
+                keys,
+                mailer,
+                owner,
+                settings,
+                &mut notices,
+                job,
+            )
+        },
     )
 }
 

@@ -291,14 +291,16 @@ fn handle(
     job: &Job,
 ) -> forge_tickets::Result<bool> {
     let now = queue::now_ms();
-    if !notices.contains_key(&job.event_id) {
-        let made = match queue::event_by_id(store, job.event_id)? {
-            Some(e) => notice_of(store, home, &e, &settings.base_url)?,
-            None => None,
-        };
-        notices.insert(job.event_id, made);
-    }
-    let notice = notices.get(&job.event_id).cloned().flatten();
+    let notice = match notices.entry(job.event_id) {
+        std::collections::hash_map::Entry::Occupied(known) => known.get().clone(),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            let made = match queue::event_by_id(store, job.event_id)? {
+                Some(e) => notice_of(store, home, &e, &settings.base_url)?,
+                None => None,
+            };
+            slot.insert(made).clone()
+        }
+    };
     let Some(notice) = notice else {
         queue::complete(store, job, owner, now)?;
         return Ok(true);

@@ -93,28 +93,9 @@ def ingest(tmp, forge, runs):
 
 
 
-POSTFIX_SERVICES = """pickup unix n - n 60 1 pickup
-cleanup unix n - n - 0 cleanup
-qmgr unix n - n 300 1 qmgr
-rewrite unix - - n - - trivial-rewrite
-bounce unix - - n - 0 bounce
-defer unix - - n - 0 bounce
-trace unix - - n - 0 bounce
-verify unix - - n - 1 verify
-flush unix n - n 1000? 0 flush
-proxymap unix - - n - - proxymap
-smtp unix - - n - - smtp
-relay unix - - n - - smtp
-showq unix n - n - - showq
-error unix - - n - - error
-retry unix - - n - - error
-discard unix - - n - - discard
-local unix - n n - - local
-virtual unix - n n - - virtual
-anvil unix - - n - 1 anvil
-scache unix - - n - 1 scache
-postlog unix-dgram n - n - 1 postlogd
-"""
+# The daemons of a small postfix, shared with the tests' harness.
+POSTFIX_SERVICES = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                     "forge-cli", "tests", "postfix-services.cf")).read()
 
 
 def start_postfix(tmp):

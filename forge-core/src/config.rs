@@ -20,6 +20,7 @@
 //! relay = "smtp://127.0.0.1:25"   # FORGE_MAIL_RELAY: or smtps://, smtp+starttls://, or sendmail
 //! from = "forge <forge@forge.example.org>"   # FORGE_MAIL_FROM: no notification without it
 //! reply_domain = "forge.example.org"         # FORGE_MAIL_REPLY_DOMAIN: reply+<key>@ this
+//! retry_schedule = [5, 300, 1800, 7200, 18000, 36000, 36000] # FORGE_MAIL_RETRY_SCHEDULE=5,300
 //!
 //! [webhooks]
 //! allow_private_targets = false # FORGE_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private targets
@@ -47,6 +48,19 @@ pub struct Config {
     pub mail: MailSettings,
 }
 
+/// Seconds before each retry, from an environment variable (`5,300,1800`).
+fn schedule(name: &str, text: &str) -> Result<Vec<u64>> {
+    text.split(',')
+        .map(|d| d.trim().parse::<u64>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| {
+            Error::invalid(
+                name.to_string(),
+                format!("{text:?} is not a list of seconds such as 5,300,1800"),
+            )
+        })
+}
+
 /// `[mail]` of `forge.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +76,9 @@ pub struct MailSettings {
     /// `FORGE_MAIL_REPLY_DOMAIN`. Without it notifications carry no
     /// reply address.
     pub reply_domain: Option<String>,
+    /// Seconds before each retry of a mail the relay did not take (`None`:
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); `FORGE_MAIL_RETRY_SCHEDULE`.
+    pub retry_schedule: Option<Vec<u64>>,
 }
 
 impl Default for MailSettings {
@@ -70,6 +87,7 @@ impl Default for MailSettings {
             relay: "smtp://127.0.0.1:25".into(),
             from: None,
             reply_domain: None,
+            retry_schedule: None,
         }
     }
 }
@@ -86,6 +104,9 @@ impl MailSettings {
         }
         if let Some(v) = var("FORGE_MAIL_REPLY_DOMAIN").filter(|v| !v.is_empty()) {
             self.reply_domain = Some(v);
+        }
+        if let Some(v) = var("FORGE_MAIL_RETRY_SCHEDULE").filter(|v| !v.is_empty()) {
+            self.retry_schedule = Some(schedule("FORGE_MAIL_RETRY_SCHEDULE", &v)?);
         }
         let relay = self.relay.trim();
         let known = relay == "sendmail"
@@ -133,17 +154,7 @@ impl WebhookSettings {
             self.allow_private_targets = matches!(v.trim(), "1" | "true" | "yes");
         }
         if let Some(v) = var("FORGE_WEBHOOKS_RETRY_SCHEDULE") {
-            let delays = v
-                .split(',')
-                .map(|d| d.trim().parse::<u64>())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|_| {
-                    Error::invalid(
-                        "FORGE_WEBHOOKS_RETRY_SCHEDULE",
-                        format!("{v:?} is not a list of seconds such as 5,300,1800"),
-                    )
-                })?;
-            self.retry_schedule = Some(delays);
+            self.retry_schedule = Some(schedule("FORGE_WEBHOOKS_RETRY_SCHEDULE", &v)?);
         }
         if let Some(v) = var("FORGE_WEBHOOKS_LEASE_SECS") {
             let secs = v.trim().parse::<u64>().ok().filter(|s| *s > 0);

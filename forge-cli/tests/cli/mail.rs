@@ -229,11 +229,14 @@ fn a_reply_by_mail_is_posted_once_as_its_user_and_everything_else_refused() {
 
 /// `forge` with the mail settings pointing at `postfix`.
 fn with_mail(f: &Forge, postfix: &crate::postfix::Postfix, args: &[&str]) -> std::process::Output {
+    with_relay(f, postfix.port, args)
+}
+
+/// `forge` with the mail settings pointing at a relay on `port`.
+fn with_relay(f: &Forge, port: u16, args: &[&str]) -> std::process::Output {
     f.command(args)
-        .env(
-            "FORGE_MAIL_RELAY",
-            format!("smtp://127.0.0.1:{}", postfix.port),
-        )
+        .env("FORGE_MAIL_RELAY", format!("smtp://127.0.0.1:{port}"))
+        .env("FORGE_MAIL_RETRY_SCHEDULE", "1")
         .env("FORGE_MAIL_FROM", "forge <forge@forge.test>")
         .env("FORGE_MAIL_REPLY_DOMAIN", "forge.test")
         .env("FORGE_PUBLIC_URL", "https://forge.test")
@@ -387,4 +390,45 @@ fn mail_preferences_are_shown_and_set_per_project_and_by_default() {
     assert!(err.contains("all, participating or none"), "{err}");
     let err = f.fails_line("--as bob mail prefs -p tools/saw");
     assert!(err.contains("tools/saw"), "{err}");
+}
+
+#[test]
+fn a_relay_that_is_down_delays_a_notification_and_loses_none() {
+    let f = Forge::with_project();
+    let port = crate::postfix::free_port();
+    f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
+    assert!(with_relay(&f, port, &["worker", "--once"]).status.success());
+    f.ok_line("--as bob issue comment -p tools/hammer 1 --body Again");
+    // Nothing listens: the mail waits for its retry, the worker says so in
+    // the queue, not by failing.
+    let out = with_relay(&f, port, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = f.json_line("queue status");
+    let mail = status
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["consumer"] == "mail"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(mail["retrying"], 1, "{status}");
+    let waiting = f.json_line("queue list --state pending");
+    assert!(
+        waiting.to_string().contains("Connection refused"),
+        "the job says why: {waiting}"
+    );
+
+    // The relay is back: the next round after the retry delay sends it.
+    let postfix = crate::postfix::Postfix::start_on(port);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let out = with_relay(&f, port, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mails = postfix.wait_for(1);
+    assert!(String::from_utf8_lossy(&mails[0]).contains("Again"));
 }

@@ -14,7 +14,7 @@ pub struct Postfix {
     pub port: u16,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -36,6 +36,11 @@ fn chown(path: &Path, owner: &str) {
 
 impl Postfix {
     pub fn start() -> Postfix {
+        Postfix::start_on(free_port())
+    }
+
+    /// A postfix listening on `port` (chosen by the caller beforehand).
+    pub fn start_on(port: u16) -> Postfix {
         assert!(
             Path::new("/usr/sbin/postfix").exists(),
             "/usr/sbin/postfix is missing: apt-get install postfix (.ci/run does)"
@@ -52,7 +57,6 @@ impl Postfix {
         }
         chown(&root.join("data"), "postfix:postfix");
         chown(&root.join("mail"), "65534:65534");
-        let port = free_port();
         let r = root.display();
         std::fs::write(
             root.join("conf/main.cf"),

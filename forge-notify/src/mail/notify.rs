@@ -80,7 +80,12 @@ impl Settings {
             relay: mail.relay.clone(),
             base_url: base_url.trim_end_matches('/').to_string(),
             lease: Duration::from_secs(60),
-            schedule: Schedule::standard(),
+            schedule: mail
+                .retry_schedule
+                .as_ref()
+                .map_or_else(Schedule::standard, |delays| {
+                    Schedule(delays.iter().map(|s| Duration::from_secs(*s)).collect())
+                }),
         }))
     }
 }

@@ -143,21 +143,24 @@ fn last_id(store: &Store) -> forge_core::Result<i64> {
 }
 
 /// Subscribes to the broadcast, starting the poller if it is not running.
-fn subscribe(app: &Arc<App>) -> broadcast::Receiver<Message> {
+/// A new poller broadcasts what follows event `seen` (the newest event
+/// when the stream was opened): what came before is the stream's replay,
+/// read after this subscription, so nothing falls between the two.
+fn subscribe(app: &Arc<App>, seen: i64) -> broadcast::Receiver<Message> {
     let live = &app.live;
     let mut polling = live.polling.lock().unwrap_or_else(|p| p.into_inner());
     let rx = live.tx.subscribe();
     if !*polling {
         *polling = true;
         let app = app.clone();
-        std::thread::spawn(move || poll(&app));
+        std::thread::spawn(move || poll(&app, seen));
     }
     rx
 }
 
 /// The poller: broadcasts each new event of the log, and a heartbeat now
 /// and then; ends when no stream listens.
-fn poll(app: &App) {
+fn poll(app: &App, seen: i64) {
     let live = &app.live;
     let stop = || {
         let mut polling = live.polling.lock().unwrap_or_else(|p| p.into_inner());
@@ -176,7 +179,7 @@ fn poll(app: &App) {
             return;
         }
     };
-    let mut last = last_id(&store).unwrap_or(0);
+    let mut last = seen;
     let mut beat = Instant::now();
     loop {
         if stop() {
@@ -246,7 +249,7 @@ fn open(
     app: &App,
     call: &ApiCall,
     last_event_id: Option<i64>,
-) -> Result<Option<(Filter, i64)>, ApiError> {
+) -> Result<Option<(Filter, i64, i64)>, ApiError> {
     with_store(app, |store| {
         let mut ctx = Ctx::new(app, store, call)?;
         let web = !call.path.starts_with("/api/");
@@ -282,17 +285,15 @@ fn open(
             (false, ["events"]) => None,
             _ => return Ok(None),
         };
-        let since = match last_event_id {
-            Some(id) => id,
-            None => last_id(store)?,
-        };
+        let newest = last_id(store)?;
         Ok(Some((
             Filter {
                 project: at.project.full_name.clone(),
                 item,
                 viewer: at.actor,
             },
-            since,
+            last_event_id.unwrap_or(newest),
+            newest,
         )))
     })
 }
@@ -328,7 +329,7 @@ pub(crate) async fn answer(
     last_event_id: Option<i64>,
 ) -> Option<Result<Response<ResBody>, ApiError>> {
     let opened = blocking(&app, move |app| open(app, &call, last_event_id)).await;
-    let (filter, since) = match opened {
+    let (filter, since, newest) = match opened {
         Ok(Some(found)) => found,
         Ok(None) => return None,
         Err(e) => return Some(Err(e)),
@@ -346,7 +347,7 @@ pub(crate) async fn answer(
             )
         }));
     }
-    let rx = subscribe(&app);
+    let rx = subscribe(&app, newest);
     live.open.fetch_add(1, Ordering::Relaxed);
     let hello = format!("retry: 3000\n: forge live updates from event {since}\n\n");
     let body = SseBody {

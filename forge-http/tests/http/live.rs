@@ -44,6 +44,9 @@ fn serve(f: &Fixture, config: ServerConfig) -> Served {
 /// A stream as a plain client reads it: the response's lines.
 struct Client {
     lines: BufReader<TcpStream>,
+    /// Heartbeats keep a stream talking: a test that waits for what never
+    /// comes fails at this time instead of waiting for ever.
+    deadline: std::time::Instant,
 }
 
 impl Client {
@@ -60,10 +63,15 @@ impl Client {
         stream.write_all(head.as_bytes()).expect("send");
         Client {
             lines: BufReader::new(stream),
+            deadline: std::time::Instant::now() + Duration::from_secs(90),
         }
     }
 
     fn line(&mut self) -> String {
+        assert!(
+            std::time::Instant::now() < self.deadline,
+            "what the test waits for did not come"
+        );
         let mut line = String::new();
         let n = self.lines.read_line(&mut line).expect("a line in time");
         assert!(n > 0, "the stream ended");

@@ -379,6 +379,83 @@ pub fn work<E: From<forge_core::Error>>(
     Ok(attempted)
 }
 
+/// [`work`] on up to `threads` threads at once: each target's jobs on one
+/// thread, in order (a failure holds back the rest of its target's run),
+/// different targets side by side — for consumers whose jobs mostly wait
+/// on another server. Each thread opens its own store with `open` and
+/// keeps a `T` of its own for the round (a cache, say). The first error
+/// ends the round.
+#[allow(clippy::too_many_arguments)]
+pub fn work_parallel<T: Default, E: From<forge_core::Error> + Send>(
+    store: &Store,
+    open: &(dyn Fn() -> Result<Store> + Sync),
+    consumer: &str,
+    owner: &str,
+    batch: usize,
+    lease: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    threads: usize,
+    handle: &(dyn Fn(&Store, &mut T, &Job) -> std::result::Result<bool, E> + Sync),
+) -> std::result::Result<usize, E> {
+    let now = now_ms();
+    let heads = claim(store, consumer, owner, batch, lease, now)?;
+    let jobs = claim_runs(store, heads, owner, RUN, lease, now)?;
+    // The runs, each target's jobs together and in order, dealt out.
+    let mut runs: Vec<Vec<Job>> = Vec::new();
+    for job in jobs {
+        match runs.last_mut() {
+            Some(run) if run[0].target == job.target => run.push(job),
+            _ => runs.push(vec![job]),
+        }
+    }
+    let threads = threads.clamp(1, runs.len().max(1));
+    let mut shares: Vec<Vec<Vec<Job>>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        shares[i % threads].push(run);
+    }
+    let attempted = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::result::Result<(), E>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let attempted = &attempted;
+                scope.spawn(move || -> std::result::Result<(), E> {
+                    let own = open()?;
+                    let mut state = T::default();
+                    for run in share {
+                        for (i, job) in run.iter().enumerate() {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                release(&own, &run[i..], owner)?;
+                                break;
+                            }
+                            attempted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if !handle(&own, &mut state, job)? {
+                                // Behind a failure of its target: waits
+                                // for that one's retry.
+                                release(&own, &run[i + 1..], owner)?;
+                                break;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(forge_core::Error::invalid("worker", "a sending thread panicked").into())
+                })
+            })
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(attempted.into_inner())
+}
+
 /// Gives back jobs `owner` claimed but did not attempt (a worker that
 /// stops, or the rest of a target's run behind a failure): pending again,
 /// their claim not counted as an attempt.

@@ -27,6 +27,11 @@ use crate::queue::{self, Job, Routes, Schedule};
 /// The consumer's name in the queue.
 pub const CONSUMER: &str = "mail";
 
+/// Mails handed to the relay at once (each SMTP exchange mostly waits on
+/// the network: one after the other, a relay's delayed ACK alone holds each
+/// mail about 40 ms).
+const SENDERS: usize = 48;
+
 /// Event kinds nobody is mailed about.
 const QUIET: &[&str] = &[
     "comment.edited",
@@ -133,8 +138,12 @@ impl Mailer {
             Some(p) => builder.port(p),
             None => builder,
         };
+        let pool = lettre::transport::smtp::PoolConfig::new().max_size(SENDERS as u32);
         Ok(Mailer::Smtp(Box::new(
-            builder.timeout(Some(Duration::from_secs(30))).build(),
+            builder
+                .timeout(Some(Duration::from_secs(30)))
+                .pool_config(pool)
+                .build(),
         )))
     }
 
@@ -405,25 +414,18 @@ pub fn run_once(
         })
     })
     .map_err(|e| failed.take().unwrap_or(forge_tickets::Error::Core(e)))?;
-    let mut notices = Notices::new();
-    queue::work(
+    let open = || Store::open(&home.db_path());
+    queue::work_parallel(
         store,
+        &open,
         CONSUMER,
         owner,
         batch,
         settings.lease,
         stop,
-        &mut |job| {
-            handle(
-                store,
-                home,
-                keys,
-                mailer,
-                owner,
-                settings,
-                &mut notices,
-                job,
-            )
+        SENDERS,
+        &|own: &Store, notices: &mut Notices, job: &Job| {
+            handle(own, home, keys, mailer, owner, settings, notices, job)
         },
     )
 }

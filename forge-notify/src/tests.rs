@@ -241,3 +241,69 @@ fn runs_behind_a_head_are_claimed_in_order_and_given_back_and_old_done_jobs_prun
         .expect("done")
         .is_empty());
 }
+
+#[test]
+fn parallel_work_keeps_each_targets_order_and_holds_back_behind_a_failure() {
+    let (dir, store) = store();
+    for i in 0..30 {
+        append(&store, "issue.new", ["a", "b", "c"][i % 3]);
+    }
+    queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
+    let path = dir.path().join("forge.db");
+    let open = || Store::open(&path);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let attempted = queue::work_parallel::<(), forge_core::Error>(
+        &store,
+        &open,
+        "hooks",
+        "w",
+        10,
+        LEASE,
+        &stop,
+        3,
+        &|own: &Store, _: &mut (), job: &queue::Job| {
+            seen.lock()
+                .expect("lock")
+                .push((job.target.clone(), job.event_id));
+            // Target b fails at its third job: the rest of its run waits.
+            if job.target == "b" && job.event_id == 8 {
+                queue::fail(
+                    own,
+                    job,
+                    "w",
+                    "down",
+                    &Schedule(vec![Duration::from_secs(60)]),
+                    queue::now_ms(),
+                )?;
+                return Ok(false);
+            }
+            queue::complete(own, job, "w", queue::now_ms())?;
+            Ok(true)
+        },
+    )
+    .expect("work");
+    let seen = seen.into_inner().expect("lock");
+    assert_eq!(attempted, seen.len());
+    for target in ["a", "b", "c"] {
+        let ids: Vec<i64> = seen
+            .iter()
+            .filter(|(t, _)| t == target)
+            .map(|(_, id)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "{target} in order: {ids:?}"
+        );
+    }
+    let b: Vec<i64> = seen
+        .iter()
+        .filter(|(t, _)| t == "b")
+        .map(|(_, id)| *id)
+        .collect();
+    assert_eq!(b, [2, 5, 8], "b stops at its failure");
+    assert_eq!(seen.iter().filter(|(t, _)| t == "a").count(), 10);
+    // b's later jobs were given back, not lost: pending behind the retry.
+    let pending = queue::list(&store, Some(State::Pending), 100).expect("list");
+    assert_eq!(pending.iter().filter(|j| j.target == "b").count(), 8);
+}

@@ -62,6 +62,13 @@ pub fn append(conn: &Connection, event: &NewEvent<'_>) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
+/// The newest event's id (0 for an empty log).
+pub fn last_id(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM events")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Events after `since` (an event id), oldest first, optionally of one project.
 pub fn list(
     conn: &Connection,

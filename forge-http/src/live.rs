@@ -135,13 +135,6 @@ fn live_event(e: Event, readers: Option<IssueReaders>) -> LiveEvent {
     }
 }
 
-/// The newest event's id.
-fn last_id(store: &Store) -> forge_core::Result<i64> {
-    Ok(store
-        .conn()
-        .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
-}
-
 /// Subscribes to the broadcast, starting the poller if it is not running.
 /// A new poller broadcasts what follows event `seen` (the newest event
 /// when the stream was opened): what came before is the stream's replay,
@@ -285,7 +278,7 @@ fn open(
             (false, ["events"]) => None,
             _ => return Ok(None),
         };
-        let newest = last_id(store)?;
+        let newest = event::last_id(store.conn())?;
         Ok(Some((
             Filter {
                 project: at.project.full_name.clone(),

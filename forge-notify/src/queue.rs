@@ -599,7 +599,7 @@ pub struct ConsumerStatus {
 /// Every consumer's status.
 pub fn status(store: &Store, now: i64) -> Result<Vec<ConsumerStatus>> {
     let conn = store.conn();
-    let last: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+    let last = event::last_id(conn)?;
     let mut stmt = conn.prepare_cached(
         "SELECT c.name, c.cursor,
             (SELECT count(*) FROM jobs j WHERE j.consumer = c.name AND j.state = 'pending' AND j.attempts = 0),

@@ -53,10 +53,8 @@ impl Default for Settings {
 }
 
 /// Where an event goes: one job per webhook of its project that wants it.
-pub fn route(hooks: &Webhooks<'_>, e: &Event) -> forge_core::Result<Routes> {
-    let wanting = hooks
-        .wanting(&e.project, &e.kind, e.id)
-        .map_err(|err| forge_core::Error::invalid("webhooks", err.to_string()))?;
+pub fn route(hooks: &Webhooks<'_>, e: &Event) -> Result<Routes> {
+    let wanting = hooks.wanting(&e.project, &e.kind, e.id)?;
     Ok(wanting
         .into_iter()
         .map(|w| (format!("webhook:{}", w.id), json!({"webhook": w.id})))

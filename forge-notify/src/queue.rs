@@ -207,28 +207,33 @@ pub type Routes = Vec<(String, serde_json::Value)>;
 /// Turns up to `batch` events after the consumer's cursor into jobs: for
 /// each event, one job per `(target, payload)` that `route` gives (none:
 /// the event is not for this consumer). Returns how many events it read.
-pub fn fan_out(
+pub fn fan_out<E: From<forge_core::Error>>(
     store: &Store,
     consumer: &str,
     batch: usize,
     now: i64,
-    route: &mut dyn FnMut(&Event) -> Result<Routes>,
-) -> Result<usize> {
-    let tx = write_tx(store)?;
+    route: &mut dyn FnMut(&Event) -> std::result::Result<Routes, E>,
+) -> std::result::Result<usize, E> {
+    let db = |e: rusqlite::Error| E::from(forge_core::Error::from(e));
+    let tx = write_tx(store).map_err(db)?;
     let since = cursor(store, consumer)?;
     let events = event::list(&tx, None, since, batch)?;
     let Some(last) = events.last().map(|e| e.id) else {
         return Ok(0);
     };
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO jobs (consumer, target, event_id, payload, state, run_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)
-             ON CONFLICT (consumer, target, event_id) DO NOTHING",
-        )?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO jobs (consumer, target, event_id, payload, state, run_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)
+                 ON CONFLICT (consumer, target, event_id) DO NOTHING",
+            )
+            .map_err(db)?;
         for e in &events {
             for (target, payload) in route(e)? {
-                insert.execute(params![consumer, target, e.id, payload.to_string(), now])?;
+                insert
+                    .execute(params![consumer, target, e.id, payload.to_string(), now])
+                    .map_err(db)?;
             }
         }
     }
@@ -236,8 +241,9 @@ pub fn fan_out(
         "INSERT INTO consumers (name, cursor, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET cursor = ?2, updated_at = ?3",
         params![consumer, last, now],
-    )?;
-    tx.commit()?;
+    )
+    .map_err(db)?;
+    tx.commit().map_err(db)?;
     Ok(events.len())
 }
 

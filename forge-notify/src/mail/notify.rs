@@ -405,15 +405,9 @@ pub fn run_once(
     batch: usize,
     stop: &AtomicBool,
 ) -> forge_tickets::Result<usize> {
-    let mut failed: Option<forge_tickets::Error> = None;
     queue::fan_out(store, CONSUMER, 200, queue::now_ms(), &mut |e| {
-        route(store, home, e).map_err(|err| {
-            let text = err.to_string();
-            failed = Some(err);
-            forge_core::Error::invalid("mail recipients", text)
-        })
-    })
-    .map_err(|e| failed.take().unwrap_or(forge_tickets::Error::Core(e)))?;
+        route(store, home, e)
+    })?;
     let open = || Store::open(&home.db_path());
     queue::work_parallel(
         store,

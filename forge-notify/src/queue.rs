@@ -362,24 +362,53 @@ pub fn work<E: From<forge_core::Error>>(
     stop: &std::sync::atomic::AtomicBool,
     handle: &mut dyn FnMut(&Job) -> std::result::Result<bool, E>,
 ) -> std::result::Result<usize, E> {
+    let runs = claimed_runs(store, consumer, owner, batch, lease)?;
+    work_runs(store, &runs, owner, stop, handle)
+}
+
+/// One round's claim: each target's ready run (its first ready job and
+/// those behind it), together and in order.
+fn claimed_runs(
+    store: &Store,
+    consumer: &str,
+    owner: &str,
+    batch: usize,
+    lease: Duration,
+) -> Result<Vec<Vec<Job>>> {
     let now = now_ms();
     let heads = claim(store, consumer, owner, batch, lease, now)?;
-    let jobs = claim_runs(store, heads, owner, RUN, lease, now)?;
+    let mut runs: Vec<Vec<Job>> = Vec::new();
+    for job in claim_runs(store, heads, owner, RUN, lease, now)? {
+        match runs.last_mut() {
+            Some(run) if run[0].target == job.target => run.push(job),
+            _ => runs.push(vec![job]),
+        }
+    }
+    Ok(runs)
+}
+
+/// Hands each run's jobs to `handle` in order: a failure gives back the
+/// rest of its run (they wait for its retry), `stop` gives back what is
+/// left. Returns how many jobs were attempted.
+fn work_runs<E: From<forge_core::Error>>(
+    store: &Store,
+    runs: &[Vec<Job>],
+    owner: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    handle: &mut dyn FnMut(&Job) -> std::result::Result<bool, E>,
+) -> std::result::Result<usize, E> {
     let mut attempted = 0;
-    let mut failed_target: Option<&str> = None;
-    for (i, job) in jobs.iter().enumerate() {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            release(store, &jobs[i..], owner)?;
-            break;
-        }
-        if failed_target == Some(job.target.as_str()) {
-            // Behind a failure of its target: waits for that one's retry.
-            release(store, std::slice::from_ref(job), owner)?;
-            continue;
-        }
-        attempted += 1;
-        if !handle(job)? {
-            failed_target = Some(job.target.as_str());
+    for run in runs {
+        for (i, job) in run.iter().enumerate() {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                release(store, &run[i..], owner)?;
+                break;
+            }
+            attempted += 1;
+            if !handle(job)? {
+                release(store, &run[i + 1..], owner)?;
+                break;
+            }
         }
     }
     Ok(attempted)
@@ -403,47 +432,22 @@ pub fn work_parallel<T: Default, E: From<forge_core::Error> + Send>(
     threads: usize,
     handle: &(dyn Fn(&Store, &mut T, &Job) -> std::result::Result<bool, E> + Sync),
 ) -> std::result::Result<usize, E> {
-    let now = now_ms();
-    let heads = claim(store, consumer, owner, batch, lease, now)?;
-    let jobs = claim_runs(store, heads, owner, RUN, lease, now)?;
-    // The runs, each target's jobs together and in order, dealt out.
-    let mut runs: Vec<Vec<Job>> = Vec::new();
-    for job in jobs {
-        match runs.last_mut() {
-            Some(run) if run[0].target == job.target => run.push(job),
-            _ => runs.push(vec![job]),
-        }
-    }
+    let runs = claimed_runs(store, consumer, owner, batch, lease)?;
     let threads = threads.clamp(1, runs.len().max(1));
     let mut shares: Vec<Vec<Vec<Job>>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, run) in runs.into_iter().enumerate() {
         shares[i % threads].push(run);
     }
-    let attempted = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::result::Result<(), E>> = std::thread::scope(|scope| {
+    let results: Vec<std::result::Result<usize, E>> = std::thread::scope(|scope| {
         let workers: Vec<_> = shares
             .into_iter()
             .map(|share| {
-                let attempted = &attempted;
-                scope.spawn(move || -> std::result::Result<(), E> {
+                scope.spawn(move || -> std::result::Result<usize, E> {
                     let own = open()?;
                     let mut state = T::default();
-                    for run in share {
-                        for (i, job) in run.iter().enumerate() {
-                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                                release(&own, &run[i..], owner)?;
-                                break;
-                            }
-                            attempted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if !handle(&own, &mut state, job)? {
-                                // Behind a failure of its target: waits
-                                // for that one's retry.
-                                release(&own, &run[i + 1..], owner)?;
-                                break;
-                            }
-                        }
-                    }
-                    Ok(())
+                    work_runs(&own, &share, owner, stop, &mut |job| {
+                        handle(&own, &mut state, job)
+                    })
                 })
             })
             .collect();
@@ -456,10 +460,11 @@ pub fn work_parallel<T: Default, E: From<forge_core::Error> + Send>(
             })
             .collect()
     });
+    let mut attempted = 0;
     for r in results {
-        r?;
+        attempted += r?;
     }
-    Ok(attempted.into_inner())
+    Ok(attempted)
 }
 
 /// Gives back jobs `owner` claimed but did not attempt (a worker that

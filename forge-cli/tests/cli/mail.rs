@@ -227,9 +227,15 @@ fn a_reply_by_mail_is_posted_once_as_its_user_and_everything_else_refused() {
     assert_eq!(by_bob, 1, "nothing else of bob's was posted: {issue}");
 }
 
-/// `forge` with the mail settings pointing at `postfix`.
-fn with_mail(f: &Forge, postfix: &crate::postfix::Postfix, args: &[&str]) -> std::process::Output {
-    with_relay(f, postfix.port, args)
+/// One `forge worker --once` round with mail on, through the relay on
+/// `port`; it must succeed (a relay that is down is not a failure).
+fn mail_round(f: &Forge, port: u16) {
+    let out = with_relay(f, port, &["worker", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `forge` with the mail settings pointing at a relay on `port`.
@@ -252,12 +258,7 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
     // the first to run, with mail on).
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly --body Loose");
     f.ok_line("--as bob issue comment -p tools/hammer 1 --body Before");
-    let out = with_mail(&f, &postfix, &["worker", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mail_round(&f, postfix.port);
     f.ok(&[
         "--as",
         "bob",
@@ -269,12 +270,7 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
         "--body",
         "It **wobbles**, @alice",
     ]);
-    let out = with_mail(&f, &postfix, &["worker", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mail_round(&f, postfix.port);
 
     let mails = postfix.wait_for(1);
     assert_eq!(mails.len(), 1, "only alice hears of bob's comment");
@@ -360,12 +356,7 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
         "--body",
         "Again",
     ]);
-    let out = with_mail(&f, &postfix, &["worker", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mail_round(&f, postfix.port);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(
         postfix.mails().len(),
@@ -397,22 +388,13 @@ fn a_relay_that_is_down_delays_a_notification_and_loses_none() {
     let f = Forge::with_project();
     let port = crate::postfix::free_port();
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
-    assert!(with_relay(&f, port, &["worker", "--once"]).status.success());
+    mail_round(&f, port);
     f.ok_line("--as bob issue comment -p tools/hammer 1 --body Again");
     // Nothing listens: the mail waits for its retry, the worker says so in
     // the queue, not by failing.
-    let out = with_relay(&f, port, &["worker", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mail_round(&f, port);
     let status = f.json_line("queue status");
-    let mail = status
-        .as_array()
-        .and_then(|all| all.iter().find(|c| c["consumer"] == "mail"))
-        .cloned()
-        .unwrap_or_default();
+    let mail = crate::consumer_status(&status, "mail");
     assert_eq!(mail["retrying"], 1, "{status}");
     let waiting = f.json_line("queue list --state pending");
     assert!(
@@ -423,12 +405,7 @@ fn a_relay_that_is_down_delays_a_notification_and_loses_none() {
     // The relay is back: the next round after the retry delay sends it.
     let postfix = crate::postfix::Postfix::start_on(port);
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let out = with_relay(&f, port, &["worker", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mail_round(&f, port);
     let mails = postfix.wait_for(1);
     assert!(String::from_utf8_lossy(&mails[0]).contains("Again"));
 }

@@ -246,3 +246,12 @@ pub fn clone_as(repo: &Path, dir: &Path, user: &str) {
         &["config", "user.email", &format!("{user}@example.org")],
     );
 }
+
+/// One consumer's line of `forge queue status --json`.
+pub fn consumer_status(status: &Value, name: &str) -> Value {
+    status
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["consumer"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} consumer: {status}"))
+}

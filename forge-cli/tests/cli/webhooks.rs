@@ -26,15 +26,6 @@ impl Got {
     }
 }
 
-/// The webhooks consumer's line of `forge queue status --json`.
-fn webhooks_status(status: &serde_json::Value) -> serde_json::Value {
-    status
-        .as_array()
-        .and_then(|all| all.iter().find(|c| c["consumer"] == "webhooks"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no webhooks consumer: {status}"))
-}
-
 /// Reads one request: its lowercased headers and its body (`None`: the
 /// sender went away in the middle of it).
 fn read_request(stream: &std::net::TcpStream) -> Option<Got> {
@@ -237,7 +228,7 @@ fn an_issue_reaches_a_webhook_signed_both_ways_and_failures_are_retried_and_logg
         .recv_timeout(Duration::from_secs(10))
         .expect("attempted");
     let status = f.json_line("queue status");
-    let hooks = webhooks_status(&status);
+    let hooks = crate::consumer_status(&status, "webhooks");
     assert_eq!(hooks["retrying"], 1, "{status}");
     let log = f.json_line("--as alice webhook deliveries -p tools/hammer");
     assert_eq!(log[0]["status"], 500, "{log}");
@@ -451,7 +442,7 @@ fn a_worker_killed_in_the_middle_of_a_thousand_deliveries_loses_none() {
         seen.len()
     );
     let status = f.json_line("queue status");
-    let hooks = webhooks_status(&status);
+    let hooks = crate::consumer_status(&status, "webhooks");
     for state in ["pending", "running", "retrying", "dead"] {
         assert_eq!(hooks[state], 0, "{state}: {status}");
     }

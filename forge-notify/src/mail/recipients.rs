@@ -2,7 +2,7 @@
 //! it is about — its author, its assignee, its watchers, those who
 //! commented, those @mentioned in its text — less the person who acted,
 //! anyone who may not read the item (a private issue: members, its author
-//! and its assignee only; the check is the pages' own), and users without
+//! and its assignee only; `IssueReaders`, the pages' own rule), and users without
 //! an address. Preferences (all, participating, none) narrow this further;
 //! they come with the notification consumer.
 
@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use forge_core::event::Event;
 use forge_core::{ForgeHome, Store};
-use forge_tickets::{Actor, PullRequests, Tracker};
+use forge_tickets::{Actor, IssueReaders, PullRequests, Tracker};
 use regex::Regex;
 
 use super::reply::Item;
@@ -72,38 +72,46 @@ pub fn recipients(
     // Read as the project's owner, who sees every item.
     let owner = Actor::for_user(store, &project, &project.owner)?;
     let mut people = BTreeSet::new();
-    let may_read: Box<dyn Fn(&Actor) -> bool> = match item {
+    // Who may read the item: the issues' one rule (a pull request is never
+    // private on its own: its project's visibility decides).
+    let readers = match item {
         Item::Issue(n) => {
             let tracker = Tracker::open_for_project(store, home, &project)?;
             let Ok(issue) = tracker.issue(&owner, n) else {
                 return Ok(Vec::new());
             };
-            people.insert(issue.author.clone());
-            people.extend(issue.assignee.clone());
             people.extend(issue.watchers.iter().cloned());
             people.extend(mentions(&issue.body));
             for c in &issue.comments {
                 people.insert(c.author.clone());
                 people.extend(mentions(&c.body));
             }
-            Box::new(move |a: &Actor| tracker.issue(a, n).is_ok())
+            IssueReaders {
+                private: issue.private,
+                author: issue.author,
+                assignee: issue.assignee,
+            }
         }
         Item::PullRequest(n) => {
             let prs = PullRequests::open(store, home, &project)?;
             let Ok(pr) = prs.show(&owner, n) else {
                 return Ok(Vec::new());
             };
-            people.insert(pr.author.clone());
-            people.extend(pr.assignee.clone());
             people.extend(pr.watchers.iter().cloned());
             people.extend(mentions(&pr.body));
             for c in &pr.comments {
                 people.insert(c.author.clone());
                 people.extend(mentions(&c.body));
             }
-            Box::new(move |a: &Actor| prs.show(a, n).is_ok())
+            IssueReaders {
+                private: false,
+                author: pr.author,
+                assignee: pr.assignee,
+            }
         }
     };
+    people.insert(readers.author.clone());
+    people.extend(readers.assignee.clone());
     people.extend(extra.iter().cloned());
     people.remove(&e.actor);
     let mut out = Vec::new();
@@ -118,7 +126,7 @@ pub fn recipients(
             continue;
         }
         let actor = Actor::for_user(store, &project, &name)?;
-        if may_read(&actor) {
+        if readers.admit(&actor) {
             out.push(Addressee {
                 user: name,
                 name: user.full_name,

@@ -135,6 +135,15 @@ pub enum Command {
     /// E-mail: what a reply would post.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Check replies by e-mail while the sender is connected: a milter
+    /// for postfix's smtpd_milters that refuses, with the reason, mail to
+    /// a forged or expired reply address or from someone other than its
+    /// user (until stopped).
+    Milter {
+        /// Where to listen: host:port (inet:host:port) or unix:/path.
+        #[arg(long, default_value = "127.0.0.1:8899")]
+        bind: String,
+    },
     /// Git merge driver for ticket documents (configured by forge in clones).
     #[command(hide = true)]
     MergeDriver {

@@ -92,7 +92,7 @@ impl Actor {
     }
 
     /// Whether the actor may read the project at all.
-    pub(crate) fn can_read(&self) -> bool {
+    pub fn can_read(&self) -> bool {
         forge_core::role::can_read(&self.access(false))
     }
 

@@ -6,7 +6,10 @@ use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use std::sync::Arc;
+
 use forge_notify::mail::ingest::{self, Exit, Refused};
+use forge_notify::mail::milter::{Bind, Checks, Listener};
 use forge_notify::mail::prefs::{self as mail_prefs, Level};
 use forge_notify::mail::{self, message};
 use forge_notify::queue;
@@ -75,6 +78,39 @@ fn ingest(recipient: Option<&str>, ctx: &Ctx) -> Result<()> {
     }
     say!("{outcome}");
     Ok(())
+}
+
+/// `forge milter`: serves postfix's milter connections until SIGINT or
+/// SIGTERM.
+pub fn milter(bind: &str, ctx: &Ctx) -> Result<()> {
+    let at: Bind = bind
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--bind {e}"))?;
+    ctx.home_store()?; // the home must exist
+    let checks = Arc::new(Checks::open(ctx.home()?).context("opening the forge home")?);
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = Listener::bind(&at)
+            .await
+            .with_context(|| format!("listening on {bind}"))?;
+        eprintln!(
+            "forge: milter for {} listening on {name} (postfix: smtpd_milters = {name}; Ctrl-C to stop)",
+            ctx.home()?.root().display(),
+            name = listener.postfix_name(),
+        );
+        forge_notify::mail::milter::serve(listener, checks, forge_http::shutdown_signal()).await?;
+        eprintln!("forge: milter stopped");
+        Ok(())
+    })
 }
 
 /// Reads at most one byte over the message limit, so that a huge input is

@@ -47,6 +47,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Queue(_) => "queue",
         Command::Webhook(_) => "webhook",
         Command::Worker { .. } => "worker",
+        Command::Milter { .. } => "milter",
     })
 }
 
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => events::run(project.as_deref(), since, limit, &ctx),
         Command::Queue(cmd) => queue::run(cmd, &ctx),
         Command::Mail(cmd) => mail::run(cmd, &ctx),
+        Command::Milter { bind } => mail::milter(&bind, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {

@@ -238,6 +238,26 @@ fn mail_round(f: &Forge, port: u16) {
     );
 }
 
+/// Waits until issue 1 of tools/hammer has `n` comments (a reply taken
+/// by postfix is posted when its queue manager runs the pipe); the last.
+fn wait_for_comment(f: &Forge, postfix: &crate::postfix::Postfix, n: usize) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let issue = f.json_line("issue show -p tools/hammer 1");
+        let comments = issue["comments"].as_array().cloned().unwrap_or_default();
+        if comments.len() >= n {
+            return comments[n - 1].clone();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{} of {n} comments; postfix said:\n{}",
+            comments.len(),
+            postfix.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// `forge` with the mail settings pointing at a relay on `port`.
 fn with_relay(f: &Forge, port: u16, args: &[&str]) -> std::process::Output {
     f.command(args)
@@ -252,8 +272,15 @@ fn with_relay(f: &Forge, port: u16, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_comment() {
-    let postfix = crate::postfix::Postfix::start();
+    use crate::postfix::{forge_lines, free_port, swaks, Milter, Postfix};
     let f = Forge::with_project();
+    // postfix as docs/email.md sets it up: the milter checks every message,
+    // mail to the reply domain goes through the pipe transport, which runs
+    // `forge mail ingest` as the home's owner (never root).
+    f.give_to("nobody");
+    let milter = Milter::start(&f);
+    let (main, master) = forge_lines("forge.test", &f.home(), "nobody", milter.port);
+    let postfix = Postfix::start_with(free_port(), &main, &master);
     // Events from before mail was set up are not mailed (this worker is
     // the first to run, with mail on).
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly --body Loose");
@@ -312,17 +339,50 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
          Tightened the screw.\r\n\r\nOn Tue, 3 Mar 2026 at 10:00, forge <forge@forge.test> wrote:\r\n> bob commented\r\n",
         h("Message-ID")
     );
-    let (code, out, err) = ingest(&f, &answer);
-    assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("as alice"), "{out}");
-    let issue = f.json_line("issue show -p tools/hammer 1");
-    let last = issue["comments"]
-        .as_array()
-        .and_then(|c| c.last())
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(last["author"], "alice");
+    // Sent through postfix: the milter lets it in, the pipe transport runs
+    // `forge mail ingest`.
+    let (code, transcript) = swaks(postfix.port, "alice@example.org", &address, &answer);
+    assert_eq!(code, Some(0), "{transcript}");
+    let last = wait_for_comment(&f, &postfix, 3);
+    assert_eq!(last["author"], "alice", "{last}");
     assert_eq!(last["body"], "Tightened the screw.");
+    let log = postfix.log();
+    assert!(
+        log.contains("relay=forge")
+            && log.contains("status=sent (delivered via forge service (posted comment"),
+        "{log}"
+    );
+
+    // A forged key is refused while the sender is connected, with the
+    // reason; so is alice's address used by bob.
+    let (id, _) = address
+        .trim_start_matches("reply+")
+        .split_once('-')
+        .expect("reply+<id>-<mac>");
+    let forged = format!("reply+{id}-{}@forge.test", "0".repeat(32));
+    let (code, transcript) = swaks(postfix.port, "alice@example.org", &forged, &answer);
+    assert_ne!(code, Some(0), "{transcript}");
+    assert!(
+        transcript.contains("<** 550 5.1.1") && transcript.contains("not one this forge made"),
+        "{transcript}"
+    );
+    let impostor = answer
+        .replace("Alice <alice@example.org>", "bob@example.org")
+        .replace("<a1@example.org>", "<b1@example.org>");
+    let (code, transcript) = swaks(postfix.port, "bob@example.org", &address, &impostor);
+    assert_ne!(code, Some(0), "{transcript}");
+    assert!(
+        transcript.contains("<** 550 5.7.1")
+            && transcript.contains("bob@example.org is not an address of alice"),
+        "{transcript}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    assert_eq!(
+        issue["comments"].as_array().map(Vec::len),
+        Some(3),
+        "{issue}"
+    );
 
     // The one-click unsubscribe link (RFC 8058), posted as a mail client
     // does it: no session, no cookie. Then bob's next comment mails no one.

@@ -32,12 +32,16 @@ use serde_json::Value;
 /// A forge home in a temporary folder and a way to run `forge` on it.
 pub struct Forge {
     pub dir: tempfile::TempDir,
+    /// The user (uid, gid) forge runs as once the home was given to one
+    /// ([`Forge::give_to`]); else the test's own.
+    user: std::sync::OnceLock<(u32, u32)>,
 }
 
 impl Forge {
     pub fn new() -> Forge {
         let forge = Forge {
             dir: tempfile::tempdir().expect("tempdir"),
+            user: std::sync::OnceLock::new(),
         };
         forge.ok(&["init"]);
         forge
@@ -103,7 +107,43 @@ impl Forge {
             .env_remove("FORGE_USER")
             .args(args)
             .current_dir(self.dir.path());
+        if let Some(&(uid, gid)) = self.user.get() {
+            use std::os::unix::process::CommandExt as _;
+            cmd.uid(uid).gid(gid).env("HOME", self.dir.path());
+        }
         cmd
+    }
+
+    /// Gives the forge home to the system user `name` (the test runs as
+    /// root) and runs every later `forge` as that user, as a server's
+    /// forge runs as its own: what a mail server's pipe transport needs,
+    /// which never runs a command as root.
+    pub fn give_to(&self, name: &str) {
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id")
+                .args([flag, name])
+                .output()
+                .expect("id runs");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a numeric id")
+        };
+        let (uid, gid) = (id("-u"), id("-g"));
+        let status = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(self.dir.path())
+            .status()
+            .expect("chown runs");
+        assert!(status.success(), "chown -R {name}");
+        let status = Command::new("chmod")
+            .arg("755")
+            .arg(self.dir.path())
+            .status()
+            .expect("chmod runs");
+        assert!(status.success());
+        assert!(self.user.set((uid, gid)).is_ok(), "given once");
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

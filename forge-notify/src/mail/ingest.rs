@@ -12,7 +12,7 @@
 //! (`EX_TEMPFAIL`) try again later (the database or the repository busy).
 
 use forge_core::{ForgeHome, Store};
-use forge_tickets::{Actor, PullRequests, Tracker};
+use forge_tickets::{Actor, IssueReaders, PullRequests, Tracker};
 
 use super::message::{self, Incoming};
 use super::reply::{self, Item, KeyError, Keys, ReplyTo};
@@ -75,16 +75,11 @@ impl std::fmt::Display for Outcome {
                 project,
                 item,
                 comment,
-            } => {
-                let (what, n) = match item {
-                    Item::Issue(n) => ("issue", n),
-                    Item::PullRequest(n) => ("pull request", n),
-                };
-                write!(
-                    f,
-                    "posted comment {comment} on {project} {what} #{n} as {user}"
-                )
-            }
+            } => write!(
+                f,
+                "posted comment {comment} on {project} {} as {user}",
+                item.describe()
+            ),
             Outcome::AlreadyPosted(id) => {
                 write!(f, "message <{id}> was posted before; nothing done")
             }
@@ -108,14 +103,13 @@ fn reply_address<'a>(incoming: &'a Incoming, envelope_to: Option<&'a str>) -> Op
         })
 }
 
-/// Checks what can be checked before the body is read (what the milter
-/// asks at SMTP time): the key verifies, and `sender` is an address of its
-/// user. Returns the notification the reply answers.
-pub fn check_sender(
+/// Checks a reply address alone (what the milter asks when the recipient
+/// is given): it is one, and its key verifies. Returns the notification
+/// the reply answers.
+pub fn check_key(
     store: &Store,
     keys: &Keys,
     reply_address: &str,
-    sender: Option<&str>,
     now_ms: i64,
 ) -> Result<ReplyTo, Refused> {
     let key = reply::key_of(reply_address).ok_or_else(|| {
@@ -124,13 +118,27 @@ pub fn check_sender(
             format!("{reply_address} is not a reply address"),
         )
     })?;
-    let to = keys.verify(store, key, now_ms).map_err(|e| match e {
+    keys.verify(store, key, now_ms).map_err(|e| match e {
         KeyError::Store(s) => refused(
             Exit::TempFail,
             format!("reply keys cannot be read now: {s}"),
         ),
         other => refused(Exit::NoUser, format!("{reply_address}: {other}")),
-    })?;
+    })
+}
+
+/// Checks what can be checked before the body is read (what the milter
+/// asks at SMTP time once it has the headers): the key verifies, `sender`
+/// is an address of its user, and that user may still read the item.
+/// Returns the notification the reply answers.
+pub fn check_sender(
+    store: &Store,
+    keys: &Keys,
+    reply_address: &str,
+    sender: Option<&str>,
+    now_ms: i64,
+) -> Result<ReplyTo, Refused> {
+    let to = check_key(store, keys, reply_address, now_ms)?;
     let sender = sender
         .map(|s| s.trim().to_ascii_lowercase())
         .ok_or_else(|| refused(Exit::NoUser, "the message names no sender (From)"))?;
@@ -158,7 +166,39 @@ pub fn check_sender(
             ),
         ));
     }
+    may_read(store, &to)?;
     Ok(to)
+}
+
+/// Whether the key's user may still read the item as the index has it
+/// now (a project made private, a member removed, an issue made private):
+/// the early answer; posting checks again against the item itself.
+fn may_read(store: &Store, to: &ReplyTo) -> Result<(), Refused> {
+    let busy = |e: forge_tickets::Error| refused(Exit::TempFail, e.to_string());
+    let project = store
+        .find_project(&to.project)
+        .map_err(|e| refused(Exit::TempFail, e.to_string()))?
+        .ok_or_else(|| refused(Exit::NoPerm, format!("the project {} is gone", to.project)))?;
+    let actor = Actor::for_user(store, &project, &to.user).map_err(busy)?;
+    let readable = match to.item {
+        Item::Issue(n) => IssueReaders::lookup(store, &to.project, n)
+            .map_err(busy)?
+            .is_some_and(|readers| readers.admit(&actor)),
+        Item::PullRequest(_) => actor.can_read(),
+    };
+    if readable {
+        Ok(())
+    } else {
+        Err(refused(
+            Exit::NoPerm,
+            format!(
+                "{} may not read {} on {} (any more)",
+                to.user,
+                to.item.describe(),
+                to.project
+            ),
+        ))
+    }
 }
 
 /// Takes in one message: posts the reply it holds, or says why not.

@@ -85,17 +85,28 @@ fn addresses(mail: &ParsedMail<'_>, header: &str) -> Vec<String> {
     let mut out = Vec::new();
     for h in mail.headers.get_all_headers(header) {
         if let Ok(list) = mailparse::addrparse_header(h) {
-            for a in list.iter() {
-                match a {
-                    MailAddr::Single(s) => out.push(s.addr.to_ascii_lowercase()),
-                    MailAddr::Group(g) => {
-                        out.extend(g.addrs.iter().map(|s| s.addr.to_ascii_lowercase()))
-                    }
-                }
-            }
+            flatten(&list, &mut out);
         }
     }
     out
+}
+
+fn flatten(list: &mailparse::MailAddrList, out: &mut Vec<String>) {
+    for a in list.iter() {
+        match a {
+            MailAddr::Single(s) => out.push(s.addr.to_ascii_lowercase()),
+            MailAddr::Group(g) => out.extend(g.addrs.iter().map(|s| s.addr.to_ascii_lowercase())),
+        }
+    }
+}
+
+/// The first address of a header's value as it came (`Bob
+/// <Bob@Example.org>` gives `bob@example.org`): the milter's reading of
+/// `From`, which it gets one header at a time.
+pub fn first_address(value: &str) -> Option<String> {
+    let mut out = Vec::new();
+    flatten(&mailparse::addrparse(value).ok()?, &mut out);
+    out.into_iter().next()
 }
 
 /// Why a machine sent `mail`, if one did (RFC 3834's `Auto-Submitted`,

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod ingest;
 pub mod message;
+pub mod milter;
 pub mod notify;
 pub mod prefs;
 pub mod recipients;

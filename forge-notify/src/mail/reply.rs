@@ -31,6 +31,14 @@ pub enum Item {
 }
 
 impl Item {
+    /// "issue #3", "pull request #4".
+    pub fn describe(self) -> String {
+        match self {
+            Item::Issue(n) => format!("issue #{n}"),
+            Item::PullRequest(n) => format!("pull request #{n}"),
+        }
+    }
+
     fn parts(self) -> (&'static str, u64) {
         match self {
             Item::Issue(n) => ("issue", n),

@@ -120,12 +120,16 @@ fn ingest(f: &Forge, message: &str) -> (Option<i32>, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("forge runs");
-    child
+    // forge may refuse a huge message before reading it all (a broken pipe).
+    match child
         .stdin
         .take()
         .expect("stdin")
         .write_all(message.as_bytes())
-        .expect("write");
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write: {e}"),
+        _ => {}
+    }
     let out = child.wait_with_output().expect("forge ends");
     (
         out.status.code(),
@@ -225,6 +229,105 @@ fn a_reply_by_mail_is_posted_once_as_its_user_and_everything_else_refused() {
         .filter(|c| c["author"] == "bob")
         .count();
     assert_eq!(by_bob, 1, "nothing else of bob's was posted: {issue}");
+}
+
+#[test]
+fn bad_mail_is_refused_with_its_status_and_reason_and_nothing_is_posted() {
+    let f = Forge::with_project();
+    f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
+    let key = key_for_bob(&f, 1);
+    let refused = |message: &str, status: i32, reason: &str| {
+        let (code, out, err) = ingest(&f, message);
+        assert_eq!(code, Some(status), "{reason}: {out}{err}");
+        assert!(err.contains(reason), "{reason}: {err}");
+    };
+
+    // A key older than its lifetime.
+    let old = {
+        let home = forge_core::ForgeHome::new(f.home());
+        let store = forge_core::Store::open(&home.db_path()).expect("store");
+        let keys = forge_notify::mail::reply::Keys::open(&home).expect("keys");
+        let year_and_more = 400 * 86_400 * 1000;
+        keys.mint(
+            &store,
+            &forge_notify::mail::reply::ReplyTo {
+                user: "bob".into(),
+                address: "bob@example.org".into(),
+                project: "tools/hammer".into(),
+                item: forge_notify::mail::reply::Item::Issue(1),
+                message_id: "old@forge.test".into(),
+            },
+            forge_notify::queue::now_ms() - year_and_more,
+        )
+        .expect("mint")
+    };
+    refused(
+        &reply("bob@example.org", &old, "x1@example.org", "", "Late"),
+        67,
+        "expired",
+    );
+    // 50 MB: refused unread past the limit.
+    let huge = reply(
+        "bob@example.org",
+        &key,
+        "x2@example.org",
+        "",
+        &"a".repeat(50 * 1024 * 1024),
+    );
+    refused(&huge, 65, "over the limit of 10485760 bytes");
+    // Malformed MIME, and a message with no text part.
+    refused(
+        &reply(
+            "bob@example.org",
+            &key,
+            "x3@example.org",
+            "Content-Transfer-Encoding: base64\r\n",
+            "!!!not base64***",
+        ),
+        65,
+        "does not parse as MIME",
+    );
+    let picture = format!(
+        "From: bob@example.org\r\nTo: reply+{key}@forge.test\r\nMessage-ID: <x4@example.org>\r\n\
+         Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/png\r\n\r\nPNG\r\n--b--\r\n"
+    );
+    refused(&picture, 65, "no text part");
+    // forge's own notification coming back (a user whose address forwards
+    // to a reply address): dropped, so no mail loop.
+    let (code, out, _) = ingest(
+        &f,
+        &reply(
+            "bob@example.org",
+            &key,
+            "x5@example.org",
+            "Auto-Submitted: auto-generated\r\nList-Id: tools/hammer <hammer.tools.forge.test>\r\n",
+            "alice opened issue #1",
+        ),
+    );
+    assert_eq!(code, Some(0));
+    assert!(out.contains("dropped"), "{out}");
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    assert_eq!(
+        issue["comments"].as_array().map(Vec::len),
+        Some(0),
+        "{issue}"
+    );
+
+    // An unknown charset whose bytes are UTF-8 is read as UTF-8.
+    let (code, _, err) = ingest(
+        &f,
+        &reply(
+            "bob@example.org",
+            &key,
+            "x6@example.org",
+            "",
+            "Qapla\u{2019}!",
+        )
+        .replace("charset=utf-8", "charset=x-klingon"),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    assert_eq!(issue["comments"][0]["body"], "Qapla\u{2019}!", "{issue}");
 }
 
 /// One `forge worker --once` round with mail on, through the relay on
@@ -422,6 +525,26 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
         postfix.mails().len(),
         1,
         "alice unsubscribed from tools/hammer"
+    );
+
+    // A reply that already went through this pipe once (a forwarding
+    // loop): postfix bounces it instead of running forge again.
+    let looped = answer
+        .replace("<a1@example.org>", "<a2@example.org>")
+        .replacen("From:", &format!("Delivered-To: {address}\r\nFrom:"), 1);
+    let (code, transcript) = swaks(postfix.port, "alice@example.org", &address, &looped);
+    assert_eq!(code, Some(0), "{transcript}");
+    let mails = postfix.wait_for(2);
+    assert!(
+        String::from_utf8_lossy(&mails[1]).contains("mail forwarding loop"),
+        "alice gets the bounce: {}",
+        postfix.log()
+    );
+    let issue = f.json_line("issue show -p tools/hammer 1");
+    assert_eq!(
+        issue["comments"].as_array().map(Vec::len),
+        Some(4),
+        "{issue}"
     );
 }
 

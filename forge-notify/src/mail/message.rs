@@ -172,14 +172,28 @@ fn text_of(mail: &ParsedMail<'_>) -> Result<String, Unusable> {
     let (mut plain, mut html) = (None, None);
     walk(mail, &mut plain, &mut html);
     if let Some(p) = plain {
-        return p.get_body().map_err(|e| Unusable::Mime(e.to_string()));
+        return body_of(p);
     }
     if let Some(h) = html {
-        let body = h.get_body().map_err(|e| Unusable::Mime(e.to_string()))?;
+        let body = body_of(h)?;
         return html2text::from_read(body.as_bytes(), 10_000)
             .map_err(|e| Unusable::Mime(format!("its HTML part: {e}")));
     }
     Err(Unusable::NoText)
+}
+
+/// A part's text in its charset. A charset mailparse does not know (a
+/// typo, `x-unknown`) is read as ASCII with the other bytes replaced; when
+/// those bytes are UTF-8 — the usual truth behind a wrong label — they are
+/// read as UTF-8 instead.
+fn body_of(part: &ParsedMail<'_>) -> Result<String, Unusable> {
+    let text = part.get_body().map_err(|e| Unusable::Mime(e.to_string()))?;
+    if text.contains(char::REPLACEMENT_CHARACTER) {
+        if let Ok(Ok(utf8)) = part.get_body_raw().map(String::from_utf8) {
+            return Ok(utf8);
+        }
+    }
+    Ok(text)
 }
 
 /// Reads a whole message.
@@ -294,6 +308,24 @@ PHA+SXQgPGI+d29ya3M8L2I+LjwvcD48YmxvY2txdW90ZT5vbGQ8L2Jsb2NrcXVvdGU+\n\
         let big = vec![b'a'; MAX_MESSAGE + 1];
         assert_eq!(parse(&big), Err(Unusable::TooBig(MAX_MESSAGE + 1)));
         assert_eq!(text(&[0xff, 0xfe, b'x']), Err(Unusable::NotUtf8));
+    }
+
+    #[test]
+    fn an_unknown_charset_is_read_as_utf8_when_it_is_and_as_ascii_else() {
+        let m = parse("From: bob@example.org\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nQapla\u{2019} ok\r\n".as_bytes())
+            .expect("a message");
+        assert_eq!(m.text.trim(), "Qapla\u{2019} ok");
+        let mut raw =
+            b"From: bob@example.org\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nQapla"
+                .to_vec();
+        raw.extend_from_slice(&[0xff, 0xfe]);
+        raw.extend_from_slice(b" ok\r\n");
+        let m = parse(&raw).expect("a message");
+        assert!(
+            m.text.starts_with("Qapla") && m.text.contains(" ok"),
+            "{}",
+            m.text
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 - notification fan-out: 40 events x 50 members who want every event,
   handed by `forge worker --once` to a local postfix that discards them
   (root and Debian's postfix needed);
+- API latency (GET an issue every 20 ms, POST a comment every 200 ms) for
+  10 s while quiet and for the 10 s after a burst of 10,000 events was
+  appended, which the same `forge serve`'s mail worker turns into 20,000
+  mails to that postfix;
 - the reply-trimming corpus, cases exact (run by `cargo test`).
 
 The reply keys are minted the way forge mints them (a `mail_replies` row
@@ -19,6 +23,7 @@ forge-notify/src/mail/reply.rs).
 
 import hashlib
 import hmac
+import http.client
 import os
 import sqlite3
 import sys
@@ -98,6 +103,9 @@ POSTFIX_SERVICES = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                      "forge-cli", "tests", "postfix-services.cf")).read()
 
 
+NICE = os.environ.get("SINK_NICE", "").split() and ["nice", "-n", os.environ["SINK_NICE"]]
+
+
 def start_postfix(tmp):
     """A postfix on a loopback port that discards what it takes (the sink
     for the fan-out figure): Debian's postfix, run as root."""
@@ -129,7 +137,7 @@ smtpd_client_connection_rate_limit = 0
     with open(os.path.join(root, "conf", "master.cf"), "w") as f:
         f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n" + POSTFIX_SERVICES)
     log = open(os.path.join(root, "start.log"), "w")
-    child = subprocess.Popen(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
+    child = subprocess.Popen(NICE + ["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
                              stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port)
@@ -168,16 +176,127 @@ def fanout(tmp, forge, runs):
             [(created,) for _ in range(events)],
         )
         db.commit()
+        import resource
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         out = run([forge, "worker", "--once"], env=mail_env).decode().strip()
         took = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         mails = events * watchers
+        import json
+        status = json.loads(run([forge, "queue", "status", "--json"], env=env))
+        mail = next(c for c in status if c["consumer"] == "mail")
+        left = {k: mail[k] for k in ("pending", "retrying", "running", "dead") if mail[k]}
+        if left:
+            sys.exit(f"fan-out: not every mail was taken by postfix: {left}")
         print(f"notification fan-out: {events} events x {watchers} members = {mails} mails handed to a local postfix in {took:.2f} s "
-              f"= {mails / took:.0f} mails/s ({out})")
+              f"= {mails / took:.0f} mails/s; the worker used {cpu:.2f} s of CPU ({out})")
     finally:
         subprocess.run(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         child.wait()
 
 
+def api_load(port, token, seconds):
+    """A steady load on the API for `seconds`: every 20 ms a GET of an
+    issue, every 200 ms a comment posted; the latencies of each, in s."""
+    import urllib.parse
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    gets, posts = [], []
+    start = time.perf_counter()
+    tick = 0
+    while time.perf_counter() - start < seconds:
+        due = start + tick * 0.02
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        t0 = time.perf_counter()
+        if tick % 10 == 9:
+            body = urllib.parse.urlencode({"comment": f"load {tick}"})
+            conn.request("POST", "/api/0/tools/hammer/issue/2/comment", body,
+                         {"Authorization": f"token {token}", "Content-Type": "application/x-www-form-urlencoded"})
+            samples = posts
+        else:
+            conn.request("GET", "/api/0/tools/hammer/issue/1")
+            samples = gets
+        answer = conn.getresponse()
+        answer.read()
+        if answer.status != 200:
+            sys.exit(f"burst: the API answered {answer.status}")
+        samples.append(time.perf_counter() - t0)
+        tick += 1
+    conn.close()
+    return gets, posts
+
+
+def pct(samples, p):
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(len(samples) * p))]
+
+
+def burst(tmp, forge, runs):
+    """API latency while the mail worker of the same `forge serve` works
+    through a burst of 10,000 events (two members get every one: 20,000
+    mails to a local postfix that discards them)."""
+    import json
+    import subprocess
+    from timing import free_port, wait_port
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix"):
+        print("burst: needs root and postfix (apt-get install postfix); skipped")
+        return
+    child, root, smtp = start_postfix(tmp)
+    server = None
+    try:
+        home = os.path.join(tmp, "home")
+        env = dict(os.environ, FORGE_HOME=home)
+        run([forge, "init"], env=env)
+        run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
+        run([forge, "--as", "alice", "project", "create", "tools/hammer"], env=env)
+        for i in range(2):
+            run([forge, "user", "add", f"w{i}", "--email", f"w{i}@example.org"], env=env)
+            run([forge, "--as", "alice", "project", "member", "add", "tools/hammer", f"w{i}", "--role", "ticket"], env=env)
+            run([forge, "--as", f"w{i}", "mail", "prefs", "--level", "all"], env=env)
+        for title in ("Loose handle", "Load"):
+            run([forge, "--as", "alice", "issue", "new", "-p", "tools/hammer", "--title", title], env=env)
+        token = run([forge, "--as", "alice", "token", "create", "--acl", "issue_comment"], env=env).decode().split()[-1]
+        port = free_port()
+        mail_env = dict(env, FORGE_MAIL_RELAY=f"smtp://127.0.0.1:{smtp}", FORGE_MAIL_FROM="forge <forge@forge.test>",
+                        FORGE_MAIL_REPLY_DOMAIN="forge.test")
+        server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=mail_env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        api_load(port, token, 2)  # warm up
+        quiet = api_load(port, token, 10)
+        events = 10_000
+        db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        db.executemany(
+            "INSERT INTO events (kind, project, actor, issue, fields, created_at) VALUES ('issue.edit', 'tools/hammer', 'alice', 1, '{}', ?)",
+            [(created,) for _ in range(events)],
+        )
+        db.commit()
+        appended = time.perf_counter()
+        busy = api_load(port, token, 10)
+        while True:
+            status = json.loads(run([forge, "queue", "status", "--json"], env=env))
+            mail = next(c for c in status if c["consumer"] == "mail")
+            if mail["lag_events"] == 0 and mail["pending"] == 0 and mail["running"] == 0:
+                break
+            if mail["retrying"] or mail["dead"]:
+                sys.exit(f"burst: mails failed: {mail}")
+            time.sleep(0.2)
+        drained = time.perf_counter() - appended
+        for name, (gets, posts) in (("quiet", quiet), ("burst", busy)):
+            print(f"API {name:5}: GET issue p50 {pct(gets, 0.5) * 1000:.1f} ms, p99 {pct(gets, 0.99) * 1000:.1f} ms (n={len(gets)}); "
+                  f"POST comment p50 {pct(posts, 0.5) * 1000:.1f} ms, p99 {pct(posts, 0.99) * 1000:.1f} ms (n={len(posts)})")
+        print(f"burst: {events} events ({2 * events} mails) handed to postfix {drained:.1f} s after they were appended")
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+        subprocess.run(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child.wait()
+
+
 if __name__ == "__main__":
-    bench_main([("ingest", ingest), ("fanout", fanout)], 30)
+    bench_main([("ingest", ingest), ("fanout", fanout), ("burst", burst)], 30)

@@ -17,5 +17,13 @@ pub mod sign;
 pub mod ssrf;
 pub mod webhook;
 
+/// Lowers the calling thread, and the threads it starts after, to the
+/// lowest CPU priority (niceness 19 on Linux): deliveries take the CPU
+/// that requests leave, so that a burst of events never slows the API down.
+/// Failure leaves the priority as it was.
+pub fn background_priority() {
+    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+}
+
 #[cfg(test)]
 mod tests;

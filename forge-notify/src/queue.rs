@@ -207,6 +207,12 @@ pub type Routes = Vec<(String, serde_json::Value)>;
 /// Turns up to `batch` events after the consumer's cursor into jobs: for
 /// each event, one job per `(target, payload)` that `route` gives (none:
 /// the event is not for this consumer). Returns how many events it read.
+///
+/// The routes are worked out before the write lock is taken (routing reads
+/// items, members and preferences: milliseconds for a batch, which every
+/// other writer, an API request among them, would otherwise wait for); the
+/// transaction that writes the jobs checks that the cursor has not moved
+/// meanwhile, so two workers never both fan out the same events.
 pub fn fan_out<E: From<forge_core::Error>>(
     store: &Store,
     consumer: &str,
@@ -215,12 +221,20 @@ pub fn fan_out<E: From<forge_core::Error>>(
     route: &mut dyn FnMut(&Event) -> std::result::Result<Routes, E>,
 ) -> std::result::Result<usize, E> {
     let db = |e: rusqlite::Error| E::from(forge_core::Error::from(e));
-    let tx = write_tx(store).map_err(db)?;
     let since = cursor(store, consumer)?;
-    let events = event::list(&tx, None, since, batch)?;
+    let events = event::list(store.conn(), None, since, batch)?;
     let Some(last) = events.last().map(|e| e.id) else {
         return Ok(0);
     };
+    let mut routes = Vec::with_capacity(events.len());
+    for e in &events {
+        routes.push((e.id, route(e)?));
+    }
+    let tx = write_tx(store).map_err(db)?;
+    if cursor(store, consumer)? != since {
+        // Another worker fanned these events out first.
+        return Ok(0);
+    }
     {
         let mut insert = tx
             .prepare_cached(
@@ -229,10 +243,16 @@ pub fn fan_out<E: From<forge_core::Error>>(
                  ON CONFLICT (consumer, target, event_id) DO NOTHING",
             )
             .map_err(db)?;
-        for e in &events {
-            for (target, payload) in route(e)? {
+        for (event_id, jobs) in routes {
+            for (target, payload) in jobs {
                 insert
-                    .execute(params![consumer, target, e.id, payload.to_string(), now])
+                    .execute(params![
+                        consumer,
+                        target,
+                        event_id,
+                        payload.to_string(),
+                        now
+                    ])
                     .map_err(db)?;
             }
         }

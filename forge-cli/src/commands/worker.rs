@@ -99,13 +99,18 @@ pub fn deliver(
     stop: &AtomicBool,
     once: bool,
 ) -> Result<usize> {
+    forge_notify::background_priority();
     let settings = &consumers.webhooks;
     let mail = match &consumers.mail {
         Some(m) => {
             // Mail starts with what happens from now on: a home's past is
             // not mailed the first time mail is set up.
             queue::start_at_end(store, notify::CONSUMER, queue::now_ms())?;
-            Some((m, notify::Mailer::new(&m.relay)?, Keys::open(home)?))
+            Some((
+                m,
+                notify::Mailer::new(&m.relay, notify::SENDERS)?,
+                Keys::open(home)?,
+            ))
         }
         None => None,
     };

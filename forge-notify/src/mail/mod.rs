@@ -8,6 +8,7 @@ pub mod milter;
 pub mod notify;
 pub mod prefs;
 pub mod recipients;
+pub mod relay;
 pub mod reply;
 pub mod trim;
 

@@ -13,24 +13,21 @@ use forge_core::event::Event;
 use forge_core::{ForgeHome, Store};
 use forge_tickets::{Actor, PullRequests, Tracker};
 use lettre::message::Mailbox;
-use lettre::transport::sendmail::SendmailTransport;
-use lettre::transport::smtp::SmtpTransport;
-use lettre::{Message, Transport as _};
 use serde_json::json;
 
 use super::compose::{self, Notice, Recipient};
 use super::prefs::{self, Level};
 use super::recipients::{self, item_of};
+pub use super::relay::Mailer;
 use super::reply::{Item, Keys, ReplyTo};
 use crate::queue::{self, Job, Routes, Schedule};
 
 /// The consumer's name in the queue.
 pub const CONSUMER: &str = "mail";
 
-/// Mails handed to the relay at once (each SMTP exchange mostly waits on
-/// the network: one after the other, a relay's delayed ACK alone holds each
-/// mail about 40 ms).
-const SENDERS: usize = 48;
+/// Mails handed to the relay at once, and connections kept open to it
+/// (each SMTP exchange mostly waits on the network).
+pub const SENDERS: usize = 48;
 
 /// Event kinds nobody is mailed about.
 const QUIET: &[&str] = &[
@@ -92,67 +89,6 @@ impl Settings {
                     Schedule(delays.iter().map(|s| Duration::from_secs(*s)).collect())
                 }),
         }))
-    }
-}
-
-/// The relay mails are handed to.
-pub enum Mailer {
-    /// An SMTP relay.
-    Smtp(Box<SmtpTransport>),
-    /// The local `sendmail` command.
-    Sendmail(SendmailTransport),
-}
-
-impl Mailer {
-    /// The mailer `[mail] relay` names: `smtp://host:port` (no TLS),
-    /// `smtps://host:port`, `smtp+starttls://host:port`, or `sendmail`.
-    pub fn new(relay: &str) -> Result<Mailer, SetupError> {
-        let relay = relay.trim();
-        if relay == "sendmail" {
-            return Ok(Mailer::Sendmail(SendmailTransport::new()));
-        }
-        let bad = |why: &str| SetupError::Relay(format!("`{relay}`: {why}"));
-        let (scheme, rest) = relay.split_once("://").ok_or_else(|| bad("no scheme"))?;
-        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                Some(
-                    p.parse::<u16>()
-                        .map_err(|_| bad("the port is not a number"))?,
-                ),
-            ),
-            None => (rest.trim_end_matches('/'), None),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let builder = match scheme {
-            "smtp" => SmtpTransport::builder_dangerous(host),
-            "smtps" => SmtpTransport::relay(host).map_err(|e| bad(&e.to_string()))?,
-            "smtp+starttls" => {
-                SmtpTransport::starttls_relay(host).map_err(|e| bad(&e.to_string()))?
-            }
-            _ => return Err(bad("the scheme is not smtp, smtps or smtp+starttls")),
-        };
-        let builder = match port {
-            Some(p) => builder.port(p),
-            None => builder,
-        };
-        let pool = lettre::transport::smtp::PoolConfig::new().max_size(SENDERS as u32);
-        Ok(Mailer::Smtp(Box::new(
-            builder
-                .timeout(Some(Duration::from_secs(30)))
-                .pool_config(pool)
-                .build(),
-        )))
-    }
-
-    /// Hands `message` to the relay.
-    pub fn send(&self, message: &Message) -> Result<(), String> {
-        match self {
-            Mailer::Smtp(t) => t.send(message).map(drop).map_err(|e| e.to_string()),
-            Mailer::Sendmail(t) => t.send(message).map(drop).map_err(|e| e.to_string()),
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 Run from the repository root (wrk from Debian's packages: apt-get install wrk):
 
     cargo build --release -p forge-cli
-    python3 benches/scripts/http.py [--dir /dev/shm]
+    python3 benches/scripts/http_load.py [--dir /dev/shm]
 
 Figures:
   * `GET /api/0/big/issues?per_page=50` on a project with 10,000 issues

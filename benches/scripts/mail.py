@@ -8,9 +8,9 @@
   handed by `forge worker --once` to a local postfix that discards them
   (root and Debian's postfix needed);
 - API latency (GET an issue every 20 ms, POST a comment every 200 ms) for
-  10 s while quiet and for the 10 s after a burst of 10,000 events was
-  appended, which the same `forge serve`'s mail worker turns into 20,000
-  mails to that postfix;
+  20 s while quiet, then from the moment a burst of 10,000 events is
+  appended until the same `forge serve`'s mail worker has handed the
+  20,000 mails it makes of them to that postfix;
 - the reply-trimming corpus, cases exact (run by `cargo test`).
 
 The reply keys are minted the way forge mints them (a `mail_replies` row
@@ -103,9 +103,6 @@ POSTFIX_SERVICES = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                      "forge-cli", "tests", "postfix-services.cf")).read()
 
 
-NICE = os.environ.get("SINK_NICE", "").split() and ["nice", "-n", os.environ["SINK_NICE"]]
-
-
 def start_postfix(tmp):
     """A postfix on a loopback port that discards what it takes (the sink
     for the fan-out figure): Debian's postfix, run as root."""
@@ -137,7 +134,7 @@ smtpd_client_connection_rate_limit = 0
     with open(os.path.join(root, "conf", "master.cf"), "w") as f:
         f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n" + POSTFIX_SERVICES)
     log = open(os.path.join(root, "start.log"), "w")
-    child = subprocess.Popen(NICE + ["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
+    child = subprocess.Popen(["/usr/sbin/postfix", "-c", os.path.join(root, "conf"), "start-fg"],
                              stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port)
@@ -197,15 +194,16 @@ def fanout(tmp, forge, runs):
         child.wait()
 
 
-def api_load(port, token, seconds):
-    """A steady load on the API for `seconds`: every 20 ms a GET of an
-    issue, every 200 ms a comment posted; the latencies of each, in s."""
+def api_load(port, token, seconds, stop=None):
+    """A steady load on the API for `seconds` (or until `stop` is set):
+    every 20 ms a GET of an issue, every 200 ms a comment posted; the
+    latencies of each, in s."""
     import urllib.parse
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     gets, posts = [], []
     start = time.perf_counter()
     tick = 0
-    while time.perf_counter() - start < seconds:
+    while time.perf_counter() - start < seconds and not (stop and stop.is_set()):
         due = start + tick * 0.02
         pause = due - time.perf_counter()
         if pause > 0:
@@ -266,7 +264,7 @@ def burst(tmp, forge, runs):
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
         api_load(port, token, 2)  # warm up
-        quiet = api_load(port, token, 10)
+        quiet = api_load(port, token, 20)
         events = 10_000
         db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -276,7 +274,11 @@ def burst(tmp, forge, runs):
         )
         db.commit()
         appended = time.perf_counter()
-        busy = api_load(port, token, 10)
+        import threading
+        stop = threading.Event()
+        busy = []
+        load = threading.Thread(target=lambda: busy.extend(api_load(port, token, 3600, stop)))
+        load.start()
         while True:
             status = json.loads(run([forge, "queue", "status", "--json"], env=env))
             mail = next(c for c in status if c["consumer"] == "mail")
@@ -286,6 +288,8 @@ def burst(tmp, forge, runs):
                 sys.exit(f"burst: mails failed: {mail}")
             time.sleep(0.2)
         drained = time.perf_counter() - appended
+        stop.set()
+        load.join()
         for name, (gets, posts) in (("quiet", quiet), ("burst", busy)):
             print(f"API {name:5}: GET issue p50 {pct(gets, 0.5) * 1000:.1f} ms, p99 {pct(gets, 0.99) * 1000:.1f} ms (n={len(gets)}); "
                   f"POST comment p50 {pct(posts, 0.5) * 1000:.1f} ms, p99 {pct(posts, 0.99) * 1000:.1f} ms (n={len(posts)})")

@@ -18,6 +18,11 @@ use subtle::ConstantTimeEq;
 /// How long a reply address stays good.
 pub const LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// A key is given again to later mails of the same thread and person for
+/// this long after it was made (so each one handed out has at least eleven
+/// months ahead).
+pub const REUSE_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Bytes of the HMAC a key carries (128 bits).
 const MAC_BYTES: usize = 16;
 
@@ -170,6 +175,37 @@ impl Keys {
     /// in an address's local part whatever case a mail server gives it).
     pub fn mint(&self, store: &Store, reply: &ReplyTo, now_ms: i64) -> Result<String, KeyError> {
         let (kind, n) = reply.item.parts();
+        let address = reply.address.to_ascii_lowercase();
+        // The key of an earlier mail of the same thread to the same person,
+        // if it has most of its life ahead: no write for each mail of a
+        // busy item (a mail worker sending hundreds a second would
+        // otherwise take the database's write lock twice per mail).
+        let young = now_ms - REUSE_FOR.as_millis() as i64;
+        let earlier: Option<i64> = store
+            .conn()
+            .prepare_cached(
+                "SELECT id FROM mail_replies
+                 WHERE user = ?1 AND project = ?2 AND kind = ?3 AND item = ?4 AND address = ?5
+                   AND message_id = ?6 AND created_at > ?7 AND created_at <= ?8
+                 ORDER BY created_at DESC LIMIT 1",
+            )?
+            .query_row(
+                params![
+                    reply.user,
+                    reply.project,
+                    kind,
+                    n as i64,
+                    address,
+                    reply.message_id,
+                    young,
+                    now_ms
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = earlier {
+            return Ok(format!("{id}-{}", hex::encode(self.mac(id, reply))));
+        }
         store.conn().execute(
             "INSERT INTO mail_replies (user, address, project, kind, item, message_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -305,6 +341,32 @@ mod tests {
         assert_eq!(keys.verify(&store, &key, later), Err(KeyError::Expired));
         assert_eq!(key_of("someone@forge.test"), None);
         assert_eq!(key_of("REPLY+abc@forge.test"), Some("abc"));
+    }
+
+    #[test]
+    fn later_mails_of_a_thread_reuse_its_young_key_and_no_one_elses() {
+        let (_d, store, keys) = setup();
+        let day = 86_400_000;
+        let first = keys.mint(&store, &bob(), day).expect("mint");
+        assert_eq!(keys.mint(&store, &bob(), 2 * day).ok(), Some(first.clone()));
+        let other = ReplyTo {
+            address: "bob@work.example".into(),
+            ..bob()
+        };
+        assert_ne!(keys.mint(&store, &other, 2 * day).ok(), Some(first.clone()));
+        let elsewhere = ReplyTo {
+            item: Item::Issue(2),
+            ..bob()
+        };
+        assert_ne!(
+            keys.mint(&store, &elsewhere, 2 * day).ok(),
+            Some(first.clone())
+        );
+        let month_on = day + REUSE_FOR.as_millis() as i64 + 1;
+        let fresh = keys.mint(&store, &bob(), month_on).expect("mint");
+        assert_ne!(fresh, first, "an older key is not handed out again");
+        assert!(keys.verify(&store, &first, month_on).is_ok());
+        assert!(keys.verify(&store, &fresh, month_on).is_ok());
     }
 
     #[test]

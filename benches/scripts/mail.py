@@ -144,6 +144,41 @@ smtpd_client_connection_rate_limit = 0
     return child, root, port
 
 
+def watched_home(tmp, forge, watchers, titles):
+    """A home where alice's tools/hammer has `watchers` members who want
+    every event, and an issue per title; its environment."""
+    home = os.path.join(tmp, "home")
+    env = dict(os.environ, FORGE_HOME=home)
+    run([forge, "init"], env=env)
+    run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
+    run([forge, "--as", "alice", "project", "create", "tools/hammer"], env=env)
+    for i in range(watchers):
+        run([forge, "user", "add", f"w{i}", "--email", f"w{i}@example.org"], env=env)
+        run([forge, "--as", "alice", "project", "member", "add", "tools/hammer", f"w{i}", "--role", "ticket"], env=env)
+        run([forge, "--as", f"w{i}", "mail", "prefs", "--level", "all"], env=env)
+    for title in titles:
+        run([forge, "--as", "alice", "issue", "new", "-p", "tools/hammer", "--title", title], env=env)
+    return home, env
+
+
+def mail_to(env, port):
+    """`env` with mail on, through the relay on `port`."""
+    return dict(env, FORGE_MAIL_RELAY=f"smtp://127.0.0.1:{port}", FORGE_MAIL_FROM="forge <forge@forge.test>",
+                FORGE_MAIL_REPLY_DOMAIN="forge.test")
+
+
+def append_edits(home, events):
+    """Appends `events` edits of issue 1 to the log, as one transaction."""
+    db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    db.executemany(
+        "INSERT INTO events (kind, project, actor, issue, fields, created_at) VALUES ('issue.edit', 'tools/hammer', 'alice', 1, '{}', ?)",
+        [(created,) for _ in range(events)],
+    )
+    db.commit()
+    db.close()
+
+
 def fanout(tmp, forge, runs):
     import subprocess
     if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix"):
@@ -151,28 +186,12 @@ def fanout(tmp, forge, runs):
         return
     child, root, port = start_postfix(tmp)
     try:
-        home = os.path.join(tmp, "home")
-        env = dict(os.environ, FORGE_HOME=home)
-        run([forge, "init"], env=env)
-        run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
-        run([forge, "--as", "alice", "project", "create", "tools/hammer"], env=env)
         watchers = 50
-        for i in range(watchers):
-            run([forge, "user", "add", f"w{i}", "--email", f"w{i}@example.org"], env=env)
-            run([forge, "--as", "alice", "project", "member", "add", "tools/hammer", f"w{i}", "--role", "ticket"], env=env)
-            run([forge, "--as", f"w{i}", "mail", "prefs", "--level", "all"], env=env)
-        run([forge, "--as", "alice", "issue", "new", "-p", "tools/hammer", "--title", "Loose handle"], env=env)
-        mail_env = dict(env, FORGE_MAIL_RELAY=f"smtp://127.0.0.1:{port}", FORGE_MAIL_FROM="forge <forge@forge.test>",
-                        FORGE_MAIL_REPLY_DOMAIN="forge.test")
+        home, env = watched_home(tmp, forge, watchers, ["Loose handle"])
+        mail_env = mail_to(env, port)
         run([forge, "worker", "--once"], env=mail_env)  # the consumer starts at the end of the log
         events = 40
-        db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        db.executemany(
-            "INSERT INTO events (kind, project, actor, issue, fields, created_at) VALUES ('issue.edit', 'tools/hammer', 'alice', 1, '{}', ?)",
-            [(created,) for _ in range(events)],
-        )
-        db.commit()
+        append_edits(home, events)
         import resource
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
@@ -245,34 +264,16 @@ def burst(tmp, forge, runs):
     child, root, smtp = start_postfix(tmp)
     server = None
     try:
-        home = os.path.join(tmp, "home")
-        env = dict(os.environ, FORGE_HOME=home)
-        run([forge, "init"], env=env)
-        run([forge, "user", "add", "alice", "--email", "alice@example.org"], env=env)
-        run([forge, "--as", "alice", "project", "create", "tools/hammer"], env=env)
-        for i in range(2):
-            run([forge, "user", "add", f"w{i}", "--email", f"w{i}@example.org"], env=env)
-            run([forge, "--as", "alice", "project", "member", "add", "tools/hammer", f"w{i}", "--role", "ticket"], env=env)
-            run([forge, "--as", f"w{i}", "mail", "prefs", "--level", "all"], env=env)
-        for title in ("Loose handle", "Load"):
-            run([forge, "--as", "alice", "issue", "new", "-p", "tools/hammer", "--title", title], env=env)
+        home, env = watched_home(tmp, forge, 2, ["Loose handle", "Load"])
         token = run([forge, "--as", "alice", "token", "create", "--acl", "issue_comment"], env=env).decode().split()[-1]
         port = free_port()
-        mail_env = dict(env, FORGE_MAIL_RELAY=f"smtp://127.0.0.1:{smtp}", FORGE_MAIL_FROM="forge <forge@forge.test>",
-                        FORGE_MAIL_REPLY_DOMAIN="forge.test")
-        server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=mail_env,
+        server = subprocess.Popen([forge, "serve", "--bind", f"127.0.0.1:{port}"], env=mail_to(env, smtp),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
         api_load(port, token, 2)  # warm up
         quiet = api_load(port, token, 20)
         events = 10_000
-        db = sqlite3.connect(os.path.join(home, "forge.db"), timeout=30)
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        db.executemany(
-            "INSERT INTO events (kind, project, actor, issue, fields, created_at) VALUES ('issue.edit', 'tools/hammer', 'alice', 1, '{}', ?)",
-            [(created,) for _ in range(events)],
-        )
-        db.commit()
+        append_edits(home, events)
         appended = time.perf_counter()
         import threading
         stop = threading.Event()

@@ -88,16 +88,7 @@ pub fn milter(bind: &str, ctx: &Ctx) -> Result<()> {
         .map_err(|e: String| anyhow::anyhow!("--bind {e}"))?;
     ctx.home_store()?; // the home must exist
     let checks = Arc::new(Checks::open(ctx.home()?).context("opening the forge home")?);
-    use std::io::IsTerminal as _;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::serve::server_runtime()?;
     runtime.block_on(async {
         let listener = Listener::bind(&at)
             .await

@@ -38,16 +38,7 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
     } else {
         None
     };
-    use std::io::IsTerminal as _;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = server_runtime()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -94,4 +85,19 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         eprintln!("forge: stopped");
         Ok(())
     })
+}
+
+/// What a long-running server command (`forge serve`, `forge milter`)
+/// starts with: its log on standard error and the async runtime.
+pub(super) fn server_runtime() -> Result<tokio::runtime::Runtime> {
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

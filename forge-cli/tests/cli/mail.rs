@@ -88,6 +88,11 @@ fn mail_trim_refuses_what_it_cannot_read_naming_the_input() {
 /// A reply key for bob about tools/hammer's issue `n`, as a notification
 /// to him would carry it.
 fn key_for_bob(f: &Forge, n: u64) -> String {
+    key_for_bob_at(f, n, forge_notify::queue::now_ms())
+}
+
+/// The same, made at `when` (epoch milliseconds).
+fn key_for_bob_at(f: &Forge, n: u64, when: i64) -> String {
     let home = forge_core::ForgeHome::new(f.home());
     let store = forge_core::Store::open(&home.db_path()).expect("store");
     let keys = forge_notify::mail::reply::Keys::open(&home).expect("keys");
@@ -100,7 +105,7 @@ fn key_for_bob(f: &Forge, n: u64) -> String {
             item: forge_notify::mail::reply::Item::Issue(n),
             message_id: format!("issue-{n}@forge.test"),
         },
-        forge_notify::queue::now_ms(),
+        when,
     )
     .expect("mint")
 }
@@ -243,24 +248,8 @@ fn bad_mail_is_refused_with_its_status_and_reason_and_nothing_is_posted() {
     };
 
     // A key older than its lifetime.
-    let old = {
-        let home = forge_core::ForgeHome::new(f.home());
-        let store = forge_core::Store::open(&home.db_path()).expect("store");
-        let keys = forge_notify::mail::reply::Keys::open(&home).expect("keys");
-        let year_and_more = 400 * 86_400 * 1000;
-        keys.mint(
-            &store,
-            &forge_notify::mail::reply::ReplyTo {
-                user: "bob".into(),
-                address: "bob@example.org".into(),
-                project: "tools/hammer".into(),
-                item: forge_notify::mail::reply::Item::Issue(1),
-                message_id: "old@forge.test".into(),
-            },
-            forge_notify::queue::now_ms() - year_and_more,
-        )
-        .expect("mint")
-    };
+    let year_and_more = 400 * 86_400 * 1000;
+    let old = key_for_bob_at(&f, 1, forge_notify::queue::now_ms() - year_and_more);
     refused(
         &reply("bob@example.org", &old, "x1@example.org", "", "Late"),
         67,

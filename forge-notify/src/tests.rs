@@ -249,13 +249,12 @@ fn parallel_work_keeps_each_targets_order_and_holds_back_behind_a_failure() {
         append(&store, "issue.new", ["a", "b", "c"][i % 3]);
     }
     queue::fan_out(&store, "hooks", 100, 0, &mut by_project).expect("fan out");
-    let path = dir.path().join("forge.db");
-    let open = || Store::open(&path);
+    let stores = queue::Stores::new(&dir.path().join("forge.db"));
     let seen = std::sync::Mutex::new(Vec::new());
     let stop = std::sync::atomic::AtomicBool::new(false);
     let attempted = queue::work_parallel::<(), forge_core::Error>(
         &store,
-        &open,
+        &stores,
         "hooks",
         "w",
         10,

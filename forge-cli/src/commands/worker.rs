@@ -110,6 +110,7 @@ pub fn deliver(
                 m,
                 notify::Mailer::new(&m.relay, notify::SENDERS)?,
                 Keys::open(home)?,
+                queue::Stores::new(&home.db_path()),
             ))
         }
         None => None,
@@ -135,8 +136,9 @@ pub fn deliver(
         let round = || -> Result<usize> {
             let mut handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
             match &mail {
-                Some((m, mailer, keys)) => {
-                    handled += notify::run_once(store, home, keys, mailer, &owner, m, 64, stop)?;
+                Some((m, mailer, keys, stores)) => {
+                    handled +=
+                        notify::run_once(store, home, keys, mailer, stores, &owner, m, 64, stop)?;
                 }
                 None => notify::skip(store)?,
             }

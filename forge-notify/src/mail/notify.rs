@@ -329,13 +329,15 @@ fn handle(
 }
 
 /// One round: new events into jobs, then up to `batch` recipients' mails
-/// sent (each recipient's in order). Returns how many jobs it attempted.
+/// sent (each recipient's in order, on connections from `stores`). Returns
+/// how many jobs it attempted.
 #[allow(clippy::too_many_arguments)]
 pub fn run_once(
     store: &Store,
     home: &ForgeHome,
     keys: &Keys,
     mailer: &Mailer,
+    stores: &queue::Stores,
     owner: &str,
     settings: &Settings,
     batch: usize,
@@ -344,10 +346,9 @@ pub fn run_once(
     queue::fan_out(store, CONSUMER, 200, queue::now_ms(), &mut |e| {
         route(store, home, e)
     })?;
-    let open = || Store::open(&home.db_path());
     queue::work_parallel(
         store,
-        &open,
+        stores,
         CONSUMER,
         owner,
         batch,

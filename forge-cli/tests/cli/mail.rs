@@ -497,17 +497,7 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
     let (status, page) = server.raw("POST", &path, None, form);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("no more mails about"), "{page}");
-    f.ok(&[
-        "--as",
-        "bob",
-        "issue",
-        "comment",
-        "-p",
-        "tools/hammer",
-        "1",
-        "--body",
-        "Again",
-    ]);
+    f.ok_line("--as bob issue comment -p tools/hammer 1 --body Again");
     mail_round(&f, postfix.port);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(

@@ -105,20 +105,29 @@ pub fn route(store: &Store, home: &ForgeHome, e: &Event) -> forge_tickets::Resul
     if !loud(e) {
         return Ok(Vec::new());
     }
+    let Some(project) = store.find_project(&e.project)? else {
+        return Ok(Vec::new());
+    };
+    // Each person's level, read once.
+    let mut levels = std::collections::HashMap::new();
+    let mut level_of = |user: &str| -> rusqlite::Result<Level> {
+        if let Some(level) = levels.get(user) {
+            return Ok(*level);
+        }
+        let level = prefs::effective(store, user, &e.project)?;
+        levels.insert(user.to_string(), level);
+        Ok(level)
+    };
     // Members who want every event of the project.
     let mut everything = BTreeSet::new();
-    if let Some(project) = store.find_project(&e.project)? {
-        for m in store.members(&project)? {
-            if !m.name.starts_with('@')
-                && prefs::effective(store, &m.name, &e.project)? == Level::All
-            {
-                everything.insert(m.name);
-            }
+    for m in store.members(&project)? {
+        if !m.name.starts_with('@') && level_of(&m.name)? == Level::All {
+            everything.insert(m.name);
         }
     }
     let mut routes = Vec::new();
-    for a in recipients::recipients(store, home, e, &everything)? {
-        if prefs::effective(store, &a.user, &e.project)? == Level::None {
+    for a in recipients::recipients(store, home, &project, e, &everything)? {
+        if level_of(&a.user)? == Level::None {
             continue;
         }
         routes.push((
@@ -223,12 +232,12 @@ fn notice_of(
     }))
 }
 
-/// Sends one job's mail; whether it is finished (sent, or nothing left to
-/// send).
 /// The notices of the events a round's jobs are about, made once per event
 /// (every recipient of an event gets the same notice).
 type Notices = std::collections::HashMap<i64, Option<Notice>>;
 
+/// Sends one job's mail; whether it is finished (sent, or nothing left to
+/// send).
 #[allow(clippy::too_many_arguments)]
 fn handle(
     store: &Store,

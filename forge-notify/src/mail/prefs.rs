@@ -53,10 +53,17 @@ pub fn get(store: &Store, user: &str, project: Option<&str>) -> rusqlite::Result
 /// The level that applies to `user` on `project`: the project's, else
 /// their default, else participating.
 pub fn effective(store: &Store, user: &str, project: &str) -> rusqlite::Result<Level> {
-    Ok(match get(store, user, Some(project))? {
-        Some(level) => level,
-        None => get(store, user, None)?.unwrap_or(Level::Participating),
-    })
+    // The project's row sorts before the default's ('').
+    Ok(store
+        .conn()
+        .prepare_cached(
+            "SELECT level FROM mail_prefs WHERE user = ?1 AND project IN (?2, '')
+             ORDER BY project = '' LIMIT 1",
+        )?
+        .query_row(params![user, project], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|l| Level::parse(&l))
+        .unwrap_or(Level::Participating))
 }
 
 /// The projects `user` set a level for, with it, by name.

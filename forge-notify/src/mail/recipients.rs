@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use forge_core::event::Event;
+use forge_core::project::Project;
 use forge_core::{ForgeHome, Store};
 use forge_tickets::{Actor, IssueReaders, PullRequests, Tracker};
 use regex::Regex;
@@ -54,60 +55,74 @@ pub fn item_of(e: &Event) -> Option<Item> {
     }
 }
 
-/// The people of event `e`'s item who should hear of it, with `extra`
-/// (members who want every event), in username order, each only if they
-/// may read the item.
+/// Its watchers, the authors of its comments and everyone @mentioned in
+/// its text or comments: the people of an item besides its author and
+/// assignee.
+fn people_of<'a>(
+    watchers: &BTreeSet<String>,
+    body: &str,
+    comments: impl Iterator<Item = (&'a str, &'a str)>,
+) -> BTreeSet<String> {
+    let mut people: BTreeSet<String> = watchers.iter().cloned().collect();
+    people.extend(mentions(body));
+    for (author, text) in comments {
+        people.insert(author.to_string());
+        people.extend(mentions(text));
+    }
+    people
+}
+
+/// The people of event `e`'s item (in `project`) who should hear of it,
+/// with `extra` (members who want every event), in username order, each
+/// only if they may read the item.
 pub fn recipients(
     store: &Store,
     home: &ForgeHome,
+    project: &Project,
     e: &Event,
     extra: &BTreeSet<String>,
 ) -> forge_tickets::Result<Vec<Addressee>> {
     let Some(item) = item_of(e) else {
         return Ok(Vec::new());
     };
-    let Some(project) = store.find_project(&e.project)? else {
-        return Ok(Vec::new());
-    };
     // Read as the project's owner, who sees every item.
-    let owner = Actor::for_user(store, &project, &project.owner)?;
-    let mut people = BTreeSet::new();
+    let owner = Actor::for_user(store, project, &project.owner)?;
     // Who may read the item: the issues' one rule (a pull request is never
     // private on its own: its project's visibility decides).
-    let readers = match item {
+    let (mut people, readers) = match item {
         Item::Issue(n) => {
-            let tracker = Tracker::open_for_project(store, home, &project)?;
+            let tracker = Tracker::open_for_project(store, home, project)?;
             let Ok(issue) = tracker.issue(&owner, n) else {
                 return Ok(Vec::new());
             };
-            people.extend(issue.watchers.iter().cloned());
-            people.extend(mentions(&issue.body));
-            for c in &issue.comments {
-                people.insert(c.author.clone());
-                people.extend(mentions(&c.body));
-            }
-            IssueReaders {
+            let comments = issue
+                .comments
+                .iter()
+                .map(|c| (c.author.as_str(), c.body.as_str()));
+            let people = people_of(&issue.watchers, &issue.body, comments);
+            let readers = IssueReaders {
                 private: issue.private,
                 author: issue.author,
                 assignee: issue.assignee,
-            }
+            };
+            (people, readers)
         }
         Item::PullRequest(n) => {
-            let prs = PullRequests::open(store, home, &project)?;
+            let prs = PullRequests::open(store, home, project)?;
             let Ok(pr) = prs.show(&owner, n) else {
                 return Ok(Vec::new());
             };
-            people.extend(pr.watchers.iter().cloned());
-            people.extend(mentions(&pr.body));
-            for c in &pr.comments {
-                people.insert(c.author.clone());
-                people.extend(mentions(&c.body));
-            }
-            IssueReaders {
+            let comments = pr
+                .comments
+                .iter()
+                .map(|c| (c.author.as_str(), c.body.as_str()));
+            let people = people_of(&pr.watchers, &pr.body, comments);
+            let readers = IssueReaders {
                 private: false,
                 author: pr.author,
                 assignee: pr.assignee,
-            }
+            };
+            (people, readers)
         }
     };
     people.insert(readers.author.clone());
@@ -125,7 +140,7 @@ pub fn recipients(
         if store.user_disabled(&name)? {
             continue;
         }
-        let actor = Actor::for_user(store, &project, &name)?;
+        let actor = Actor::for_user(store, project, &name)?;
         if readers.admit(&actor) {
             out.push(Addressee {
                 user: name,
@@ -191,7 +206,7 @@ mod tests {
             .find(|e| e.kind == "issue.comment.added")
             .expect("the comment's event");
         let who = |e: &Event| -> Vec<String> {
-            recipients(&store, &home, e, &BTreeSet::new())
+            recipients(&store, &home, &project, e, &BTreeSet::new())
                 .expect("recipients")
                 .into_iter()
                 .map(|a| a.user)

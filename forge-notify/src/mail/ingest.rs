@@ -11,6 +11,7 @@
 //! (`EX_NOPERM`) a user who may no longer comment there, 75
 //! (`EX_TEMPFAIL`) try again later (the database or the repository busy).
 
+use forge_core::project::Project;
 use forge_core::{ForgeHome, Store};
 use forge_tickets::{Actor, IssueReaders, PullRequests, Tracker};
 
@@ -138,6 +139,24 @@ pub fn check_sender(
     sender: Option<&str>,
     now_ms: i64,
 ) -> Result<ReplyTo, Refused> {
+    checked(store, keys, reply_address, sender, now_ms).map(|c| c.to)
+}
+
+/// A reply that passed [`check_sender`], with what the checks read: the
+/// project and the user acting there, for posting.
+struct Checked {
+    to: ReplyTo,
+    project: Project,
+    actor: Actor,
+}
+
+fn checked(
+    store: &Store,
+    keys: &Keys,
+    reply_address: &str,
+    sender: Option<&str>,
+    now_ms: i64,
+) -> Result<Checked, Refused> {
     let to = check_key(store, keys, reply_address, now_ms)?;
     let sender = sender
         .map(|s| s.trim().to_ascii_lowercase())
@@ -166,14 +185,15 @@ pub fn check_sender(
             ),
         ));
     }
-    may_read(store, &to)?;
-    Ok(to)
+    let (project, actor) = may_read(store, &to)?;
+    Ok(Checked { to, project, actor })
 }
 
 /// Whether the key's user may still read the item as the index has it
 /// now (a project made private, a member removed, an issue made private):
-/// the early answer; posting checks again against the item itself.
-fn may_read(store: &Store, to: &ReplyTo) -> Result<(), Refused> {
+/// the early answer; posting checks again against the item itself. The
+/// project and the user acting in it, when they may.
+fn may_read(store: &Store, to: &ReplyTo) -> Result<(Project, Actor), Refused> {
     let busy = |e: forge_tickets::Error| refused(Exit::TempFail, e.to_string());
     let project = store
         .find_project(&to.project)
@@ -187,7 +207,7 @@ fn may_read(store: &Store, to: &ReplyTo) -> Result<(), Refused> {
         Item::PullRequest(_) => actor.can_read(),
     };
     if readable {
-        Ok(())
+        Ok((project, actor))
     } else {
         Err(refused(
             Exit::NoPerm,
@@ -220,7 +240,7 @@ pub fn ingest(
         )
     })?;
     let keys = Keys::open(home).map_err(|e| refused(Exit::TempFail, e.to_string()))?;
-    let to = check_sender(store, &keys, address, incoming.from.as_deref(), now_ms)?;
+    let sender = checked(store, &keys, address, incoming.from.as_deref(), now_ms)?;
     let text = super::trim(&incoming.text);
     if text.trim().is_empty() {
         return Err(refused(
@@ -243,14 +263,8 @@ pub fn ingest(
             return Ok(Outcome::AlreadyPosted(id.clone()));
         }
     }
-    let posted = post(store, home, &to, &text);
-    let release = || {
-        if let Some(id) = &incoming.message_id {
-            let _ = store
-                .conn()
-                .execute("DELETE FROM mail_ingested WHERE message_id = ?1", [id]);
-        }
-    };
+    let posted = post(store, home, &sender, &text);
+    let to = sender.to;
     match posted {
         Ok(comment) => {
             if let Some(id) = &incoming.message_id {
@@ -267,29 +281,28 @@ pub fn ingest(
             })
         }
         Err(e) => {
-            release();
+            if let Some(id) = &incoming.message_id {
+                let _ = store
+                    .conn()
+                    .execute("DELETE FROM mail_ingested WHERE message_id = ?1", [id]);
+            }
             Err(e)
         }
     }
 }
 
-/// Posts `text` on the item `to` names, as its user: the library call of
-/// `forge issue comment` and `forge pr comment`.
-fn post(store: &Store, home: &ForgeHome, to: &ReplyTo, text: &str) -> Result<String, Refused> {
-    let project = store
-        .find_project(&to.project)
-        .map_err(|e| refused(Exit::TempFail, e.to_string()))?
-        .ok_or_else(|| refused(Exit::NoPerm, format!("the project {} is gone", to.project)))?;
-    let actor = Actor::for_user(store, &project, &to.user)
-        .map_err(|e| classify(&to.user, &to.project, e))?;
-    let doc = match to.item {
-        Item::Issue(n) => Tracker::open_for_project(store, home, &project)
-            .and_then(|t| t.comment(&actor, n, text)),
-        Item::PullRequest(n) => {
-            PullRequests::open(store, home, &project).and_then(|p| p.comment(&actor, n, text, None))
+/// Posts `text` on the item the reply answers, as its user: the library
+/// call of `forge issue comment` and `forge pr comment`.
+fn post(store: &Store, home: &ForgeHome, sender: &Checked, text: &str) -> Result<String, Refused> {
+    let Checked { to, project, actor } = sender;
+    let doc =
+        match to.item {
+            Item::Issue(n) => Tracker::open_for_project(store, home, project)
+                .and_then(|t| t.comment(actor, n, text)),
+            Item::PullRequest(n) => PullRequests::open(store, home, project)
+                .and_then(|p| p.comment(actor, n, text, None)),
         }
-    }
-    .map_err(|e| classify(&to.user, &to.project, e))?;
+        .map_err(|e| classify(&to.user, &to.project, e))?;
     Ok(doc.id)
 }
 

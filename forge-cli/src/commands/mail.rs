@@ -42,7 +42,7 @@ fn prefs(project: Option<&str>, level: Option<&str>, ctx: &Ctx) -> Result<()> {
     }
     let effective = match project {
         Some(p) => mail_prefs::effective(&store, &user, p)?,
-        None => mail_prefs::get(&store, &user, None)?.unwrap_or(Level::Participating),
+        None => mail_prefs::get(&store, &user, None)?.unwrap_or_default(),
     };
     if ctx.json {
         return output::json(&serde_json::json!({

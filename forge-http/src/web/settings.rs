@@ -43,7 +43,7 @@ fn settings_page(ctx: &Ctx<'_>, user: &str, secret: Option<&str>) -> Result<Page
         .collect();
     let mail_level = mail_prefs::get(ctx.store, user, None)
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .unwrap_or(Level::Participating);
+        .unwrap_or_default();
     let muted =
         mail_prefs::per_project(ctx.store, user).map_err(|e| ApiError::internal(e.to_string()))?;
     let form = |action: &str, inner: Markup| {

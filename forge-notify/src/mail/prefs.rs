@@ -4,14 +4,15 @@
 use forge_core::Store;
 use rusqlite::{params, OptionalExtension};
 
-/// How much mail a user wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How much mail a user wants (participating unless they said otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Every event of the projects they are a member of.
     All,
     /// The items they wrote, are assigned, watch, commented on or are
     /// mentioned in.
+    #[default]
     Participating,
     /// None.
     None,
@@ -63,7 +64,7 @@ pub fn effective(store: &Store, user: &str, project: &str) -> rusqlite::Result<L
         .query_row(params![user, project], |r| r.get::<_, String>(0))
         .optional()?
         .and_then(|l| Level::parse(&l))
-        .unwrap_or(Level::Participating))
+        .unwrap_or_default())
 }
 
 /// The projects `user` set a level for, with it, by name.

@@ -18,11 +18,26 @@ pub mod ssrf;
 pub mod webhook;
 
 /// Lowers the calling thread, and the threads it starts after, to the
-/// lowest CPU priority (niceness 19 on Linux): deliveries take the CPU
-/// that requests leave, so that a burst of events never slows the API down.
-/// Failure leaves the priority as it was.
+/// lowest CPU priority: on Linux the `SCHED_IDLE` policy, which runs only on
+/// CPU time no other thread wants and gives way at once when a request
+/// wakes up (a thread at niceness 19 may keep the CPU for the rest of its
+/// time slice first); where that policy is refused, niceness 19. Deliveries
+/// thus take the CPU that requests leave, so that a burst of events does not
+/// slow the API down. Failure leaves the priority as it was.
 pub fn background_priority() {
-    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    use thread_priority::{set_current_thread_priority, ThreadPriority};
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadSchedulePolicy,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_ok() {
+            return;
+        }
+    }
+    let _ = set_current_thread_priority(ThreadPriority::Min);
 }
 
 #[cfg(test)]

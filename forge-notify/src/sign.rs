@@ -3,7 +3,8 @@
 //! `id.timestamp.body`, keyed with the secret's decoded bytes) and Pagure's
 //! (`X-Pagure-Signature`, hex HMAC-SHA1, and `X-Pagure-Signature-256`, hex
 //! HMAC-SHA256, over the body, keyed with the whole secret string), and
-//! Pagure's body, its keys sorted.
+//! Pagure's body, its keys sorted; and the check of GitHub's
+//! `X-Hub-Signature-256` on webhooks that come in.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -101,6 +102,39 @@ impl Secret {
     }
 }
 
+/// Why an incoming webhook's signature was refused. The texts name the
+/// header, never the secret or the signature expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadSignature {
+    /// No header.
+    #[error("X-Hub-Signature-256 is missing")]
+    Missing,
+    /// Not `sha256=` and 64 hex digits.
+    #[error("X-Hub-Signature-256 is not `sha256=` and 64 hex digits")]
+    Malformed,
+    /// Well formed, but not this body's under this secret.
+    #[error("X-Hub-Signature-256 does not match the body under this secret")]
+    Mismatch,
+}
+
+/// Checks GitHub's `X-Hub-Signature-256` (`sha256=<hex HMAC-SHA256 of the
+/// body>`, keyed with the secret's bytes as typed) in constant time.
+pub fn verify_hub_signature(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), BadSignature> {
+    let header = header.ok_or(BadSignature::Missing)?.trim();
+    let given = header
+        .strip_prefix("sha256=")
+        .filter(|hex| hex.len() == 64)
+        .and_then(|hex| hex::decode(hex).ok())
+        .ok_or(BadSignature::Malformed)?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| BadSignature::Mismatch)
+}
+
 /// `value` with every object's keys in order, whatever the map keeps.
 pub fn sorted(value: &Value) -> Value {
     match value {
@@ -193,6 +227,41 @@ mod tests {
         let made = Secret::generate();
         assert!(Secret::parse(made.expose()).is_ok());
         assert_eq!(format!("{made:?}"), "Secret(..)");
+    }
+
+    #[test]
+    fn githubs_signature_is_checked_against_its_documented_example() {
+        // GitHub's "Validating webhook deliveries" example.
+        let secret = b"It's a Secret to Everybody";
+        let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(
+            verify_hub_signature(secret, b"Hello, World!", Some(good)),
+            Ok(())
+        );
+        let upper = good.to_uppercase().replacen("SHA256", "sha256", 1);
+        assert_eq!(
+            verify_hub_signature(secret, b"Hello, World!", Some(&upper)),
+            Ok(())
+        );
+        for (body, header, why) in [
+            (&b"Hello, World?"[..], Some(good), BadSignature::Mismatch),
+            (b"Hello, World!", None, BadSignature::Missing),
+            (b"Hello, World!", Some(&good[7..]), BadSignature::Malformed),
+            (b"Hello, World!", Some("sha256=zz"), BadSignature::Malformed),
+            (b"Hello, World!", Some(&good[..70]), BadSignature::Malformed),
+            (
+                b"Hello, World!",
+                Some("sha1=757107ea"),
+                BadSignature::Malformed,
+            ),
+        ] {
+            assert_eq!(verify_hub_signature(secret, body, header), Err(why));
+        }
+        assert_eq!(
+            verify_hub_signature(b"another secret", b"Hello, World!", Some(good)),
+            Err(BadSignature::Mismatch)
+        );
+        assert!(!BadSignature::Mismatch.to_string().contains("757107"));
     }
 
     #[test]

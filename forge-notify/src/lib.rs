@@ -9,6 +9,7 @@
 //! died is claimed again.
 
 pub mod deliver;
+pub mod github;
 mod keyfile;
 pub mod mail;
 pub mod outbox;

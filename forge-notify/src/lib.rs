@@ -8,6 +8,7 @@
 //! loses no event: a batch not committed is read again, a job whose worker
 //! died is claimed again.
 
+pub mod ci;
 pub mod deliver;
 pub mod github;
 mod keyfile;

@@ -15,6 +15,7 @@ mod keyfile;
 pub mod mail;
 pub mod outbox;
 pub mod queue;
+pub mod seal;
 pub mod sign;
 pub mod ssrf;
 pub mod webhook;

@@ -5,18 +5,12 @@
 //! manage them (project admins) is decided by the caller
 //! (`forge_tickets::Admin`).
 
-use std::cell::OnceCell;
-use std::path::{Path, PathBuf};
-
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use forge_core::project::Project;
 use forge_core::{ForgeHome, Store};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use crate::seal::Sealer;
 use crate::sign::Secret;
 use crate::ssrf;
 
@@ -100,19 +94,7 @@ fn check_events(events: &[String]) -> Result<Vec<String>> {
 /// The webhooks of a forge home.
 pub struct Webhooks<'s> {
     store: &'s Store,
-    key_path: PathBuf,
-    /// Made from the key file when a secret is first sealed or opened:
-    /// listing needs no key, and a home without webhooks gets no key file.
-    cipher: OnceCell<XChaCha20Poly1305>,
-}
-
-fn key_path(home: &ForgeHome) -> PathBuf {
-    home.root().join("webhook.key")
-}
-
-/// The home's key, made (32 random bytes, mode 0600) if it is missing.
-fn load_key(path: &Path) -> Result<[u8; 32]> {
-    crate::keyfile::load_or_create(path).map_err(Error::Key)
+    sealer: Sealer,
 }
 
 fn webhook_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
@@ -135,47 +117,20 @@ impl<'s> Webhooks<'s> {
     pub fn new(store: &'s Store, home: &ForgeHome) -> Webhooks<'s> {
         Webhooks {
             store,
-            key_path: key_path(home),
-            cipher: OnceCell::new(),
+            sealer: Sealer::new(home),
         }
-    }
-
-    fn cipher(&self) -> Result<&XChaCha20Poly1305> {
-        if let Some(cipher) = self.cipher.get() {
-            return Ok(cipher);
-        }
-        let key = load_key(&self.key_path)?;
-        Ok(self
-            .cipher
-            .get_or_init(|| XChaCha20Poly1305::new(Key::from_slice(&key))))
     }
 
     fn seal(&self, secret: &Secret) -> Result<String> {
-        let nonce: [u8; 24] = rand::random();
-        let sealed = self
-            .cipher()?
-            .encrypt(XNonce::from_slice(&nonce), secret.expose().as_bytes())
-            .map_err(|_| Error::Key("the secret could not be encrypted".into()))?;
-        Ok(STANDARD.encode([nonce.as_slice(), &sealed].concat()))
+        self.sealer.seal(secret.expose()).map_err(Error::Key)
     }
 
     fn open_secret(&self, sealed: &str) -> Result<Secret> {
-        let broken = || {
-            Error::Key(
-                "a webhook secret does not decrypt with this home's webhook.key (was the key replaced?)"
-                    .into(),
-            )
-        };
-        let bytes = STANDARD.decode(sealed).map_err(|_| broken())?;
-        if bytes.len() < 24 {
-            return Err(broken());
-        }
-        let (nonce, sealed) = bytes.split_at(24);
         let plain = self
-            .cipher()?
-            .decrypt(XNonce::from_slice(nonce), sealed)
-            .map_err(|_| broken())?;
-        Ok(Secret::parse(&String::from_utf8_lossy(&plain))?)
+            .sealer
+            .open(sealed, "a webhook secret")
+            .map_err(Error::Key)?;
+        Ok(Secret::parse(&plain)?)
     }
 
     /// Adds a target to `project`: `url` checked (unless `allow_private`,
@@ -307,6 +262,7 @@ impl<'s> Webhooks<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seal::key_path;
 
     fn home() -> (tempfile::TempDir, ForgeHome, Store, Project) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -52,7 +52,9 @@ pub struct Session {
     pub csrf: String,
 }
 
-fn sha256_hex(text: &str) -> String {
+/// The SHA-256 of `text`, hex: how secrets that are only ever checked
+/// (session ids, API tokens, a CI server's callback token) are stored.
+pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 

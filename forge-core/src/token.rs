@@ -1,10 +1,10 @@
 //! API tokens: random secrets stored only as their SHA-256 hash, scoped by
 //! action names, optionally to one project, with an optional expiry.
 
+use crate::account::sha256_hex;
 use rand::Rng;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::role::Action;
@@ -50,10 +50,6 @@ impl Token {
     }
 }
 
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 impl Store {
@@ -94,7 +90,7 @@ impl Store {
         self.conn().execute(
             "INSERT INTO tokens (id, hash, user_id, project_id, acls, description, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![id, hash(&secret), user.id, project_id, acl_names.join(","), description, now, expires_at],
+            params![id, sha256_hex(&secret), user.id, project_id, acl_names.join(","), description, now, expires_at],
         )?;
         let token = Token {
             id,
@@ -138,7 +134,7 @@ impl Store {
     /// Checks a presented secret: known, not revoked, not expired, its
     /// user not disabled.
     pub fn verify_token(&self, secret: &str) -> Result<Token> {
-        let presented = hash(secret);
+        let presented = sha256_hex(secret);
         let (token, stored) = self
             .token_where("t.hash = +?1 AND u.disabled = 0", &presented)?
             .ok_or(Error::InvalidToken)?;

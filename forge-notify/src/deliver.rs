@@ -59,12 +59,36 @@ impl Attempt {
     }
 }
 
-/// POSTs `body` with `headers` to `target`, within `timeout`.
+/// POSTs `body` with `headers` to `target`, within `timeout`; the first
+/// [`RESPONSE_LIMIT`] bytes of the answer are kept.
 pub fn post(
     target: &Target,
     headers: &[(String, String)],
     body: &[u8],
     timeout: Duration,
+) -> Attempt {
+    exchange(target, headers, Some(body), timeout, RESPONSE_LIMIT)
+}
+
+/// GETs `target` with `headers`, within `timeout`, keeping the first
+/// `limit` bytes of the answer (a CI server's JSON about a build, say).
+pub fn get(
+    target: &Target,
+    headers: &[(String, String)],
+    timeout: Duration,
+    limit: u64,
+) -> Attempt {
+    exchange(target, headers, None, timeout, limit)
+}
+
+/// One request to the checked addresses of `target`: a POST of `body`, or
+/// a GET without one.
+fn exchange(
+    target: &Target,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+    timeout: Duration,
+    limit: u64,
 ) -> Attempt {
     let start = Instant::now();
     if target.addrs.is_empty() {
@@ -86,18 +110,30 @@ pub fn post(
         DefaultConnector::new(),
         Pinned(target.addrs.clone()),
     );
-    let mut request = agent.post(target.url.as_str());
-    for (name, value) in headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
-    match request.send(body) {
+    let sent = match body {
+        Some(body) => {
+            let mut request = agent.post(target.url.as_str());
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            request.send(body)
+        }
+        None => {
+            let mut request = agent.get(target.url.as_str());
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            request.call()
+        }
+    };
+    match sent {
         Ok(mut answer) => {
             let status = answer.status().as_u16();
             // The first bytes only, whatever length the answer claims; an
             // answer cut short or too slow keeps what came.
             let mut bytes = Vec::new();
             let _ = std::io::Read::read_to_end(
-                &mut std::io::Read::take(answer.body_mut().as_reader(), RESPONSE_LIMIT),
+                &mut std::io::Read::take(answer.body_mut().as_reader(), limit),
                 &mut bytes,
             );
             Attempt {

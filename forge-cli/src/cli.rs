@@ -129,6 +129,10 @@ pub enum Command {
     /// A project's webhooks (project admins).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// A project's CI server (project admins): it builds each pull request
+    /// and forge flags the request with the result.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// The delivery queues fed from the event log: status, jobs, retries.
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -458,6 +462,49 @@ pub enum WebhookCommand {
         project: String,
         /// The webhook's id.
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Set (or replace) the project's CI server. Prints the address the
+    /// server calls back when a build ends, shown this once.
+    Set {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// The provider: `jenkins`.
+        provider: String,
+        /// The server's URL (http or https; no internal address unless
+        /// webhooks may reach them).
+        #[arg(long)]
+        url: String,
+        /// The job (`folder/name` for a job in a folder).
+        #[arg(long)]
+        job: String,
+        /// The job's trigger token ("Trigger builds remotely").
+        #[arg(
+            long,
+            conflicts_with = "token_file",
+            required_unless_present = "token_file"
+        )]
+        token: Option<String>,
+        /// Read the trigger token from this file (`-`: standard input), so
+        /// that it shows in no process list.
+        #[arg(long)]
+        token_file: Option<std::path::PathBuf>,
+    },
+    /// Show the project's CI server (no token).
+    Show {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+    },
+    /// Stop building the project's pull requests.
+    Remove {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
     },
 }
 

@@ -260,6 +260,17 @@ impl From<forge_core::Error> for ApiError {
     }
 }
 
+impl From<forge_notify::ci::setup::Error> for ApiError {
+    fn from(e: forge_notify::ci::setup::Error) -> Self {
+        use forge_notify::ci::setup::Error as E;
+        match e {
+            E::Core(core) => core.into(),
+            E::Refused(why) => ApiError::field("url", why),
+            E::Key(why) => ApiError::internal(why),
+        }
+    }
+}
+
 impl From<forge_git::Error> for ApiError {
     fn from(e: forge_git::Error) -> Self {
         use forge_git::Error as G;

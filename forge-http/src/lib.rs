@@ -19,6 +19,7 @@
 mod admin;
 mod app;
 mod cache;
+mod ci;
 mod docs;
 mod error;
 mod extract;

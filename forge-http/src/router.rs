@@ -8,7 +8,7 @@ use forge_tickets::Actor;
 use crate::app::Answer;
 use crate::error::ApiError;
 use crate::extract::Ctx;
-use crate::{admin, issues, projects, pulls, users};
+use crate::{admin, ci, issues, projects, pulls, users};
 
 /// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
 /// empty segments are refused.
@@ -89,6 +89,9 @@ pub(crate) fn route(ctx: &Ctx<'_>) -> Answer {
         ["projects"] => only(m, "GET", || projects::list(ctx)),
         ["new"] => only(m, "POST", || projects::create(ctx)),
         ["fork"] => only(m, "POST", || projects::fork(ctx)),
+        ["ci", "jenkins", path @ .., token, "build-finished"] => {
+            only(m, "POST", || ci::jenkins_finished(ctx, path, token))
+        }
         _ => project_route(ctx, m, &s),
     }
 }

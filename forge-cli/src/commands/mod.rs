@@ -1,6 +1,7 @@
 //! One module per command; each exposes `run(args, ctx)`.
 
 mod activity;
+mod ci;
 mod events;
 mod group;
 pub(crate) mod hooks;
@@ -46,6 +47,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Events { .. } => "events",
         Command::Queue(_) => "queue",
         Command::Webhook(_) => "webhook",
+        Command::Ci(_) => "ci",
         Command::Worker { .. } => "worker",
         Command::Milter { .. } => "milter",
     })
@@ -89,6 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Mail(cmd) => mail::run(cmd, &ctx),
         Command::Milter { bind } => mail::milter(&bind, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
+        Command::Ci(cmd) => ci::run(cmd, &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {
             base,

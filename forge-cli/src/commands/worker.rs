@@ -1,5 +1,6 @@
-//! `forge worker`: delivers what the event log holds — webhooks, and
-//! notification mails when `[mail] from` is set (`forge serve` runs the
+//! `forge worker`: delivers what the event log holds — webhooks, builds
+//! asked of CI servers and their flags, and notification mails when
+//! `[mail] from` is set (`forge serve` runs the
 //! same loop on a thread of its own unless told `--no-worker`). Killed at
 //! any point, it loses nothing: a job it held is claimed again when its
 //! lease ends.
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
+use forge_notify::ci::worker as ci;
 use forge_notify::mail::notify;
 use forge_notify::mail::reply::Keys;
 use forge_notify::outbox::{self, Settings};
@@ -25,6 +27,8 @@ pub struct Consumers {
     pub webhooks: Settings,
     /// Notification mails (`None`: `[mail] from` is not set).
     pub mail: Option<notify::Settings>,
+    /// Builds asked of projects' CI servers, and their flags.
+    pub ci: ci::Settings,
 }
 
 /// The consumers `config` (and the environment) set up.
@@ -32,7 +36,8 @@ pub fn consumers(config: forge_core::config::Config) -> Result<Consumers> {
     let mail = config.mail.clone().with_env(|k| std::env::var(k).ok())?;
     let webhooks = super::webhook::settings_from(config)?;
     let mail = notify::Settings::from_config(&mail, &webhooks.instance)?;
-    Ok(Consumers { webhooks, mail })
+    let ci = ci::Settings::like(&webhooks);
+    Ok(Consumers { webhooks, mail, ci })
 }
 
 pub fn run(once: bool, ctx: &Ctx) -> Result<()> {
@@ -135,6 +140,7 @@ pub fn deliver(
         }
         let round = || -> Result<usize> {
             let mut handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
+            handled += ci::run_once(store, home, &owner, &consumers.ci, 64, stop)?;
             match &mail {
                 Some((m, mailer, keys, stores)) => {
                     handled +=

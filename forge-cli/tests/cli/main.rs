@@ -5,6 +5,7 @@
 mod bad_input;
 mod browse;
 mod browser;
+mod ci;
 mod compat;
 mod demo;
 mod docs;

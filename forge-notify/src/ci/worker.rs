@@ -37,6 +37,25 @@ pub struct Settings {
     pub instance: String,
     /// How long a claimed job is a worker's.
     pub lease: Duration,
+    /// When a build that could not be asked for, or read, is tried again
+    /// (the webhooks' schedule).
+    pub schedule: Schedule,
+}
+
+impl Settings {
+    /// The CI settings that go with the webhooks' (the same network rules,
+    /// instance, lease and retries).
+    pub fn like(webhooks: &crate::outbox::Settings) -> Settings {
+        Settings {
+            net: Net {
+                allow_private: webhooks.allow_private,
+                timeout: webhooks.timeout,
+            },
+            instance: webhooks.instance.clone(),
+            lease: webhooks.lease,
+            schedule: webhooks.schedule.clone(),
+        }
+    }
 }
 
 /// How often a running build is read again: soon at first, then every
@@ -158,10 +177,11 @@ enum Outcome {
     Dead(String),
 }
 
-impl From<Failure> for Outcome {
-    fn from(f: Failure) -> Outcome {
+impl Outcome {
+    /// A provider's failure: tried again on `settings`' schedule, or dead.
+    fn of(f: Failure, settings: &Settings) -> Outcome {
         match f {
-            Failure::Later(why) => Outcome::Again(why, Schedule::standard()),
+            Failure::Later(why) => Outcome::Again(why, settings.schedule.clone()),
             Failure::Never(why) => Outcome::Dead(why),
         }
     }
@@ -235,7 +255,7 @@ fn trigger(
     let details = match details {
         Ok(d) => d,
         Err(forge_tickets::Error::NoRequest { .. }) => return Outcome::Done,
-        Err(e) => return Outcome::Again(e.to_string(), Schedule::standard()),
+        Err(e) => return Outcome::Again(e.to_string(), settings.schedule.clone()),
     };
     if details.status != forge_tickets::request::PullStatus::Open.as_str() {
         return Outcome::Done;
@@ -254,7 +274,7 @@ fn trigger(
     };
     match provider.trigger(&request, &settings.net) {
         Ok(()) => Outcome::Done,
-        Err(f) => f.into(),
+        Err(f) => Outcome::of(f, settings),
     }
 }
 
@@ -270,7 +290,7 @@ fn read_build(
 ) -> Outcome {
     let report = match provider.report(build, &settings.net) {
         Ok(r) => r,
-        Err(f) => return f.into(),
+        Err(f) => return Outcome::of(f, settings),
     };
     let actor = Actor::system(project);
     let flagged = PullRequests::open(store, home, project).and_then(|prs| {
@@ -297,6 +317,6 @@ fn read_build(
         Err(e @ forge_tickets::Error::NoRequest { .. }) => {
             Outcome::Dead(format!("build {build}: {e}"))
         }
-        Err(e) => Outcome::Again(e.to_string(), Schedule::standard()),
+        Err(e) => Outcome::Again(e.to_string(), settings.schedule.clone()),
     }
 }

@@ -320,3 +320,179 @@ fn jenkins_builds_a_pull_request_and_flags_it() {
     assert!(!everything.contains("s3kr1t"), "{everything}");
     drop(s);
 }
+
+/// A process of the Buildbot round trip, stopped when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The folder holding `buildbot` and `buildbot-worker` (`.ci/run` installs
+/// them from PyPI and sets FORGE_BUILDBOT_BIN).
+fn buildbot_bin() -> std::path::PathBuf {
+    let dir = std::env::var("FORGE_BUILDBOT_BIN").unwrap_or_else(|_| {
+        panic!(
+            "FORGE_BUILDBOT_BIN names no folder with buildbot and buildbot-worker: run the tests with \
+             `bash .ci/run`, or `pip install buildbot==4.3.0 buildbot-www==4.3.0 buildbot-worker==4.3.0` into a virtual \
+             environment and set FORGE_BUILDBOT_BIN to its bin folder"
+        )
+    });
+    std::path::PathBuf::from(dir)
+}
+
+fn run_ok(command: &mut std::process::Command) {
+    let out = command.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn buildbot_builds_a_pull_request_from_forges_webhook_and_flags_it() {
+    let bin = buildbot_bin();
+    let f = Forge::with_project();
+    f.ok(&["user", "add", "robot", "--email", "robot@example.org"]);
+    f.member("robot", "commit");
+    let robot = f.json(&[
+        "--as",
+        "robot",
+        "token",
+        "create",
+        "-p",
+        P,
+        "--acl",
+        "pull_request_flag",
+    ])["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (www, pb) = (crate::postfix::free_port(), crate::postfix::free_port());
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    private_ok(
+        &f,
+        &[
+            "--as",
+            "alice",
+            "webhook",
+            "add",
+            "-p",
+            P,
+            &format!("http://127.0.0.1:{www}/change_hook/forge"),
+            "--events",
+            "pr.new,pr.updated,pr.reopened",
+            "--secret",
+            secret,
+        ],
+    );
+    let mut serve = f.command(&["serve", "--bind", "127.0.0.1:0"]);
+    serve.env("FORGE_WEBHOOKS_ALLOW_PRIVATE", "1");
+    let s = Server::from(serve);
+    let forge_url = format!("http://{}", s.addr);
+
+    // The master, from the documented master.cfg, and its worker.
+    let master = f.dir.path().join("buildbot-master");
+    std::fs::create_dir_all(&master).expect("master dir");
+    let cfg =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ci/buildbot/master.cfg");
+    std::fs::copy(&cfg, master.join("master.cfg")).expect("master.cfg");
+    let env = [
+        ("FORGE_URL", forge_url.clone()),
+        ("FORGE_TOKEN", robot.clone()),
+        ("FORGE_WEBHOOK_SECRET", secret.to_string()),
+        ("BUILDBOT_WWW_PORT", www.to_string()),
+        ("BUILDBOT_WORKER_PORT", pb.to_string()),
+        ("BUILDBOT_WORKER_PASS", "worker-pass".to_string()),
+    ];
+    run_ok(
+        std::process::Command::new(bin.join("buildbot"))
+            .args(["create-master", "-r"])
+            .arg(&master)
+            .envs(env.clone()),
+    );
+    let quiet = || std::process::Stdio::null();
+    let mut master_process = Running(
+        std::process::Command::new(bin.join("buildbot"))
+            .args(["start", "--nodaemon"])
+            .arg(&master)
+            .envs(env.clone())
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("buildbot starts"),
+    );
+    let worker_dir = f.dir.path().join("buildbot-worker");
+    run_ok(
+        std::process::Command::new(bin.join("buildbot-worker"))
+            .arg("create-worker")
+            .arg(&worker_dir)
+            .args([&format!("127.0.0.1:{pb}"), "forge-worker", "worker-pass"]),
+    );
+    let _worker = Running(
+        std::process::Command::new(bin.join("buildbot-worker"))
+            .args(["start", "--nodaemon"])
+            .arg(&worker_dir)
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("buildbot-worker starts"),
+    );
+    wait_for("the master's web port", || {
+        if let Ok(Some(status)) = master_process.0.try_wait() {
+            let log = std::fs::read_to_string(master.join("twistd.log")).unwrap_or_default();
+            panic!("buildbot's master ended ({status}):\n{log}");
+        }
+        std::net::TcpStream::connect(("127.0.0.1", www)).ok()
+    });
+
+    let work = f.dir.path().join("work");
+    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(work.join("a.txt"), "one\n").expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "Start"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "topic"]);
+    std::fs::write(work.join("a.txt"), "ONE\n").expect("write");
+    git(&work, &["commit", "-qam", "Shout"]);
+    git(&work, &["push", "-q", "origin", "topic"]);
+    f.ok(&[
+        "--as", "alice", "pr", "new", "-p", P, "--title", "Shout", "--from", "topic",
+    ]);
+
+    let flag = wait_for("buildbot's flag", || {
+        let pr = f.json(&["pr", "show", "-p", P, "1"]);
+        pr["flags"]
+            .as_array()?
+            .iter()
+            .find(|fl| fl["name"] == "buildbot" && fl["status"] == "success")
+            .cloned()
+    });
+    assert_eq!(flag["percent"], 100, "{flag}");
+    assert!(
+        flag["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("passed")),
+        "{flag}"
+    );
+    assert!(
+        flag["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("http://127.0.0.1:{www}/"))),
+        "{flag}"
+    );
+    // The webhook's delivery log shows Buildbot took it.
+    let log = f.json(&["--as", "alice", "webhook", "deliveries", "-p", P]);
+    assert!(
+        log.as_array()
+            .is_some_and(|all| all.iter().any(|d| d["status"] == 200)),
+        "{log}"
+    );
+    drop(s);
+}

@@ -15,7 +15,7 @@ use crate::router::At;
 
 /// The signed-in user administering the project a route names (forks are
 /// administered by their owner through their own settings, not here).
-fn admin<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Admin<'s>, ApiError> {
+pub(crate) fn admin<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Admin<'s>, ApiError> {
     if at.fork.is_some() {
         return Err(ApiError::new(
             400,

@@ -618,6 +618,21 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         "Noted",
     ]);
     private(&["worker", "--once"]);
+    private(&[
+        "--as",
+        "alice",
+        "ci",
+        "set",
+        "-p",
+        "tools/hammer",
+        "jenkins",
+        "--url",
+        &hook_url,
+        "--job",
+        "hammer",
+        "--token",
+        "t0ken",
+    ]);
     let hooks = f.json(&["--as", "alice", "webhook", "list", "-p", "tools/hammer"]);
     let deliveries = format!(
         "/tools/hammer/settings/webhooks/{}",
@@ -686,6 +701,71 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     });
+}
+
+#[test]
+fn an_admin_sets_a_ci_server_on_the_settings_page_and_sees_its_callback_once() {
+    let (f, server) = served_project();
+    let base = format!("http://{}", server.addr);
+    let shots = std::env::var_os("FORGE_SCREENSHOTS").map(std::path::PathBuf::from);
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let c = driver.browser(true, 1280).await;
+        sign_in(&c, &base, "alice", "alice's password").await;
+        c.goto(&format!("{base}/tools/hammer/settings"))
+            .await
+            .expect("settings");
+        assert!(text(&c)
+            .await
+            .contains("None: pull requests are flagged only"));
+        fill(&c, "#ci-url", "http://8.8.8.8:8080/jenkins").await;
+        fill(&c, "#ci-job", "tools/hammer").await;
+        fill(&c, "#ci-token", "page-s3kr1t").await;
+        click(
+            &c,
+            "form[action='/tools/hammer/ci/set'] button[type=submit]",
+        )
+        .await;
+        let page = text(&c).await;
+        assert!(
+            page.contains("Jenkins calls back at this address"),
+            "{page}"
+        );
+        let callback = format!("{base}/api/0/ci/jenkins/tools/hammer/");
+        assert!(page.contains(&callback), "{page}");
+        assert!(page.contains("built by jenkins job tools/hammer"), "{page}");
+        assert!(!page.contains("page-s3kr1t"), "{page}");
+        if let Some(dir) = &shots {
+            std::fs::create_dir_all(dir).expect("screenshots folder");
+            c.execute("document.getElementById('ci').scrollIntoView();", vec![])
+                .await
+                .expect("scroll");
+            let png = c.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join("ci-settings.png"), png).expect("write");
+        }
+        // Shown once: the page again has no callback address.
+        c.goto(&format!("{base}/tools/hammer/settings"))
+            .await
+            .expect("settings");
+        let page = text(&c).await;
+        assert!(!page.contains(&callback), "{page}");
+        let html = c.source().await.expect("source");
+        assert!(
+            !html.contains("page-s3kr1t"),
+            "the token is never sent back"
+        );
+        click(
+            &c,
+            "form[action='/tools/hammer/ci/remove'] button[type=submit]",
+        )
+        .await;
+        assert!(text(&c)
+            .await
+            .contains("None: pull requests are flagged only"));
+        c.close().await.expect("close");
+    });
+    let shown = f.ok(&["--as", "alice", "ci", "show", "-p", "tools/hammer"]);
+    assert!(shown.contains("has no CI server"), "{shown}");
 }
 
 #[test]

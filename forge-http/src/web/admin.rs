@@ -17,17 +17,22 @@ use crate::extract::Ctx;
 
 const ROLES: [Role; 4] = [Role::Ticket, Role::Collaborator, Role::Commit, Role::Admin];
 
-/// `GET /<repo>/settings`.
-pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
-    show_with(ctx, here, None)
+/// What the settings page shows once, just after it was made.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ShownOnce<'a> {
+    /// A new webhook's secret.
+    pub webhook_secret: Option<&'a str>,
+    /// The address a new CI server setup calls back.
+    pub ci_callback: Option<&'a str>,
 }
 
-/// The settings page, with a new webhook's secret shown this once.
-pub(crate) fn show_with(
-    ctx: &Ctx<'_>,
-    here: &Here,
-    secret: Option<&str>,
-) -> Result<Page, ApiError> {
+/// `GET /<repo>/settings`.
+pub(crate) fn show(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    show_with(ctx, here, ShownOnce::default())
+}
+
+/// The settings page, with what was just made shown this once.
+pub(crate) fn show_with(ctx: &Ctx<'_>, here: &Here, once: ShownOnce<'_>) -> Result<Page, ApiError> {
     let admin = match signed_in_admin(ctx, here, &format!("/{}/settings", here.project.full_name))?
     {
         Ok(admin) => admin,
@@ -40,6 +45,7 @@ pub(crate) fn show_with(
     let hooks = forge_notify::webhook::Webhooks::new(ctx.store, &ctx.app.home)
         .list(p)
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    let ci = forge_notify::ci::setup::CiSettings::new(ctx.store, &ctx.app.home).get(p)?;
     let owns = admin.may_give_away();
     let form = |action: &str, class: &str, inner: Markup| {
         html! {
@@ -138,7 +144,7 @@ pub(crate) fn show_with(
                 button type="submit" { "Add deploy key" }
             }))
             h2 { "Webhooks" }
-            @if let Some(secret) = secret {
+            @if let Some(secret) = once.webhook_secret {
                 section.box.pad role="status" {
                     p { strong { "The new webhook's secret (shown this once; its receiver verifies signatures with it):" } }
                     code.clone { (secret) }
@@ -168,6 +174,34 @@ pub(crate) fn show_with(
                 label for="hook-secret" { "Secret (whsec_…; generated when empty)" }
                 input id="hook-secret" type="text" name="secret" autocomplete="off";
                 button type="submit" { "Add webhook" }
+            }))
+            h2 id="ci" { "CI" }
+            @if let Some(callback) = once.ci_callback {
+                section.box.pad role="status" {
+                    p { strong { "Jenkins calls back at this address (shown this once; give it to the job's Notification plugin for \"Job Finalized\"):" } }
+                    code.clone { (callback) }
+                }
+            }
+            @if let Some(c) = &ci {
+                p {
+                    "Each pull request that opens or moves is built by " (c.provider.as_str()) " job "
+                    code { (c.job) } " at " code { (c.url) } " and flagged with the result."
+                }
+                (form("ci/remove", "inline", html! {
+                    button.secondary type="submit" { "Stop asking for builds" }
+                }))
+            } @else {
+                p.muted { "None: pull requests are flagged only by what posts flags (docs/ci.md)." }
+            }
+            (form("ci/set", "stack", html! {
+                input type="hidden" name="provider" value="jenkins";
+                label for="ci-url" { "Jenkins: the server's URL" }
+                input id="ci-url" type="url" name="url" required placeholder="https://jenkins.example.org" value=[ci.as_ref().map(|c| c.url.as_str())];
+                label for="ci-job" { "Job (folder/name for a job in a folder)" }
+                input id="ci-job" type="text" name="job" required value=[ci.as_ref().map(|c| c.job.as_str())];
+                label for="ci-token" { "The job's trigger token (\"Trigger builds remotely\"; kept encrypted, never shown again)" }
+                input id="ci-token" type="password" name="token" required autocomplete="off";
+                button type="submit" { (if ci.is_some() { "Replace CI server" } else { "Set CI server" }) }
             }))
             h2 { "Name, owner, deletion" }
             (form("rename", "stack", html! {

@@ -68,13 +68,18 @@ pub(crate) fn post(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
             Err(e) => super::layout::form_error(&e, &format!("/{name}")),
         });
     }
-    if rest == ["webhooks", "new"] {
-        // The answer holds the secret: the page shows it this once.
+    if rest == ["webhooks", "new"] || rest == ["ci", "set"] {
+        // The answer holds a secret (a webhook's, the CI server's callback
+        // address): the page shows it this once.
         let back = format!("/{}/settings", here.project.full_name);
         return Ok(match crate::router::at_route(ctx, &here, "POST", rest) {
             Ok((_, answer)) => {
                 let v: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
-                super::admin::show_with(ctx, &here, v["secret"].as_str())?
+                let once = super::admin::ShownOnce {
+                    webhook_secret: v["secret"].as_str(),
+                    ci_callback: v["callback_url"].as_str(),
+                };
+                super::admin::show_with(ctx, &here, once)?
             }
             Err(e) => super::layout::form_error(&e, &back),
         });
@@ -104,6 +109,7 @@ fn takes_forms(rest: &[&str]) -> bool {
             | ["deploykeys", "new" | "remove"]
             | ["rename" | "transfer" | "delete"]
             | ["webhooks", _, "remove"]
+            | ["ci", "remove"]
             | ["webhooks", "deliveries", _, "redeliver"]
             | ["pull-request", "new"]
             | ["pull-request", _]
@@ -166,7 +172,7 @@ fn after(here: &Here, rest: &[&str], answer: &[u8]) -> String {
                 None => format!("{base}/settings"),
             }
         }
-        ["options" | "git" | "deploykeys" | "webhooks" | "transfer" | "delete", ..] => {
+        ["options" | "git" | "deploykeys" | "webhooks" | "ci" | "transfer" | "delete", ..] => {
             format!("{base}/settings")
         }
         _ => base,

@@ -182,6 +182,7 @@ mod tests {
             owner: "alice".into(),
             settings,
             created_at: "2026-01-01T00:00:00Z".into(),
+            mirror: None,
         }
     }
 

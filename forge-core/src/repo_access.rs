@@ -151,6 +151,9 @@ pub struct RepoFacts {
     /// Whether the project has private issues (its tickets and requests
     /// repositories then stay with ticket+ members, or a clone would leak them).
     pub private_issues: bool,
+    /// Whether the project mirrors another forge's: its source, issues and
+    /// pull requests are written by the replication only, never pushed to.
+    pub mirrored: bool,
 }
 
 /// Whether `who` may fetch `repo`. Pure.
@@ -341,6 +344,16 @@ pub fn decide(
     }
     if !service.writes() {
         return Ok(Granted::Read);
+    }
+    let replicated = matches!(
+        repo.kind,
+        RepoKind::Source | RepoKind::Tickets | RepoKind::Requests
+    );
+    if facts.mirrored && replicated && !matches!(who, GitIdentity::Anonymous) {
+        return Err(Refusal::Forbidden(format!(
+            "{} is a mirror: it changes where it mirrors it from, and reaches here by replication (`forge mirror remove` makes the project its own)",
+            repo.display()
+        )));
     }
     if may_write(who, repo, facts) {
         return Ok(Granted::Write(repo.kind.after_push()));
@@ -552,14 +565,17 @@ mod tests {
         let open = RepoFacts {
             private_project: false,
             private_issues: false,
+            mirrored: false,
         };
         let private = RepoFacts {
             private_project: true,
             private_issues: false,
+            mirrored: false,
         };
         let secret_issues = RepoFacts {
             private_project: false,
             private_issues: true,
+            mirrored: false,
         };
         assert!(may_read(&GitIdentity::Anonymous, &source, open));
         assert!(!may_write(&GitIdentity::Anonymous, &source, open));
@@ -581,6 +597,20 @@ mod tests {
             role: Some(Role::Admin),
         };
         assert!(!may_write(&carol, &fork, open), "not carol's fork");
+        // A mirror takes no push to what the replication writes; its docs
+        // and forks stay its own.
+        let mirror = RepoFacts {
+            mirrored: true,
+            ..open
+        };
+        let admin = user(Some(Role::Admin));
+        for (repo, allowed) in [(&source, false), (&tickets, false), (&docs, true)] {
+            let got = decide(&admin, repo, mirror, GitService::ReceivePack);
+            assert_eq!(got.is_ok(), allowed, "{repo:?}: {got:?}");
+        }
+        let refused = decide(&admin, &source, mirror, GitService::ReceivePack).expect_err("mirror");
+        assert!(refused.to_string().contains("is a mirror"), "{refused}");
+        assert!(decide(&admin, &source, mirror, GitService::UploadPack).is_ok());
         let deploy = |push| GitIdentity::Deploy {
             project: "p".into(),
             push,

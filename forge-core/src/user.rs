@@ -49,6 +49,27 @@ impl Store {
     /// Adds a user with its email addresses (the first is the default).
     pub fn add_user(&self, username: &str, full_name: &str, emails: &[&str]) -> Result<User> {
         name::validate("user", username)?;
+        self.insert_user(username, full_name, emails)
+    }
+
+    /// The user who stands for `login` of another forge (`github`), named
+    /// `github:login`, made without address or credentials on first need:
+    /// the author of what a mirror replicates. It cannot sign in.
+    pub fn mirror_user(&self, source: &str, login: &str) -> Result<String> {
+        name::validate("user", source)?;
+        name::validate("user", login)?;
+        let username = format!("{source}:{login}");
+        if self.find_user(&username)?.is_none() {
+            match self.insert_user(&username, "", &[]) {
+                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(username)
+    }
+
+    /// Adds a user whose name was checked.
+    fn insert_user(&self, username: &str, full_name: &str, emails: &[&str]) -> Result<User> {
         validate_full_name(username, full_name)?;
         for email in emails {
             validate_email(email)?;

@@ -58,6 +58,7 @@ pub fn git_access(
     let facts = RepoFacts {
         private_project: project.private,
         private_issues,
+        mirrored: project.mirror.is_some(),
     };
     Ok(
         repo_access::decide(&who, repo, facts, service).map(|granted| GitAccess {

@@ -17,6 +17,9 @@ pub struct Actor {
     pub role: Option<Role>,
     /// Whether the project is private.
     pub private_project: bool,
+    /// What the project mirrors, when it is a mirror this actor may not
+    /// write to (every actor but the replication's).
+    pub mirror: Option<String>,
 }
 
 impl Actor {
@@ -28,6 +31,7 @@ impl Actor {
             role: store.role_of(project, &user.username)?,
             username: user.username,
             private_project: project.private,
+            mirror: project.mirror.clone(),
         })
     }
 
@@ -38,6 +42,7 @@ impl Actor {
             email: email.into(),
             role: Some(Role::Admin),
             private_project: false,
+            mirror: None,
         }
     }
 
@@ -48,6 +53,7 @@ impl Actor {
             email: String::new(),
             role: None,
             private_project,
+            mirror: None,
         }
     }
 
@@ -59,6 +65,19 @@ impl Actor {
             email: String::new(),
             role: Some(Role::Commit),
             private_project: project.private,
+            mirror: project.mirror.clone(),
+        }
+    }
+
+    /// The replication of a mirrored project, writing what `username`
+    /// (`github:login`) did there: the one actor that writes to a mirror.
+    pub fn replica(project: &Project, username: &str) -> Actor {
+        Actor {
+            username: username.into(),
+            email: String::new(),
+            role: Some(Role::Admin),
+            private_project: project.private,
+            mirror: None,
         }
     }
 
@@ -66,6 +85,33 @@ impl Actor {
     pub(crate) fn require(&self, action: Action, is_author: bool, project: &str) -> Result<()> {
         if self.username.is_empty() {
             return Err(Error::Anonymous);
+        }
+        let on_items = matches!(
+            action,
+            Action::IssueCreate
+                | Action::IssueComment
+                | Action::IssueUpdate
+                | Action::IssueChangeStatus
+                | Action::IssueAssign
+                | Action::IssueUpdateMilestone
+                | Action::IssueUpdateCustomFields
+                | Action::IssueSubscribe
+                | Action::PullRequestCreate
+                | Action::PullRequestComment
+                | Action::PullRequestMerge
+                | Action::PullRequestFlag
+                | Action::PullRequestClose
+                | Action::PullRequestAssign
+                | Action::PullRequestSubscribe
+                | Action::PullRequestUpdate
+        );
+        if let (true, Some(source)) = (on_items, &self.mirror) {
+            return Err(Error::invalid(
+                format!("project `{project}`"),
+                format!(
+                    "it mirrors {source}: its issues and pull requests change there, and reach here by replication (`forge mirror remove` makes it a project of its own)"
+                ),
+            ));
         }
         if self.may(action, is_author) {
             Ok(())

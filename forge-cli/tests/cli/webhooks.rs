@@ -466,7 +466,19 @@ fn a_worker_waits_out_a_busy_database_says_so_and_loses_nothing() {
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
         .expect("forge worker starts");
-    std::thread::sleep(Duration::from_millis(11_500));
+    // Held until the worker has met it and said so (its busy timeout ran
+    // out), however long the worker took to start on a loaded machine.
+    let held = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("locked")
+    {
+        assert!(
+            held.elapsed() < Duration::from_secs(90),
+            "the worker never said the database was locked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     store.conn().execute_batch("COMMIT").expect("unlock");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while seen.lock().expect("lock").len() < 10 {

@@ -32,6 +32,10 @@ pub struct Project {
     pub settings: ProjectSettings,
     /// Creation time (RFC 3339).
     pub created_at: String,
+    /// What it mirrors (`github:owner/name`): its issues and pull requests
+    /// are written by the replication only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
 }
 
 /// A member of a project: a user or a group (`@name`) with a role.
@@ -58,6 +62,7 @@ fn project_from_row(r: &Row<'_>) -> rusqlite::Result<(Project, String)> {
             owner: r.get(6)?,
             settings: ProjectSettings::default(),
             created_at: time::epoch_to_rfc3339(created).unwrap_or_default(),
+            mirror: r.get(9)?,
         },
         r.get(7)?,
     ))
@@ -72,7 +77,9 @@ macro_rules! select_projects {
     ($tail:literal) => {
         concat!(
             "SELECT p.id, p.full_name, p.namespace, p.name, p.description, p.private,
-             u.username, p.settings, p.created_at FROM projects p JOIN users u ON u.id = p.owner_id ",
+             u.username, p.settings, p.created_at,
+             (SELECT 'github:' || m.repo FROM github_mirrors m WHERE m.project_id = p.id)
+             FROM projects p JOIN users u ON u.id = p.owner_id ",
             $tail
         )
     };

@@ -23,6 +23,7 @@ pub(crate) mod apply;
 pub mod batch;
 pub mod kind;
 pub(crate) mod push;
+pub mod replica;
 pub(crate) mod rows;
 mod sync;
 

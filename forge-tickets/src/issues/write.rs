@@ -10,6 +10,7 @@ use forge_git::CommitId;
 use super::{can_see, changes, Tracker};
 use crate::checks;
 use crate::doc::{self, CommentDoc, IssueDoc, Status, SCHEMA};
+use crate::engine::replica::Replicated;
 use crate::engine::{display_number, Written, PROVISIONAL_BASE};
 use crate::{Actor, Error, Result};
 
@@ -218,6 +219,22 @@ impl Tracker<'_> {
         }
         self.sync()?;
         self.engine.write(actor, message, |_| Ok(docs.clone()))
+    }
+
+    /// Writes issues and comments as the forge this project mirrors has
+    /// them, each only if newer than what is stored (see
+    /// [`crate::engine::replica`]); one commit. `actor` is the replication
+    /// ([`Actor::replica`]).
+    pub fn replicate(
+        &self,
+        actor: &Actor,
+        issues: &[IssueDoc],
+        comments: &[(u64, CommentDoc)],
+    ) -> Result<Vec<Replicated>> {
+        self.require(actor, Action::ModifyProject, false)?;
+        self.sync()?;
+        self.engine
+            .replicate(actor, "Replicate issues", issues, comments)
     }
 
     /// Reads an issue for editing: from git at `tip`, visible to the actor.

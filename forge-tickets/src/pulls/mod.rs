@@ -25,6 +25,8 @@ use forge_core::{time, ForgeHome, Store};
 use forge_git::{CommitId, FileDiff, MergeStatus, Repo};
 
 use crate::checks::Checks;
+use crate::doc::CommentDoc;
+use crate::engine::replica::Replicated;
 use crate::engine::{rows, Engine, SyncReport, Written};
 use crate::request::{self, PullCommit, PullDoc, PullStatus};
 use crate::{Actor, Error, Result};
@@ -319,6 +321,23 @@ impl<'s> PullRequests<'s> {
 
     /// How many requests match `filter` (its limit and offset aside),
     /// without reading them.
+    /// Writes pull requests and comments as the forge this project
+    /// mirrors has them, each only if newer than what is stored (see
+    /// [`crate::engine::replica`]); one commit. `actor` is the replication
+    /// ([`Actor::replica`]).
+    pub fn replicate(
+        &self,
+        actor: &Actor,
+        pulls: &[PullDoc],
+        comments: &[(u64, CommentDoc)],
+    ) -> Result<Vec<Replicated>> {
+        self.require(actor, Action::ModifyProject, false)?;
+        self.sync()?;
+        self.engine
+            .replicate(actor, "Replicate pull requests", pulls, comments)
+    }
+
+    /// Counts the requests the filter matches that `viewer` may see.
     pub fn count(&self, viewer: &Actor, filter: &PullFilter) -> Result<u64> {
         viewer.check_readable(self.full_name())?;
         self.sync()?;

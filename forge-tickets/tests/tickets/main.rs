@@ -8,6 +8,7 @@ use forge_tickets::{Actor, IssueEdit, IssueFilter, NewIssue, Tracker};
 
 mod admin;
 mod engine;
+mod mirror;
 mod props;
 
 pub(crate) struct Home {

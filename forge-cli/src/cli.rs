@@ -129,6 +129,11 @@ pub enum Command {
     /// A project's webhooks (project admins).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Mirrors (project admins): a project made a read-only copy of a
+    /// GitHub repository's issues, pull requests, comments, labels,
+    /// milestones and users, kept up to date by its webhooks.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// A project's CI server (project admins): it builds each pull request
     /// and forge flags the request with the result.
     #[command(subcommand)]
@@ -462,6 +467,60 @@ pub enum WebhookCommand {
         project: String,
         /// The webhook's id.
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Mirror a GitHub repository.
+    #[command(subcommand)]
+    Github(GithubMirrorCommand),
+    /// What a mirror holds and when it last heard from GitHub.
+    Status {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+    },
+    /// Fetch the repository and read everything GitHub has (only what
+    /// changed costs rate limit; a killed sync goes on where it stopped).
+    Sync {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+    },
+    /// Make the project its own again (what was replicated stays).
+    Remove {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubMirrorCommand {
+    /// Make a project (without issues or pull requests of its own) a
+    /// read-only mirror of OWNER/REPO, then sync it. Prints the webhook to
+    /// add on GitHub (URL and secret, shown this once).
+    Add {
+        /// Project name.
+        #[arg(short, long)]
+        project: String,
+        /// The GitHub repository.
+        #[arg(value_name = "OWNER/REPO")]
+        github_repo: String,
+        /// A file holding the API token (`-`: standard input); without
+        /// one, GitHub allows 60 requests an hour.
+        #[arg(long)]
+        token_file: Option<std::path::PathBuf>,
+        /// The API's address (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long)]
+        api_url: Option<String>,
+        /// The webhook's secret (made when not given).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Do not sync now (`forge mirror sync` later).
+        #[arg(long)]
+        no_sync: bool,
     },
 }
 

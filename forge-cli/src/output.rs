@@ -94,6 +94,22 @@ pub fn progress(message: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A counter on stderr when it is a terminal (for work whose end is not
+/// known in advance), hidden otherwise.
+pub fn counter(message: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,10 +46,13 @@ CREATE TABLE github_records (
     PRIMARY KEY (project_id, kind, github_id)
 ) WITHOUT ROWID;
 -- Webhook deliveries taken (X-GitHub-Delivery): a delivery sent again is
--- applied once.
+-- applied once. The payload waits here for the github worker (a
+-- github.received event names the delivery) and is dropped once applied.
 CREATE TABLE github_deliveries (
     delivery TEXT PRIMARY KEY,
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     event TEXT NOT NULL,
-    received_at INTEGER NOT NULL
+    payload TEXT,
+    received_at INTEGER NOT NULL,
+    applied_at INTEGER
 ) WITHOUT ROWID;

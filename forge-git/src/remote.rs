@@ -174,7 +174,31 @@ impl Repo {
                 reason: format!("invalid branch name `{branch}`"),
             });
         }
-        let out = Command::new("git")
+        self.git_fetch(url, &[format!("+refs/heads/{branch}:{into}")], false)?;
+        let oid = self.git().refname_to_id(into).map_err(|e| self.error(e))?;
+        Ok(CommitId::from_oid(oid))
+    }
+
+    /// Makes this repository a mirror of the remote `url`'s branches and
+    /// pull request heads (`refs/heads/*`, `refs/pull/*/head`), pruning
+    /// what the remote no longer has, after [`check_remote_url`].
+    pub fn fetch_mirror(&self, url: &str, allow_local: bool) -> Result<(), Error> {
+        check_remote_url(url, allow_local)?;
+        self.git_fetch(
+            url,
+            &[
+                "+refs/heads/*:refs/heads/*".to_string(),
+                "+refs/pull/*/head:refs/pull/*/head".to_string(),
+            ],
+            true,
+        )
+    }
+
+    /// `git fetch` of `refspecs` from `url` with no local transport, no
+    /// prompt, no tags; the error names the URL and git's first line.
+    fn git_fetch(&self, url: &str, refspecs: &[String], prune: bool) -> Result<(), Error> {
+        let mut command = Command::new("git");
+        command
             .arg("--git-dir")
             .arg(self.git_dir())
             .args([
@@ -183,8 +207,13 @@ impl Repo {
                 "-c",
                 "protocol.ext.allow=never",
             ])
-            .args(["fetch", "--quiet", "--no-tags", "--end-of-options", url])
-            .arg(format!("+refs/heads/{branch}:{into}"))
+            .args(["fetch", "--quiet", "--no-tags"]);
+        if prune {
+            command.arg("--prune");
+        }
+        let out = command
+            .args(["--end-of-options", url])
+            .args(refspecs)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
             .stdin(Stdio::null())
@@ -204,8 +233,7 @@ impl Repo {
                 reason: first.trim().to_string(),
             });
         }
-        let oid = self.git().refname_to_id(into).map_err(|e| self.error(e))?;
-        Ok(CommitId::from_oid(oid))
+        Ok(())
     }
 }
 

@@ -196,7 +196,10 @@ enum Served {
 pub fn dispatch(app: &App, call: &ApiCall) -> Result<(u16, Bytes), ApiError> {
     with_store(app, |store| {
         let ctx = Ctx::new(app, store, call)?;
-        crate::router::route(&ctx)
+        match call.path.strip_prefix("/hooks/") {
+            Some(rest) => crate::hooks::receive(&ctx, rest),
+            None => crate::router::route(&ctx),
+        }
     })
 }
 
@@ -259,8 +262,10 @@ impl App {
         if let Some(resp) = crate::web::static_file(&path) {
             return resp;
         }
-        // Git over HTTP, then the API; every other path is a page.
-        let web = !path.starts_with("/api/");
+        // Git over HTTP, then the API and the webhooks coming in; every
+        // other path is a page.
+        let hook = path.starts_with("/hooks/");
+        let web = !path.starts_with("/api/") && !hook;
         if web {
             if let Some((repo, rest)) = crate::git::split_git_path(&path) {
                 return crate::git::serve_git(self, req, repo, rest).await;
@@ -302,6 +307,12 @@ impl App {
         let method = req.method().as_str().to_string();
         let stream = crate::live::may_be_stream(&method, &path);
         let last_event_id = header(hyper::header::HeaderName::from_static("last-event-id"));
+        let github = if hook {
+            ["x-github-event", "x-github-delivery", "x-hub-signature-256"]
+                .map(|name| header(hyper::header::HeaderName::from_static(name)))
+        } else {
+            [None, None, None]
+        };
         let body = match Limited::new(req.into_body(), self.config.max_body)
             .collect()
             .await
@@ -337,6 +348,7 @@ impl App {
             cookie,
             peer,
             secure,
+            github,
         };
         if stream {
             let last =

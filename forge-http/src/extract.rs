@@ -40,6 +40,9 @@ pub struct ApiCall {
     /// Whether the client reached forge over TLS (its own, or a proxy's
     /// that says so with `X-Forwarded-Proto: https`): cookies are `Secure`.
     pub secure: bool,
+    /// GitHub's headers of a webhook delivery (`/hooks/github/...` only):
+    /// `X-GitHub-Event`, `X-GitHub-Delivery`, `X-Hub-Signature-256`.
+    pub github: [Option<String>; 3],
 }
 
 /// Decodes one part of a query string or form (`+` is a space), naming it on failure.

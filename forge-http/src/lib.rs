@@ -24,6 +24,7 @@ mod docs;
 mod error;
 mod extract;
 mod git;
+mod hooks;
 mod issues;
 mod live;
 pub mod pagure;

@@ -50,6 +50,18 @@ pub struct Attempt {
     pub error: Option<String>,
     /// How long it took.
     pub duration: Duration,
+    /// The answer's headers, names in lower case (the first 100).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Attempt {
+    /// The value of the answer's header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Attempt {
@@ -97,6 +109,7 @@ fn exchange(
             response: String::new(),
             error: Some("no address to connect to".into()),
             duration: start.elapsed(),
+            headers: Vec::new(),
         };
     }
     let config = ureq::Agent::config_builder()
@@ -129,6 +142,17 @@ fn exchange(
     match sent {
         Ok(mut answer) => {
             let status = answer.status().as_u16();
+            let headers = answer
+                .headers()
+                .iter()
+                .take(100)
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
             // The first bytes only, whatever length the answer claims; an
             // answer cut short or too slow keeps what came.
             let mut bytes = Vec::new();
@@ -141,6 +165,7 @@ fn exchange(
                 response: String::from_utf8_lossy(&bytes).into_owned(),
                 error: None,
                 duration: start.elapsed(),
+                headers,
             }
         }
         Err(e) => Attempt {
@@ -148,6 +173,7 @@ fn exchange(
             response: String::new(),
             error: Some(e.to_string()),
             duration: start.elapsed(),
+            headers: Vec::new(),
         },
     }
 }

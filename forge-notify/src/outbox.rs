@@ -204,6 +204,7 @@ pub fn attempt(
             response: String::new(),
             error: Some(refused.to_string()),
             duration: Duration::ZERO,
+            headers: Vec::new(),
         },
     };
     log_attempt(store, hook_id, e, attempt_no, &sent, &attempt, now)?;

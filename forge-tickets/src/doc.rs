@@ -288,6 +288,21 @@ impl CommentDoc {
     }
 }
 
+/// The id of a comment brought from another forge: the whole seconds of
+/// its creation, compacted, then `tag`, which names it there
+/// (`20261201T212530Z-p4` for Pagure's comment 4): ids sort by time and
+/// stay the same however often it is brought.
+pub fn imported_comment_id(created_at: &str, tag: &str) -> String {
+    let whole = forge_core::time::parse_rfc3339(created_at)
+        .and_then(forge_core::time::epoch_to_rfc3339)
+        .unwrap_or_default();
+    let compact: String = whole
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{compact}-{tag}")
+}
+
 /// A new random 32-hex-digit uid.
 pub fn new_uid() -> String {
     hex::encode(rand::random::<[u8; 16]>())

@@ -3,7 +3,7 @@
 //! opens or moves, and flags the request with the result when the server
 //! calls back.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use forge_notify::ci::setup::{CiSettings, Kind, NewSetup};
 use forge_tickets::Admin;
 use serde_json::json;
@@ -12,22 +12,11 @@ use crate::cli::CiCommand;
 use crate::context::Ctx;
 use crate::output;
 
-/// The trigger token from `--token` or `--token-file` (`-`: standard
-/// input), its line end trimmed.
+/// The trigger token from `--token` or `--token-file`.
 fn trigger_token(token: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
     match (token, file) {
         (Some(t), _) => Ok(t),
-        (None, Some(path)) if path.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-                .context("reading the trigger token from standard input")?;
-            Ok(text.trim_end_matches(['\r', '\n']).to_string())
-        }
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading the trigger token from {}", path.display()))?;
-            Ok(text.trim_end_matches(['\r', '\n']).to_string())
-        }
+        (None, Some(path)) => super::read_secret(&path, "the trigger token"),
         (None, None) => anyhow::bail!("give the job's trigger token with --token or --token-file"),
     }
 }

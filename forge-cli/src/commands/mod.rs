@@ -10,6 +10,7 @@ mod init;
 pub(crate) mod issue;
 mod mail;
 mod merge_driver;
+mod mirror;
 pub(crate) mod pr;
 mod project;
 mod queue;
@@ -48,9 +49,26 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Queue(_) => "queue",
         Command::Webhook(_) => "webhook",
         Command::Ci(_) => "ci",
+        Command::Mirror(_) => "mirror",
         Command::Worker { .. } => "worker",
         Command::Milter { .. } => "milter",
     })
+}
+
+/// A secret read from the file `path` (`-`: standard input), its line end
+/// trimmed, so that it shows in no process list; `what` names it in errors.
+pub(crate) fn read_secret(path: &std::path::Path, what: &str) -> Result<String> {
+    use anyhow::Context as _;
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .with_context(|| format!("reading {what} from standard input"))?;
+        text
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading {what} from {}", path.display()))?
+    };
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -92,6 +110,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Milter { bind } => mail::milter(&bind, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Ci(cmd) => ci::run(cmd, &ctx),
+        Command::Mirror(cmd) => mirror::run(cmd, &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {
             base,

@@ -1,5 +1,6 @@
 //! `forge worker`: delivers what the event log holds — webhooks, builds
-//! asked of CI servers and their flags, and notification mails when
+//! asked of CI servers and their flags, GitHub deliveries applied to
+//! mirrors, and notification mails when
 //! `[mail] from` is set (`forge serve` runs the
 //! same loop on a thread of its own unless told `--no-worker`). Killed at
 //! any point, it loses nothing: a job it held is claimed again when its
@@ -12,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use forge_core::{ForgeHome, Store};
 use forge_notify::ci::worker as ci;
+use forge_notify::github::worker as github;
 use forge_notify::mail::notify;
 use forge_notify::mail::reply::Keys;
 use forge_notify::outbox::{self, Settings};
@@ -29,6 +31,8 @@ pub struct Consumers {
     pub mail: Option<notify::Settings>,
     /// Builds asked of projects' CI servers, and their flags.
     pub ci: ci::Settings,
+    /// GitHub deliveries applied to mirrors.
+    pub github: github::Settings,
 }
 
 /// The consumers `config` (and the environment) set up.
@@ -37,7 +41,13 @@ pub fn consumers(config: forge_core::config::Config) -> Result<Consumers> {
     let webhooks = super::webhook::settings_from(config)?;
     let mail = notify::Settings::from_config(&mail, &webhooks.instance)?;
     let ci = ci::Settings::like(&webhooks);
-    Ok(Consumers { webhooks, mail, ci })
+    let github = github::Settings::like(&webhooks);
+    Ok(Consumers {
+        webhooks,
+        mail,
+        ci,
+        github,
+    })
 }
 
 pub fn run(once: bool, ctx: &Ctx) -> Result<()> {
@@ -60,7 +70,7 @@ pub fn run(once: bool, ctx: &Ctx) -> Result<()> {
 
 /// Sets `stop` on SIGINT or SIGTERM: the worker ends its current attempt,
 /// gives back the jobs it held and not tried, and exits.
-fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
+pub(crate) fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -141,6 +151,7 @@ pub fn deliver(
         let round = || -> Result<usize> {
             let mut handled = outbox::run_once(store, &hooks, &owner, settings, 64, stop)?;
             handled += ci::run_once(store, home, &owner, &consumers.ci, 64, stop)?;
+            handled += github::run_once(store, home, &owner, &consumers.github, 64, stop)?;
             match &mail {
                 Some((m, mailer, keys, stores)) => {
                     handled +=

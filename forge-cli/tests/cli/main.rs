@@ -10,6 +10,7 @@ mod compat;
 mod demo;
 mod docs;
 mod freshness;
+mod github;
 mod http;
 mod issues;
 mod live;

@@ -116,6 +116,12 @@ pub struct Issue {
 pub struct Comment {
     /// GitHub's id.
     pub id: u64,
+    /// The API address of its issue (`.../issues/<number>`).
+    #[serde(default)]
+    pub issue_url: Option<String>,
+    /// Its page (`.../pull/<number>#issuecomment-...` on a pull request).
+    #[serde(default)]
+    pub html_url: Option<String>,
     /// The text.
     #[serde(default)]
     pub body: Option<String>,
@@ -135,6 +141,26 @@ pub struct Branch {
     pub name: String,
     /// The commit.
     pub sha: String,
+    /// The repository it is in (null once a fork is deleted).
+    #[serde(default)]
+    pub repo: Option<Repository>,
+}
+
+/// A repository, as a pull request's branch names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Repository {
+    /// `owner/name`.
+    pub full_name: String,
+    /// Where git clones it from.
+    #[serde(default)]
+    pub clone_url: Option<String>,
+}
+
+/// The number at the end of a GitHub API or page address
+/// (`.../issues/12`, `.../pulls/12`, `.../pull/12#...`).
+pub fn number_in(url: &str) -> Option<u64> {
+    let path = url.split(['#', '?']).next()?;
+    path.rsplit('/').next()?.parse().ok()
 }
 
 /// A pull request.
@@ -175,6 +201,9 @@ pub struct PullRequest {
     /// Its milestone.
     #[serde(default)]
     pub milestone: Option<Milestone>,
+    /// The commit that merged it (or GitHub's test merge while open).
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
     /// When it was opened.
     pub created_at: Time,
     /// When it was last changed.
@@ -225,6 +254,9 @@ pub struct ReviewComment {
     pub line: Option<u64>,
     /// The commit commented on.
     pub commit_id: String,
+    /// The API address of its pull request (`.../pulls/<number>`).
+    #[serde(default)]
+    pub pull_request_url: Option<String>,
     /// Who wrote it.
     pub user: User,
     /// When it was written.

@@ -214,18 +214,6 @@ pub(crate) fn date(v: &Value, what: &str) -> std::result::Result<String, String>
         .ok_or_else(|| format!("{what} `{v}` is not an epoch time"))
 }
 
-/// The whole seconds of an RFC 3339 time, compacted (`20261201T212222Z`):
-/// the time part of an imported comment's id.
-fn compact_seconds(rfc3339: &str) -> String {
-    let whole = time::parse_rfc3339(rfc3339)
-        .and_then(time::epoch_to_rfc3339)
-        .unwrap_or_default();
-    whole
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect()
-}
-
 /// A boolean field's value in forge's words: Pagure's page ticks the box
 /// for `true`, `on` and `1` (a checkbox sends `on`), and stores `False` or
 /// nothing otherwise.
@@ -320,7 +308,6 @@ pub(crate) fn comment(
 ) -> std::result::Result<CommentDoc, String> {
     let id = as_number(&c.id, "comment id")?;
     let created = date(&c.date_created, "comment date_created")?;
-    let compact = compact_seconds(&created);
     let edited_at = match &c.edited_on {
         Some(v) if !v.is_null() => Some(date(v, "comment edited_on")?),
         _ => None,
@@ -340,7 +327,7 @@ pub(crate) fn comment(
     Ok(CommentDoc {
         anchor,
         schema: SCHEMA,
-        id: format!("{compact}-p{id}"),
+        id: crate::doc::imported_comment_id(&created, &format!("p{id}")),
         author: users.note(&c.user),
         body: c.comment.clone(),
         created_at: created,

@@ -154,16 +154,18 @@ fn exchange(
                 })
                 .collect();
             // The first bytes only, whatever length the answer claims; an
-            // answer cut short or too slow keeps what came.
+            // answer cut short or too slow keeps what came, and says so.
             let mut bytes = Vec::new();
-            let _ = std::io::Read::read_to_end(
+            let read = std::io::Read::read_to_end(
                 &mut std::io::Read::take(answer.body_mut().as_reader(), limit),
                 &mut bytes,
             );
             Attempt {
                 status: Some(status),
                 response: String::from_utf8_lossy(&bytes).into_owned(),
-                error: None,
+                error: read
+                    .err()
+                    .map(|e| format!("the answer was cut short after {} bytes ({e})", bytes.len())),
                 duration: start.elapsed(),
                 headers,
             }

@@ -471,15 +471,17 @@ impl FakeGithub {
         let resources = std::sync::Arc::new(resources);
         let limited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let (seen2, switches2, resources, limited, failed, info, api) = (
+                let (seen2, switches2, resources, limited, failed, cut, info, api) = (
                     seen2.clone(),
                     switches2.clone(),
                     resources.clone(),
                     limited.clone(),
                     failed.clone(),
+                    cut.clone(),
                     info.clone(),
                     api.clone(),
                 );
@@ -549,12 +551,19 @@ impl FakeGithub {
                                 std::thread::sleep(Duration::from_secs(30));
                             }
                             let body = list.get(page - 1).cloned().unwrap_or_else(|| "[]".into());
+                            // A page cut short, once: asked again.
+                            let cut_now = resource == "issues/comments"
+                                && page == 2
+                                && !cut.swap(true, std::sync::atomic::Ordering::SeqCst);
                             let tag =
                                 format!("\"{}-{page}-{}\"", resource.replace('/', "-"), body.len());
                             if etag.as_deref() == Some(tag.as_str()) {
                                 (304, String::new(), vec![("ETag".to_string(), tag)])
                             } else {
                                 let mut h = vec![("ETag".to_string(), tag)];
+                                if cut_now {
+                                    h.push(("X-Test-Cut".to_string(), "1".to_string()));
+                                }
                                 if page < list.len() {
                                     h.push((
                                     "Link".to_string(),
@@ -620,12 +629,20 @@ fn write_answer(
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    let mut cut = false;
     for (k, v) in headers {
+        cut |= k == "X-Test-Cut";
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
+    // A cut page says its whole length and sends half.
+    let sent = if cut {
+        &body[..body.len() / 2]
+    } else {
+        &body[..]
+    };
+    let _ = stream.write_all(sent.as_bytes());
 }
 
 #[test]
@@ -723,6 +740,11 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
     assert_eq!(status["unfinished"], json!([]), "{status}");
     // The rate limit was waited out, the 502 asked again, the token sent.
     let seen = github.seen();
+    let comments_page_2 = seen
+        .iter()
+        .filter(|l| l.contains("/issues/comments?") && l.contains("page=2"))
+        .count();
+    assert!(comments_page_2 >= 2, "the cut page asked again: {seen:?}");
     let issue_page_2 = seen
         .iter()
         .filter(|l| l.contains("/issues?") && l.contains("page=2"))

@@ -274,13 +274,26 @@ pub fn run(
                 return Err(Error::Stopped);
             }
             let kept = kept_page(store, project.id, page_url.as_str())?;
-            let fetched = fetch(
-                client,
-                &page_url,
-                kept.as_ref().map(|k| k.0.as_str()),
-                stop,
-                &mut report,
-            )?;
+            let etag = kept.as_ref().map(|k| k.0.as_str());
+            let mut fetched = fetch(client, &page_url, etag, stop, &mut report)?;
+            // A page that does not read (cut short by a proxy, say) is
+            // asked again, unconditionally, a few times.
+            let mut tries = 1;
+            let applied = loop {
+                let body = match &fetched {
+                    Fetched::Page(page) => page.body.as_str(),
+                    Fetched::NotModified => break None,
+                };
+                match apply(&replication, &who, resource, &page_url, body) {
+                    Ok(tally) => break Some(tally),
+                    Err(Error::Page { .. }) if tries < TRIES => {
+                        tries += 1;
+                        wait(Duration::from_millis(250 << tries), stop)?;
+                        fetched = fetch(client, &page_url, None, stop, &mut report)?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             report.pages += 1;
             let next = match fetched {
                 Fetched::NotModified => {
@@ -288,7 +301,7 @@ pub fn run(
                     kept.and_then(|k| k.1)
                 }
                 Fetched::Page(page) => {
-                    let tally = apply(&replication, &who, resource, &page_url, &page.body)?;
+                    let tally = applied.unwrap_or_default();
                     report.tally.add(tally);
                     let next = page.next.map(|u| u.to_string());
                     if let Some(etag) = &page.etag {

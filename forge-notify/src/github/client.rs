@@ -133,6 +133,11 @@ impl Client {
             };
             return Err(ClientError::Later(format!("{url}: {why}")));
         };
+        if let Some(cut) = &answer.error {
+            return Err(ClientError::Later(format!(
+                "{url}: HTTP {status}, but {cut}"
+            )));
+        }
         let message = serde_json::from_str::<serde_json::Value>(&answer.response)
             .ok()
             .and_then(|v| v["message"].as_str().map(String::from))

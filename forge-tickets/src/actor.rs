@@ -86,6 +86,28 @@ impl Actor {
         if self.username.is_empty() {
             return Err(Error::Anonymous);
         }
+        if let Some(source) = self.mirror_refuses(action) {
+            return Err(Error::invalid(
+                format!("project `{project}`"),
+                format!(
+                    "it mirrors {source}: its issues and pull requests change there, and reach here by replication (`forge mirror remove` makes it a project of its own)"
+                ),
+            ));
+        }
+        if self.may(action, is_author) {
+            Ok(())
+        } else {
+            Err(Error::Core(forge_core::Error::PermissionDenied {
+                user: self.username.clone(),
+                action: action.to_string(),
+                project: project.to_string(),
+            }))
+        }
+    }
+
+    /// What the project mirrors, when that refuses `action` to this actor:
+    /// a mirror's issues and pull requests are the replication's to write.
+    fn mirror_refuses(&self, action: Action) -> Option<&str> {
         let on_items = matches!(
             action,
             Action::IssueCreate
@@ -105,28 +127,15 @@ impl Actor {
                 | Action::PullRequestSubscribe
                 | Action::PullRequestUpdate
         );
-        if let (true, Some(source)) = (on_items, &self.mirror) {
-            return Err(Error::invalid(
-                format!("project `{project}`"),
-                format!(
-                    "it mirrors {source}: its issues and pull requests change there, and reach here by replication (`forge mirror remove` makes it a project of its own)"
-                ),
-            ));
-        }
-        if self.may(action, is_author) {
-            Ok(())
-        } else {
-            Err(Error::Core(forge_core::Error::PermissionDenied {
-                user: self.username.clone(),
-                action: action.to_string(),
-                project: project.to_string(),
-            }))
-        }
+        self.mirror.as_deref().filter(|_| on_items)
     }
 
-    /// Whether the actor's role permits `action` (`is_author`: on their own document).
+    /// Whether the actor's role permits `action` (`is_author`: on their own
+    /// document), and the project is no mirror that refuses it.
     pub fn may(&self, action: Action, is_author: bool) -> bool {
-        !self.username.is_empty() && permits(&self.access(is_author), action)
+        !self.username.is_empty()
+            && self.mirror_refuses(action).is_none()
+            && permits(&self.access(is_author), action)
     }
 
     pub(crate) fn access(&self, is_author: bool) -> Access {

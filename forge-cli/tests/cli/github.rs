@@ -315,6 +315,13 @@ fn githubs_example_deliveries_are_verified_applied_once_and_bad_ones_refused() {
         "the milestone: {settings}"
     );
 
+    // Its pages say so, and offer no writing.
+    let (status, page) = s.raw("GET", "/tools/hello/issues", None, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("read-only mirror of"), "{page}");
+    assert!(!page.contains("New issue"), "{page}");
+    let (_, page) = s.raw("GET", "/tools/hello/issue/1", None, None);
+    assert!(page.contains("Comments come from"), "{page}");
     // A mirror takes no local writes.
     let e = f.fails(&[
         "--as",

@@ -101,6 +101,9 @@ fn facts(i: &IssueDetails) -> Markup {
 /// The comment box, and closing or reopening beside it.
 fn comment_form(ctx: &Ctx<'_>, here: &Here, i: &IssueDetails, at: &str) -> Markup {
     let me = &here.actor;
+    if let Some(source) = &here.project.mirror {
+        return html! { p.muted { "Comments come from " code { (source) } " (a read-only mirror)." } };
+    }
     if ctx.session().is_none() {
         let next = serde_urlencoded::to_string([("next", at)]).unwrap_or_default();
         return html! { p.muted { a href={ "/login?" (next) } { "Sign in" } " to comment." } };

@@ -142,10 +142,17 @@ pub(super) fn tabs(here: &Here, current: &str) -> Markup {
     if here.fork.is_none() && here.actor.may(Action::ModifyProject, false) {
         tabs.push(("Settings", format!("/{name}/settings")));
     }
-    nav_tabs(
+    let tabs = nav_tabs(
         "Project",
         tabs.iter().map(|(l, h)| (*l, h.as_str(), *l == current)),
-    )
+    );
+    match &here.project.mirror {
+        Some(source) => html! {
+            (tabs)
+            p.muted.mirror { "A read-only mirror of " code { (source) } ": its issues and pull requests change there." }
+        },
+        None => tabs,
+    }
 }
 
 /// A row of tabs named `aria` for assistive technology: label, link, and
@@ -358,7 +365,9 @@ pub(crate) fn issues(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
         html! {
             h1 { (name) }
             (tabs(here, "Issues"))
-            p { a.button href={ "/" (name) "/new_issue" } { "New issue" } }
+            @if p.mirror.is_none() {
+                p { a.button href={ "/" (name) "/new_issue" } { "New issue" } }
+            }
             (state_tabs(&format!("/{name}/issues"), status, &[("Open", "open"), ("Closed", "closed"), ("All", "all")]))
             (issue_filters(ctx, here))
             @if listed.is_empty() {

@@ -155,6 +155,8 @@ pub(crate) fn show(ctx: &Ctx<'_>, here: &Here, n: u64) -> Result<Page, ApiError>
                             textarea data-preview=(preview_url(here)) id="comment" name="comment" rows="5" required {}
                             button type="submit" { "Comment" }
                         }
+                    } @else if let Some(source) = &here.project.mirror {
+                        p.muted { "Comments come from " code { (source) } " (a read-only mirror)." }
                     } @else if !signed_in {
                         p.muted { a href={ "/login?" (serde_urlencoded::to_string([("next", &at)]).unwrap_or_default()) } { "Sign in" } " to comment." }
                     }

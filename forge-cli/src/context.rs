@@ -91,6 +91,17 @@ impl Ctx {
             .ok_or_else(|| anyhow!("no acting user: pass --as USER or set FORGE_USER"))
     }
 
+    /// The acting user as an admin of the project `name` of this forge
+    /// home (refused, naming the project, for anyone else).
+    pub fn admin<'s>(&'s self, store: &'s Store, name: &str) -> Result<forge_tickets::Admin<'s>> {
+        Ok(forge_tickets::Admin::open(
+            store,
+            self.home()?,
+            store.project(name)?,
+            self.user()?,
+        )?)
+    }
+
     pub fn as_user(&self) -> Option<&str> {
         self.as_user.as_deref()
     }

@@ -229,28 +229,20 @@ pub fn run_once(
     batch: usize,
     stop: &AtomicBool,
 ) -> Result<usize> {
-    let any: bool = store.conn().query_row(
-        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active)
-             OR EXISTS (SELECT 1 FROM jobs WHERE consumer = ?1 AND state IN ('pending', 'running'))",
-        [CONSUMER],
+    let active: bool = store.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active)",
+        [],
         |r| r.get(0),
     )?;
-    if !any {
-        // No webhook, nothing owed: the log's past is not for webhooks
-        // added later.
-        queue::skip_to_end(store, CONSUMER, queue::now_ms())?;
-        return Ok(0);
-    }
-    queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
-        route(hooks, e)
-    })?;
-    queue::work(
+    queue::round(
         store,
         CONSUMER,
+        active,
         owner,
         batch,
         settings.lease,
         stop,
+        &mut |e| route(hooks, e),
         &mut |job| handle(store, hooks, owner, settings, job),
     )
 }

@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 use forge_notify::ci::setup::{CiSettings, Kind, NewSetup};
-use forge_tickets::Admin;
 use serde_json::json;
 
 use crate::cli::CiCommand;
@@ -25,14 +24,7 @@ pub fn run(cmd: CiCommand, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let home = ctx.home()?;
     // Only the project's admins see or change its CI server.
-    let admin = |name: &str| -> Result<Admin<'_>> {
-        Ok(Admin::open(
-            &store,
-            home,
-            store.project(name)?,
-            ctx.user()?,
-        )?)
-    };
+    let admin = |name: &str| ctx.admin(&store, name);
     let ci = CiSettings::new(&store, home);
     match cmd {
         CiCommand::Set {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::Result;
 use forge_notify::github::backfill::{self, Progress, Report};
 use forge_notify::github::mirror::{Mirrors, NewMirror};
-use forge_tickets::Admin;
 use serde_json::json;
 
 use crate::cli::{GithubMirrorCommand, MirrorCommand};
@@ -22,14 +21,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub fn run(cmd: MirrorCommand, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let home = ctx.home()?;
-    let admin = |name: &str| -> Result<Admin<'_>> {
-        Ok(Admin::open(
-            &store,
-            home,
-            store.project(name)?,
-            ctx.user()?,
-        )?)
-    };
+    let admin = |name: &str| ctx.admin(&store, name);
     let mirrors = Mirrors::new(&store, home);
     let webhooks = super::webhook::settings(ctx)?;
     match cmd {

@@ -7,7 +7,6 @@ use forge_notify::deliver::Attempt;
 use forge_notify::outbox::{self, Settings};
 use forge_notify::queue::Schedule;
 use forge_notify::webhook::Webhooks;
-use forge_tickets::Admin;
 use serde_json::json;
 
 use crate::cli::WebhookCommand;
@@ -18,14 +17,7 @@ pub fn run(cmd: WebhookCommand, ctx: &Ctx) -> Result<()> {
     let store = ctx.home_store()?;
     let home = ctx.home()?;
     // Only the project's admins see or change its webhooks.
-    let admin = |name: &str| -> Result<Admin<'_>> {
-        Ok(Admin::open(
-            &store,
-            home,
-            store.project(name)?,
-            ctx.user()?,
-        )?)
-    };
+    let admin = |name: &str| ctx.admin(&store, name);
     let hooks = Webhooks::new(&store, home);
     match cmd {
         WebhookCommand::Add {

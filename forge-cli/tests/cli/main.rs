@@ -289,6 +289,22 @@ pub fn clone_as(repo: &Path, dir: &Path, user: &str) {
     );
 }
 
+/// Waits up to 90 s for `check` to give something (what a worker or a
+/// server does in its own time), naming `what` when it never does.
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(90),
+            "waited for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// One consumer's line of `forge queue status --json`.
 pub fn consumer_status(status: &Value, name: &str) -> Value {
     status

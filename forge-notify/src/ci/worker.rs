@@ -142,27 +142,22 @@ pub fn run_once(
     batch: usize,
     stop: &AtomicBool,
 ) -> Result<usize> {
-    let any: bool = store.conn().query_row(
-        "SELECT EXISTS (SELECT 1 FROM ci_settings)
-             OR EXISTS (SELECT 1 FROM jobs WHERE consumer = ?1 AND state IN ('pending', 'running'))",
-        [CONSUMER],
-        |r| r.get(0),
-    )?;
-    if !any {
-        queue::skip_to_end(store, CONSUMER, queue::now_ms())?;
-        return Ok(0);
-    }
-    queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
-        route(store, e)
-    })?;
+    let configured: bool =
+        store
+            .conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM ci_settings)", [], |r| {
+                r.get(0)
+            })?;
     let ci = CiSettings::new(store, home);
-    queue::work(
+    queue::round(
         store,
         CONSUMER,
+        configured,
         owner,
         batch,
         settings.lease,
         stop,
+        &mut |e| Ok(route(store, e)?),
         &mut |job| handle(store, home, &ci, owner, settings, job),
     )
 }

@@ -120,26 +120,21 @@ pub fn run_once(
     batch: usize,
     stop: &AtomicBool,
 ) -> forge_core::Result<usize> {
-    let any: bool = store.conn().query_row(
-        "SELECT EXISTS (SELECT 1 FROM github_mirrors)
-             OR EXISTS (SELECT 1 FROM jobs WHERE consumer = ?1 AND state IN ('pending', 'running'))",
-        [CONSUMER],
-        |r| r.get(0),
-    )?;
-    if !any {
-        queue::skip_to_end(store, CONSUMER, queue::now_ms())?;
-        return Ok(0);
-    }
-    queue::fan_out(store, CONSUMER, 1000, queue::now_ms(), &mut |e| {
-        route(store, e)
-    })?;
-    queue::work(
+    let mirrors: bool =
+        store
+            .conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM github_mirrors)", [], |r| {
+                r.get(0)
+            })?;
+    queue::round(
         store,
         CONSUMER,
+        mirrors,
         owner,
         batch,
         settings.lease,
         stop,
+        &mut |e| route(store, e),
         &mut |job| handle(store, home, owner, settings, job),
     )
 }

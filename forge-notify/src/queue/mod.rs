@@ -28,7 +28,7 @@ use serde::Serialize;
 
 mod work;
 
-pub use work::{work, work_parallel, Stores};
+pub use work::{round, work, work_parallel, Stores};
 
 /// A transaction that reads and then writes: it takes the write lock at
 /// its start (waiting for it as long as the store's busy timeout), so that

@@ -32,6 +32,40 @@ pub fn work<E: From<forge_core::Error>>(
     work_runs(store, &runs, owner, stop, handle)
 }
 
+/// One round of a consumer whose targets are set up by people (webhooks,
+/// CI servers, mirrors): when it has none (`has_targets` false) and owes
+/// nothing, its cursor moves to the end of the log (what happened before a
+/// target existed is not sent to it later); else new events are routed
+/// into jobs and a round of [`work`] runs. Returns how many jobs were
+/// attempted.
+#[allow(clippy::too_many_arguments)]
+pub fn round<E: From<forge_core::Error>>(
+    store: &Store,
+    consumer: &str,
+    has_targets: bool,
+    owner: &str,
+    batch: usize,
+    lease: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    route: &mut dyn FnMut(&forge_core::event::Event) -> std::result::Result<super::Routes, E>,
+    handle: &mut dyn FnMut(&Job) -> std::result::Result<bool, E>,
+) -> std::result::Result<usize, E> {
+    let owed: bool = store
+        .conn()
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE consumer = ?1 AND state IN ('pending', 'running'))",
+            [consumer],
+            |r| r.get(0),
+        )
+        .map_err(|e| E::from(e.into()))?;
+    if !has_targets && !owed {
+        super::skip_to_end(store, consumer, now_ms())?;
+        return Ok(0);
+    }
+    super::fan_out(store, consumer, 1000, now_ms(), route)?;
+    work(store, consumer, owner, batch, lease, stop, handle)
+}
+
 /// One round's claim: each target's ready run (its first ready job and
 /// those behind it), together and in order.
 fn claimed_runs(

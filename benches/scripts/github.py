@@ -198,6 +198,16 @@ def receive(tmp, forge, runs):
             p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
             print(f"run {attempt}: {len(latencies)} deliveries at {rate}/s: p50 {p(0.5):.2f} ms, "
                   f"p99 {p(0.99):.2f} ms, max {latencies[-1] * 1000:.2f} ms")
+        # What the worker made of them: every delivery applied.
+        start = time.perf_counter()
+        while True:
+            status = json.loads(run([forge, "--as", "alice", "--json", "mirror", "status", "-p", "tools/hammer"], env=env))
+            if status["waiting_deliveries"] == 0 or time.perf_counter() - start > 300:
+                break
+            time.sleep(0.5)
+        print(f"all applied {time.perf_counter() - start:.1f} s after the last run: "
+              f"{status['records'].get('comment', 0)} comments replicated, "
+              f"{status['waiting_deliveries']} waiting, {status['dead_deliveries']} failed")
     finally:
         serve.terminate()
         serve.wait()

@@ -341,7 +341,7 @@ struct FakeGithub {
     addr: String,
     /// Request lines, in order.
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// Switches the test turns: "slow comments page 3", "bad link".
+    /// Switches the test turns: "slow" (issues page 12), "bad link".
     switches: std::sync::Arc<std::sync::Mutex<BTreeMap<&'static str, bool>>>,
 }
 
@@ -541,7 +541,7 @@ impl FakeGithub {
                             ));
                             (200, list[0].clone(), h)
                         } else {
-                            if resource == "issues/comments" && page == 3 && switched("slow") {
+                            if resource == "issues" && page == 12 && switched("slow") {
                                 std::thread::sleep(Duration::from_secs(30));
                             }
                             let body = list.get(page - 1).cloned().unwrap_or_else(|| "[]".into());
@@ -652,7 +652,7 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
     git(&work, &["commit", "-qm", "Hello"]);
     git(&work, &["push", "-q", "origin", "main"]);
     let s = Server::start(&f);
-    let github = FakeGithub::start(250, 140, format!("http://{}/tools/hammer.git", s.addr));
+    let github = FakeGithub::start(1200, 140, format!("http://{}/tools/hammer.git", s.addr));
     f.ok(&["--as", "alice", "project", "create", "tools/hello"]);
     let token = f.dir.path().join("token");
     std::fs::write(&token, "ghp_testtoken\n").expect("token");
@@ -677,7 +677,9 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
         ],
     );
 
-    // A first sync, killed while it waits on the third page of comments.
+    // A first sync, killed while it waits on the twelfth page of issues:
+    // pages are written a thousand records at a time, so the first ten
+    // are in, and the eleventh was read but not written.
     github.switch("slow", true);
     let mut child = f
         .command(&["--as", "alice", "mirror", "sync", "-p", "tools/hello"])
@@ -686,21 +688,21 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("sync starts");
-    wait_for("the third page of comments to be asked", || {
+    wait_for("the twelfth page of issues to be asked", || {
         github
             .seen()
             .iter()
-            .any(|l| l.contains("/issues/comments?") && l.contains("page=3"))
+            .any(|l| l.contains("/issues?") && l.contains("page=12"))
             .then_some(())
     });
     child.kill().expect("kill");
     child.wait().expect("reaped");
     github.switch("slow", false);
     let status = f.json(&["--as", "alice", "mirror", "status", "-p", "tools/hello"]);
-    assert_eq!(status["unfinished"], json!(["comments"]), "{status}");
-    assert_eq!(status["records"]["issue"], 248, "{status}");
+    assert_eq!(status["unfinished"], json!(["issues"]), "{status}");
+    assert_eq!(status["records"]["issue"], 1000, "{status}");
 
-    // Run again: it goes on from the comments' third page.
+    // Run again: it goes on from the eleventh page of issues.
     let asked_before = github.seen().len();
     let report = private_json(
         &f,
@@ -716,18 +718,24 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
     );
     assert_eq!(report["resumed"], true, "{report}");
     let again: Vec<String> = github.seen()[asked_before..].to_vec();
+    let page_of = |l: &str| -> u32 {
+        l.split(['?', '&', ' '])
+            .find_map(|kv| kv.strip_prefix("page="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    };
+    let issue_pages: Vec<u32> = again
+        .iter()
+        .filter(|l| l.contains("/issues?"))
+        .map(|l| page_of(l))
+        .collect();
+    assert_eq!(issue_pages, vec![11, 12], "{again:?}");
     assert!(
-        !again.iter().any(|l| l.contains("/issues?")),
-        "issues were done: {again:?}"
-    );
-    assert!(
-        again
-            .iter()
-            .any(|l| l.contains("/issues/comments?") && l.contains("page=3")),
-        "{again:?}"
+        !again.iter().any(|l| l.contains("/labels?")),
+        "labels were done: {again:?}"
     );
     let status = f.json(&["--as", "alice", "mirror", "status", "-p", "tools/hello"]);
-    assert_eq!(status["records"]["issue"], 248, "{status}");
+    assert_eq!(status["records"]["issue"], 1198, "{status}");
     assert_eq!(status["records"]["pull"], 2, "{status}");
     assert_eq!(status["records"]["comment"], 420, "{status}");
     assert_eq!(status["records"]["review_comment"], 1, "{status}");
@@ -752,13 +760,13 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
         "--status",
         "all",
         "--limit",
-        "1000",
+        "2000",
     ]);
     let listed = listed
         .as_array()
         .map(Vec::len)
         .or_else(|| listed["issues"].as_array().map(Vec::len));
-    assert_eq!(listed, Some(248));
+    assert_eq!(listed, Some(1198));
     let one = f.json(&["issue", "show", "-p", "tools/hello", "7"]);
     assert_eq!(one["title"], "Issue number 7");
     assert_eq!(
@@ -767,8 +775,8 @@ fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() 
         "no comment twice: {one}"
     );
     assert!(one["tags"].to_string().contains("bug"), "{one}");
-    let pr = f.json(&["pr", "show", "-p", "tools/hello", "250"]);
-    assert_eq!(pr["title"], "Pull request number 250");
+    let pr = f.json(&["pr", "show", "-p", "tools/hello", "1200"]);
+    assert_eq!(pr["title"], "Pull request number 1200");
     // The source came with it.
     let main = git(
         &f.home().join("repos/tools/hello.git"),

@@ -36,6 +36,60 @@ pub const RESOURCES: [&str; 6] = [
 
 /// How many times a failing page is asked before the backfill stops.
 const TRIES: u32 = 5;
+/// How many records are read before they are written, as one commit.
+const FLUSH: usize = 1000;
+
+/// A page read and not written yet.
+struct Read {
+    url: String,
+    body: String,
+    etag: Option<String>,
+    next: Option<String>,
+    records: usize,
+}
+
+/// A page whose body reads as a JSON list, and how long the list is.
+struct Readable {
+    page: super::client::Page,
+    records: usize,
+}
+
+/// `page`, or, while its body is no JSON list (cut short by a proxy, say),
+/// the page asked again, unconditionally, up to [`TRIES`] times.
+fn readable(
+    client: &Client,
+    url: &Url,
+    mut page: super::client::Page,
+    stop: &AtomicBool,
+    report: &mut Report,
+) -> Result<Readable, Error> {
+    let mut tries = 1;
+    loop {
+        match serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&page.body) {
+            Ok(list) => {
+                return Ok(Readable {
+                    records: list.len(),
+                    page,
+                })
+            }
+            Err(e) if tries >= TRIES => {
+                return Err(Error::Page {
+                    url: url.to_string(),
+                    resource: "records",
+                    why: e.to_string(),
+                })
+            }
+            Err(_) => {
+                tries += 1;
+                wait(Duration::from_millis(250 << tries), stop)?;
+                match fetch(client, url, None, stop, report)? {
+                    Fetched::Page(again) => page = again,
+                    Fetched::NotModified => {}
+                }
+            }
+        }
+    }
+}
 
 /// Why a backfill stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -188,18 +242,6 @@ fn wait(pause: Duration, stop: &AtomicBool) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse<T: DeserializeOwned>(
-    url: &Url,
-    resource: &'static str,
-    body: &str,
-) -> Result<Vec<T>, Error> {
-    serde_json::from_str(body).map_err(|e| Error::Page {
-        url: url.to_string(),
-        resource,
-        why: e.to_string(),
-    })
-}
-
 /// Brings the mirror `project` up to date: the repository's branches and
 /// pull request heads fetched (a failure there is a warning of the
 /// report), then the backfill run or gone on with.
@@ -269,31 +311,16 @@ pub fn run(
             None => first_page(client, repo, resource)?,
         };
         let mut url = Some(next);
+        // Pages read and not written yet: written together once they hold
+        // FLUSH records (one commit, the bulk path) or the resource ends.
+        let mut pending: Vec<Read> = Vec::new();
         while let Some(page_url) = url.take() {
             if stop.load(Ordering::Relaxed) {
                 return Err(Error::Stopped);
             }
             let kept = kept_page(store, project.id, page_url.as_str())?;
             let etag = kept.as_ref().map(|k| k.0.as_str());
-            let mut fetched = fetch(client, &page_url, etag, stop, &mut report)?;
-            // A page that does not read (cut short by a proxy, say) is
-            // asked again, unconditionally, a few times.
-            let mut tries = 1;
-            let applied = loop {
-                let body = match &fetched {
-                    Fetched::Page(page) => page.body.as_str(),
-                    Fetched::NotModified => break None,
-                };
-                match apply(&replication, &who, resource, &page_url, body) {
-                    Ok(tally) => break Some(tally),
-                    Err(Error::Page { .. }) if tries < TRIES => {
-                        tries += 1;
-                        wait(Duration::from_millis(250 << tries), stop)?;
-                        fetched = fetch(client, &page_url, None, stop, &mut report)?;
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
+            let fetched = fetch(client, &page_url, etag, stop, &mut report)?;
             report.pages += 1;
             let next = match fetched {
                 Fetched::NotModified => {
@@ -301,20 +328,37 @@ pub fn run(
                     kept.and_then(|k| k.1)
                 }
                 Fetched::Page(page) => {
-                    let tally = applied.unwrap_or_default();
-                    report.tally.add(tally);
-                    let next = page.next.map(|u| u.to_string());
-                    if let Some(etag) = &page.etag {
-                        keep_page(store, project.id, page_url.as_str(), etag, next.as_deref())?;
-                    }
-                    if let Some(pause) = page.pause {
+                    let page = readable(client, &page_url, page, stop, &mut report)?;
+                    let next = page.page.next.as_ref().map(|u| u.to_string());
+                    if let Some(pause) = page.page.pause {
                         report.waited_secs += pause.as_secs();
                         wait(pause, stop)?;
                     }
+                    pending.push(Read {
+                        url: page_url.to_string(),
+                        body: page.page.body,
+                        etag: page.page.etag,
+                        next: next.clone(),
+                        records: page.records,
+                    });
                     next
                 }
             };
-            set_cursor(store, project.id, resource, next.as_deref())?;
+            let held: usize = pending.iter().map(|p| p.records).sum();
+            if !pending.is_empty() && (held >= FLUSH || next.is_none()) {
+                let bodies: Vec<&str> = pending.iter().map(|p| p.body.as_str()).collect();
+                let tally = apply(&replication, &who, resource, &bodies)?;
+                report.tally.add(tally);
+                for p in pending.drain(..) {
+                    if let Some(etag) = &p.etag {
+                        keep_page(store, project.id, &p.url, etag, p.next.as_deref())?;
+                    }
+                }
+            }
+            // The cursor passes only what is written.
+            if pending.is_empty() {
+                set_cursor(store, project.id, resource, next.as_deref())?;
+            }
             progress(&Progress {
                 resource,
                 pages: report.pages,
@@ -362,36 +406,54 @@ fn fetch(
     }
 }
 
-/// Replicates one page of `resource`.
+/// Every record of `bodies` (pages of one list) read as GitHub's `T`.
+fn parse_all<T: DeserializeOwned>(
+    resource: &'static str,
+    bodies: &[&str],
+) -> Result<Vec<T>, Error> {
+    let mut all = Vec::new();
+    for body in bodies {
+        let page: Vec<T> = serde_json::from_str(body).map_err(|e| Error::Page {
+            url: format!("a page of {resource}"),
+            resource,
+            why: e.to_string(),
+        })?;
+        all.extend(page);
+    }
+    Ok(all)
+}
+
+/// Replicates pages of `resource`, as one write.
 fn apply(
     replication: &Replication<'_>,
     who: &str,
     resource: &'static str,
-    url: &Url,
-    body: &str,
+    bodies: &[&str],
 ) -> Result<Tally, Error> {
     Ok(match resource {
         "labels" => {
-            replication.put_labels(&parse::<Label>(url, resource, body)?, Via::Api)?;
+            replication.put_labels(&parse_all::<Label>(resource, bodies)?, Via::Api)?;
             Tally::default()
         }
         "milestones" => {
-            replication.put_milestones(&parse::<Milestone>(url, resource, body)?, Via::Api)?;
+            replication.put_milestones(&parse_all::<Milestone>(resource, bodies)?, Via::Api)?;
             Tally::default()
         }
-        "issues" => replication.put_issues(who, &parse::<Issue>(url, resource, body)?, Via::Api)?,
+        "issues" => {
+            replication.put_issues(who, &parse_all::<Issue>(resource, bodies)?, Via::Api)?
+        }
         "pulls" => {
-            replication.put_pulls(who, &parse::<PullRequest>(url, resource, body)?, Via::Api)?
+            replication.put_pulls(who, &parse_all::<PullRequest>(resource, bodies)?, Via::Api)?
         }
         "comments" => replication.put_comments(
             who,
-            &parse::<Comment>(url, resource, body)?,
+            &parse_all::<Comment>(resource, bodies)?,
             None,
             Via::Api,
         )?,
         _ => replication.put_review_comments(
             who,
-            &parse::<ReviewComment>(url, resource, body)?,
+            &parse_all::<ReviewComment>(resource, bodies)?,
             None,
             Via::Api,
         )?,

@@ -23,6 +23,24 @@ pub struct Refused {
     pub url: String,
     /// Why.
     pub reason: String,
+    /// Whether it names an internal address (which
+    /// `allow_private_targets` would let through).
+    pub internal: bool,
+}
+
+impl Refused {
+    /// The reason, with how to let an internal address through when that
+    /// is why (for servers people set up: a CI server, GitHub Enterprise).
+    pub fn explained(&self) -> String {
+        if self.internal {
+            format!(
+                "`{}`: {} (a server on this machine or a private network needs `allow_private_targets = true` under [webhooks] in forge.toml, or FORGE_WEBHOOKS_ALLOW_PRIVATE=1)",
+                self.url, self.reason
+            )
+        } else {
+            format!("`{}`: {}", self.url, self.reason)
+        }
+    }
 }
 
 /// A checked target: where to connect, and what to say in `Host`.
@@ -50,6 +68,7 @@ pub fn check(
     let refused = |url: &str, reason: String| Refused {
         url: url.chars().take(300).collect(),
         reason,
+        internal: false,
     };
     let url = Url::parse(text.trim()).map_err(|e| refused(text, format!("not a URL ({e})")))?;
     let shown = {
@@ -90,7 +109,10 @@ pub fn check(
     if !allow_private {
         for a in &addrs {
             if let Some(why) = forbidden(a.ip()) {
-                return Err(refused(&shown, format!("{} is {why}", a.ip())));
+                return Err(Refused {
+                    internal: true,
+                    ..refused(&shown, format!("{} is {why}", a.ip()))
+                });
             }
         }
     }

@@ -66,7 +66,13 @@ pub fn run(cmd: MirrorCommand, ctx: &Ctx) -> Result<()> {
             let report = if no_sync {
                 None
             } else {
-                Some(sync(ctx, &store, home, &name, webhooks.allow_private)?)
+                let synced = sync(ctx, &store, home, &name, webhooks.allow_private);
+                Some(synced.map_err(|e| {
+                    anyhow::anyhow!(
+                        "{name} mirrors github:{} now, but its first sync stopped: {e:#}; `forge mirror sync -p {name}` goes on from there",
+                        mirror.repo
+                    )
+                })?)
             };
             if ctx.json {
                 return output::json(&json!({

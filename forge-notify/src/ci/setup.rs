@@ -175,12 +175,7 @@ impl<'s> CiSettings<'s> {
         allow_private: bool,
     ) -> Result<(CiSetup, String)> {
         let target = ssrf::check(new.url, allow_private, &ssrf::system_resolve)
-            .map_err(|e| {
-                Error::Refused(format!(
-                    "`{}`: {} (a server on this machine or a private network needs `allow_private_targets = true` under [webhooks] in forge.toml)",
-                    e.url, e.reason
-                ))
-            })?;
+            .map_err(|e| Error::Refused(e.explained()))?;
         if target.url.query().is_some() || target.url.fragment().is_some() {
             return Err(Error::Refused(format!(
                 "`{}`: give the server's address without a query or fragment",

@@ -189,12 +189,8 @@ impl<'s> Mirrors<'s> {
             .unwrap_or(GITHUB_API)
             .trim()
             .trim_end_matches('/');
-        let target = ssrf::check(api, allow_private, &ssrf::system_resolve).map_err(|e| {
-            Error::Refused(format!(
-                "`{}`: {} (a server on this machine or a private network needs `allow_private_targets = true` under [webhooks] in forge.toml)",
-                e.url, e.reason
-            ))
-        })?;
+        let target = ssrf::check(api, allow_private, &ssrf::system_resolve)
+            .map_err(|e| Error::Refused(e.explained()))?;
         if target.url.query().is_some() || target.url.fragment().is_some() {
             return Err(Error::Refused(format!(
                 "`{}`: give the API's address without a query",

@@ -45,6 +45,7 @@ pub mod pagure;
 pub mod provision;
 mod pulls;
 pub mod request;
+pub mod search;
 mod tx;
 pub mod view;
 

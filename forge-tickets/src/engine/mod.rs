@@ -269,6 +269,12 @@ impl<'s, K: Kind> Engine<'s, K> {
         let indexed = rows::indexed_commit::<K>(&tx, &self.project)?;
         let mut before = SyncReport::default();
         if indexed.as_deref() != Some(commit_text(parent).as_str()) {
+            if self.index_is_past(indexed.as_deref(), Some(commit)) {
+                // Another process moved the branch past this commit and
+                // indexed it (its sync read this write): nothing is left
+                // to do, and going back would undo what it indexed.
+                return Ok(());
+            }
             before = self.sync_to(&tx, indexed, parent)?;
         }
         let mut applier = Applier::<K>::new(&tx, self.store, &self.project, self.home, true);
@@ -289,6 +295,19 @@ impl<'s, K: Kind> Engine<'s, K> {
         self.note(&before);
         self.note(&report);
         Ok(())
+    }
+
+    /// Whether the index records a commit that descends from `commit`
+    /// (another process indexed past it); `false` when that cannot be
+    /// told (a commit not written yet, an unreadable one).
+    pub(crate) fn index_is_past(&self, indexed: Option<&str>, commit: Option<CommitId>) -> bool {
+        let (Some(indexed), Some(commit)) = (indexed, commit) else {
+            return false;
+        };
+        match indexed.parse::<CommitId>() {
+            Ok(ix) if ix != commit => self.repo.is_ancestor(commit, ix).unwrap_or(false),
+            _ => false,
+        }
     }
 
     /// Adds a comment to the document known by `number`, which must still

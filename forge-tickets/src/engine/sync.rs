@@ -69,6 +69,11 @@ impl<K: Kind> Engine<'_, K> {
         if indexed.as_deref() == Some(commit_text(tip).as_str()) {
             return Ok(SyncReport::default());
         }
+        // The tip this reader saw is behind what another process indexed
+        // meanwhile: the index is already past it, not to be taken back.
+        if self.index_is_past(indexed.as_deref(), tip) {
+            return Ok(SyncReport::default());
+        }
         let from = match indexed.as_deref() {
             // A clone's first read builds its index: nothing to warn about.
             None if !self.home => return self.rebuild(tx, tip, &mut |_, _| {}),

@@ -129,6 +129,20 @@ pub enum Command {
     /// A project's webhooks (project admins).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Search issues, pull requests and comments: words, "phrases" and
+    /// qualifiers (is:open, label:bug, author:alice, created:>2026-01-01,
+    /// in:title, sort:updated-desc, -negated; docs/search.md).
+    Search {
+        /// Only this project (also `repo:NAME` in the query).
+        #[arg(short, long)]
+        project: Option<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+        /// The query.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        query: Vec<String>,
+    },
     /// Mirrors (project admins): a project made a read-only copy of a
     /// GitHub repository's issues, pull requests, comments, labels,
     /// milestones and users, kept up to date by its webhooks.

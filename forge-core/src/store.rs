@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_jobs_unfinished.sql"),
     include_str!("../migrations/0023_ci.sql"),
     include_str!("../migrations/0024_github.sql"),
+    include_str!("../migrations/0025_search.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

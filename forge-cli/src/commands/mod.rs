@@ -16,6 +16,7 @@ mod project;
 mod queue;
 mod reindex;
 pub(crate) mod repo;
+mod search;
 mod serve;
 mod ssh;
 mod token;
@@ -50,6 +51,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Webhook(_) => "webhook",
         Command::Ci(_) => "ci",
         Command::Mirror(_) => "mirror",
+        Command::Search { .. } => "search",
         Command::Worker { .. } => "worker",
         Command::Milter { .. } => "milter",
     })
@@ -111,6 +113,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Ci(cmd) => ci::run(cmd, &ctx),
         Command::Mirror(cmd) => mirror::run(cmd, &ctx),
+        Command::Search {
+            project,
+            limit,
+            query,
+        } => search::run(project, limit, &query.join(" "), &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {
             base,

@@ -355,11 +355,17 @@ pub fn run(
         (_, true) => "ASC",
         (_, false) => "DESC",
     };
+    // Ties (one second holds many changes) go by number, the order things
+    // were made in, the same way round.
+    let tie = match key {
+        SortKey::Relevance => "updated_at DESC, project, number DESC".to_string(),
+        _ => format!("project, number {direction}"),
+    };
     let limit = bind(&mut params, SqlValue::Integer(limit.min(1000) as i64));
     let offset = bind(&mut params, SqlValue::Integer(offset as i64));
     let sql = format!(
         "SELECT project, kind, number, title, status, snippet, author, updated_at, comments FROM ({})
-         ORDER BY {column} {direction}, updated_at DESC, project, number DESC LIMIT {limit} OFFSET {offset}",
+         ORDER BY {column} {direction}, {tie} LIMIT {limit} OFFSET {offset}",
         selects.join(" UNION ALL ")
     );
     let conn = store.conn();

@@ -10,6 +10,7 @@ mod admin;
 mod engine;
 mod mirror;
 mod props;
+mod search;
 
 pub(crate) struct Home {
     _dir: tempfile::TempDir,

@@ -139,9 +139,10 @@ pub enum Command {
         /// At most this many results.
         #[arg(long, default_value_t = 30)]
         limit: usize,
-        /// The query.
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
-        query: Vec<String>,
+        /// The query, in quotes when it has several words
+        /// (`forge search 'loose -label:bug'`).
+        #[arg(allow_hyphen_values = true)]
+        query: String,
     },
     /// Mirrors (project admins): a project made a read-only copy of a
     /// GitHub repository's issues, pull requests, comments, labels,

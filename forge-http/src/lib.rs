@@ -31,6 +31,7 @@ pub mod pagure;
 mod projects;
 mod pulls;
 mod router;
+mod search;
 mod server;
 mod users;
 mod web;

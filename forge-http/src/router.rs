@@ -8,7 +8,7 @@ use forge_tickets::Actor;
 use crate::app::Answer;
 use crate::error::ApiError;
 use crate::extract::Ctx;
-use crate::{admin, ci, issues, projects, pulls, users};
+use crate::{admin, ci, issues, projects, pulls, search, users};
 
 /// The path segments after `/api/0/`, decoded; encoded slashes, `..` and
 /// empty segments are refused.
@@ -87,6 +87,7 @@ pub(crate) fn route(ctx: &Ctx<'_>) -> Answer {
         }
         ["groups"] => only(m, "GET", || users::groups(ctx)),
         ["projects"] => only(m, "GET", || projects::list(ctx)),
+        ["search"] => only(m, "GET", || search::answer(ctx, None)),
         ["new"] => only(m, "POST", || projects::create(ctx)),
         ["fork"] => only(m, "POST", || projects::fork(ctx)),
         ["ci", "jenkins", path @ .., token, "build-finished"] => {
@@ -207,6 +208,9 @@ pub(crate) fn at_route(ctx: &Ctx<'_>, at: &At, m: &str, rest: &[&str]) -> Answer
         ["rename"] => only(m, "POST", || admin::rename(ctx, at)),
         ["transfer"] => only(m, "POST", || admin::transfer(ctx, at)),
         ["delete"] => only(m, "POST", || admin::delete(ctx, at)),
+        ["search"] => only(m, "GET", || {
+            search::answer(ctx, Some(&at.project.full_name))
+        }),
         ["ci"] => only(m, "GET", || ci::show(ctx, at)),
         ["ci", "set"] => only(m, "POST", || ci::set(ctx, at)),
         ["ci", "remove"] => only(m, "POST", || ci::remove(ctx, at)),

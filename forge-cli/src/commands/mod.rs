@@ -117,7 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
             project,
             limit,
             query,
-        } => search::run(project, limit, &query.join(" "), &ctx),
+        } => search::run(project, limit, &query, &ctx),
         Command::Worker { once } => worker::run(once, &ctx),
         Command::MergeDriver {
             base,

@@ -21,6 +21,7 @@ mod postfix;
 mod pulls;
 mod push_rules;
 mod readme;
+mod search;
 mod ssh;
 mod sshd;
 mod web;

@@ -661,6 +661,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("webhook-deliveries", deliveries.as_str()),
         ("fork", "/fork/bob/tools/hammer"),
         ("fork-compare", "/fork/bob/tools/hammer/diff/main..wood"),
+        ("search", "/?q=hammer"),
         ("not-found", "/tools/hammer/issue/999"),
     ];
     runtime().block_on(async {

@@ -124,4 +124,26 @@ fn search_finds_issues_and_comments_from_the_cli_and_the_api() {
     assert!(body.contains("not closed"), "{body}");
     let (status, body) = s.raw("GET", "/api/0/search?q=", None, None);
     assert!(status == 400 && body.contains("empty"), "{status} {body}");
+
+    // The search box: the same results on the page, snippets escaped.
+    f.ok(&[
+        "--as",
+        "alice",
+        "issue",
+        "new",
+        "-p",
+        P,
+        "--title",
+        "Markup",
+        "--body",
+        "<script>alert(1)</script> loose <b>bold</b>",
+    ]);
+    let (status, page) = s.raw("GET", "/?q=loose", None, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("Issues and pull requests"), "{page}");
+    assert!(page.contains("<mark>loose</mark>"), "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<b>bold"), "{page}");
+    let (_, page) = s.raw("GET", "/?q=created%3A2026-02-30", None, None);
+    assert!(page.contains("is not a date"), "{page}");
 }

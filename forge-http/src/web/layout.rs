@@ -28,8 +28,8 @@ pub(crate) fn page(title: &str, body: Markup) -> String {
                 header.top {
                     a href="/" { "forge" }
                     form action="/" method="get" role="search" {
-                        label for="q" class="muted" hidden { "Search projects" }
-                        input type="search" id="q" name="q" placeholder="Search projects";
+                        label for="q" class="muted" hidden { "Search projects, issues and pull requests" }
+                        input type="search" id="q" name="q" placeholder="Search";
                     }
                     (maud::PreEscaped(MENU_MARKER))
                 }

@@ -18,6 +18,7 @@ mod issue;
 mod layout;
 mod pages;
 mod pulls;
+mod search;
 pub(crate) mod session;
 mod settings;
 mod unsubscribe;

@@ -89,7 +89,12 @@ pub(crate) fn preview(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
 /// description.
 pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
     let viewer = ctx.viewer_name()?;
-    let q = ctx.query.text("q").map(|q| q.to_lowercase());
+    let asked = ctx.query.text("q").filter(|q| !q.trim().is_empty());
+    let q = asked.as_deref().map(str::to_lowercase);
+    let items = match &asked {
+        Some(text) => Some(super::search::results(ctx, text)?),
+        None => None,
+    };
     let mut shown = Vec::new();
     for p in ctx.store.list_projects()? {
         if !ctx.visible(&p, viewer.as_deref())? {
@@ -111,7 +116,7 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
             h1 { "Projects" }
             @if let Some(q) = &q { p.muted { (shown.len()) " matching “" (q) "”" } }
             @if shown.is_empty() {
-                p { "No project yet." }
+                p { (if q.is_some() { "No project matches." } else { "No project yet." }) }
             } @else {
                 ul.list {
                     @for p in shown.iter().skip(first).take(PER_PAGE) {
@@ -124,6 +129,7 @@ pub(crate) fn home(ctx: &Ctx<'_>) -> Result<Page, ApiError> {
                 }
             }
             (pager(ctx, page, more))
+            @if let Some(items) = items { (items) }
         },
     )
 }

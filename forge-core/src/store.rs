@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_ci.sql"),
     include_str!("../migrations/0024_github.sql"),
     include_str!("../migrations/0025_search.sql"),
+    include_str!("../migrations/0026_search_suspended.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

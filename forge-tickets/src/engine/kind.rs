@@ -112,6 +112,9 @@ pub trait Kind: 'static {
     const SIDE_TABLES: &'static [&'static str];
     /// Table recording the commit the index reflects.
     const SYNC_TABLE: &'static str;
+    /// Where its rows sit in the search table: a document's row id is its
+    /// index row's id times 4 plus this, a comment's plus this and 2.
+    const SEARCH_TAG: i64;
     /// Whether `comment.added` events say where an inline comment points.
     const INLINE_COMMENTS: bool;
     /// Whether reactions make events.

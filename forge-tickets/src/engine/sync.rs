@@ -267,6 +267,7 @@ impl<K: Kind> Engine<'_, K> {
         tip: Option<CommitId>,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<SyncReport> {
+        crate::search::index::suspend::<K>(tx, &self.project)?;
         rows::clear_project::<K>(tx, &self.project)?;
         let mut applier = Applier::<K>::new(tx, self.store, &self.project, self.home, false);
         if let Some(tip) = tip {
@@ -327,6 +328,8 @@ impl<K: Kind> Engine<'_, K> {
             rows::refresh_all_activity::<K>(tx, &self.project)?;
         }
         rows::set_indexed_commit::<K>(tx, &self.project, &commit_text(tip))?;
-        applier.finish()
+        let report = applier.finish()?;
+        crate::search::index::resume::<K>(tx, &self.project)?;
+        Ok(report)
     }
 }

@@ -27,6 +27,7 @@ impl Kind for Issues {
     const COMMENTS: &'static str = "issue_comments";
     const SIDE_TABLES: &'static [&'static str] = &["issue_tags"];
     const SYNC_TABLE: &'static str = "ticket_sync";
+    const SEARCH_TAG: i64 = 0;
     const INLINE_COMMENTS: bool = false;
     const REACTION_EVENTS: bool = true;
 

@@ -37,6 +37,7 @@ impl Kind for Pulls {
     const COMMENTS: &'static str = "pr_comments";
     const SIDE_TABLES: &'static [&'static str] = &["pull_request_issues"];
     const SYNC_TABLE: &'static str = "request_sync";
+    const SEARCH_TAG: i64 = 1;
     const INLINE_COMMENTS: bool = true;
     const REACTION_EVENTS: bool = false;
 

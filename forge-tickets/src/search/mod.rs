@@ -3,5 +3,6 @@
 //! (`search_text`, kept by triggers in the index's own transactions) and
 //! rows ([`run`]).
 
+pub(crate) mod index;
 pub mod query;
 pub mod run;

@@ -299,7 +299,7 @@ pub fn run(
                 if let Some(m) = scoped(q, &expr, false) {
                     let m = bind(&mut params, text(&m));
                     hits.push(format!(
-                        "SELECT rowid / 4 AS doc, rank AS r, snippet(search_text, -1, char(2), char(3), '…', 16) AS s
+                        "SELECT rowid / 4 AS doc, rank AS r, rowid AS s
                          FROM search_text WHERE search_text MATCH {m} AND rowid % 4 = {}",
                         side.rowid_tag
                     ));
@@ -308,7 +308,7 @@ pub fn run(
                     let m = bind(&mut params, text(&m));
                     hits.push(format!(
                         "SELECT x.id AS doc, h.r, h.s FROM (
-                             SELECT rowid / 4 AS cid, rank AS r, snippet(search_text, 1, char(2), char(3), '…', 16) AS s
+                             SELECT rowid / 4 AS cid, rank AS r, rowid AS s
                              FROM search_text WHERE search_text MATCH {m} AND rowid % 4 = {}) h
                          JOIN {} k ON k.id = h.cid JOIN {} x ON x.project = k.project AND x.number = k.number",
                         side.rowid_tag + 2,
@@ -379,14 +379,46 @@ pub fn run(
                 id: r.get::<_, i64>(2)? as u64,
                 title: r.get(3)?,
                 status: r.get::<_, String>(4)?.to_ascii_lowercase(),
-                snippet: r.get(5)?,
+                // The best row's id, for its snippet below.
+                snippet: match r.get::<_, SqlValue>(5)? {
+                    SqlValue::Integer(row) => row.to_string(),
+                    _ => String::new(),
+                },
                 author: r.get(6)?,
                 updated_at: r.get(7)?,
                 comments: r.get::<_, i64>(8)? as u64,
             })
         })
         .map_err(forge_core::Error::from)?;
-    Ok(rows
+    let mut hits = rows
         .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(forge_core::Error::from)?)
+        .map_err(forge_core::Error::from)?;
+    // Snippets for the page shown only: each from its best row.
+    if let Some(expr) = q.fts() {
+        let doc_match = scoped(q, &expr, false);
+        let comment_match = scoped(q, &expr, true);
+        let mut doc_stmt = conn
+            .prepare_cached(
+                "SELECT snippet(search_text, -1, char(2), char(3), '…', 16) FROM search_text WHERE search_text MATCH ?1 AND rowid = ?2",
+            )
+            .map_err(forge_core::Error::from)?;
+        for h in &mut hits {
+            let Ok(row) = h.snippet.parse::<i64>() else {
+                h.snippet.clear();
+                continue;
+            };
+            let m = if row % 4 < 2 {
+                &doc_match
+            } else {
+                &comment_match
+            };
+            h.snippet = match m {
+                Some(m) => doc_stmt
+                    .query_row(rusqlite::params![m, row], |r| r.get(0))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+        }
+    }
+    Ok(hits)
 }

@@ -264,4 +264,34 @@ fn search_finds_what_a_scan_finds_and_keeps_private_issues_private() {
     assert!(by_comments
         .windows(2)
         .all(|w| w[0].comments >= w[1].comments));
+    // A reindex rebuilds the search rows at once: the same results after.
+    let both = query::parse("hammer nail").expect("q");
+    let before = run::run(&store, Some("alice"), &alice, &both, 1000, 0).expect("run");
+    let project = store.project("hammer").expect("project");
+    Tracker::open_for_project(&store, &h.home, &project)
+        .expect("tracker")
+        .reindex(&mut |_, _| {})
+        .expect("reindex");
+    let rows: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM search_text", [], |r| r.get(0))
+        .expect("rows");
+    // One per issue and comment the index holds (the notes that record
+    // closings among them).
+    let indexed: i64 = store
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM issues) + (SELECT count(*) FROM issue_comments)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("indexed");
+    assert_eq!(rows, indexed, "one search row per issue and comment");
+    let after = run::run(&store, Some("alice"), &alice, &both, 1000, 0).expect("run");
+    assert_eq!(before, after);
+    let suspended: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM search_suspended", [], |r| r.get(0))
+        .expect("suspended");
+    assert_eq!(suspended, 0, "the triggers are back at work");
 }

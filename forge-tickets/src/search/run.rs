@@ -255,6 +255,38 @@ pub fn run(
     .unwrap_or_else(|_| "[]".into());
     let access = bind(&mut params, text(&access));
     let viewer = bind(&mut params, text(viewer.unwrap_or("")));
+    // Every row that matches, read from the full-text index once: with
+    // words looked for everywhere, one expression serves documents and
+    // comments (a comment's title is empty).
+    let fts = match q.fts() {
+        None => None,
+        Some(expr) => {
+            let mut parts = Vec::new();
+            if q.scope == super::query::Scope::all() {
+                let m = bind(&mut params, text(&format!("{{title body}} : ({expr})")));
+                parts.push(format!(
+                    "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m}"
+                ));
+            } else {
+                if let Some(m) = scoped(q, &expr, false) {
+                    let m = bind(&mut params, text(&m));
+                    parts.push(format!(
+                        "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 < 2"
+                    ));
+                }
+                if let Some(m) = scoped(q, &expr, true) {
+                    let m = bind(&mut params, text(&m));
+                    parts.push(format!(
+                        "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 >= 2"
+                    ));
+                }
+            }
+            if parts.is_empty() {
+                return Ok(Vec::new());
+            }
+            Some(parts.join(" UNION ALL "))
+        }
+    };
     let mut selects = Vec::new();
     for side in [ISSUES, PULLS] {
         let mut wheres = vec![format!(
@@ -293,24 +325,21 @@ pub fn run(
                 "0".to_string(),
                 "''".to_string(),
             ),
-            Some(expr) => {
-                // The rows that match: the document's own, and its comments'.
+            Some(_) => {
+                // The rows that match (read once for both kinds, in `fts`):
+                // the document's own, and its comments'.
                 let mut hits = Vec::new();
-                if let Some(m) = scoped(q, &expr, false) {
-                    let m = bind(&mut params, text(&m));
+                if q.scope.title || q.scope.body {
                     hits.push(format!(
-                        "SELECT rowid / 4 AS doc, rank AS r, rowid AS s
-                         FROM search_text WHERE search_text MATCH {m} AND rowid % 4 = {}",
+                        "SELECT row / 4 AS doc, r, row AS s FROM fts WHERE row % 4 = {}",
                         side.rowid_tag
                     ));
                 }
-                if let Some(m) = scoped(q, &expr, true) {
-                    let m = bind(&mut params, text(&m));
+                if q.scope.comments {
                     hits.push(format!(
                         "SELECT x.id AS doc, h.r, h.s FROM (
-                             SELECT rowid / 4 AS cid, rank AS r, rowid AS s
-                             FROM search_text WHERE search_text MATCH {m} AND rowid % 4 = {}) h
-                         JOIN {} k ON k.id = h.cid JOIN {} x ON x.project = k.project AND x.number = k.number",
+                             SELECT row / 4 AS cid, r, row AS s FROM fts WHERE row % 4 = {}) h
+                         CROSS JOIN {} k ON k.id = h.cid CROSS JOIN {} x ON x.project = k.project AND x.number = k.number",
                         side.rowid_tag + 2,
                         side.comments,
                         side.table
@@ -324,7 +353,7 @@ pub fn run(
                     hits.join(" UNION ALL ")
                 );
                 (
-                    format!("{best} JOIN {} d ON d.id = b.doc", side.table),
+                    format!("{best} CROSS JOIN {} d ON d.id = b.doc", side.table),
                     "b.r".to_string(),
                     "b.s".to_string(),
                 )
@@ -363,8 +392,11 @@ pub fn run(
     };
     let limit = bind(&mut params, SqlValue::Integer(limit.min(1000) as i64));
     let offset = bind(&mut params, SqlValue::Integer(offset as i64));
+    let with = fts
+        .map(|f| format!("WITH fts AS MATERIALIZED ({f}) "))
+        .unwrap_or_default();
     let sql = format!(
-        "SELECT project, kind, number, title, status, snippet, author, updated_at, comments FROM ({})
+        "{with}SELECT project, kind, number, title, status, snippet, author, updated_at, comments FROM ({})
          ORDER BY {column} {direction}, {tie} LIMIT {limit} OFFSET {offset}",
         selects.join(" UNION ALL ")
     );

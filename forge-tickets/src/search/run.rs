@@ -401,7 +401,9 @@ pub fn run(
         selects.join(" UNION ALL ")
     );
     let conn = store.conn();
-    let mut stmt = conn.prepare(&sql).map_err(forge_core::Error::from)?;
+    // Queries of one shape share their SQL text: planned once per
+    // connection.
+    let mut stmt = conn.prepare_cached(&sql).map_err(forge_core::Error::from)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params.iter()), |r| {
             let kind: String = r.get(1)?;

@@ -132,6 +132,21 @@ impl Store {
         .transpose()
     }
 
+    /// The project with row id `id`, if any (what a queued job keeps: it
+    /// holds across a rename).
+    pub fn find_project_by_id(&self, id: i64) -> Result<Option<Project>> {
+        let row = self
+            .conn()
+            .prepare_cached(select_projects!("WHERE p.id = ?1"))?
+            .query_row([id], project_from_row)
+            .optional()?;
+        row.map(|(mut p, settings)| {
+            p.settings = serde_json::from_str(&settings)?;
+            Ok(p)
+        })
+        .transpose()
+    }
+
     /// The project named `full_name`, or a not-found error naming it.
     pub fn project(&self, full_name: &str) -> Result<Project> {
         self.find_project(full_name)?

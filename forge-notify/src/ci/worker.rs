@@ -182,16 +182,6 @@ impl Outcome {
     }
 }
 
-fn project_by_id(store: &Store, id: i64) -> Result<Option<Project>> {
-    let name: Option<String> = store
-        .conn()
-        .query_row("SELECT full_name FROM projects WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(name.map(|n| store.project(&n)).transpose()?)
-}
-
 /// Attempts one job; whether it is finished.
 fn handle(
     store: &Store,
@@ -202,7 +192,7 @@ fn handle(
     job: &Job,
 ) -> Result<bool> {
     let project_id = job.payload["project"].as_i64().unwrap_or_default();
-    let found = match project_by_id(store, project_id)? {
+    let found = match store.find_project_by_id(project_id)? {
         Some(project) => ci.provider(project_id)?.map(|(p, _)| (project, p)),
         None => None,
     };

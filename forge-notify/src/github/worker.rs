@@ -160,7 +160,7 @@ fn handle(
         )
         .optional()?;
     let outcome = match row {
-        Some((project_id, event, Some(payload))) => match project_of(store, project_id)? {
+        Some((project_id, event, Some(payload))) => match store.find_project_by_id(project_id)? {
             Some(project) if project.mirror.is_some() => {
                 apply(store, home, &project, &event, &payload, settings)
             }
@@ -188,16 +188,6 @@ fn handle(
             Ok(false)
         }
     }
-}
-
-fn project_of(store: &Store, id: i64) -> forge_core::Result<Option<Project>> {
-    let name: Option<String> = store
-        .conn()
-        .query_row("SELECT full_name FROM projects WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    name.map(|n| store.project(&n)).transpose()
 }
 
 /// `payload[key]` read as GitHub's `T`.

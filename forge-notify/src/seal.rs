@@ -73,6 +73,27 @@ impl Sealer {
     }
 }
 
+/// A secret as someone types it in: a token (no spaces, `spaces` false)
+/// or a webhook secret (any text): 1 to 1024 characters, no control
+/// characters; the error names `what`, never the text.
+pub fn check_secret(what: &str, text: &str, spaces: bool) -> Result<(), forge_core::Error> {
+    let ok = !text.trim().is_empty()
+        && text.len() <= 1024
+        && !text
+            .chars()
+            .any(|c| c.is_control() || (!spaces && c.is_whitespace()));
+    if ok {
+        Ok(())
+    } else {
+        let expected = if spaces {
+            "expected 1 to 1024 characters, no control characters"
+        } else {
+            "expected 1 to 1024 characters without spaces"
+        };
+        Err(forge_core::Error::invalid(what.to_string(), expected))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::jenkins::Jenkins;
 use super::Provider;
-use crate::seal::Sealer;
+use crate::seal::{check_secret, Sealer};
 use crate::ssrf;
 
 /// What can go wrong setting up CI.
@@ -139,22 +139,6 @@ fn check_job(job: &str) -> Result<()> {
     }
 }
 
-/// A token: 1 to 1024 printable characters without spaces.
-fn check_token(token: &str) -> Result<()> {
-    let ok = !token.is_empty()
-        && token.len() <= 1024
-        && !token.chars().any(|c| c.is_control() || c.is_whitespace());
-    if ok {
-        Ok(())
-    } else {
-        Err(forge_core::Error::invalid(
-            "trigger token",
-            "expected 1 to 1024 characters without spaces",
-        )
-        .into())
-    }
-}
-
 impl<'s> CiSettings<'s> {
     /// The CI setups of `home`.
     pub fn new(store: &'s Store, home: &ForgeHome) -> CiSettings<'s> {
@@ -183,7 +167,7 @@ impl<'s> CiSettings<'s> {
             )));
         }
         check_job(new.job)?;
-        check_token(new.token)?;
+        check_secret("trigger token", new.token, false)?;
         let url = target.url.as_str().trim_end_matches('/').to_string();
         let callback = random_secret();
         let sealed = self.sealer.seal(new.token).map_err(Error::Key)?;

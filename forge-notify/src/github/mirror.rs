@@ -14,7 +14,7 @@ use url::Url;
 
 use super::client::Client;
 use super::replicate::CLOSE_REASONS;
-use crate::seal::Sealer;
+use crate::seal::{check_secret, Sealer};
 use crate::ssrf;
 
 /// GitHub's own API.
@@ -110,26 +110,6 @@ fn check_repo(repo: &str) -> Result<()> {
             "expected OWNER/NAME",
         )
         .into()),
-    }
-}
-
-/// A token (no spaces) or a webhook secret (any text GitHub takes): 1 to
-/// 1024 characters, no control characters.
-fn check_secret(what: &str, text: &str, spaces: bool) -> Result<()> {
-    let ok = !text.trim().is_empty()
-        && text.len() <= 1024
-        && !text
-            .chars()
-            .any(|c| c.is_control() || (!spaces && c.is_whitespace()));
-    if ok {
-        Ok(())
-    } else {
-        let expected = if spaces {
-            "expected 1 to 1024 characters, no control characters"
-        } else {
-            "expected 1 to 1024 characters without spaces"
-        };
-        Err(forge_core::Error::invalid(what.to_string(), expected).into())
     }
 }
 

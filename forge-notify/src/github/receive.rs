@@ -121,8 +121,12 @@ pub fn receive(
     project: &Project,
     delivery: &Delivery<'_>,
 ) -> Result<Received, Refused> {
-    let mirrors = Mirrors::new(store, home);
-    let (Some(mirror), Some(secret)) = (mirrors.get(project)?, mirrors.secret(project.id)?) else {
+    // What it mirrors comes with the project; only the secret is read.
+    let repo = project
+        .mirror
+        .as_deref()
+        .and_then(|m| m.strip_prefix("github:"));
+    let (Some(repo), Some(secret)) = (repo, Mirrors::new(store, home).secret(project.id)?) else {
         return Err(Refused::NoMirror(project.full_name.clone()));
     };
     verify_hub_signature(secret.as_bytes(), delivery.body, delivery.signature)?;
@@ -140,14 +144,14 @@ pub fn receive(
     let found = payload["repository"]["full_name"]
         .as_str()
         .unwrap_or_default();
-    if !found.eq_ignore_ascii_case(&mirror.repo) {
+    if !found.eq_ignore_ascii_case(repo) {
         let found = match found {
             "" => "no repository".to_string(),
             f => f.chars().filter(|c| !c.is_control()).take(200).collect(),
         };
         return Err(Refused::OtherRepository {
             found,
-            expected: mirror.repo,
+            expected: repo.to_string(),
         });
     }
     let action = payload["action"].as_str().unwrap_or_default();

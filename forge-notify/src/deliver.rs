@@ -62,9 +62,7 @@ impl Attempt {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
-}
 
-impl Attempt {
     /// Whether the target took it (a 2xx).
     pub fn delivered(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))

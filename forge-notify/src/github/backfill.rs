@@ -263,8 +263,9 @@ pub fn sync(
         })?;
     let mut warnings = Vec::new();
     let info = client.url(&format!("repos/{}", mirror.repo))?;
-    let mut report = Report::default();
-    match fetch(&client, &info, None, stop, &mut report)? {
+    // The repository's own page is asked before the run: its waits count.
+    let mut before = Report::default();
+    match fetch(&client, &info, None, stop, &mut before)? {
         Fetched::Page(page) => {
             let repo: serde_json::Value = serde_json::from_str(&page.body).unwrap_or_default();
             match repo["clone_url"].as_str() {
@@ -281,6 +282,7 @@ pub fn sync(
         Fetched::NotModified => {}
     }
     let mut report = run(store, home, project, &client, &mirror.repo, stop, progress)?;
+    report.waited_secs += before.waited_secs;
     report.warnings = warnings;
     Ok(report)
 }

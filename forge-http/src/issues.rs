@@ -29,7 +29,16 @@ thread_local! {
 
 /// The tracker of a project, on a tickets repository kept open by this thread.
 fn tracker<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Tracker<'s>, ApiError> {
-    let path = ctx.app.home.project_paths(&at.project.full_name).tickets;
+    Ok(project_tracker(ctx, &at.project)?)
+}
+
+/// The tracker of `project`, on a tickets repository kept open by this
+/// thread.
+pub(crate) fn project_tracker<'s>(
+    ctx: &Ctx<'s>,
+    project: &Project,
+) -> forge_tickets::Result<Tracker<'s>> {
+    let path = ctx.app.home.project_paths(&project.full_name).tickets;
     let cached = REPOS.with(|r| r.borrow().get(&path).cloned());
     let (repo, branch) = match cached {
         Some(open) => open,
@@ -47,7 +56,7 @@ fn tracker<'s>(ctx: &Ctx<'s>, at: &At) -> Result<Tracker<'s>, ApiError> {
             open
         }
     };
-    Ok(Tracker::with_repo(ctx.store, repo, branch, &at.project))
+    Ok(Tracker::with_repo(ctx.store, repo, branch, project))
 }
 
 /// Runs an issue write in the server's group commit.

@@ -26,7 +26,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, project: Option<&str>) -> Answer {
     if let Some(p) = project {
         names = vec![p.to_string()];
     }
-    let searched = run::projects(ctx.store, &ctx.app.home, viewer.as_deref(), &names)?;
+    let searched = searched(ctx, viewer.as_deref(), &names)?;
     let offset = (page - 1).saturating_mul(per_page);
     let hits = run::run(
         ctx.store,
@@ -45,4 +45,29 @@ pub(crate) fn answer(ctx: &Ctx<'_>, project: Option<&str>) -> Answer {
         })
         .collect();
     ok(&json!({"query": text, "page": page, "per_page": per_page, "results": results}))
+}
+
+/// The projects `viewer` may search among `names` (all when empty), each
+/// synced through the repositories this thread keeps open.
+pub(crate) fn searched(
+    ctx: &Ctx<'_>,
+    viewer: Option<&str>,
+    names: &[String],
+) -> Result<Vec<forge_tickets::search::run::Searched>, ApiError> {
+    Ok(forge_tickets::search::run::projects_with(
+        ctx.store,
+        viewer,
+        names,
+        &mut |project| {
+            crate::issues::project_tracker(ctx, project)?.sync()?;
+            if project.settings.pull_requests {
+                if let Ok(prs) =
+                    forge_tickets::PullRequests::open(ctx.store, &ctx.app.home, project)
+                {
+                    prs.sync()?;
+                }
+            }
+            Ok(())
+        },
+    )?)
 }

@@ -39,7 +39,7 @@ pub(crate) fn results(ctx: &Ctx<'_>, text: &str) -> Result<Markup, ApiError> {
         }
     };
     let viewer = ctx.viewer_name()?;
-    let searched = run::projects(ctx.store, &ctx.app.home, viewer.as_deref(), &q.projects)?;
+    let searched = crate::search::searched(ctx, viewer.as_deref(), &q.projects)?;
     let hits = run::run(ctx.store, viewer.as_deref(), &searched, &q, 50, 0)?;
     Ok(html! {
         h2 { "Issues and pull requests" }

@@ -55,12 +55,32 @@ pub struct Searched {
 }
 
 /// The projects `viewer` may read among `names` (every project when
-/// empty), each synced so that the search sees what git holds.
+/// empty), each synced so that the search sees what git holds (its
+/// repositories opened for that).
 pub fn projects(
     store: &Store,
     home: &ForgeHome,
     viewer: Option<&str>,
     names: &[String],
+) -> Result<Vec<Searched>> {
+    projects_with(store, viewer, names, &mut |project| {
+        Tracker::create_for_project(store, home, project)?.sync()?;
+        if project.settings.pull_requests {
+            if let Ok(prs) = PullRequests::open(store, home, project) {
+                prs.sync()?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// [`projects`], each synced by `sync` (a server syncs through the
+/// repositories it keeps open).
+pub fn projects_with(
+    store: &Store,
+    viewer: Option<&str>,
+    names: &[String],
+    sync: &mut dyn FnMut(&Project) -> Result<()>,
 ) -> Result<Vec<Searched>> {
     let all = if names.is_empty() {
         store.list_projects()?
@@ -82,12 +102,7 @@ pub fn projects(
         if !actor.can_read() {
             continue;
         }
-        Tracker::create_for_project(store, home, &project)?.sync()?;
-        if project.settings.pull_requests {
-            if let Ok(prs) = PullRequests::open(store, home, &project) {
-                prs.sync()?;
-            }
-        }
+        sync(&project)?;
         out.push(Searched {
             member: actor.role.is_some(),
             project,

@@ -153,6 +153,10 @@ pub enum Command {
     /// and forge flags the request with the result.
     #[command(subcommand)]
     Ci(CiCommand),
+    /// Backups of the whole forge home, taken while it serves: create,
+    /// verify, restore, prune (docs/operations.md).
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// The delivery queues fed from the event log: status, jobs, retries.
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -482,6 +486,50 @@ pub enum WebhookCommand {
         project: String,
         /// The webhook's id.
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Copy the forge home (database, every repository and fork, keys,
+    /// configuration) into a new folder `forge-backup-<UTC time>` under
+    /// PATH, consistently, while it goes on serving and writing.
+    Create {
+        /// The folder backups go to (default: <home>/backups).
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+    },
+    /// Check a backup without changing it: its database (SQLite's integrity
+    /// check), every repository (git fsck), every index against its git.
+    Verify {
+        /// The backup folder (`forge-backup-...`).
+        path: PathBuf,
+    },
+    /// Make the forge home given with --home from a backup (refused when
+    /// that folder holds anything, unless --force).
+    Restore {
+        /// The backup folder (`forge-backup-...`).
+        path: PathBuf,
+        /// Put the backup in place of a home that is there (which is moved
+        /// aside to <home>.replaced-<pid>, not deleted).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Keep the newest backup of each of the last N days and of each of
+    /// the last N weeks; remove the others (and leftovers of killed backups).
+    Prune {
+        /// The folder of backups (default: <home>/backups).
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+        /// Days to keep a backup of.
+        #[arg(long, default_value_t = 7)]
+        keep_daily: usize,
+        /// Weeks to keep a backup of.
+        #[arg(long, default_value_t = 4)]
+        keep_weekly: usize,
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

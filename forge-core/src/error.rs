@@ -66,6 +66,21 @@ pub enum Error {
     /// A stored JSON value could not be read.
     #[error("stored JSON is malformed: {0}")]
     Json(#[from] serde_json::Error),
+    /// `forge.db` is not a database SQLite can read: truncated, overwritten
+    /// or corrupted.
+    #[error(
+        "{path} is damaged ({detail}). It holds every user, project, member, token and key of \
+         the forge. Restore it from a backup (`forge backup restore BACKUP --home DIR`), or \
+         move it aside and run `forge fsck --repair` to adopt the repositories on disk \
+         (projects, forks, issues and pull requests come back; users come back without \
+         passwords, tokens or keys, and project settings are lost)"
+    )]
+    Damaged {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        detail: String,
+    },
     /// A file of the forge home could not be read or written.
     #[error("{path}: {source}")]
     Io {

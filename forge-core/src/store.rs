@@ -65,10 +65,91 @@ fn wait_for_lock(tries: i32) -> bool {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        let mut store = Self::setup(conn)?;
+        check_length(path)?;
+        let opened = Connection::open(path)
+            .map_err(Error::from)
+            .and_then(Self::setup);
+        let mut store = opened.map_err(|e| damaged(path, e))?;
         store.path = Some(path.to_path_buf());
         Ok(store)
+    }
+
+    /// SQLite's own check of the whole database (`PRAGMA integrity_check`,
+    /// or the faster `quick_check` that skips matching indexes to tables):
+    /// the problems it names, none when the database is sound. A database
+    /// too damaged to be read at all is [`Error::Damaged`].
+    pub fn check_integrity(&self, quick: bool) -> Result<Vec<String>> {
+        let pragma = if quick {
+            "PRAGMA quick_check"
+        } else {
+            "PRAGMA integrity_check"
+        };
+        let checked = (|| {
+            let mut stmt = self.conn.prepare(pragma)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        })();
+        let lines = match checked {
+            Ok(lines) => lines,
+            Err(e) => {
+                let path = self.path.as_deref().unwrap_or(Path::new(":memory:"));
+                return Err(damaged(path, e.into()));
+            }
+        };
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+
+    /// Copies the database to `dest` (a new file) through SQLite's online
+    /// backup API, in one step: one read transaction, so the copy is the
+    /// database as one moment saw it while writers go on (WAL).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let mut target = Connection::open(dest)?;
+        let copy = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+        loop {
+            match copy.step(-1)? {
+                rusqlite::backup::StepResult::Done => break,
+                // Another connection holds a lock the first page needs.
+                _ => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+        drop(copy);
+        // A copy at rest needs no WAL: in rollback mode it opens read-only
+        // without SQLite creating files beside it.
+        let _mode: String = target.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+        target
+            .close()
+            .map_err(|(_, e)| Error::Sqlite(e))
+            .map(|_| ())
+    }
+
+    /// Opens the database at `path` to read only (a backup being checked):
+    /// nothing is created, migrated or written. A database of another
+    /// schema version than this forge's is refused, naming both.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        check_length(path)?;
+        let opened = (|| {
+            let mut conn = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_handler(Some(wait_for_lock))?;
+            let version = user_version(&conn)?;
+            if version != MIGRATIONS.len() {
+                return Err(Error::invalid(
+                    path.display().to_string(),
+                    format!(
+                        "schema version {version}, where this forge has {} (open it read-write to migrate it)",
+                        MIGRATIONS.len()
+                    ),
+                ));
+            }
+            Ok(Store {
+                conn,
+                path: Some(path.to_path_buf()),
+            })
+        })();
+        opened.map_err(|e| damaged(path, e))
     }
 
     /// An in-memory database, for tests and examples.
@@ -153,6 +234,60 @@ impl Drop for Store {
     }
 }
 
+/// A database file shorter than its header says (a truncated copy, a full
+/// disk) is refused at once: SQLite would only notice at the first read of
+/// a missing page, in the middle of some command.
+fn check_length(path: &Path) -> Result<()> {
+    use std::io::Read as _;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(()); // created by the open, or refused there with its reason
+    };
+    let mut header = [0u8; 100];
+    let Ok(()) = file.read_exact(&mut header) else {
+        return Ok(()); // empty (new) or too short for SQLite to call it a database
+    };
+    if &header[..16] != b"SQLite format 3\0" {
+        return Ok(());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    // The page count is valid only when written by the same change (SQLite).
+    let valid = header[24..28] == header[92..96];
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if valid && len < pages * page_size {
+        return Err(Error::Damaged {
+            path: path.display().to_string(),
+            detail: format!(
+                "truncated: {len} bytes where its header counts {}",
+                pages * page_size
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A database SQLite cannot read (not a database, malformed) as
+/// [`Error::Damaged`]; other errors as they are.
+fn damaged(path: &Path, e: Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(code, detail))
+            if matches!(code.code, DatabaseCorrupt | NotADatabase) =>
+        {
+            Error::Damaged {
+                path: path.display().to_string(),
+                detail: detail.unwrap_or_else(|| code.to_string()),
+            }
+        }
+        e => e,
+    }
+}
+
 fn user_version(conn: &Connection) -> Result<usize> {
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     Ok(usize::try_from(v).unwrap_or(usize::MAX))
@@ -198,6 +333,70 @@ mod tests {
         let store = Store::open(&path)?;
         let version = user_version(store.conn())?;
         assert_eq!(version, MIGRATIONS.len());
+        Ok(())
+    }
+
+    #[test]
+    fn damaged_database_is_named() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let path = dir.path().join("forge.db");
+        std::fs::write(&path, vec![b'x'; 8192]).map_err(|e| Error::Io {
+            path: "forge.db".into(),
+            source: e,
+        })?;
+        let err = Store::open(&path).err().expect("garbage refused");
+        assert!(matches!(err, Error::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("forge fsck --repair"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn truncated_database_is_named() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let path = dir.path().join("forge.db");
+        let store = Store::open(&path)?;
+        store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        drop(store);
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            path: "forge.db".into(),
+            source: e,
+        })?;
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).map_err(|e| Error::Io {
+            path: "forge.db".into(),
+            source: e,
+        })?;
+        let err = Store::open(&path).err().expect("truncated refused");
+        assert!(err.to_string().contains("truncated"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn backup_is_a_sound_copy() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let store = Store::open(&dir.path().join("forge.db"))?;
+        store.conn().execute(
+            "INSERT INTO users (username, full_name, created_at) VALUES ('ann', 'Ann', 0)",
+            [],
+        )?;
+        let copy = dir.path().join("copy.db");
+        store.backup_to(&copy)?;
+        let copied = Store::open(&copy)?;
+        assert!(copied.check_integrity(false)?.is_empty());
+        let n: i64 = copied
+            .conn()
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+        assert_eq!(n, 1);
         Ok(())
     }
 

@@ -21,6 +21,7 @@
 //! ```
 
 mod browse;
+pub mod copy;
 mod diff;
 mod hooks;
 mod merge;

@@ -32,6 +32,7 @@
 pub mod access;
 mod actor;
 pub mod admin;
+pub mod backup;
 mod checks;
 pub mod doc;
 pub mod engine;

@@ -1,6 +1,7 @@
 //! One module per command; each exposes `run(args, ctx)`.
 
 mod activity;
+mod backup;
 mod ci;
 mod events;
 mod group;
@@ -50,6 +51,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Queue(_) => "queue",
         Command::Webhook(_) => "webhook",
         Command::Ci(_) => "ci",
+        Command::Backup(_) => "backup",
         Command::Mirror(_) => "mirror",
         Command::Search { .. } => "search",
         Command::Worker { .. } => "worker",
@@ -112,6 +114,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Milter { bind } => mail::milter(&bind, &ctx),
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Ci(cmd) => ci::run(cmd, &ctx),
+        Command::Backup(cmd) => backup::run(cmd, &ctx),
         Command::Mirror(cmd) => mirror::run(cmd, &ctx),
         Command::Search {
             project,

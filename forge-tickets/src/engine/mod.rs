@@ -41,6 +41,7 @@ pub use apply::SyncReport;
 use kind::DocFile;
 pub use kind::{display_number, parse_number, Document, Kind, Slot, PROVISIONAL_BASE};
 pub use rows::record_pushers;
+pub use sync::IndexPosition;
 
 /// A file of a document that a write puts in the repository.
 #[derive(Debug, Clone)]

@@ -19,7 +19,64 @@ const WALK_LIMIT: usize = 10_000;
 /// is someone else (the pusher).
 type Attribution = (String, Option<String>);
 
+/// Where the index of a kind stands against its branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexPosition {
+    /// It reflects the tip.
+    Current,
+    /// It reflects an older commit of the branch (or was never built): the
+    /// next read syncs what it lacks.
+    Behind {
+        /// The commit it reflects (`None`: never built).
+        indexed: Option<String>,
+        /// The branch's tip.
+        tip: String,
+    },
+    /// It reflects a commit the branch does not hold (the repository lost
+    /// commits, or the index came from elsewhere): `reindex` rebuilds it.
+    Ahead {
+        /// The commit it reflects.
+        indexed: String,
+        /// The branch's tip (empty while unborn).
+        tip: String,
+    },
+}
+
 impl<K: Kind> Engine<'_, K> {
+    /// Where the index stands against the branch, without changing either.
+    pub(crate) fn position(&self) -> Result<IndexPosition> {
+        let tip = self.repo.branch_tip(&self.branch)?;
+        let tip_text = commit_text(tip);
+        let indexed = rows::indexed_commit::<K>(self.store.conn(), &self.project)?;
+        let Some(indexed) = indexed.filter(|i| !i.is_empty()) else {
+            return Ok(match tip {
+                None => IndexPosition::Current,
+                Some(_) => IndexPosition::Behind {
+                    indexed: None,
+                    tip: tip_text,
+                },
+            });
+        };
+        if indexed == tip_text {
+            return Ok(IndexPosition::Current);
+        }
+        let within = match (indexed.parse::<CommitId>(), tip) {
+            (Ok(old), Some(tip)) => self.repo.is_ancestor(old, tip).unwrap_or(false),
+            _ => false,
+        };
+        Ok(if within {
+            IndexPosition::Behind {
+                indexed: Some(indexed),
+                tip: tip_text,
+            }
+        } else {
+            IndexPosition::Ahead {
+                indexed,
+                tip: tip_text,
+            }
+        })
+    }
+
     /// Brings the index up to date with the tip of the branch, reading only
     /// the paths that changed since the commit it reflects.
     pub(crate) fn sync(&self) -> Result<SyncReport> {

@@ -113,6 +113,12 @@ impl<'s> Tracker<'s> {
         self.engine.sync()
     }
 
+    /// Where the issue index stands against the tickets branch (changes
+    /// nothing).
+    pub fn index_position(&self) -> Result<crate::engine::IndexPosition> {
+        self.engine.position()
+    }
+
     /// Drops this project's issue rows and rebuilds them from the tip of
     /// the tickets branch. Appends no events.
     pub fn reindex(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<SyncReport> {

@@ -147,6 +147,12 @@ impl<'s> PullRequests<'s> {
         self.engine.sync()
     }
 
+    /// Where the pull-request index stands against the requests branch
+    /// (changes nothing).
+    pub fn index_position(&self) -> Result<crate::engine::IndexPosition> {
+        self.engine.position()
+    }
+
     /// Drops the project's request rows and rebuilds them from git (no events).
     pub fn reindex(&self) -> Result<SyncReport> {
         self.engine.reindex(&mut |_, _| {})

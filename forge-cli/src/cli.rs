@@ -153,6 +153,18 @@ pub enum Command {
     /// and forge flags the request with the result.
     #[command(subcommand)]
     Ci(CiCommand),
+    /// Check the forge home: database, repositories, indexes against git,
+    /// event log and queues; adopt repositories the database does not know
+    /// (after a lost forge.db) with --repair.
+    Fsck {
+        /// Only this project.
+        #[arg(short, long)]
+        project: Option<String>,
+        /// Make the safe repairs (and adopt unknown repositories: projects
+        /// owned by --as USER, else `admin`, created without credentials).
+        #[arg(long)]
+        repair: bool,
+    },
     /// Backups of the whole forge home, taken while it serves: create,
     /// verify, restore, prune (docs/operations.md).
     #[command(subcommand)]

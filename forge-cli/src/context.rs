@@ -76,6 +76,16 @@ impl Ctx {
         let home = self.home()?;
         let db = home.db_path();
         if !db.exists() {
+            if holds_repositories(home) {
+                bail!(
+                    "{} is missing, but {} holds repositories: the database of this forge home \
+                     is lost. Restore it from a backup (`forge backup restore BACKUP --home DIR`), \
+                     or run `forge fsck --repair` to adopt the repositories (users come back \
+                     without credentials)",
+                    db.display(),
+                    home.root().display()
+                );
+            }
             bail!(
                 "no forge home at {} (run `forge init` there, or pass --home)",
                 home.root().display()
@@ -279,4 +289,11 @@ fn configure_merge_driver(repo: &Repo) -> Result<()> {
             .with_context(|| format!("writing {}", attributes.display()))?;
     }
     Ok(())
+}
+
+/// Whether a home's repository folders hold anything (its database lost).
+pub fn holds_repositories(home: &ForgeHome) -> bool {
+    ["repos", "tickets"].iter().any(|dir| {
+        std::fs::read_dir(home.root().join(dir)).is_ok_and(|mut entries| entries.next().is_some())
+    })
 }

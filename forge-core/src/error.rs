@@ -71,8 +71,8 @@ pub enum Error {
     #[error(
         "{path} is damaged ({detail}). It holds every user, project, member, token and key of \
          the forge. Restore it from a backup (`forge backup restore BACKUP --home DIR`), or \
-         move it aside and run `forge fsck --repair` to adopt the repositories on disk \
-         (projects, forks, issues and pull requests come back; users come back without \
+         run `forge fsck --repair`: it moves the file aside and adopts the repositories on \
+         disk (projects, forks, issues and pull requests come back; users come back without \
          passwords, tokens or keys, and project settings are lost)"
     )]
     Damaged {

@@ -37,6 +37,7 @@ mod checks;
 pub mod doc;
 pub mod engine;
 mod error;
+pub mod fsck;
 pub mod hooks;
 mod issues;
 pub mod log;

@@ -94,7 +94,8 @@ pub fn create_project(
         if path.exists() {
             return Err(Error::invalid(
                 format!("repository {}", path.display()),
-                "already exists on disk",
+                "already exists on disk (a project the database lost? `forge fsck --repair` \
+                 adopts it with its issues and pull requests)",
             ));
         }
         let repo = Repo::init_bare(path)?;

@@ -4,6 +4,7 @@ mod activity;
 mod backup;
 mod ci;
 mod events;
+mod fsck;
 mod group;
 pub(crate) mod hooks;
 mod import;
@@ -52,6 +53,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
         Command::Webhook(_) => "webhook",
         Command::Ci(_) => "ci",
         Command::Backup(_) => "backup",
+        Command::Fsck { .. } => "fsck",
         Command::Mirror(_) => "mirror",
         Command::Search { .. } => "search",
         Command::Worker { .. } => "worker",
@@ -115,6 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Webhook(cmd) => webhook::run(cmd, &ctx),
         Command::Ci(cmd) => ci::run(cmd, &ctx),
         Command::Backup(cmd) => backup::run(cmd, &ctx),
+        Command::Fsck { project, repair } => fsck::run(project, repair, &ctx),
         Command::Mirror(cmd) => mirror::run(cmd, &ctx),
         Command::Search {
             project,

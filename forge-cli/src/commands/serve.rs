@@ -5,7 +5,17 @@ use anyhow::{Context as _, Result};
 use crate::context::Ctx;
 
 pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx) -> Result<()> {
-    ctx.home_store()?; // the home must exist
+    // The home must exist, and its database be sound: a damaged forge.db
+    // is named at start, not at some request later.
+    let problems = ctx.home_store()?.check_integrity(true)?;
+    if let Some(first) = problems.first() {
+        anyhow::bail!(
+            "{} is damaged (SQLite's check says: {first}). {}",
+            ctx.home()?.db_path().display(),
+            "Restore it from a backup (`forge backup restore BACKUP --home DIR`), or run \
+             `forge fsck --repair` to adopt the repositories on disk"
+        );
+    }
     let home = ctx.home()?.clone();
     let config = forge_core::config::Config::load(&home.config_path())?;
     let consumers = super::worker::consumers(config.clone())?;

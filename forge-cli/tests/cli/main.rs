@@ -2,6 +2,7 @@
 //! Integration tests of the `forge` binary, driven like a user would, with
 //! the real `git` binary as the client.
 
+mod backup;
 mod bad_input;
 mod browse;
 mod browser;

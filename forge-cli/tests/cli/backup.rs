@@ -464,3 +464,52 @@ fn a_lost_or_damaged_database_is_named_and_adopted_back() {
     let shown = forge.json_line("--as alice issue show -p tools/hammer 2");
     assert_eq!(shown["title"], "next");
 }
+
+#[test]
+fn fsck_names_each_problem_and_repairs_the_safe_ones() {
+    let forge = Forge::with_project();
+    forge.ok_line("--as alice issue new -p tools/hammer --title one --body one");
+    let tickets = forge.tickets_repo();
+    let first = git(&tickets, &["rev-parse", "HEAD"]).trim().to_string();
+    forge.ok_line("--as alice issue new -p tools/hammer --title two --body two");
+    forge.ok_line("--as bob project fork tools/hammer");
+    forge.ok_line("fsck");
+    // The tickets branch taken back (the index is now ahead of its git),
+    // the docs repository gone, the fork's alternates pointing nowhere.
+    git(&tickets, &["update-ref", "refs/heads/main", &first]);
+    std::fs::remove_dir_all(forge.home().join("docs/tools/hammer.git")).expect("rm");
+    let fork = forge.home().join("repos/forks/bob/tools/hammer.git");
+    std::fs::write(fork.join("objects/info/alternates"), "/nowhere/objects\n").expect("write");
+
+    let out = forge.run(&["fsck"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("docs/tools/hammer.git: missing"), "{said}");
+    assert!(
+        said.contains("tools/hammer: the issues index reflects commit"),
+        "{said}"
+    );
+    assert!(
+        said.contains("repos/forks/bob/tools/hammer.git: its alternates do not name"),
+        "{said}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--repair"), "{err}");
+
+    let report = forge.json_line("fsck --repair");
+    assert_eq!(report["unrepaired"], 0, "{report}");
+    assert_eq!(
+        report["problems"].as_array().expect("problems").len(),
+        3,
+        "{report}"
+    );
+    forge.ok_line("fsck");
+    let listed = forge.json_line("issue list -p tools/hammer --status all");
+    let titles: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["one"]);
+}

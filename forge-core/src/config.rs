@@ -15,6 +15,8 @@
 //! ssh_url = "ssh://git@forge.example.org"    # FORGE_SSH_URL
 //! docs_bind = "127.0.0.1:8081"  # FORGE_DOCS_BIND: the docs server (off without it)
 //! max_live_streams = 20000      # FORGE_MAX_LIVE_STREAMS: live streams (SSE) open at once
+//! admin_bind = "127.0.0.1:9090" # FORGE_ADMIN_BIND: /healthz, /readyz, /metrics (off without it)
+//! metrics_on_main = false       # FORGE_METRICS_ON_MAIN=1: /metrics on `bind` too
 //!
 //! [mail]
 //! relay = "smtp://127.0.0.1:25"   # FORGE_MAIL_RELAY: or smtps://, smtp+starttls://, or sendmail
@@ -194,6 +196,13 @@ pub struct ServerSettings {
     /// Live streams (Server-Sent Events) open at once; more are refused
     /// with a 503 until some close.
     pub max_live_streams: usize,
+    /// Where the admin listener serves `/healthz`, `/readyz` and
+    /// `/metrics` (for operators and Prometheus, not the public); none
+    /// without it.
+    pub admin_bind: Option<String>,
+    /// Whether `/metrics` is served on `bind` too (it tells request counts
+    /// and queue sizes to anyone who can reach it).
+    pub metrics_on_main: bool,
 }
 
 impl Default for ServerSettings {
@@ -206,6 +215,8 @@ impl Default for ServerSettings {
             ssh_url: None,
             docs_bind: None,
             max_live_streams: 20_000,
+            admin_bind: None,
+            metrics_on_main: false,
         }
     }
 }
@@ -241,6 +252,21 @@ impl ServerSettings {
         }
         if let Some(v) = var("FORGE_DOCS_BIND").filter(|v| !v.is_empty()) {
             self.docs_bind = Some(v);
+        }
+        if let Some(v) = var("FORGE_ADMIN_BIND").filter(|v| !v.is_empty()) {
+            self.admin_bind = Some(v);
+        }
+        if let Some(v) = var("FORGE_METRICS_ON_MAIN").filter(|v| !v.is_empty()) {
+            self.metrics_on_main = match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(Error::invalid(
+                        "environment variable FORGE_METRICS_ON_MAIN",
+                        format!("`{v}` is not 1 or 0"),
+                    ))
+                }
+            };
         }
         if let Some(v) = var("FORGE_SSH_URL").filter(|v| !v.is_empty()) {
             self.ssh_url = Some(v);

@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub sse_heartbeat: Duration,
     /// Live streams open at once (more get a 503).
     pub max_streams: usize,
+    /// Whether `/metrics` is served on the main listener too (it always is
+    /// on the admin listener, [`crate::serve_admin`]).
+    pub metrics_on_main: bool,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             webhooks_allow_private: false,
             sse_heartbeat: Duration::from_secs(15),
             max_streams: 20_000,
+            metrics_on_main: false,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct App {
     pub(crate) writes: GroupCommit,
     /// Live streams (Server-Sent Events).
     pub(crate) live: crate::live::Live,
+    /// Requests counted for `/metrics`.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// Builds the whole service for `home`: projects and forks created through
@@ -95,6 +101,7 @@ pub fn app(home: ForgeHome, config: ServerConfig, hooks_exe: Option<PathBuf>) ->
         caches: Default::default(),
         writes: Default::default(),
         live: Default::default(),
+        metrics: Default::default(),
         config,
         hooks_exe,
     })
@@ -233,7 +240,31 @@ impl App {
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let resp = self.clone().answer(req).await;
         log_request("app", &method, &path, &resp, start);
+        self.metrics.observe(
+            method.as_str(),
+            &path,
+            resp.status().as_u16(),
+            start.elapsed(),
+        );
         resp
+    }
+
+    /// Answers one request to the admin listener: `/healthz`, `/readyz`
+    /// and `/metrics`, nothing else.
+    pub async fn handle_admin<B>(self: Arc<Self>, req: Request<B>) -> Response<ResBody> {
+        let path = req.uri().path().to_string();
+        let known = matches!(*req.method(), hyper::Method::GET | hyper::Method::HEAD);
+        let answer = match known {
+            true => crate::metrics::answer(&self, &path, true).await,
+            false => None,
+        };
+        answer.unwrap_or_else(|| {
+            error_response(&ApiError::new(
+                404,
+                "ENOENDPOINT",
+                "the admin listener serves /healthz, /readyz and /metrics",
+            ))
+        })
     }
 
     /// Answers one request to the docs listener (`crate::docs`): its
@@ -261,6 +292,12 @@ impl App {
         let path = req.uri().path().to_string();
         if let Some(resp) = crate::web::static_file(&path) {
             return resp;
+        }
+        if matches!(*req.method(), hyper::Method::GET | hyper::Method::HEAD) {
+            let metrics = self.config.metrics_on_main;
+            if let Some(resp) = crate::metrics::answer(&self, &path, metrics).await {
+                return resp;
+            }
         }
         // Git over HTTP, then the API and the webhooks coming in; every
         // other path is a page.

@@ -24,7 +24,7 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_site(listener, app, shutdown, false).await
+    serve_site(listener, app, shutdown, Site::App).await
 }
 
 /// Serves the docs of `app`'s public projects on `listener` (another
@@ -34,14 +34,32 @@ pub async fn serve_docs(
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_site(listener, app, shutdown, true).await
+    serve_site(listener, app, shutdown, Site::Docs).await
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` of `app` on `listener` (an
+/// address for operators, not the public) until `shutdown`.
+pub async fn serve_admin(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_site(listener, app, shutdown, Site::Admin).await
+}
+
+/// Which of a server's listeners a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Site {
+    App,
+    Docs,
+    Admin,
 }
 
 async fn serve_site(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
-    docs: bool,
+    site: Site,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -61,9 +79,10 @@ async fn serve_site(
                     req.extensions_mut().insert(Peer(peer));
                     let app = app.clone();
                     async move {
-                        Ok::<_, Infallible>(match docs {
-                            true => app.handle_docs(req).await,
-                            false => app.handle(req).await,
+                        Ok::<_, Infallible>(match site {
+                            Site::App => app.handle(req).await,
+                            Site::Docs => app.handle_docs(req).await,
+                            Site::Admin => app.handle_admin(req).await,
                         })
                     }
                 });
@@ -84,7 +103,7 @@ async fn serve_site(
     drop(listener);
     // Live streams never end by themselves: end them, so that the
     // requests in flight can finish.
-    if !docs {
+    if site == Site::App {
         app.live.close();
     }
     tokio::select! {

@@ -14,6 +14,8 @@ const DEFAULT_CONFIG: &str = "\
 # request_timeout_secs = 30      # FORGE_REQUEST_TIMEOUT_SECS
 # public_url = \"https://forge.example.org\"   # FORGE_PUBLIC_URL: where people reach the server (links in answers)
 # ssh_url = \"ssh://git@forge.example.org\"    # FORGE_SSH_URL: where people clone over SSH (the API's ssh clone URL)
+# admin_bind = \"127.0.0.1:9090\"  # FORGE_ADMIN_BIND: /healthz, /readyz and /metrics for operators (off without it)
+# metrics_on_main = false        # FORGE_METRICS_ON_MAIN=1: /metrics on `bind` too (/healthz and /readyz always are)
 
 [pull_requests]
 # remote = true                  # accept pull requests from remote git URLs

@@ -33,6 +33,7 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
         ssh_url: settings.ssh_url.clone(),
         webhooks_allow_private: allow_private,
         max_streams: settings.max_live_streams,
+        metrics_on_main: settings.metrics_on_main,
         ..Default::default()
     };
     // Webhooks and notification mails are delivered from this process by
@@ -71,6 +72,19 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
             }
             None => None,
         };
+        let admin = match &settings.admin_bind {
+            Some(at) => {
+                let admin = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening on {at} (admin)"))?;
+                eprintln!(
+                    "forge: serving /healthz, /readyz and /metrics on http://{}",
+                    admin.local_addr()?
+                );
+                Some(admin)
+            }
+            None => None,
+        };
         let exe = std::env::current_exe().ok();
         let app = forge_http::App::new(home, config, exe);
         let docs = docs.map(|listener| {
@@ -80,9 +94,19 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
                 forge_http::shutdown_signal(),
             ))
         });
+        let admin = admin.map(|listener| {
+            tokio::spawn(forge_http::serve_admin(
+                listener,
+                app.clone(),
+                forge_http::shutdown_signal(),
+            ))
+        });
         forge_http::serve(listener, app, forge_http::shutdown_signal()).await?;
         if let Some(docs) = docs {
             docs.await.context("the docs server")??;
+        }
+        if let Some(admin) = admin {
+            admin.await.context("the admin server")??;
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(deliveries) = deliveries {

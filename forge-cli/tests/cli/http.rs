@@ -11,18 +11,29 @@ use serde_json::{json, Value};
 use crate::Forge;
 
 pub(crate) struct Server {
-    child: Child,
+    child: Option<Child>,
     pub(crate) addr: String,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 impl Server {
+    /// Another listener of a server started elsewhere (its admin or docs
+    /// address), to send requests to.
+    pub(crate) fn at(addr: &str) -> Server {
+        Server {
+            child: None,
+            addr: addr.to_string(),
+        }
+    }
+
     pub(crate) fn start(forge: &Forge) -> Server {
         Server::from(forge.command(&["serve", "--bind", "127.0.0.1:0"]))
     }
@@ -47,7 +58,10 @@ impl Server {
         };
         // Keep draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        Server { child, addr }
+        Server {
+            child: Some(child),
+            addr,
+        }
     }
 
     /// Sends one request; returns the status and the parsed JSON body.
@@ -648,13 +662,14 @@ fn the_server_stops_cleanly_on_sigterm() {
     let f = Forge::with_project();
     let mut s = Server::start(&f);
     assert_eq!(s.get("/api/0/version", None).0, 200);
-    let pid = s.child.id().to_string();
+    let child = s.child.as_mut().expect("started here");
+    let pid = child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = s.child.wait().expect("wait");
+    let status = child.wait().expect("wait");
     assert!(status.success(), "exit status {status}");
     assert!(TcpStream::connect(&s.addr).is_err(), "no longer listening");
 }

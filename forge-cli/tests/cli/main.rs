@@ -16,6 +16,7 @@ mod http;
 mod issues;
 mod live;
 mod mail;
+mod metrics;
 mod offline;
 mod pagure;
 mod postfix;

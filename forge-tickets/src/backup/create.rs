@@ -74,7 +74,9 @@ fn fill(
     // 1. The database: the moment the backup reflects.
     progress(0, 1, "database");
     let db = partial.join("forge.db");
-    Store::open(&home.db_path())?.backup_to(&db)?;
+    Store::open(&home.db_path())?
+        .backup_to(&db)
+        .map_err(|e| io(&db, std::io::Error::other(e.to_string())))?;
     let mut totals = Copied::default();
     totals.files += 1;
     totals.bytes += std::fs::metadata(&db).map_err(|e| io(&db, e))?.len();

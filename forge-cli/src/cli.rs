@@ -510,6 +510,10 @@ pub enum BackupCommand {
         /// The folder backups go to (default: <home>/backups).
         #[arg(long, value_name = "PATH")]
         to: Option<PathBuf>,
+        /// Copy at most this many megabytes a second (0: as fast as the
+        /// disk goes), leaving the rest of the machine to the server.
+        #[arg(long, value_name = "MB", default_value_t = 200)]
+        max_rate: u64,
     },
     /// Check a backup without changing it: its database (SQLite's integrity
     /// check), every repository (git fsck), every index against its git.

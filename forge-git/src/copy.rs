@@ -7,8 +7,11 @@
 //! wrote, which the next pass finds.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use git2::Repository;
 
@@ -47,6 +50,7 @@ pub fn copy_repository(
     src: &Path,
     dst: &Path,
     borrow_from: Option<&Path>,
+    pace: &mut Pace,
 ) -> Result<Copied, Error> {
     if dst.exists() {
         return Err(io(
@@ -60,7 +64,7 @@ pub fn copy_repository(
     std::fs::create_dir_all(dst.join("objects/pack")).map_err(|e| io(dst, e))?;
     std::fs::create_dir_all(dst.join("objects/info")).map_err(|e| io(dst, e))?;
     let mut copied = Copied::default();
-    copy_metadata(src, dst, &mut copied)?;
+    copy_metadata(src, dst, &mut copied, pace)?;
     if let Some(parent) = borrow_from {
         write_relative_alternates(dst, parent)?;
     }
@@ -69,7 +73,7 @@ pub fn copy_repository(
     let mut seen = HashSet::new();
     loop {
         copied.passes += 1;
-        let vanished = copy_objects_pass(src, dst, &mut seen, &mut copied)?;
+        let vanished = copy_objects_pass(src, dst, &mut seen, &mut copied, pace)?;
         if vanished == 0 {
             break;
         }
@@ -159,7 +163,12 @@ fn write_refs(dst: &Path, refs: &BTreeMap<String, Target>) -> Result<(), Error> 
 
 /// Everything of the repository but its refs and objects: HEAD, config,
 /// description, info/, hooks/ (lock files and logs left out).
-fn copy_metadata(src: &Path, dst: &Path, copied: &mut Copied) -> Result<(), Error> {
+fn copy_metadata(
+    src: &Path,
+    dst: &Path,
+    copied: &mut Copied,
+    pace: &mut Pace,
+) -> Result<(), Error> {
     let entries = std::fs::read_dir(src).map_err(|e| io(src, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| io(src, e))?;
@@ -172,14 +181,19 @@ fn copy_metadata(src: &Path, dst: &Path, copied: &mut Copied) -> Result<(), Erro
         {
             continue;
         }
-        copy_tree(&entry.path(), &dst.join(name.as_ref()), copied)?;
+        copy_tree(&entry.path(), &dst.join(name.as_ref()), copied, pace)?;
     }
     Ok(())
 }
 
 /// Copies a file, or a folder with what it holds (symbolic links kept as
 /// links, lock files left out). Something removed meanwhile is skipped.
-pub fn copy_tree(src: &Path, dst: &Path, copied: &mut Copied) -> Result<(), Error> {
+pub fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    copied: &mut Copied,
+    pace: &mut Pace,
+) -> Result<(), Error> {
     let meta = match std::fs::symlink_metadata(src) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -192,14 +206,14 @@ pub fn copy_tree(src: &Path, dst: &Path, copied: &mut Copied) -> Result<(), Erro
             if entry.file_name().to_string_lossy().ends_with(".lock") {
                 continue;
             }
-            copy_tree(&entry.path(), &dst.join(entry.file_name()), copied)?;
+            copy_tree(&entry.path(), &dst.join(entry.file_name()), copied, pace)?;
         }
         Ok(())
     } else if meta.file_type().is_symlink() {
         let to = std::fs::read_link(src).map_err(|e| io(src, e))?;
         symlink(&to, dst)
     } else if meta.is_file() {
-        copy_file(src, dst, copied).map(|_| ())
+        copy_file(src, dst, copied, pace).map(|_| ())
     } else {
         Ok(()) // sockets, fifos: nothing a backup can hold
     }
@@ -215,17 +229,63 @@ fn symlink(_to: &Path, _dst: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Copies one file; `false` when it was gone before it could be read.
-fn copy_file(src: &Path, dst: &Path, copied: &mut Copied) -> Result<bool, Error> {
-    match std::fs::copy(src, dst) {
-        Ok(bytes) => {
-            copied.files += 1;
-            copied.bytes += bytes;
-            Ok(true)
+/// How fast copies go: at most `bytes_per_second` on average (none: as
+/// fast as the disk goes), so that a backup leaves the machine's memory
+/// bandwidth and disk to the server it copies.
+#[derive(Debug)]
+pub struct Pace {
+    bytes_per_second: Option<u64>,
+    start: Instant,
+    done: u64,
+}
+
+impl Pace {
+    /// A pace of `bytes_per_second` (`None`: unlimited).
+    pub fn new(bytes_per_second: Option<u64>) -> Pace {
+        Pace {
+            bytes_per_second: bytes_per_second.filter(|&r| r > 0),
+            start: Instant::now(),
+            done: 0,
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !src.exists() => Ok(false),
-        Err(e) => Err(io(dst, e)),
     }
+
+    /// Counts `bytes` copied, sleeping as long as the copy is ahead of its pace.
+    pub fn account(&mut self, bytes: u64) {
+        self.done += bytes;
+        let Some(rate) = self.bytes_per_second else {
+            return;
+        };
+        let due = Duration::from_secs_f64(self.done as f64 / rate as f64);
+        if let Some(ahead) = due.checked_sub(self.start.elapsed()) {
+            std::thread::sleep(ahead);
+        }
+    }
+}
+
+/// Bytes copied between two looks at the pace.
+const CHUNK: u64 = 4 << 20;
+
+/// Copies one file, at the pace; `false` when it was gone before it could
+/// be read.
+fn copy_file(src: &Path, dst: &Path, copied: &mut Copied, pace: &mut Pace) -> Result<bool, Error> {
+    let from = match File::open(src) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io(src, e)),
+    };
+    let mut to = File::create(dst).map_err(|e| io(dst, e))?;
+    loop {
+        let n = std::io::copy(&mut (&from).take(CHUNK), &mut to).map_err(|e| io(dst, e))?;
+        copied.bytes += n;
+        pace.account(n);
+        if n < CHUNK {
+            break;
+        }
+    }
+    let mode = from.metadata().map_err(|e| io(src, e))?.permissions();
+    to.set_permissions(mode).map_err(|e| io(dst, e))?;
+    copied.files += 1;
+    Ok(true)
 }
 
 /// One pass over `src/objects`: copies the object files not copied yet;
@@ -238,6 +298,7 @@ fn copy_objects_pass(
     dst: &Path,
     seen: &mut HashSet<PathBuf>,
     copied: &mut Copied,
+    pace: &mut Pace,
 ) -> Result<usize, Error> {
     let objects = src.join("objects");
     let mut files = Vec::new();
@@ -254,7 +315,7 @@ fn copy_objects_pass(
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
-        if copy_file(&objects.join(&rel), &to, copied)? {
+        if copy_file(&objects.join(&rel), &to, copied, pace)? {
             seen.insert(rel);
         } else {
             vanished += 1;

@@ -12,7 +12,7 @@ use crate::output;
 
 pub fn run(cmd: BackupCommand, ctx: &Ctx) -> Result<()> {
     match cmd {
-        BackupCommand::Create { to } => create(to, ctx),
+        BackupCommand::Create { to, max_rate } => create(to, max_rate, ctx),
         BackupCommand::Verify { path } => verify(&path, ctx),
         BackupCommand::Restore { path, force } => restore(&path, force, ctx),
         BackupCommand::Prune {
@@ -45,12 +45,18 @@ fn with_bar<T>(title: &'static str, f: impl FnOnce(backup::Progress<'_>) -> T) -
     out
 }
 
-fn create(to: Option<PathBuf>, ctx: &Ctx) -> Result<()> {
+fn create(to: Option<PathBuf>, max_rate: u64, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // a home that exists and opens
     let home = ctx.home()?;
     let to = backups_dir(to, ctx)?;
-    let made = with_bar("backing up", |progress| backup::create(home, &to, progress))
-        .context("backup not made")?;
+    // A backup takes the CPU the server leaves (SCHED_IDLE), as the
+    // delivery worker does: requests are not slowed by it.
+    forge_notify::background_priority();
+    let rate = (max_rate > 0).then(|| max_rate.saturating_mul(1_000_000));
+    let made = with_bar("backing up", |progress| {
+        backup::create(home, &to, rate, progress)
+    })
+    .context("backup not made")?;
     let m = &made.manifest;
     if ctx.json {
         return output::json(&json!({

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use forge_core::{ForgeHome, Store};
-use forge_git::copy::{copy_repository, copy_tree, Copied};
+use forge_git::copy::{copy_repository, copy_tree, Copied, Pace};
 
 use super::{io, relative_text, repositories, Manifest, Progress, RepositoryEntry};
 use super::{FORMAT, MANIFEST, PREFIX, REPOSITORY_ROOTS};
@@ -23,17 +23,24 @@ pub struct Created {
 }
 
 /// Backs up the forge home `home` into a new folder under `to` (created if
-/// needed), named by the time it starts. Nothing under its final name
-/// exists until it is whole; on an error (a full disk...) the partial copy
-/// is removed and the error names what failed.
-pub fn create(home: &ForgeHome, to: &Path, progress: Progress<'_>) -> Result<Created> {
+/// needed), named by the time it starts, copying at most `rate` bytes a
+/// second on average (`None`: as fast as it goes). Nothing under its final
+/// name exists until it is whole; on an error (a full disk...) the partial
+/// copy is removed and the error names what failed.
+pub fn create(
+    home: &ForgeHome,
+    to: &Path,
+    rate: Option<u64>,
+    progress: Progress<'_>,
+) -> Result<Created> {
     let started = Instant::now();
     let now = Utc::now();
     std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
     let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
     let partial = to.join(format!(".{PREFIX}{stamp}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let made = fill(home, to, &partial, now, progress).and_then(|manifest| {
+    let mut pace = Pace::new(rate);
+    let made = fill(home, to, &partial, now, &mut pace, progress).and_then(|manifest| {
         let path = free_name(to, &stamp);
         std::fs::rename(&partial, &path).map_err(|e| io(&path, e))?;
         Ok((path, manifest))
@@ -67,6 +74,7 @@ fn fill(
     to: &Path,
     partial: &Path,
     now: DateTime<Utc>,
+    pace: &mut Pace,
     progress: Progress<'_>,
 ) -> Result<Manifest> {
     let root = home.root();
@@ -79,7 +87,9 @@ fn fill(
         .map_err(|e| io(&db, std::io::Error::other(e.to_string())))?;
     let mut totals = Copied::default();
     totals.files += 1;
-    totals.bytes += std::fs::metadata(&db).map_err(|e| io(&db, e))?.len();
+    let db_bytes = std::fs::metadata(&db).map_err(|e| io(&db, e))?.len();
+    totals.bytes += db_bytes;
+    pace.account(db_bytes);
     // 2. The repositories that database names.
     let copy = Store::open_read_only(&db)?;
     let repos = repositories(&copy)?;
@@ -100,7 +110,7 @@ fn fill(
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
         let borrow = parent.as_ref().map(|p| partial.join(p));
-        let copied = copy_repository(&src, &dst, borrow.as_deref())?;
+        let copied = copy_repository(&src, &dst, borrow.as_deref(), pace)?;
         totals.files += copied.files;
         totals.bytes += copied.bytes;
         entries.push(RepositoryEntry {
@@ -111,7 +121,7 @@ fn fill(
     }
     progress(total, total, "repositories");
     // 3. The rest of the home: configuration and keys.
-    copy_other_files(root, to, partial, &mut totals)?;
+    copy_other_files(root, to, partial, &mut totals, pace)?;
     let manifest = Manifest {
         format: FORMAT,
         forge_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -143,7 +153,13 @@ fn fill(
 /// configuration, the keys). Left out: the database's own files, the
 /// repository folders (copied one by one above), the trash of deleted
 /// projects, and the backup folder itself when it is inside the home.
-fn copy_other_files(root: &Path, to: &Path, partial: &Path, totals: &mut Copied) -> Result<()> {
+fn copy_other_files(
+    root: &Path,
+    to: &Path,
+    partial: &Path,
+    totals: &mut Copied,
+    pace: &mut Pace,
+) -> Result<()> {
     let to = to.canonicalize().unwrap_or_else(|_| to.to_path_buf());
     for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
         let entry = entry.map_err(|e| io(root, e))?;
@@ -153,7 +169,7 @@ fn copy_other_files(root: &Path, to: &Path, partial: &Path, totals: &mut Copied)
             || name == "trash"
             || entry.path().canonicalize().is_ok_and(|p| p == to);
         if !skipped {
-            copy_tree(&entry.path(), &partial.join(&name), totals)?;
+            copy_tree(&entry.path(), &partial.join(&name), totals, pace)?;
         }
     }
     Ok(())

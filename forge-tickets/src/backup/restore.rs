@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use forge_core::{ForgeHome, Store};
-use forge_git::copy::{copy_tree, Copied};
+use forge_git::copy::{copy_tree, Copied, Pace};
 
 use super::{io, read_manifest, Progress, MANIFEST};
 use crate::{provision, Error, PullRequests, Result, SyncReport, Tracker};
@@ -67,12 +67,17 @@ pub fn restore(
     let staging = beside("restoring");
     let _ = std::fs::remove_dir_all(&staging);
     progress(0, 1, "copying");
-    let copied = copy_tree(backup, &staging, &mut Copied::default())
-        .map_err(Error::from)
-        .and_then(|()| {
-            let manifest = staging.join(MANIFEST);
-            std::fs::remove_file(&manifest).map_err(|e| io(&manifest, e))
-        });
+    let copied = copy_tree(
+        backup,
+        &staging,
+        &mut Copied::default(),
+        &mut Pace::new(None),
+    )
+    .map_err(Error::from)
+    .and_then(|()| {
+        let manifest = staging.join(MANIFEST);
+        std::fs::remove_file(&manifest).map_err(|e| io(&manifest, e))
+    });
     if let Err(e) = copied {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);

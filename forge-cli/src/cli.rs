@@ -1216,6 +1216,28 @@ pub enum RepoCommand {
         /// File path.
         path: String,
     },
+    /// Search the files of a branch (default: the default branch) for
+    /// lines matching a regular expression (or, with -F, plain text);
+    /// bounded in matches and time.
+    Grep {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        rev: Option<String>,
+        /// The pattern is plain text, not a regular expression.
+        #[arg(short = 'F', long)]
+        fixed: bool,
+        /// Letters match whatever their case.
+        #[arg(short, long)]
+        ignore_case: bool,
+        /// Matching lines shown at most (up to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// The pattern (quote it).
+        #[arg(allow_hyphen_values = true)]
+        pattern: String,
+    },
     /// Print a file.
     Cat {
         #[command(flatten)]

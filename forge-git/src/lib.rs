@@ -23,6 +23,7 @@
 mod browse;
 pub mod copy;
 mod diff;
+mod grep;
 mod hooks;
 mod merge;
 mod pack;
@@ -34,6 +35,7 @@ mod writers;
 
 pub use browse::{BlameLine, CommitSummary, EntryKind, FileContent, RefInfo, TreeItem};
 pub use diff::{FileDiff, FileStatus};
+pub use grep::{GrepMatch, GrepOptions, GrepResult};
 pub use hooks::HOOK_MARKER;
 pub use merge::{MergeStatus, MergeStrategy};
 pub use remote::{check_remote_url, forbidden_address, is_local_address, remote_host};
@@ -91,6 +93,14 @@ pub enum Error {
         size: u64,
         /// The limit.
         limit: u64,
+    },
+    /// A search pattern that does not compile.
+    #[error("pattern `{pattern}`: {reason}")]
+    BadPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A merge would conflict.
     #[error("merge conflicts in: {0}")]

@@ -288,7 +288,8 @@ impl From<forge_git::Error> for ApiError {
             | G::TooLarge { .. }
             | G::NothingToMerge
             | G::NotFastForward
-            | G::BadRemote { .. } => ApiError::new(400, "EINVALIDREQ", message),
+            | G::BadRemote { .. }
+            | G::BadPattern { .. } => ApiError::new(400, "EINVALIDREQ", message),
             G::Git { .. } | G::Caller(_) => ApiError::internal(message),
         }
     }

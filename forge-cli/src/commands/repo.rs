@@ -260,6 +260,61 @@ pub fn run(cmd: RepoCommand, ctx: &Ctx) -> Result<()> {
             }
             Ok(())
         }
+        RepoCommand::Grep {
+            project,
+            rev,
+            fixed,
+            ignore_case,
+            limit,
+            pattern,
+        } => {
+            let (repo, name) = open(ctx, project.project.as_deref())?;
+            let commit = revision(&repo, &name, rev.as_deref())?;
+            let options = forge_git::GrepOptions {
+                fixed,
+                ignore_case,
+                max_matches: limit.clamp(1, 1000),
+                ..Default::default()
+            };
+            let found = repo.grep(commit, &pattern, &options)?;
+            if ctx.json {
+                let matches: Vec<_> = found
+                    .matches
+                    .iter()
+                    .map(|m| json!({"path": m.path, "line": m.line, "text": m.text}))
+                    .collect();
+                return output::json(&json!({
+                    "commit": commit.to_string(),
+                    "matches": matches,
+                    "files": found.files,
+                    "skipped": found.skipped,
+                    "stopped": found.stopped,
+                }));
+            }
+            for m in &found.matches {
+                show!("{}:{}:{}", m.path, m.line, m.text);
+            }
+            match found.stopped {
+                Some("time") => eprintln!(
+                    "forge: stopped after {} s: {} files searched; narrow the pattern",
+                    options.time_limit.as_secs(),
+                    found.files
+                ),
+                Some(_) => eprintln!(
+                    "forge: the first {} matching lines shown (--limit)",
+                    found.matches.len()
+                ),
+                None => {}
+            }
+            if found.matches.is_empty() {
+                bail!(
+                    "no line matches `{pattern}` in {} files at {}",
+                    found.files,
+                    commit
+                );
+            }
+            Ok(())
+        }
         RepoCommand::Cat { project, rev, path } => {
             let (repo, name) = open(ctx, project.project.as_deref())?;
             let commit = revision(&repo, &name, rev.as_deref())?;

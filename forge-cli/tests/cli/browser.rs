@@ -662,6 +662,7 @@ fn every_kind_of_page_passes_axe_and_fits_a_phone() {
         ("fork", "/fork/bob/tools/hammer"),
         ("fork-compare", "/fork/bob/tools/hammer/diff/main..wood"),
         ("search", "/?q=hammer"),
+        ("code-search", "/tools/hammer/grep?q=fn&i=1"),
         ("not-found", "/tools/hammer/issue/999"),
     ];
     runtime().block_on(async {

@@ -104,3 +104,94 @@ fn code_pages_show_files_and_never_serve_them_as_pages() {
         assert_eq!(get(&server, missing).0, 404, "{missing}");
     }
 }
+
+/// Code search: `forge repo grep` and the `/<repo>/grep` page find the
+/// same lines of the default branch; markup in files is shown as text; a
+/// pattern that does not compile is said; limits say where they stopped;
+/// a private project's code is not searched for others.
+#[test]
+fn code_search_finds_lines_on_the_cli_and_the_page() {
+    let f = Forge::with_project();
+    let work = f.dir.path().join("work");
+    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::create_dir_all(work.join("src")).expect("mkdir");
+    std::fs::write(
+        work.join("src/main.rs"),
+        "fn main() {\n    swing_hammer(); // <img src=x onerror=alert(1)>\n}\n",
+    )
+    .expect("write");
+    std::fs::write(work.join("NOTES"), "Hammer time\nnothing\n").expect("write");
+    std::fs::write(work.join("logo.bin"), b"hammer\0\x01").expect("write");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "code"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+
+    let out = f.ok(&["repo", "grep", "-p", "tools/hammer", "hammer"]);
+    assert_eq!(
+        out,
+        "src/main.rs:2:    swing_hammer(); // <img src=x onerror=alert(1)>\n"
+    );
+    let found = f.json(&["repo", "grep", "-p", "tools/hammer", "-i", "HAMMER"]);
+    let paths: Vec<&str> = found["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .filter_map(|m| m["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["NOTES", "src/main.rs"]);
+    assert_eq!(found["skipped"], 1, "{found}");
+    let limited = f.json(&[
+        "repo",
+        "grep",
+        "-p",
+        "tools/hammer",
+        "-i",
+        "hammer",
+        "--limit",
+        "1",
+    ]);
+    assert_eq!(limited["stopped"], "matches");
+    let err = f.fails(&["repo", "grep", "-p", "tools/hammer", "fn main("]);
+    assert!(
+        err.contains("pattern `fn main(`") && err.contains("unclosed group"),
+        "{err}"
+    );
+    let out = f.ok(&["repo", "grep", "-p", "tools/hammer", "-F", "fn main("]);
+    assert!(out.starts_with("src/main.rs:1:"), "{out}");
+
+    let server = Server::start(&f);
+    let (status, _, page) = get(&server, "/tools/hammer/grep?q=hammer&i=1");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("2 matching lines in 2 files searched"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r##"href="/tools/hammer/blob/main/f/src/main.rs#_2""##),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<img src=x"), "{page}");
+    let (status, _, page) = get(&server, "/tools/hammer/grep?q=fn+main%28");
+    assert_eq!(status, 200);
+    assert!(page.contains("unclosed group"), "{page}");
+    let (_, _, tree) = get(&server, "/tools/hammer/tree");
+    assert!(tree.contains(r#"href="/tools/hammer/grep""#), "{tree}");
+
+    f.ok(&[
+        "--as",
+        "alice",
+        "project",
+        "create",
+        "secret/box",
+        "--private",
+    ]);
+    let (status, _, _) = get(&server, "/secret/box/grep?q=x");
+    assert_eq!(status, 404);
+    let err = f.fails(&["--as", "bob", "repo", "grep", "-p", "secret/box", "x"]);
+    assert!(err.contains("not found"), "{err}");
+}

@@ -58,6 +58,7 @@ pub(crate) fn browse(
                 a href={ "/" (name) "/blob/" (rev) "/f/" (path.split('/').take(i + 1).collect::<Vec<_>>().join("/")) } { (part) }
             }
             " " span.muted { "at " code { (rev) } }
+            " · " a href={ "/" (name) "/grep" @if rev != branch_or_empty(&repo) { "?ref=" (percent_encoding::utf8_percent_encode(rev, super::SEGMENT)) } } { "search the code" }
         }
     };
     if let Ok(items) = repo.list_tree(commit, &path) {
@@ -302,4 +303,86 @@ pub(crate) fn commit(ctx: &Ctx<'_>, here: &Here, hash: &str) -> Result<Page, Api
             (super::diff::files(&files, &[], &|_| html! {}, None))
         },
     )
+}
+
+/// `/<repo>/grep?q=PATTERN[&fixed=1][&i=1][&ref=REV]`: the lines of the
+/// default branch (or `ref`) matching a pattern, bounded as
+/// `forge repo grep` is, each linked to its line.
+pub(crate) fn grep(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
+    let repo = repo(ctx, here)?;
+    let name = &here.path();
+    let asked = ctx.query.text("q").filter(|q| !q.is_empty());
+    let fixed = ctx.query.flag("fixed").unwrap_or(false);
+    let ignore_case = ctx.query.flag("i").unwrap_or(false);
+    let rev = match ctx.query.text("ref") {
+        Some(r) => r,
+        None => repo.head_branch()?,
+    };
+    let rev = rev.as_str();
+    let options = forge_git::GrepOptions {
+        fixed,
+        ignore_case,
+        ..Default::default()
+    };
+    let found = asked.as_ref().map(|pattern| match repo.resolve(rev) {
+        Ok(commit) => repo
+            .grep(commit, pattern, &options)
+            .map_err(|e| e.to_string()),
+        Err(_) => Err(format!("Nothing to search: `{rev}` names no commit yet.")),
+    });
+    ok(
+        &format!("Code search · {name}"),
+        html! {
+            h1 { (name) }
+            (tabs(here, "Code"))
+            form.grep method="get" action={ "/" (name) "/grep" } role="search" {
+                label for="grep-q" { "Search the code at " code { (rev) } }
+                input #grep-q type="search" name="q" value=(asked.as_deref().unwrap_or_default()) placeholder="a regular expression";
+                @if rev != branch_or_empty(&repo) { input type="hidden" name="ref" value=(rev); }
+                label { input type="checkbox" name="fixed" value="1" checked[fixed]; " plain text" }
+                label { input type="checkbox" name="i" value="1" checked[ignore_case]; " any case" }
+                button type="submit" { "Search" }
+            }
+            @match &found {
+                None => {}
+                Some(Err(e)) => p.muted role="status" { (e) }
+                Some(Ok(found)) => {
+                    p.muted role="status" {
+                        (plural(found.matches.len(), "matching line")) " in " (plural(found.files, "file")) " searched"
+                        @match found.stopped {
+                            Some("time") => { "; stopped after " (options.time_limit.as_secs()) " s" }
+                            Some(_) => { "; the first " (found.matches.len()) " shown" }
+                            None => {}
+                        }
+                        @if found.skipped > 0 { " (" (found.skipped) " binary or large files not searched)" }
+                    }
+                    @if !found.matches.is_empty() {
+                        ul.list.grep {
+                            @for m in &found.matches {
+                                li {
+                                    a href={ "/" (name) "/blob/" (rev) "/f/" (m.path) "#_" (m.line) } {
+                                        code { (m.path) ":" (m.line) }
+                                    }
+                                    " " code.line { (m.text) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The default branch's name, empty when HEAD names none.
+fn branch_or_empty(repo: &Repo) -> String {
+    repo.head_branch().unwrap_or_default()
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, word: &str) -> String {
+    match n {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    }
 }

@@ -137,6 +137,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                     | ["blame", ..]
                     | ["commits", _]
                     | ["branches"]
+                    | ["grep"]
                     | ["c", _]
                     | ["diff", ..]
             );
@@ -155,6 +156,7 @@ fn get(ctx: &Ctx<'_>, s: &[&str]) -> Result<Page, ApiError> {
                 ["blame", path @ ..] if !path.is_empty() => code::blame(ctx, &here, path),
                 ["commits", rev] => code::commits(ctx, &here, rev),
                 ["branches"] => code::branches(ctx, &here),
+                ["grep"] => code::grep(ctx, &here),
                 ["settings"] => admin::show(ctx, &here),
                 ["settings", "webhooks", id] => deliveries::show(ctx, &here, id),
                 ["c", hash] => code::commit(ctx, &here, hash),

@@ -399,28 +399,24 @@ fn render_queues(app: &App, out: &mut String) {
         let _ = writeln!(out, "# the queue figures could not be read");
         return;
     };
-    let _ = writeln!(
-        out,
-        "# HELP forge_queue_lag_events Events of the log a consumer has not turned into jobs yet."
-    );
-    let _ = writeln!(out, "# TYPE forge_queue_lag_events gauge");
-    for c in &consumers {
-        let _ = writeln!(
-            out,
-            "forge_queue_lag_events{{consumer=\"{}\"}} {}",
-            label(&c.consumer),
-            c.lag_events
-        );
-    }
-    let _ = writeln!(out, "# HELP forge_queue_lag_seconds Age of the oldest event a consumer has not turned into jobs yet.");
-    let _ = writeln!(out, "# TYPE forge_queue_lag_seconds gauge");
-    for c in &consumers {
-        let _ = writeln!(
-            out,
-            "forge_queue_lag_seconds{{consumer=\"{}\"}} {}",
-            label(&c.consumer),
-            c.lag_seconds
-        );
+    let per_consumer = [
+        (
+            "forge_queue_lag_events",
+            "Events of the log a consumer has not turned into jobs yet.",
+            consumers.iter().map(|c| c.lag_events).collect::<Vec<_>>(),
+        ),
+        (
+            "forge_queue_lag_seconds",
+            "Age of the oldest event a consumer has not turned into jobs yet.",
+            consumers.iter().map(|c| c.lag_seconds).collect(),
+        ),
+    ];
+    for (name, help, values) in per_consumer {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (c, value) in consumers.iter().zip(values) {
+            let _ = writeln!(out, "{name}{{consumer=\"{}\"}} {value}", label(&c.consumer));
+        }
     }
     let _ = writeln!(out, "# HELP forge_queue_jobs Jobs not done, by consumer and state (retrying: after a failed attempt; dead: failed for good).");
     let _ = writeln!(out, "# TYPE forge_queue_jobs gauge");

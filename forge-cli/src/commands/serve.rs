@@ -59,32 +59,13 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
             "forge: serving {} on http://{addr} (Ctrl-C to stop)",
             home.root().display()
         );
-        let docs = match &docs_bind {
-            Some(at) => {
-                let docs = tokio::net::TcpListener::bind(at)
-                    .await
-                    .with_context(|| format!("listening on {at} (docs)"))?;
-                eprintln!(
-                    "forge: serving public projects' docs on http://{}",
-                    docs.local_addr()?
-                );
-                Some(docs)
-            }
-            None => None,
-        };
-        let admin = match &settings.admin_bind {
-            Some(at) => {
-                let admin = tokio::net::TcpListener::bind(at)
-                    .await
-                    .with_context(|| format!("listening on {at} (admin)"))?;
-                eprintln!(
-                    "forge: serving /healthz, /readyz and /metrics on http://{}",
-                    admin.local_addr()?
-                );
-                Some(admin)
-            }
-            None => None,
-        };
+        let docs = listen_too(docs_bind.as_deref(), "docs", "public projects' docs").await?;
+        let admin = listen_too(
+            settings.admin_bind.as_deref(),
+            "admin",
+            "/healthz, /readyz and /metrics",
+        )
+        .await?;
         let exe = std::env::current_exe().ok();
         let app = forge_http::App::new(home, config, exe);
         let docs = docs.map(|listener| {
@@ -134,4 +115,22 @@ pub(super) fn server_runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
+}
+
+/// A listener beside the main one (`what`: docs, admin) at `at`, if
+/// configured, saying what it serves.
+async fn listen_too(
+    at: Option<&str>,
+    what: &str,
+    serves: &str,
+) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(at) = at else { return Ok(None) };
+    let listener = tokio::net::TcpListener::bind(at)
+        .await
+        .with_context(|| format!("listening on {at} ({what})"))?;
+    eprintln!(
+        "forge: serving {serves} on http://{}",
+        listener.local_addr()?
+    );
+    Ok(Some(listener))
 }

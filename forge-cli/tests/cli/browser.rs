@@ -30,13 +30,6 @@ impl Drop for Driver {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 impl Driver {
     pub(crate) fn start() -> Driver {
         for exe in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
@@ -45,7 +38,7 @@ impl Driver {
                 "{exe} is missing: apt-get install chromium chromium-driver (.ci/run does)"
             );
         }
-        let port = free_port();
+        let port = crate::free_port();
         let child = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
@@ -781,7 +774,7 @@ fn a_docs_html_file_runs_no_script_in_a_browser() {
             ("page.html", "<html><head><title>calm</title></head><body><p id=p>static</p><script>document.title='ran';document.getElementById('p').textContent='ran'</script></body></html>"),
         ],
     );
-    let docs_addr = format!("127.0.0.1:{}", free_port());
+    let docs_addr = format!("127.0.0.1:{}", crate::free_port());
     let _server =
         Server::from(f.command(&["serve", "--bind", "127.0.0.1:0", "--docs-bind", &docs_addr]));
     let start = Instant::now();

@@ -359,7 +359,7 @@ fn buildbot_builds_a_pull_request_from_forges_webhook_and_flags_it() {
         .as_str()
         .expect("token")
         .to_string();
-    let (www, pb) = (crate::postfix::free_port(), crate::postfix::free_port());
+    let (www, pb) = (crate::free_port(), crate::free_port());
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     private_ok(
         &f,

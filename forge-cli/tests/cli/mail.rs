@@ -364,7 +364,7 @@ fn with_relay(f: &Forge, port: u16, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_comment() {
-    use crate::postfix::{forge_lines, free_port, swaks, Milter, Postfix};
+    use crate::postfix::{forge_lines, swaks, Milter, Postfix};
     let f = Forge::with_project();
     // postfix as docs/email.md sets it up: the milter checks every message,
     // mail to the reply domain goes through the pipe transport, which runs
@@ -372,7 +372,7 @@ fn a_comment_is_mailed_through_postfix_threaded_and_its_reply_comes_back_as_a_co
     f.give_to("nobody");
     let milter = Milter::start(&f);
     let (main, master) = forge_lines("forge.test", &f.home(), "nobody", milter.port);
-    let postfix = Postfix::start_with(free_port(), &main, &master);
+    let postfix = Postfix::start_with(crate::free_port(), &main, &master);
     // Events from before mail was set up are not mailed (this worker is
     // the first to run, with mail on).
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly --body Loose");
@@ -548,7 +548,7 @@ fn mail_preferences_are_shown_and_set_per_project_and_by_default() {
 #[test]
 fn a_relay_that_is_down_delays_a_notification_and_loses_none() {
     let f = Forge::with_project();
-    let port = crate::postfix::free_port();
+    let port = crate::free_port();
     f.ok_line("--as alice issue new -p tools/hammer --title Wobbly");
     mail_round(&f, port);
     f.ok_line("--as bob issue comment -p tools/hammer 1 --body Again");

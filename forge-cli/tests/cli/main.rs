@@ -292,6 +292,14 @@ pub fn clone_as(repo: &Path, dir: &Path, user: &str) {
     );
 }
 
+/// A TCP port of loopback nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// Waits up to 90 s for `check` to give something (what a worker or a
 /// server does in its own time), naming `what` when it never does.
 pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {

@@ -64,7 +64,7 @@ fn sample(families: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -
 fn health_readiness_and_metrics_for_prometheus() {
     let forge = Forge::with_project();
     forge.ok_line("--as alice issue new -p tools/hammer --title one --body one");
-    let admin_addr = format!("127.0.0.1:{}", crate::postfix::free_port());
+    let admin_addr = format!("127.0.0.1:{}", crate::free_port());
     let mut command = forge.command(&["serve", "--bind", "127.0.0.1:0"]);
     command.env("FORGE_ADMIN_BIND", &admin_addr);
     let server = Server::from(command);

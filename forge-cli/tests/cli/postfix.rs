@@ -14,13 +14,6 @@ pub struct Postfix {
     pub port: u16,
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// The daemons of a small postfix, none chrooted (shared with
 /// benches/scripts/mail.py).
 const SERVICES: &str = include_str!("../postfix-services.cf");
@@ -154,7 +147,7 @@ pub struct Milter {
 
 impl Milter {
     pub fn start(forge: &crate::Forge) -> Milter {
-        let port = free_port();
+        let port = crate::free_port();
         let child = forge
             .command(&["milter", "--bind", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())

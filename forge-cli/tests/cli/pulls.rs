@@ -519,16 +519,9 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Serves `base` read-only with `git daemon` on a free loopback port, once it answers.
 fn git_daemon(base: &Path, probe: &str) -> (Daemon, u16) {
-    let port = free_port();
+    let port = crate::free_port();
     // git-daemon itself, not `git daemon`: the `git` wrapper runs the
     // daemon as its child, which killing the wrapper would leave running.
     let exec_path = Command::new("git")

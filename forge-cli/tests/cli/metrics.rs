@@ -102,9 +102,11 @@ fn health_readiness_and_metrics_for_prometheus() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let text = wait_for("the admin listener", || {
+    // The delivery worker registers its consumers once it has started.
+    let text = wait_for("the admin listener and the worker's consumers", || {
         std::net::TcpStream::connect(&admin_addr).ok()?;
-        Some(admin.raw("GET", "/metrics", None, None))
+        let got = admin.raw("GET", "/metrics", None, None);
+        got.1.contains("consumer=\"webhooks\"").then_some(got)
     });
     assert_eq!(text.0, 200, "{}", text.1);
     let text = text.1;

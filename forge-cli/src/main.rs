@@ -42,6 +42,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("forge: {e:#}");
+            // SQLite found the database damaged in the middle of a command.
+            let text = format!("{e:#}");
+            if text.contains("database disk image is malformed")
+                || text.contains("file is not a database")
+            {
+                eprintln!(
+                    "forge: the forge home's database is damaged. Restore it from a backup \
+                     (`forge backup restore BACKUP --home DIR`), or run `forge fsck --repair`: \
+                     it moves forge.db aside and adopts the repositories on disk"
+                );
+            }
             // A refused mail says what the mail server should do (sysexits).
             match e.downcast_ref::<forge_notify::mail::ingest::Refused>() {
                 Some(refused) => ExitCode::from(refused.exit as u8),

@@ -65,7 +65,7 @@ fn wait_for_lock(tries: i32) -> bool {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
-        check_length(path)?;
+        check_length_settled(path)?;
         let opened = Connection::open(path)
             .map_err(Error::from)
             .and_then(Self::setup);
@@ -236,7 +236,9 @@ impl Drop for Store {
 
 /// A database file shorter than its header says (a truncated copy, a full
 /// disk) is refused at once: SQLite would only notice at the first read of
-/// a missing page, in the middle of some command.
+/// a missing page, in the middle of some command. Only for a database at
+/// rest as it is (a backup); a live one goes through
+/// [`check_length_settled`].
 fn check_length(path: &Path) -> Result<()> {
     use std::io::Read as _;
     let Ok(mut file) = std::fs::File::open(path) else {
@@ -269,6 +271,23 @@ fn check_length(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// [`check_length`] for a live database: a checkpoint writes page 1 (the
+/// header, with the new page count) before the pages that extend the file,
+/// so a file shorter than its header is looked at again, for up to a
+/// second, before it is called truncated.
+fn check_length_settled(path: &Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        match check_length(path) {
+            Err(_) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
 }
 
 /// A database SQLite cannot read (not a database, malformed) as
@@ -373,8 +392,10 @@ mod tests {
             path: "forge.db".into(),
             source: e,
         })?;
-        let err = Store::open(&path).err().expect("truncated refused");
-        assert!(err.to_string().contains("truncated"), "{err}");
+        for opened in [Store::open_read_only(&path), Store::open(&path)] {
+            let err = opened.err().expect("truncated refused");
+            assert!(err.to_string().contains("truncated"), "{err}");
+        }
         Ok(())
     }
 

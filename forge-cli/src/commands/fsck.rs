@@ -29,9 +29,23 @@ pub fn run(project: Option<String>, repair: bool, ctx: &Ctx) -> Result<()> {
             return finish(&fsck::Report::default(), early, repair, ctx);
         }
     }
-    let store = match Store::open(&db) {
+    // A database SQLite cannot read, or whose own check fails.
+    let opened = match Store::open(&db) {
+        Ok(store) => match store.check_integrity(true) {
+            Ok(problems) if problems.is_empty() => Ok(store),
+            Ok(problems) => Err(format!(
+                "{} fails SQLite's check: {}",
+                db.display(),
+                problems.join("; ")
+            )),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e @ forge_core::Error::Damaged { .. }) => Err(e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    let store = match opened {
         Ok(store) => store,
-        Err(e @ forge_core::Error::Damaged { .. }) if repair => {
+        Err(problem) if repair => {
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
             let aside = db.with_file_name(format!("forge.db.damaged-{stamp}"));
             std::fs::rename(&db, &aside)
@@ -43,7 +57,7 @@ pub fn run(project: Option<String>, repair: bool, ctx: &Ctx) -> Result<()> {
             }
             early.push(Finding {
                 subject: "forge.db".into(),
-                problem: e.to_string(),
+                problem,
                 repaired: Some(format!(
                     "moved to {} and a new one created; the repositories are adopted below",
                     aside.display()
@@ -51,7 +65,14 @@ pub fn run(project: Option<String>, repair: bool, ctx: &Ctx) -> Result<()> {
             });
             Store::open(&db)?
         }
-        Err(e) => return Err(e.into()),
+        Err(problem) => {
+            early.push(Finding {
+                subject: "forge.db".into(),
+                problem,
+                repaired: None,
+            });
+            return finish(&fsck::Report::default(), early, repair, ctx);
+        }
     };
     let options = Options {
         project,

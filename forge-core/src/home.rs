@@ -53,6 +53,37 @@ impl ForgeHome {
         }
     }
 
+    /// Every repository of the project named `full_name`: its four (source,
+    /// docs, tickets, requests), then the forks of `fork_owners`, each with
+    /// its owner.
+    pub fn repositories(
+        &self,
+        full_name: &str,
+        fork_owners: &[String],
+    ) -> Vec<(PathBuf, Option<String>)> {
+        let paths = self.project_paths(full_name);
+        [paths.source, paths.docs, paths.tickets, paths.requests]
+            .into_iter()
+            .map(|p| (p, None))
+            .chain(
+                fork_owners
+                    .iter()
+                    .map(|user| (self.fork_path(user, full_name), Some(user.clone()))),
+            )
+            .collect()
+    }
+
+    /// `path` as a home names it in messages and manifests: relative to the
+    /// root when under it, parts joined by `/`.
+    pub fn relative_name(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     /// A user's fork of a project.
     pub fn fork_path(&self, user: &str, full_name: &str) -> PathBuf {
         self.root

@@ -217,16 +217,8 @@ impl<'s> Admin<'s> {
     /// Every repository of the project that exists: its four, then forks
     /// (`repos/forks/<user>/<project>.git`), each with its owner.
     fn repositories(&self, full_name: &str) -> Result<Vec<(PathBuf, Option<String>)>> {
-        let paths = self.home.project_paths(full_name);
-        let mut out: Vec<(PathBuf, Option<String>)> =
-            [paths.source, paths.docs, paths.tickets, paths.requests]
-                .into_iter()
-                .map(|p| (p, None))
-                .collect();
-        for user in self.store.forks(&self.project)? {
-            out.push((self.home.fork_path(&user, full_name), Some(user)));
-        }
-        Ok(out)
+        let forks = self.store.forks(&self.project)?;
+        Ok(self.home.repositories(full_name, &forks))
     }
 
     /// Renames the project (`name` or `ns/name`): its rows, its

@@ -51,12 +51,12 @@ pub fn install_project_hooks(
     home: &ForgeHome,
     project: &Project,
 ) -> Result<usize> {
-    let paths = home.project_paths(&project.full_name);
-    let mut repos = vec![paths.source, paths.docs, paths.tickets, paths.requests];
-    for user in store.forks(project)? {
-        repos.push(home.fork_path(&user, &project.full_name));
-    }
-    repos.retain(|p| p.join("HEAD").exists());
+    let repos: Vec<PathBuf> = home
+        .repositories(&project.full_name, &store.forks(project)?)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|p| p.join("HEAD").exists())
+        .collect();
     for repo in &repos {
         install_hooks(forge_exe, home, repo)?;
     }

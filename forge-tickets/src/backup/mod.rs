@@ -125,25 +125,17 @@ fn repositories(store: &forge_core::Store) -> Result<Vec<(PathBuf, Option<PathBu
     let layout = forge_core::ForgeHome::new("");
     let mut out = Vec::new();
     for project in store.list_projects()? {
-        let paths = layout.project_paths(&project.full_name);
-        let source = paths.source.clone();
-        for path in [paths.source, paths.docs, paths.tickets, paths.requests] {
-            out.push((path, None));
-        }
-        for user in store.forks(&project)? {
-            out.push((
-                layout.fork_path(&user, &project.full_name),
-                Some(source.clone()),
-            ));
+        let source = layout.project_paths(&project.full_name).source;
+        let forks = store.forks(&project)?;
+        for (path, owner) in layout.repositories(&project.full_name, &forks) {
+            out.push((path, owner.map(|_| source.clone())));
         }
     }
     Ok(out)
 }
 
-/// `path` relative to `root`, with `/` between parts (for the manifest).
+/// A path relative to a backup or home, with `/` between parts (for the
+/// manifest).
 fn relative_text(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    forge_core::ForgeHome::new("").relative_name(path)
 }

@@ -30,7 +30,7 @@ pub(super) fn unknown_repositories(
     let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut forks: Vec<(String, String, String)> = Vec::new();
     for (path, what) in disk::repositories(home) {
-        let subject = disk::subject(home, &path);
+        let subject = home.relative_name(&path);
         match what {
             OnDisk::Project(name) => {
                 let known = store.find_project(&name)?.is_some();

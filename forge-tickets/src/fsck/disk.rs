@@ -13,16 +13,6 @@ pub(super) enum OnDisk {
     Fork { user: String, project: String },
 }
 
-/// `path` relative to the home, for messages.
-pub(super) fn subject(home: &ForgeHome, path: &Path) -> String {
-    path.strip_prefix(home.root())
-        .unwrap_or(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Whether the fork's alternates name the objects of `source`.
 pub(super) fn borrows_from(fork: &Path, source: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(fork.join("objects/info/alternates")) else {

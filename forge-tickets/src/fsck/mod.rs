@@ -122,7 +122,7 @@ fn check_project(
 ) -> Result<()> {
     let paths = home.project_paths(&project.full_name);
     for path in [&paths.source, &paths.docs, &paths.tickets, &paths.requests] {
-        let subject = disk::subject(home, path);
+        let subject = home.relative_name(path);
         if !path.join("HEAD").exists() {
             let finding = report.found(&subject, "missing");
             if options.repair {
@@ -139,7 +139,7 @@ fn check_project(
     }
     for user in store.forks(project)? {
         let fork = home.fork_path(&user, &project.full_name);
-        let subject = disk::subject(home, &fork);
+        let subject = home.relative_name(&fork);
         if !fork.join("HEAD").exists() {
             let finding = report.found(&subject, "the fork's repository is missing");
             if options.repair {

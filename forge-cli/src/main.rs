@@ -48,9 +48,8 @@ fn main() -> ExitCode {
                 || text.contains("file is not a database")
             {
                 eprintln!(
-                    "forge: the forge home's database is damaged. Restore it from a backup \
-                     (`forge backup restore BACKUP --home DIR`), or run `forge fsck --repair`: \
-                     it moves forge.db aside and adopts the repositories on disk"
+                    "forge: the forge home's database is damaged. {}",
+                    forge_core::error::DAMAGED_ADVICE
                 );
             }
             // A refused mail says what the mail server should do (sysexits).

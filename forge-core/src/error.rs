@@ -1,5 +1,12 @@
 //! Errors of the data model and the store.
 
+/// What to do about a damaged `forge.db`, said wherever one is found.
+pub const DAMAGED_ADVICE: &str = "It holds every user, project, member, token and key of \
+     the forge. Restore it from a backup (`forge backup restore BACKUP --home DIR`), or \
+     run `forge fsck --repair`: it moves the file aside and adopts the repositories on \
+     disk (projects, forks, issues and pull requests come back; users come back without \
+     passwords, tokens or keys, and project settings are lost)";
+
 /// What went wrong, naming the input that caused it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -68,13 +75,7 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     /// `forge.db` is not a database SQLite can read: truncated, overwritten
     /// or corrupted.
-    #[error(
-        "{path} is damaged ({detail}). It holds every user, project, member, token and key of \
-         the forge. Restore it from a backup (`forge backup restore BACKUP --home DIR`), or \
-         run `forge fsck --repair`: it moves the file aside and adopts the repositories on \
-         disk (projects, forks, issues and pull requests come back; users come back without \
-         passwords, tokens or keys, and project settings are lost)"
-    )]
+    #[error("{path} is damaged ({detail}). {DAMAGED_ADVICE}")]
     Damaged {
         /// The database file.
         path: String,

@@ -9,12 +9,11 @@ pub fn run(bind: Option<&str>, docs_bind: Option<&str>, worker: bool, ctx: &Ctx)
     // is named at start, not at some request later.
     let problems = ctx.home_store()?.check_integrity(true)?;
     if let Some(first) = problems.first() {
-        anyhow::bail!(
-            "{} is damaged (SQLite's check says: {first}). {}",
-            ctx.home()?.db_path().display(),
-            "Restore it from a backup (`forge backup restore BACKUP --home DIR`), or run \
-             `forge fsck --repair` to adopt the repositories on disk"
-        );
+        return Err(forge_core::Error::Damaged {
+            path: ctx.home()?.db_path().display().to_string(),
+            detail: format!("SQLite's check says: {first}"),
+        }
+        .into());
     }
     let home = ctx.home()?.clone();
     let config = forge_core::config::Config::load(&home.config_path())?;

@@ -128,7 +128,8 @@ impl Metrics {
     /// Counts one answered request.
     pub(crate) fn observe(&self, method: &str, path: &str, status: u16, took: Duration) {
         let seconds = took.as_secs_f64();
-        if let Some(service) = git_service(path) {
+        let (route, git) = classify(path);
+        if let Some(service) = git {
             if let Ok(mut git) = self.git.lock() {
                 *git.entry((service, status)).or_default() += 1;
             }
@@ -140,7 +141,7 @@ impl Metrics {
             "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
             _ => "other",
         };
-        let mut key = (route(path), method.to_string(), status);
+        let mut key = (route, method.to_string(), status);
         if !requests.contains_key(&key) && requests.len() >= MAX_SERIES {
             key.0 = "other".into();
         }
@@ -155,29 +156,25 @@ impl Metrics {
     }
 }
 
-/// Which git operation a path of git over HTTP is.
-fn git_service(path: &str) -> Option<&'static str> {
-    let (_, rest) = crate::git::split_git_path(path)?;
-    Some(match rest.as_str() {
-        "info/refs" => "advertise",
-        "git-upload-pack" => "upload-pack",
-        "git-receive-pack" => "receive-pack",
-        _ => "other",
-    })
-}
-
-/// The route template of a path: the literal words kept, names and
-/// numbers replaced; git over HTTP and static files by their kind.
-pub(crate) fn route(path: &str) -> String {
+/// The route template of a path — the literal words kept, names and
+/// numbers replaced; git over HTTP and static files by their kind — and,
+/// for git over HTTP, which operation it is.
+fn classify(path: &str) -> (String, Option<&'static str>) {
     if path.starts_with("/static/") {
-        return "/static/*".into();
+        return ("/static/*".into(), None);
     }
     if let Some((_, rest)) = crate::git::split_git_path(path) {
+        let service = match rest.as_str() {
+            "info/refs" => "advertise",
+            "git-upload-pack" => "upload-pack",
+            "git-receive-pack" => "receive-pack",
+            _ => "other",
+        };
         let tail = match rest.as_str() {
             "info/refs" | "git-upload-pack" | "git-receive-pack" | "HEAD" => rest.as_str(),
             _ => "*",
         };
-        return format!("/:repo.git/{tail}");
+        return (format!("/:repo.git/{tail}"), Some(service));
     }
     let mut out = String::new();
     for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
@@ -197,7 +194,7 @@ pub(crate) fn route(path: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    out
+    (out, None)
 }
 
 /// A plain-text answer.
@@ -439,6 +436,10 @@ fn render_queues(app: &App, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn route(path: &str) -> String {
+        classify(path).0
+    }
 
     #[test]
     fn routes_hide_names_and_numbers() {

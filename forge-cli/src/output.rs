@@ -94,6 +94,23 @@ pub fn progress(message: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Runs `f` with a progress bar ([`progress`]) fed by the libraries'
+/// `(done, total, what)` callback, cleared when `f` is done.
+pub fn with_progress<T>(
+    title: &'static str,
+    f: impl FnOnce(forge_tickets::Progress<'_>) -> T,
+) -> T {
+    let bar = progress(title);
+    let mut step = |done: u64, total: u64, what: &str| {
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(format!("{title} {what}"));
+    };
+    let out = f(&mut step);
+    bar.finish_and_clear();
+    out
+}
+
 /// A counter on stderr when it is a terminal (for work whose end is not
 /// known in advance), hidden otherwise.
 pub fn counter(message: &'static str) -> indicatif::ProgressBar {

@@ -67,3 +67,7 @@ pub use pulls::{
 
 /// Result of ticket operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How far a long operation (a backup, a check) has gone: called with
+/// `done` of `total` units and what it is at.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &str);

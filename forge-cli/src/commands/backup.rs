@@ -32,19 +32,6 @@ fn backups_dir(to: Option<PathBuf>, ctx: &Ctx) -> Result<PathBuf> {
     })
 }
 
-/// A progress bar fed by the library's `(done, total, what)` callback.
-fn with_bar<T>(title: &'static str, f: impl FnOnce(backup::Progress<'_>) -> T) -> T {
-    let bar = output::progress(title);
-    let mut step = |done: u64, total: u64, what: &str| {
-        bar.set_length(total);
-        bar.set_position(done);
-        bar.set_message(format!("{title} {what}"));
-    };
-    let out = f(&mut step);
-    bar.finish_and_clear();
-    out
-}
-
 fn create(to: Option<PathBuf>, max_rate: u64, ctx: &Ctx) -> Result<()> {
     ctx.home_store()?; // a home that exists and opens
     let home = ctx.home()?;
@@ -53,7 +40,7 @@ fn create(to: Option<PathBuf>, max_rate: u64, ctx: &Ctx) -> Result<()> {
     // delivery worker does: requests are not slowed by it.
     forge_notify::background_priority();
     let rate = (max_rate > 0).then(|| max_rate.saturating_mul(1_000_000));
-    let made = with_bar("backing up", |progress| {
+    let made = output::with_progress("backing up", |progress| {
         backup::create(home, &to, rate, progress)
     })
     .context("backup not made")?;
@@ -85,7 +72,7 @@ fn create(to: Option<PathBuf>, max_rate: u64, ctx: &Ctx) -> Result<()> {
 }
 
 fn verify(path: &Path, ctx: &Ctx) -> Result<()> {
-    let found = with_bar("verifying", |progress| backup::verify(path, progress))?;
+    let found = output::with_progress("verifying", |progress| backup::verify(path, progress))?;
     if ctx.json {
         output::json(&json!({
             "path": found.path,
@@ -123,7 +110,7 @@ fn verify(path: &Path, ctx: &Ctx) -> Result<()> {
 fn restore(path: &Path, force: bool, ctx: &Ctx) -> Result<()> {
     let target = ctx.home()?.root().to_path_buf();
     let exe = super::hooks::hooks_exe()?;
-    let done = with_bar("restoring", |progress| {
+    let done = output::with_progress("restoring", |progress| {
         backup::restore(path, &target, force, Some(&exe), progress)
     })
     .with_context(|| format!("restoring {}", path.display()))?;

@@ -80,13 +80,9 @@ pub fn run(project: Option<String>, repair: bool, ctx: &Ctx) -> Result<()> {
         owner: ctx.as_user().unwrap_or("admin").to_string(),
         hooks_exe: Some(super::hooks::hooks_exe()?),
     };
-    let bar = output::progress("checking");
-    let report = fsck::check(&store, home, &options, &mut |done, total, what| {
-        bar.set_length(total);
-        bar.set_position(done);
-        bar.set_message(format!("checking {what}"));
+    let report = output::with_progress("checking", |progress| {
+        fsck::check(&store, home, &options, progress)
     })?;
-    bar.finish_and_clear();
     finish(&report, early, repair, ctx)
 }
 

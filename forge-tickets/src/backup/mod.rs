@@ -77,8 +77,7 @@ pub struct RepositoryEntry {
     pub bytes: u64,
 }
 
-/// How far a long step has gone: `done` of `total` units of `what`.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &str);
+pub use crate::Progress;
 
 /// Reads the manifest of the backup at `path`; a folder without one is
 /// not a finished backup and is refused, saying so.

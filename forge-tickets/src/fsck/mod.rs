@@ -77,8 +77,7 @@ impl Report {
     }
 }
 
-/// How far the check has gone: `done` of `total` of `what`.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &str);
+pub use crate::Progress;
 
 /// Checks the forge home `home` whose database is `store`.
 pub fn check(

@@ -79,6 +79,8 @@ pub fn run(project: Option<String>, repair: bool, ctx: &Ctx) -> Result<()> {
         repair,
         owner: ctx.as_user().unwrap_or("admin").to_string(),
         hooks_exe: Some(super::hooks::hooks_exe()?),
+        // Checked above (or made just now).
+        database_checked: true,
     };
     let report = output::with_progress("checking", |progress| {
         fsck::check(&store, home, &options, progress)

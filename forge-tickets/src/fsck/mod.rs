@@ -30,6 +30,9 @@ pub struct Options {
     pub owner: String,
     /// The forge executable hooks of repaired repositories call.
     pub hooks_exe: Option<PathBuf>,
+    /// The caller already ran SQLite's `quick_check` on the database and
+    /// found it sound (it reads the whole file: once is enough).
+    pub database_checked: bool,
 }
 
 /// One problem found.
@@ -87,8 +90,10 @@ pub fn check(
     progress: Progress<'_>,
 ) -> Result<Report> {
     let mut report = Report::default();
-    for problem in store.check_integrity(true)? {
-        report.found("forge.db", problem);
+    if !options.database_checked {
+        for problem in store.check_integrity(true)? {
+            report.found("forge.db", problem);
+        }
     }
     if options.project.is_none() {
         adopt::unknown_repositories(store, home, options, &mut report)?;

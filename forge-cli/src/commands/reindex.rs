@@ -35,6 +35,10 @@ pub fn run(project: Option<&str>, ctx: &Ctx) -> Result<()> {
         };
         results.push((report.0, report.1, pulls));
     }
+    // A forge home's search table is merged once, after every rebuild.
+    if ctx.home().is_ok() {
+        forge_tickets::search::optimize(&ctx.home_store()?)?;
+    }
     if ctx.json {
         let out: Vec<_> = results
             .iter()

@@ -112,6 +112,11 @@ pub fn check(
     if options.project.is_none() {
         check_queues(store, options, &mut report)?;
     }
+    if options.repair {
+        // Repairs rebuild indexes in bulk (adopted projects, indexes ahead
+        // of git): their search rows are merged once here.
+        crate::search::optimize(store)?;
+    }
     Ok(report)
 }
 

@@ -6,3 +6,5 @@
 pub(crate) mod index;
 pub mod query;
 pub mod run;
+
+pub use index::optimize;

@@ -3,7 +3,7 @@
 source repository gets a 10,000-commit branch (git fast-import):
 
 - `forge backup create --json --max-rate $BACKUP_MAX_RATE` (MB/s, default
-  200 as forge's; 0 unlimited) of that home, N runs (each into a fresh
+  50 as forge's; 0 unlimited) of that home, N runs (each into a fresh
   folder, removed after);
 - `forge backup verify` once (git fsck of every repository included);
 - the server's latency under wrk (`GET /api/0/tools/hammer/issues`,
@@ -29,8 +29,8 @@ import search  # noqa: E402
 from timing import bench_main, free_port, run, wait_port  # noqa: E402
 
 COMMITS = 10_000
-# `forge backup create --max-rate` (MB/s; 0: unlimited; forge's default 200).
-RATE = os.environ.get("BACKUP_MAX_RATE", "200")
+# `forge backup create --max-rate` (MB/s; 0: unlimited; forge's default 50).
+RATE = os.environ.get("BACKUP_MAX_RATE", "50")
 
 
 def add_history(source):

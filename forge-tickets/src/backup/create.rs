@@ -83,13 +83,11 @@ fn fill(
     progress(0, 1, "database");
     let db = partial.join("forge.db");
     Store::open(&home.db_path())?
-        .backup_to(&db)
+        .backup_to(&db, &mut |bytes| pace.account(bytes))
         .map_err(|e| io(&db, std::io::Error::other(e.to_string())))?;
     let mut totals = Copied::default();
     totals.files += 1;
-    let db_bytes = std::fs::metadata(&db).map_err(|e| io(&db, e))?.len();
-    totals.bytes += db_bytes;
-    pace.account(db_bytes);
+    totals.bytes += std::fs::metadata(&db).map_err(|e| io(&db, e))?.len();
     // 2. The repositories that database names.
     let copy = Store::open_read_only(&db)?;
     let repos = repositories(&copy)?;

@@ -41,9 +41,9 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("forge: {e:#}");
+            let text = error_text(&e);
+            eprintln!("forge: {text}");
             // SQLite found the database damaged in the middle of a command.
-            let text = format!("{e:#}");
             if text.contains("database disk image is malformed")
                 || text.contains("file is not a database")
             {
@@ -58,5 +58,43 @@ fn main() -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+/// The error and its causes, joined by ": ", each cause said once: an error
+/// whose message already ends with its cause's (`{path}: {source}`) does
+/// not repeat it.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if text.ends_with(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn a_cause_already_said_is_not_repeated() {
+        let io = forge_core::Error::Io {
+            path: "/b/forge.db".into(),
+            source: std::io::Error::other("disk I/O error"),
+        };
+        let e = anyhow::Error::from(io).context("backup not made");
+        assert_eq!(
+            error_text(&e),
+            "backup not made: /b/forge.db: disk I/O error"
+        );
+        let plain = anyhow::anyhow!("no such project").context("opening tools/x");
+        assert_eq!(error_text(&plain), "opening tools/x: no such project");
     }
 }

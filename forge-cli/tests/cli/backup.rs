@@ -513,3 +513,80 @@ fn fsck_names_each_problem_and_repairs_the_safe_ones() {
         .collect();
     assert_eq!(titles, ["one"]);
 }
+
+/// A disk that refuses writes half-way (the file-size limit of the process,
+/// `ulimit -f`, with SIGXFSZ ignored: each write past it fails as a full
+/// disk's would, without mounting a small filesystem): the backup fails
+/// naming the file it was writing, leaves no folder behind, finished or
+/// partial, and the home is untouched.
+#[test]
+fn a_backup_that_cannot_write_leaves_nothing_and_names_the_file() {
+    let forge = Forge::with_project();
+    forge.ok_line("--as alice issue new -p tools/hammer --title kept --body one");
+    let backups = forge.dir.path().join("backups");
+    // An object of 8 MB that does not compress, in the source repository:
+    // with a 4 MB limit the database goes into the backup and this file
+    // does not.
+    let blob = forge.dir.path().join("noise.bin");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..8 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(&blob, noise).expect("write");
+    let source = forge.home().join("repos/tools/hammer.git");
+    let hashed = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&source)
+        .args(["hash-object", "-w"])
+        .arg(&blob)
+        .output()
+        .expect("git runs");
+    assert!(hashed.status.success());
+    let db = std::fs::metadata(forge.home().join("forge.db"))
+        .expect("db")
+        .len();
+    assert!(
+        db < 4 << 20,
+        "the database ({db} bytes) fits under the limit"
+    );
+    for (limit_kb, failing) in [
+        ("64", "forge.db".to_string()),
+        ("4096", "objects/".to_string()),
+    ] {
+        let done = std::process::Command::new("bash")
+            .args([
+                "-c",
+                r#"trap '' XFSZ; ulimit -f "$LIMIT_KB"; exec "$FORGE_BIN" backup create --to "$TO""#,
+            ])
+            .env("FORGE_HOME", forge.home())
+            .env("FORGE_BIN", env!("CARGO_BIN_EXE_forge"))
+            .env("LIMIT_KB", limit_kb)
+            .env("TO", &backups)
+            .output()
+            .expect("bash runs");
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success(), "limit {limit_kb} KB: {err}");
+        assert!(err.contains("backup not made"), "{err}");
+        assert!(
+            err.contains(&backups.display().to_string())
+                && err.contains(".partial-")
+                && err.contains(&failing),
+            "the file being written is named: {err}"
+        );
+        let cause = err.trim().rsplit(": ").next().unwrap_or_default();
+        assert_eq!(err.matches(cause).count(), 1, "the cause said once: {err}");
+        let left: Vec<_> = std::fs::read_dir(&backups)
+            .expect("backups folder")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "limit {limit_kb} KB left {left:?}");
+    }
+    assert!(forge.ok(&["fsck"]).contains("0 problem(s)"));
+    assert!(forge.ok_line("issue list -p tools/hammer").contains("kept"));
+}

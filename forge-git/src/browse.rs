@@ -263,7 +263,7 @@ impl Repo {
         let odb = self.git().odb().map_err(|e| self.error(e))?;
         let object = odb.read(id).map_err(|e| self.error(e))?;
         let data = object.data();
-        if data.iter().take(8000).any(|b| *b == 0) {
+        if looks_binary(data) {
             return Ok(FileContent::Binary { size });
         }
         match std::str::from_utf8(data) {
@@ -364,6 +364,12 @@ fn entry_id(commit: &git2::Commit<'_>, path: &str) -> Option<Oid> {
         .get_path(Path::new(path))
         .ok()
         .map(|e| e.id())
+}
+
+/// Whether a file's bytes are binary: a NUL in its first 8,000 bytes, as
+/// git itself decides.
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8000).any(|b| *b == 0)
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ impl Repo {
                 }
             };
             let bytes = blob.content();
-            if bytes[..bytes.len().min(8000)].contains(&0) {
+            if crate::browse::looks_binary(bytes) {
                 out.skipped += 1;
                 return TreeWalkResult::Ok;
             }

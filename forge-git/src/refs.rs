@@ -120,7 +120,7 @@ impl Repo {
         let Some(bytes) = self.read_file(commit, path)? else {
             return Ok(None);
         };
-        if line == 0 || bytes.iter().take(8000).any(|b| *b == 0) {
+        if line == 0 || crate::browse::looks_binary(&bytes) {
             return Ok(None);
         }
         if bytes.is_empty() {

@@ -39,14 +39,8 @@ pub(crate) fn browse(
     path: &[&str],
 ) -> Result<Page, ApiError> {
     let repo = repo(ctx, here)?;
-    let branch;
-    let rev = match rev {
-        Some(r) => r,
-        None => {
-            branch = repo.head_branch()?;
-            &branch
-        }
-    };
+    let (rev, on_default) = shown_rev(&repo, rev)?;
+    let rev = rev.as_str();
     let commit = resolve(&repo, rev)?;
     let path = path.join("/");
     let name = &here.path();
@@ -58,7 +52,7 @@ pub(crate) fn browse(
                 a href={ "/" (name) "/blob/" (rev) "/f/" (path.split('/').take(i + 1).collect::<Vec<_>>().join("/")) } { (part) }
             }
             " " span.muted { "at " code { (rev) } }
-            " · " a href={ "/" (name) "/grep" @if rev != branch_or_empty(&repo) { "?ref=" (percent_encoding::utf8_percent_encode(rev, super::SEGMENT)) } } { "search the code" }
+            " · " a href={ "/" (name) "/grep" @if !on_default { "?ref=" (percent_encoding::utf8_percent_encode(rev, super::SEGMENT)) } } { "search the code" }
         }
     };
     if let Ok(items) = repo.list_tree(commit, &path) {
@@ -314,10 +308,7 @@ pub(crate) fn grep(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     let asked = ctx.query.text("q").filter(|q| !q.is_empty());
     let fixed = ctx.query.flag("fixed").unwrap_or(false);
     let ignore_case = ctx.query.flag("i").unwrap_or(false);
-    let rev = match ctx.query.text("ref") {
-        Some(r) => r,
-        None => repo.head_branch()?,
-    };
+    let (rev, on_default) = shown_rev(&repo, ctx.query.text("ref").as_deref())?;
     let rev = rev.as_str();
     let options = forge_git::GrepOptions {
         fixed,
@@ -338,7 +329,7 @@ pub(crate) fn grep(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
             form.grep method="get" action={ "/" (name) "/grep" } role="search" {
                 label for="grep-q" { "Search the code at " code { (rev) } }
                 input #grep-q type="search" name="q" value=(asked.as_deref().unwrap_or_default()) placeholder="a regular expression";
-                @if rev != branch_or_empty(&repo) { input type="hidden" name="ref" value=(rev); }
+                @if !on_default { input type="hidden" name="ref" value=(rev); }
                 label { input type="checkbox" name="fixed" value="1" checked[fixed]; " plain text" }
                 label { input type="checkbox" name="i" value="1" checked[ignore_case]; " any case" }
                 button type="submit" { "Search" }
@@ -374,9 +365,14 @@ pub(crate) fn grep(ctx: &Ctx<'_>, here: &Here) -> Result<Page, ApiError> {
     )
 }
 
-/// The default branch's name, empty when HEAD names none.
-fn branch_or_empty(repo: &Repo) -> String {
-    repo.head_branch().unwrap_or_default()
+/// The ref a page shows (`rev`, else the default branch) and whether it
+/// is the default branch (HEAD read once).
+fn shown_rev(repo: &Repo, rev: Option<&str>) -> Result<(String, bool), ApiError> {
+    let default = repo.head_branch();
+    match rev {
+        Some(r) => Ok((r.to_string(), default.is_ok_and(|b| b == r))),
+        None => Ok((default?, true)),
+    }
 }
 
 /// `1 file`, `2 files`.

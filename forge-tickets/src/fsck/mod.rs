@@ -112,9 +112,11 @@ pub fn check(
     if options.project.is_none() {
         check_queues(store, options, &mut report)?;
     }
-    if options.repair {
+    let repaired = report.findings.iter().any(|f| f.repaired.is_some());
+    if repaired || !report.adopted.is_empty() {
         // Repairs rebuild indexes in bulk (adopted projects, indexes ahead
-        // of git): their search rows are merged once here.
+        // of git): their search rows are merged once here, and only then
+        // (the merge rewrites the whole search table).
         crate::search::optimize(store)?;
     }
     Ok(report)

@@ -15,7 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 use crate::http::Server;
-use crate::{clone_as, git, Forge};
+use crate::{git, Forge};
 
 /// A chromedriver on a free loopback port, stopped when dropped.
 pub(crate) struct Driver {
@@ -236,9 +236,7 @@ pub(crate) fn served_project() -> (Forge, Server) {
             .expect("write");
         assert!(child.wait().expect("forge ends").success());
     }
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::create_dir_all(work.join("src")).expect("mkdir");
     std::fs::write(work.join("README.md"), "# hammer\n\nA *hammer*.\n").expect("write");
     std::fs::write(

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::http::Server;
 use crate::wait_for;
-use crate::{clone_as, git, Forge};
+use crate::{git, Forge};
 
 const P: &str = "tools/hammer";
 
@@ -158,9 +158,7 @@ fn jenkins_builds_a_pull_request_and_flags_it() {
     let e = f.fails(&["--as", "bob", "ci", "show", "-p", P]);
     assert!(e.contains("bob"), "{e}");
 
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("a.txt"), "one\n").expect("write");
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-qm", "Start"]);
@@ -437,9 +435,7 @@ fn buildbot_builds_a_pull_request_from_forges_webhook_and_flags_it() {
         std::net::TcpStream::connect(("127.0.0.1", www)).ok()
     });
 
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("a.txt"), "one\n").expect("write");
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-qm", "Start"]);

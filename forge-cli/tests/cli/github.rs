@@ -641,12 +641,10 @@ fn write_answer(
 
 #[test]
 fn a_backfill_pages_waits_out_limits_resumes_after_a_kill_and_reruns_on_etags() {
-    use crate::{clone_as, git};
+    use crate::git;
     let f = Forge::with_project();
     // The "GitHub" repository's git side: a project of this forge, served.
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("README"), "hello\n").expect("write");
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-qm", "Hello"]);

@@ -676,7 +676,7 @@ fn the_server_stops_cleanly_on_sigterm() {
 
 #[test]
 fn pull_requests_forks_and_activity_through_the_api() {
-    use crate::{clone_as, git};
+    use crate::git;
     let f = Forge::with_project();
     let alice = token(&f, "alice", &["--acl", "pull_request_create,pull_request_comment,pull_request_flag,pull_request_merge,pull_request_close,fork_project,issue_create"]);
     let bob = token(
@@ -687,9 +687,7 @@ fn pull_requests_forks_and_activity_through_the_api() {
             "fork_project,pull_request_create,pull_request_comment,pull_request_merge",
         ],
     );
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("a.txt"), "one\ntwo\n").expect("write");
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-qm", "Start"]);
@@ -1271,9 +1269,7 @@ fn the_cli_works_against_a_remote_forge_with_the_same_output() {
             "pull_request_comment,pull_request_merge,pull_request_close",
         ],
     );
-    let work = f.dir.path().join("work");
-    crate::clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    crate::git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("a.txt"), "one\n").expect("write");
     crate::git(&work, &["add", "-A"]);
     crate::git(&work, &["commit", "-qm", "Start"]);
@@ -1680,9 +1676,7 @@ fn the_remote_cli_edits_issues_and_drives_pull_requests() {
     assert!(err.contains("nobody"), "{err}");
 
     // A branch to propose.
-    let work = f.dir.path().join("work");
-    crate::clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    crate::git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::write(work.join("a.txt"), "one\ntwo\n").expect("write");
     crate::git(&work, &["add", "-A"]);
     crate::git(&work, &["commit", "-qm", "Start"]);

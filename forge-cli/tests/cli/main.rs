@@ -106,6 +106,15 @@ impl Forge {
         self.home().join("tickets/tools/hammer.git")
     }
 
+    /// A clone of tools/hammer's source repository at `<dir>/work`, as
+    /// alice, on a new branch `main`.
+    pub fn work_clone(&self) -> PathBuf {
+        let work = self.dir.path().join("work");
+        clone_as(&self.home().join("repos/tools/hammer.git"), &work, "alice");
+        git(&work, &["checkout", "-q", "-b", "main"]);
+        work
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_forge"));
         cmd.env("FORGE_HOME", self.home())

@@ -3,7 +3,7 @@
 //! sandbox, whatever the file holds), the history and one commit.
 
 use crate::http::Server;
-use crate::{clone_as, git, Forge};
+use crate::{git, Forge};
 
 /// GET `path`: status, head, body.
 fn get(server: &Server, path: &str) -> (u16, String, String) {
@@ -13,9 +13,7 @@ fn get(server: &Server, path: &str) -> (u16, String, String) {
 #[test]
 fn code_pages_show_files_and_never_serve_them_as_pages() {
     let f = Forge::with_project();
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::create_dir_all(work.join("docs")).expect("mkdir");
     std::fs::write(work.join("docs/evil.html"), "<script>alert(1)</script>\n").expect("write");
     std::fs::write(work.join("README.md"), "# hammer\n").expect("write");
@@ -112,9 +110,7 @@ fn code_pages_show_files_and_never_serve_them_as_pages() {
 #[test]
 fn code_search_finds_lines_on_the_cli_and_the_page() {
     let f = Forge::with_project();
-    let work = f.dir.path().join("work");
-    clone_as(&f.home().join("repos/tools/hammer.git"), &work, "alice");
-    git(&work, &["checkout", "-q", "-b", "main"]);
+    let work = f.work_clone();
     std::fs::create_dir_all(work.join("src")).expect("mkdir");
     std::fs::write(
         work.join("src/main.rs"),

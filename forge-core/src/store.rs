@@ -106,11 +106,11 @@ impl Store {
     /// of each, to pace the copy and give the processor back there: under
     /// a server's load, a one-step copy of 50 MB ran for whole scheduler
     /// ticks (4 ms) before a woken server thread got the core back, even at
-    /// `SCHED_IDLE` (`perf sched`). The snapshot held
-    /// across steps keeps them one copy: SQLite restarts a backup whose
-    /// source changed between steps only when each step takes its own read
-    /// transaction. This connection's page cache is kept small meanwhile
-    /// (every page passes through it once).
+    /// `SCHED_IDLE` (`perf sched`). The snapshot held across steps keeps
+    /// them one copy: SQLite restarts a backup whose source changed between
+    /// steps only when each step takes its own read transaction. This
+    /// connection's page cache is kept small meanwhile (every page passes
+    /// through it once).
     pub fn backup_to(&self, dest: &Path, after_step: &mut dyn FnMut(u64)) -> Result<()> {
         const STEP: i32 = 64;
         let mut target = Connection::open(dest)?;

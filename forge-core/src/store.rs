@@ -195,6 +195,12 @@ impl Store {
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
         )?;
+        // Reads map the database (its first 256 MB) instead of copying each
+        // page out of the kernel's cache with a system call: a one-command
+        // process starts with an empty page cache, and a search that joins
+        // 10,000 rows read 2,000 pages (21.7 ms for the process with
+        // copies, 15.2 mapped). Writes still go through the WAL.
+        conn.execute_batch("PRAGMA mmap_size = 268435456;")?;
         // Short-lived processes (one CLI command, one hook) would otherwise
         // checkpoint and delete the WAL at every exit, then create it again,
         // with two fsyncs, on the next write. The WAL is checkpointed as it

@@ -247,19 +247,59 @@ fn scoped(q: &Query, expr: &str, comments: bool) -> Option<String> {
     }
 }
 
-/// Runs `q` over `searched` for `viewer`: at most `limit` hits after
-/// `offset`, in the query's order.
-pub fn run(
-    store: &Store,
+/// Where the rows a statement looks at come from.
+enum Found<'a> {
+    /// No words: every document.
+    Everything,
+    /// The full-text rows that match these words (FTS5's expression),
+    /// ranked by BM25.
+    Words(&'a str),
+    /// These full-text rows (a JSON array of row ids), best first: a row's
+    /// place in it is its rank.
+    Rows(&'a str),
+}
+
+/// The full-text rows that match `expr` where `q` looks, as `row` (the
+/// row id) and `r` (its BM25 rank, lower is better); `None` when it looks
+/// nowhere.
+fn matching_rows(q: &Query, expr: &str, params: &mut Vec<SqlValue>) -> Option<String> {
+    let mut parts = Vec::new();
+    if q.scope == super::query::Scope::all() {
+        // With words looked for everywhere, one expression serves documents
+        // and comments (a comment's title is empty).
+        let m = bind(params, text(&format!("{{title body}} : ({expr})")));
+        parts.push(format!(
+            "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m}"
+        ));
+    } else {
+        if let Some(m) = scoped(q, expr, false) {
+            let m = bind(params, text(&m));
+            parts.push(format!(
+                "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 < 2"
+            ));
+        }
+        if let Some(m) = scoped(q, expr, true) {
+            let m = bind(params, text(&m));
+            parts.push(format!(
+                "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 >= 2"
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" UNION ALL "))
+}
+
+/// The statement that finds `q`'s items among `found` in `searched`, in
+/// the query's order, a page of `limit` after `offset`; `None` when
+/// nothing can match. Its fifth column is the best row's id (for the
+/// snippet).
+fn statement(
     viewer: Option<&str>,
     searched: &[Searched],
     q: &Query,
+    found: Found,
     limit: usize,
     offset: usize,
-) -> Result<Vec<Hit>> {
-    if searched.is_empty() {
-        return Ok(Vec::new());
-    }
+) -> Option<(String, Vec<SqlValue>)> {
     let mut params: Vec<SqlValue> = Vec::new();
     let access = serde_json::to_string(
         &searched
@@ -270,37 +310,15 @@ pub fn run(
     .unwrap_or_else(|_| "[]".into());
     let access = bind(&mut params, text(&access));
     let viewer = bind(&mut params, text(viewer.unwrap_or("")));
-    // Every row that matches, read from the full-text index once: with
-    // words looked for everywhere, one expression serves documents and
-    // comments (a comment's title is empty).
-    let fts = match q.fts() {
-        None => None,
-        Some(expr) => {
-            let mut parts = Vec::new();
-            if q.scope == super::query::Scope::all() {
-                let m = bind(&mut params, text(&format!("{{title body}} : ({expr})")));
-                parts.push(format!(
-                    "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m}"
-                ));
-            } else {
-                if let Some(m) = scoped(q, &expr, false) {
-                    let m = bind(&mut params, text(&m));
-                    parts.push(format!(
-                        "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 < 2"
-                    ));
-                }
-                if let Some(m) = scoped(q, &expr, true) {
-                    let m = bind(&mut params, text(&m));
-                    parts.push(format!(
-                        "SELECT rowid AS row, rank AS r FROM search_text WHERE search_text MATCH {m} AND rowid % 4 >= 2"
-                    ));
-                }
-            }
-            if parts.is_empty() {
-                return Ok(Vec::new());
-            }
-            Some(parts.join(" UNION ALL "))
-        }
+    // Every row that matches, read from the full-text index once for both
+    // kinds.
+    let fts = match found {
+        Found::Everything => None,
+        Found::Words(expr) => Some(matching_rows(q, expr, &mut params)?),
+        Found::Rows(rows) => Some(format!(
+            "SELECT value AS row, key AS r FROM json_each({})",
+            bind(&mut params, text(rows))
+        )),
     };
     let mut selects = Vec::new();
     for side in [ISSUES, PULLS] {
@@ -334,15 +352,15 @@ pub fn run(
                 ctag = side.rowid_tag + 2
             ));
         }
-        let (from, rank, snippet) = match q.fts() {
+        let (from, rank, snippet) = match fts {
             None => (
                 format!("{} d", side.table),
                 "0".to_string(),
                 "''".to_string(),
             ),
             Some(_) => {
-                // The rows that match (read once for both kinds, in `fts`):
-                // the document's own, and its comments'.
+                // The rows that match: the document's own, and its
+                // comments'.
                 let mut hits = Vec::new();
                 if q.scope.title || q.scope.body {
                     hits.push(format!(
@@ -363,8 +381,10 @@ pub fn run(
                 if hits.is_empty() {
                     continue;
                 }
+                // Each document once, with its best row (SQLite takes a
+                // bare column from the row that gave min()).
                 let best = format!(
-                    "(SELECT doc, r, s FROM (SELECT doc, r, s, row_number() OVER (PARTITION BY doc ORDER BY r) AS n FROM ({})) WHERE n = 1) b",
+                    "(SELECT doc, min(r) AS r, s FROM ({}) GROUP BY doc) b",
                     hits.join(" UNION ALL ")
                 );
                 (
@@ -384,7 +404,7 @@ pub fn run(
         ));
     }
     if selects.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
     let (key, up) = q.sort;
     let column = match key {
@@ -405,8 +425,11 @@ pub fn run(
         SortKey::Relevance => "updated_at DESC, project, number DESC".to_string(),
         _ => format!("project, number {direction}"),
     };
-    let limit = bind(&mut params, SqlValue::Integer(limit.min(1000) as i64));
-    let offset = bind(&mut params, SqlValue::Integer(offset as i64));
+    let limit = bind(&mut params, SqlValue::Integer(limit as i64));
+    let offset = bind(
+        &mut params,
+        SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
+    );
     let with = fts
         .map(|f| format!("WITH fts AS MATERIALIZED ({f}) "))
         .unwrap_or_default();
@@ -415,10 +438,17 @@ pub fn run(
          ORDER BY {column} {direction}, {tie} LIMIT {limit} OFFSET {offset}",
         selects.join(" UNION ALL ")
     );
-    let conn = store.conn();
+    Some((sql, params))
+}
+
+/// The hits of one statement, each snippet holding its best row's id.
+fn fetch(store: &Store, sql: &str, params: &[SqlValue]) -> Result<Vec<Hit>> {
     // Queries of one shape share their SQL text: planned once per
     // connection.
-    let mut stmt = conn.prepare_cached(&sql).map_err(forge_core::Error::from)?;
+    let mut stmt = store
+        .conn()
+        .prepare_cached(sql)
+        .map_err(forge_core::Error::from)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params.iter()), |r| {
             let kind: String = r.get(1)?;
@@ -428,7 +458,6 @@ pub fn run(
                 id: r.get::<_, i64>(2)? as u64,
                 title: r.get(3)?,
                 status: r.get::<_, String>(4)?.to_ascii_lowercase(),
-                // The best row's id, for its snippet below.
                 snippet: match r.get::<_, SqlValue>(5)? {
                     SqlValue::Integer(row) => row.to_string(),
                     _ => String::new(),
@@ -439,35 +468,153 @@ pub fn run(
             })
         })
         .map_err(forge_core::Error::from)?;
-    let mut hits = rows
+    Ok(rows
         .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(forge_core::Error::from)?)
+}
+
+/// One second in the order of equally good matches: the time of the row
+/// (a document's last change, a comment's writing) and then the number,
+/// in one value so that one lookup per row gives both (numbers past
+/// a million only blur the order of ties within one second).
+const SECOND: i64 = 1 << 20;
+
+/// How many full-text rows the first batch of a ranked search holds, for
+/// each hit wanted; each next batch is four times the last.
+const ROWS_PER_HIT: usize = 4;
+
+/// The best `limit` hits after `offset` for a query with words, best
+/// first. The full-text rows come from FTS5 in rank order (ties: the
+/// most recent first, see [`SECOND`]) and are looked at in growing batches, so a page of a
+/// search that matches 10,000 items joins the index for a few hundred
+/// rows, not all of them. A document's best row comes first, so it is
+/// found in the first batch holding any of its rows; the conditions hold
+/// for a document or not, whichever row brought it.
+fn ranked(
+    store: &Store,
+    viewer: Option<&str>,
+    searched: &[Searched],
+    q: &Query,
+    expr: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Hit>> {
+    let mut params = Vec::new();
+    let Some(rows) = matching_rows(q, expr, &mut params) else {
+        return Ok(Vec::new());
+    };
+    let conn = store.conn();
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT row FROM ({rows}) ORDER BY r, CASE row % 4
+                 WHEN 0 THEN (SELECT updated_at * {SECOND} + number FROM issues WHERE id = row / 4)
+                 WHEN 1 THEN (SELECT updated_at * {SECOND} + number FROM pull_requests WHERE id = row / 4)
+                 WHEN 2 THEN (SELECT created_at * {SECOND} + number FROM issue_comments WHERE id = row / 4)
+                 ELSE (SELECT created_at * {SECOND} + number FROM pr_comments WHERE id = row / 4) END DESC, row DESC"
+        ))
         .map_err(forge_core::Error::from)?;
-    // Snippets for the page shown only: each from its best row.
-    if let Some(expr) = q.fts() {
-        let doc_match = scoped(q, &expr, false);
-        let comment_match = scoped(q, &expr, true);
-        let mut doc_stmt = conn
-            .prepare_cached(
-                "SELECT snippet(search_text, -1, char(2), char(3), '…', 16) FROM search_text WHERE search_text MATCH ?1 AND rowid = ?2",
-            )
-            .map_err(forge_core::Error::from)?;
-        for h in &mut hits {
-            let Ok(row) = h.snippet.parse::<i64>() else {
-                h.snippet.clear();
-                continue;
-            };
-            let m = if row % 4 < 2 {
-                &doc_match
-            } else {
-                &comment_match
-            };
-            h.snippet = match m {
-                Some(m) => doc_stmt
-                    .query_row(rusqlite::params![m, row], |r| r.get(0))
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(forge_core::Error::from)?;
+    let wanted = offset.saturating_add(limit);
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut size = wanted.saturating_mul(ROWS_PER_HIT).clamp(128, 1 << 20);
+    loop {
+        let mut batch = Vec::with_capacity(size);
+        while batch.len() < size {
+            match rows.next().map_err(forge_core::Error::from)? {
+                Some(r) => batch.push(r.get::<_, i64>(0).map_err(forge_core::Error::from)?),
+                None => break,
+            }
         }
+        let last = batch.len() < size;
+        if batch.is_empty() {
+            break;
+        }
+        let batch = serde_json::to_string(&batch).unwrap_or_else(|_| "[]".into());
+        // A document found in an earlier batch may come again through a
+        // later row: asking for `wanted` leaves room for all of them.
+        if let Some((sql, params)) = statement(viewer, searched, q, Found::Rows(&batch), wanted, 0)
+        {
+            for hit in fetch(store, &sql, &params)? {
+                if seen.insert((hit.project.clone(), hit.kind, hit.id)) {
+                    hits.push(hit);
+                }
+            }
+        }
+        if hits.len() >= wanted || last {
+            break;
+        }
+        size = size.saturating_mul(4).min(1 << 20);
     }
+    Ok(hits.into_iter().skip(offset).take(limit).collect())
+}
+
+/// Runs `q` over `searched` for `viewer`: at most `limit` hits (never
+/// more than 1,000) after `offset`, in the query's order.
+pub fn run(
+    store: &Store,
+    viewer: Option<&str>,
+    searched: &[Searched],
+    q: &Query,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Hit>> {
+    if searched.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = limit.min(1000);
+    let expr = q.fts();
+    let mut hits = match (&expr, q.sort.0) {
+        (Some(expr), SortKey::Relevance) => {
+            ranked(store, viewer, searched, q, expr, limit, offset)?
+        }
+        _ => {
+            let found = match &expr {
+                Some(expr) => Found::Words(expr),
+                None => Found::Everything,
+            };
+            match statement(viewer, searched, q, found, limit, offset) {
+                Some((sql, params)) => fetch(store, &sql, &params)?,
+                None => Vec::new(),
+            }
+        }
+    };
+    snippets(store, q, &mut hits)?;
     Ok(hits)
+}
+
+/// Replaces each hit's best row id by the snippet of that row (the page
+/// shown only).
+fn snippets(store: &Store, q: &Query, hits: &mut [Hit]) -> Result<()> {
+    let Some(expr) = q.fts() else {
+        return Ok(());
+    };
+    let doc_match = scoped(q, &expr, false);
+    let comment_match = scoped(q, &expr, true);
+    let mut stmt = store
+        .conn()
+        .prepare_cached(
+            "SELECT snippet(search_text, -1, char(2), char(3), '…', 16) FROM search_text WHERE search_text MATCH ?1 AND rowid = ?2",
+        )
+        .map_err(forge_core::Error::from)?;
+    for h in hits {
+        let Ok(row) = h.snippet.parse::<i64>() else {
+            h.snippet.clear();
+            continue;
+        };
+        let m = if row % 4 < 2 {
+            &doc_match
+        } else {
+            &comment_match
+        };
+        h.snippet = match m {
+            Some(m) => stmt
+                .query_row(rusqlite::params![m, row], |r| r.get(0))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+    }
+    Ok(())
 }

@@ -295,3 +295,75 @@ fn search_finds_what_a_scan_finds_and_keeps_private_issues_private() {
         .expect("suspended");
     assert_eq!(suspended, 0, "the triggers are back at work");
 }
+
+#[test]
+fn pages_of_a_ranked_search_are_slices_of_one_order() {
+    let h = setup();
+    let store = Store::open(&h.home.db_path()).expect("store");
+    let project = store.project("hammer").expect("project");
+    let tracker = Tracker::open_for_project(&store, &h.home, &project).expect("tracker");
+    let alice = Actor::for_user(&store, &project, "alice").expect("alice");
+    // 150 issues that match `anvil` equally well; a third of them also
+    // through a comment that matches better; every 25th tagged.
+    let mut commented = Vec::new();
+    let mut plain = Vec::new();
+    for i in 0..150 {
+        let new = NewIssue {
+            title: format!("anvil {i}"),
+            body: "a heavy anvil on the bench".into(),
+            tags: if i % 25 == 0 {
+                vec!["rare".into()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        };
+        let doc = tracker.create_issue(&alice, new).expect("issue");
+        if i % 3 == 0 {
+            tracker
+                .comment(&alice, doc.number, "anvil anvil anvil")
+                .expect("comment");
+            commented.push(doc.number);
+        } else {
+            plain.push(doc.number);
+        }
+    }
+    // A rebuild writes the rows in the repository's order, not the order
+    // the issues were made in: the order of results does not follow it.
+    tracker.reindex(&mut |_, _| {}).expect("reindex");
+    let searched = run::projects(&store, &h.home, Some("alice"), &[]).expect("projects");
+    let ids = |text: &str, limit: usize, offset: usize| -> Vec<u64> {
+        let q = query::parse(text).expect(text);
+        run::run(&store, Some("alice"), &searched, &q, limit, offset)
+            .expect(text)
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    // Best first: the issues a comment matches better, then the rest; equal
+    // matches the most recent first.
+    let all = ids("anvil", 1000, 0);
+    let expected: Vec<u64> = commented
+        .iter()
+        .rev()
+        .chain(plain.iter().rev())
+        .copied()
+        .collect();
+    assert_eq!(all, expected);
+    for text in [
+        "anvil",
+        "anvil label:rare",
+        "anvil -label:rare",
+        "anvil sort:created-asc",
+    ] {
+        let all = ids(text, 1000, 0);
+        let unique: BTreeSet<u64> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "{text}: each issue once");
+        let mut paged = Vec::new();
+        for offset in (0..all.len() + 7).step_by(7) {
+            paged.extend(ids(text, 7, offset));
+        }
+        assert_eq!(paged, all, "{text}: pages of 7 make the whole");
+    }
+    assert_eq!(ids("anvil label:rare", 1000, 0).len(), 6);
+}

@@ -91,7 +91,9 @@ impl Ctx {
                 home.root().display()
             );
         }
-        Store::open(&db).with_context(|| format!("opening {}", db.display()))
+        let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+        store.map_reads()?;
+        Ok(store)
     }
 
     /// The acting user, required.

@@ -30,6 +30,7 @@ pub mod project;
 pub mod push_rules;
 pub mod repo_access;
 pub mod role;
+pub mod ssh_ops;
 pub mod sshkey;
 pub mod store;
 pub mod time;

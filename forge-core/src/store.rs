@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0024_github.sql"),
     include_str!("../migrations/0025_search.sql"),
     include_str!("../migrations/0026_search_suspended.sql"),
+    include_str!("../migrations/0027_ssh_git_operations.sql"),
 ];
 
 /// One connection to a forge database (a forge home's `forge.db`, or the

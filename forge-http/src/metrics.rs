@@ -382,6 +382,30 @@ fn render_git(app: &App, out: &mut String) {
             "forge_git_operations_total{{service=\"{service}\",status=\"{status}\"}} {n}"
         );
     }
+    // Over SSH each operation is its own process: they count in the
+    // database.
+    let ssh = crate::app::with_store(app, |store| {
+        store
+            .ssh_git_operations()
+            .map_err(crate::error::ApiError::internal)
+    });
+    let Ok(ssh) = ssh else {
+        let _ = writeln!(out, "# the git over SSH figures could not be read");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP forge_ssh_git_operations_total Git over SSH operations, by service and outcome (ok, failed, refused)."
+    );
+    let _ = writeln!(out, "# TYPE forge_ssh_git_operations_total counter");
+    for (service, outcome, n) in ssh {
+        let _ = writeln!(
+            out,
+            "forge_ssh_git_operations_total{{service=\"{}\",outcome=\"{}\"}} {n}",
+            label(&service),
+            label(&outcome)
+        );
+    }
 }
 
 /// Per consumer of the event log (`forge queue status`): events not yet

@@ -5,10 +5,11 @@
 //! only git's transfer commands, only on forge repositories, only with the
 //! access the key's owner has, and hands the identity to the hooks.
 
-use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::ExitStatusExt as _;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use forge_core::repo_access::{self, Claimant, RepoRef};
+use forge_core::ssh_ops::Outcome;
 use forge_core::sshkey::{KeyOwner, PublicKey};
 use forge_tickets::access::git_access;
 use forge_tickets::provision::shell_quote;
@@ -64,6 +65,7 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
         (Some(name), _) => (Claimant::User(name.clone()), "FORGE_USER", name),
         (None, Some(id)) => {
             if store.deploy_key(id)?.is_none() {
+                let _ = store.count_ssh_git_operation(service.subcommand(), Outcome::Refused);
                 bail!("deploy key {id} is not registered");
             }
             (Claimant::DeployKey(id), "FORGE_DEPLOY_KEY", id.to_string())
@@ -72,13 +74,18 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
     };
     let access = match git_access(&store, home, &claimant, &repo, service)? {
         Ok(access) => access,
-        Err(refusal) => bail!("{refusal}"),
+        Err(refusal) => {
+            let _ = store.count_ssh_git_operation(service.subcommand(), Outcome::Refused);
+            bail!("{refusal}")
+        }
     };
     let root = home
         .root()
         .canonicalize()
         .unwrap_or_else(|_| home.root().to_path_buf());
-    let err = std::process::Command::new("git")
+    // git runs as a child, not in this process's place, so that how it
+    // ended is counted for the server's /metrics.
+    let status = std::process::Command::new("git")
         .arg(service.subcommand())
         .arg(&access.dir)
         .env(env_name, &env_value)
@@ -88,6 +95,20 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
         } else {
             "FORGE_USER"
         })
-        .exec();
-    Err(anyhow!("running git {}: {err}", service.subcommand()))
+        .status()
+        .map_err(|e| anyhow!("running git {}: {e}", service.subcommand()))?;
+    let outcome = if status.success() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    };
+    // A count that cannot be written (a busy or full disk) does not change
+    // what the client was told.
+    let _ = store.count_ssh_git_operation(service.subcommand(), outcome);
+    drop(store);
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    std::process::exit(code)
 }

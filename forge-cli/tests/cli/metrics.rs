@@ -102,6 +102,47 @@ fn health_readiness_and_metrics_for_prometheus() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Git over SSH, as sshd's forced command runs it (`forge ssh serve
+    // USER`, the remote command in SSH_ORIGINAL_COMMAND): a read that
+    // works and a push bob may not make.
+    let fake_ssh = forge.dir.path().join("fake-ssh");
+    std::fs::write(
+        &fake_ssh,
+        format!(
+            "#!/bin/sh\nfor last; do :; done\nSSH_ORIGINAL_COMMAND=\"$last\" exec '{}' --home '{}' ssh serve \"$SSH_AS\"\n",
+            env!("CARGO_BIN_EXE_forge"),
+            forge.home().display()
+        ),
+    )
+    .expect("script");
+    let chmod = Command::new("chmod").arg("+x").arg(&fake_ssh).status();
+    assert!(chmod.is_ok_and(|s| s.success()));
+    let over_ssh = |user: &str, args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(&clone)
+            .env("GIT_SSH_COMMAND", &fake_ssh)
+            .env("SSH_AS", user)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("git runs")
+    };
+    let read = over_ssh("alice", &["ls-remote", "ssh://forge/tools/hammer.git"]);
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let push = over_ssh(
+        "bob",
+        &[
+            "push",
+            "ssh://forge/tools/hammer.git",
+            "HEAD:refs/heads/bob",
+        ],
+    );
+    assert!(!push.status.success(), "bob may not push");
+
     // The delivery worker registers its consumers once it has started.
     let text = wait_for("the admin listener and the worker's consumers", || {
         std::net::TcpStream::connect(&admin_addr).ok()?;
@@ -157,6 +198,17 @@ fn health_readiness_and_metrics_for_prometheus() {
     };
     assert!(git("advertise") >= Some(1.0), "{text}");
     assert!(git("upload-pack") >= Some(1.0), "{text}");
+    let ssh = |service: &str, outcome: &str| {
+        sample(
+            &families,
+            "forge_ssh_git_operations",
+            "forge_ssh_git_operations_total",
+            &[("service", service), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(families["forge_ssh_git_operations"]["type"], "counter");
+    assert_eq!(ssh("upload-pack", "ok"), Some(1.0), "{text}");
+    assert_eq!(ssh("receive-pack", "refused"), Some(1.0), "{text}");
     assert_eq!(
         sample(
             &families,

@@ -485,9 +485,9 @@ const ROWS_PER_HIT: usize = 4;
 
 /// The best `limit` hits after `offset` for a query with words, best
 /// first. The full-text rows come from FTS5 in rank order (ties: the
-/// most recent first, see [`SECOND`]) and are looked at in growing batches, so a page of a
-/// search that matches 10,000 items joins the index for a few hundred
-/// rows, not all of them. A document's best row comes first, so it is
+/// most recent first, see [`SECOND`]) and are looked at in growing
+/// batches, so a page of a search that matches 10,000 items joins the
+/// index for a few hundred rows, not all of them. A document's best row comes first, so it is
 /// found in the first batch holding any of its rows; the conditions hold
 /// for a document or not, whichever row brought it.
 fn ranked(
@@ -535,12 +535,15 @@ fn ranked(
         let batch = serde_json::to_string(&batch).unwrap_or_else(|_| "[]".into());
         // A document found in an earlier batch may come again through a
         // later row: asking for `wanted` leaves room for all of them.
-        if let Some((sql, params)) = statement(viewer, searched, q, Found::Rows(&batch), wanted, 0)
-        {
-            for hit in fetch(store, &sql, &params)? {
-                if seen.insert((hit.project.clone(), hit.kind, hit.id)) {
-                    hits.push(hit);
-                }
+        let Some((sql, params)) = statement(viewer, searched, q, Found::Rows(&batch), wanted, 0)
+        else {
+            // Nothing can match (the conditions rule out both kinds), in
+            // any batch.
+            break;
+        };
+        for hit in fetch(store, &sql, &params)? {
+            if seen.insert((hit.project.clone(), hit.kind, hit.id)) {
+                hits.push(hit);
             }
         }
         if hits.len() >= wanted || last {

@@ -3,6 +3,7 @@
 
 use rusqlite::params;
 
+use crate::repo_access::GitService;
 use crate::{Result, Store};
 
 /// How an operation over SSH ended.
@@ -28,15 +29,15 @@ impl Outcome {
 }
 
 impl Store {
-    /// Counts one operation of `service` (`upload-pack`, `receive-pack`,
-    /// `upload-archive`).
-    pub fn count_ssh_git_operation(&self, service: &str, outcome: Outcome) -> Result<()> {
+    /// Counts one operation of `service` (labelled `upload-pack`,
+    /// `receive-pack`, `upload-archive`).
+    pub fn count_ssh_git_operation(&self, service: GitService, outcome: Outcome) -> Result<()> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO ssh_git_operations (service, outcome, count) VALUES (?1, ?2, 1)
                  ON CONFLICT (service, outcome) DO UPDATE SET count = count + 1",
             )?
-            .execute(params![service, outcome.as_str()])?;
+            .execute(params![service.subcommand(), outcome.as_str()])?;
         Ok(())
     }
 
@@ -60,13 +61,13 @@ mod tests {
     fn operations_are_counted_by_service_and_outcome() {
         let store = Store::open_in_memory().expect("store");
         store
-            .count_ssh_git_operation("upload-pack", Outcome::Ok)
+            .count_ssh_git_operation(GitService::UploadPack, Outcome::Ok)
             .expect("count");
         store
-            .count_ssh_git_operation("upload-pack", Outcome::Ok)
+            .count_ssh_git_operation(GitService::UploadPack, Outcome::Ok)
             .expect("count");
         store
-            .count_ssh_git_operation("receive-pack", Outcome::Refused)
+            .count_ssh_git_operation(GitService::ReceivePack, Outcome::Refused)
             .expect("count");
         assert_eq!(
             store.ssh_git_operations().expect("read"),

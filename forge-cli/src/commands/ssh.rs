@@ -61,11 +61,16 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
     let repo = RepoRef::parse(&path)?;
     let store = ctx.home_store()?;
     let home = ctx.home()?;
+    // For the server's /metrics. A count that cannot be written (a busy or
+    // full disk) does not change what the client is told.
+    let count = |outcome| {
+        let _ = store.count_ssh_git_operation(service, outcome);
+    };
     let (claimant, env_name, env_value) = match (user, deploy_key) {
         (Some(name), _) => (Claimant::User(name.clone()), "FORGE_USER", name),
         (None, Some(id)) => {
             if store.deploy_key(id)?.is_none() {
-                let _ = store.count_ssh_git_operation(service.subcommand(), Outcome::Refused);
+                count(Outcome::Refused);
                 bail!("deploy key {id} is not registered");
             }
             (Claimant::DeployKey(id), "FORGE_DEPLOY_KEY", id.to_string())
@@ -75,7 +80,7 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
     let access = match git_access(&store, home, &claimant, &repo, service)? {
         Ok(access) => access,
         Err(refusal) => {
-            let _ = store.count_ssh_git_operation(service.subcommand(), Outcome::Refused);
+            count(Outcome::Refused);
             bail!("{refusal}")
         }
     };
@@ -97,14 +102,11 @@ fn serve(user: Option<String>, deploy_key: Option<i64>, ctx: &Ctx) -> Result<()>
         })
         .status()
         .map_err(|e| anyhow!("running git {}: {e}", service.subcommand()))?;
-    let outcome = if status.success() {
+    count(if status.success() {
         Outcome::Ok
     } else {
         Outcome::Failed
-    };
-    // A count that cannot be written (a busy or full disk) does not change
-    // what the client was told.
-    let _ = store.count_ssh_git_operation(service.subcommand(), outcome);
+    });
     drop(store);
     let code = status
         .code()

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::http::Server;
-use crate::{wait_for, Forge};
+use crate::ssh::SshForge;
+use crate::wait_for;
 
 /// Parses the exposition with `prometheus_client` into
 /// `{family: {"type": T, "samples": [[name, labels, value]...]}}`.
@@ -62,7 +63,8 @@ fn sample(families: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -
 
 #[test]
 fn health_readiness_and_metrics_for_prometheus() {
-    let forge = Forge::with_project();
+    let ssh = SshForge::new();
+    let forge = &ssh.forge;
     forge.ok_line("--as alice issue new -p tools/hammer --title one --body one");
     let admin_addr = format!("127.0.0.1:{}", crate::free_port());
     let mut command = forge.command(&["serve", "--bind", "127.0.0.1:0"]);
@@ -102,46 +104,11 @@ fn health_readiness_and_metrics_for_prometheus() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Git over SSH, as sshd's forced command runs it (`forge ssh serve
-    // USER`, the remote command in SSH_ORIGINAL_COMMAND): a read that
-    // works and a push bob may not make.
-    let fake_ssh = forge.dir.path().join("fake-ssh");
-    std::fs::write(
-        &fake_ssh,
-        format!(
-            "#!/bin/sh\nfor last; do :; done\nSSH_ORIGINAL_COMMAND=\"$last\" exec '{}' --home '{}' ssh serve \"$SSH_AS\"\n",
-            env!("CARGO_BIN_EXE_forge"),
-            forge.home().display()
-        ),
-    )
-    .expect("script");
-    let chmod = Command::new("chmod").arg("+x").arg(&fake_ssh).status();
-    assert!(chmod.is_ok_and(|s| s.success()));
-    let over_ssh = |user: &str, args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(&clone)
-            .env("GIT_SSH_COMMAND", &fake_ssh)
-            .env("SSH_AS", user)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("git runs")
-    };
-    let read = over_ssh("alice", &["ls-remote", "ssh://forge/tools/hammer.git"]);
-    assert!(
-        read.status.success(),
-        "{}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    let push = over_ssh(
-        "bob",
-        &[
-            "push",
-            "ssh://forge/tools/hammer.git",
-            "HEAD:refs/heads/bob",
-        ],
-    );
-    assert!(!push.status.success(), "bob may not push");
+    // Git over SSH (the stand-in ssh runs sshd's forced command): a read
+    // that works and a push bob may not make.
+    let url = "ssh://forge.example/tools/hammer.git";
+    ssh.ok("alice", &clone, &["ls-remote", url]);
+    ssh.refused("bob", &clone, &["push", url, "HEAD:refs/heads/bob"]);
 
     // The delivery worker registers its consumers once it has started.
     let text = wait_for("the admin listener and the worker's consumers", || {

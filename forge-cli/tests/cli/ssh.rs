@@ -30,15 +30,17 @@ fn keygen(dir: &Path, name: &str) -> String {
         .to_string()
 }
 
-struct SshForge {
-    forge: Forge,
+/// A forge whose users reach it over the stand-in ssh (also used by the
+/// metrics test).
+pub(crate) struct SshForge {
+    pub(crate) forge: Forge,
     fake_ssh: PathBuf,
     keys: std::collections::HashMap<String, String>,
 }
 
 impl SshForge {
     /// alice owns tools/hammer; bob, carol, dave and erin have keys.
-    fn new() -> SshForge {
+    pub(crate) fn new() -> SshForge {
         let forge = Forge::with_project();
         for (user, email) in [
             ("carol", "carol@example.org"),
@@ -115,14 +117,14 @@ SSH_ORIGINAL_COMMAND="$last" exec sh -c "$cmd"
             .expect("git runs")
     }
 
-    fn ok(&self, user: &str, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, user: &str, dir: &Path, args: &[&str]) -> String {
         let out = self.git_as(user, dir, args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{user}: git {args:?}: {stderr}");
         stderr
     }
 
-    fn refused(&self, user: &str, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn refused(&self, user: &str, dir: &Path, args: &[&str]) -> String {
         let out = self.git_as(user, dir, args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(!out.status.success(), "{user}: git {args:?} should fail");
